@@ -1,0 +1,66 @@
+// Builds every bundle the extension ships:
+//   dist/extension/extension.js  the VS Code host (CommonJS, `vscode` external)
+//   dist/engine/main.js          the engine child process (plain `node dist/engine/main.js`)
+//   dist/engine/cli.js           the `cnnslicer` command line
+//   dist/webview/<view>/main.js  one browser bundle per folder of webview/ that has a main.ts
+// onnxruntime-node stays external: it loads a native binary shipped beside it in node_modules.
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync, copyFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  target: 'node20',
+  platform: 'node',
+  format: 'cjs',
+};
+
+const nodeExternals = ['vscode', 'onnxruntime-node'];
+
+const builds = [
+  { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist/extension', external: nodeExternals },
+  { ...common, entryPoints: { main: 'src/engine/main.ts' }, outdir: 'dist/engine', external: nodeExternals },
+  { ...common, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist/engine', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+];
+
+const webviewRoot = 'webview';
+for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
+  if (!view.isDirectory() || !existsSync(join(webviewRoot, view.name, 'main.ts'))) continue;
+  builds.push({
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: { main: join(webviewRoot, view.name, 'main.ts') },
+    outdir: join('dist', 'webview', view.name),
+    loader: { '.css': 'css' },
+  });
+}
+
+function copyStatic() {
+  for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
+    const css = join(webviewRoot, view.name, 'style.css');
+    if (view.isDirectory() && existsSync(css)) {
+      mkdirSync(join('dist', 'webview', view.name), { recursive: true });
+      copyFileSync(css, join('dist', 'webview', view.name, 'style.css'));
+    }
+  }
+}
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  copyStatic();
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  copyStatic();
+  // The CLI is run directly through package.json's `bin`.
+  const cli = 'dist/engine/cli.js';
+  if (existsSync(cli)) chmodSync(cli, 0o755);
+}

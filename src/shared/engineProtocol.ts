@@ -1,0 +1,120 @@
+// The host ↔ engine protocol. The engine is a child process (child_process.fork with
+// `serialization: 'advanced'`), so typed arrays travel as structured clones, not as JSON.
+import type { ErrorInfo } from './errors';
+import type { RunInfo } from './runFormat';
+
+/** Which probe samples a slice takes: the paper's x. */
+export type SampleSelection =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'class'; readonly classIndex: number }
+  | { readonly kind: 'indices'; readonly indices: readonly number[] };
+
+export interface SliceParams {
+  /** Run directory (absolute) or its manifest. */
+  readonly run: string;
+  readonly samples: SampleSelection;
+  /** Layer name; `logits` for the output; `input` for the probe inputs themselves (the paper's layer 0). */
+  readonly layer: string;
+  /** One channel (dimension 1 of an N×C×H×W map or one feature of N×F), or all. */
+  readonly channel: number | 'all';
+  readonly epoch: number;
+}
+
+export interface SliceResult {
+  /** [n, C, H, W], [n, 1, H, W] for one channel of a map, [n, F] or [n, 1] for dense layers. */
+  readonly shape: readonly number[];
+  /** Row-major values, always float32 (float16 files are widened). */
+  readonly data: Float32Array;
+  /** The probe indices of the n rows, in order. */
+  readonly sampleIndices: Int32Array;
+  /** Where the values came from. */
+  readonly source: 'activations' | 'checkpoint' | 'probe';
+}
+
+/** Every request the engine answers: its parameters and its result. */
+export interface EngineMethods {
+  /** Liveness check; returns the engine's pid. */
+  ping: { params: Record<string, never>; result: { pid: number; versions: Record<string, string> } };
+  runInfo: { params: { readonly run: string }; result: RunInfo };
+  slice: { params: SliceParams; result: SliceResult };
+  /** Test hook: works for `ms` milliseconds with progress, honouring cancellation. */
+  sleep: { params: { readonly ms: number }; result: { slept: number } };
+}
+
+export type EngineMethod = keyof EngineMethods;
+export type EngineParams<M extends EngineMethod> = EngineMethods[M]['params'];
+export type EngineResult<M extends EngineMethod> = EngineMethods[M]['result'];
+
+export type HostToEngine =
+  | { readonly type: 'request'; readonly id: number; readonly method: EngineMethod; readonly params: unknown }
+  | { readonly type: 'cancel'; readonly id: number };
+
+export interface ProgressInfo {
+  /** Units done and total; total 0 means unknown. */
+  readonly done: number;
+  readonly total: number;
+  readonly message?: string;
+}
+
+export type EngineToHost =
+  | { readonly type: 'ready'; readonly pid: number }
+  | { readonly type: 'heartbeat'; readonly time: number }
+  | { readonly type: 'progress'; readonly id: number; readonly progress: ProgressInfo }
+  | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: ErrorInfo }
+  | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string };
+
+/** Milliseconds between two heartbeats of a healthy engine. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+
+const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'sleep'];
+
+export function isEngineMethod(value: unknown): value is EngineMethod {
+  return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates a message that claims to come from the host; anything malformed yields undefined. */
+export function parseHostMessage(value: unknown): HostToEngine | undefined {
+  if (!isRecord(value) || !Number.isSafeInteger(value.id)) return undefined;
+  const id = value.id as number;
+  if (value.type === 'cancel') return { type: 'cancel', id };
+  if (value.type === 'request' && isEngineMethod(value.method)) return { type: 'request', id, method: value.method, params: value.params };
+  return undefined;
+}
+
+/** Validates a message that claims to come from the engine; anything malformed yields undefined. */
+export function parseEngineMessage(value: unknown): EngineToHost | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case 'ready':
+      return typeof value.pid === 'number' ? { type: 'ready', pid: value.pid } : undefined;
+    case 'heartbeat':
+      return typeof value.time === 'number' ? { type: 'heartbeat', time: value.time } : undefined;
+    case 'progress': {
+      const p = value.progress;
+      if (!Number.isSafeInteger(value.id) || !isRecord(p) || typeof p.done !== 'number' || typeof p.total !== 'number') return undefined;
+      return { type: 'progress', id: value.id as number, progress: { done: p.done, total: p.total, message: typeof p.message === 'string' ? p.message : undefined } };
+    }
+    case 'response': {
+      if (!Number.isSafeInteger(value.id)) return undefined;
+      const id = value.id as number;
+      if (value.ok === true) return { type: 'response', id, ok: true, result: value.result };
+      const e = value.error;
+      if (value.ok === false && isRecord(e) && typeof e.code === 'string' && typeof e.message === 'string') {
+        return { type: 'response', id, ok: false, error: { code: e.code as ErrorInfo['code'], message: e.message, file: typeof e.file === 'string' ? e.file : undefined } };
+      }
+      return undefined;
+    }
+    case 'log':
+      if ((value.level === 'info' || value.level === 'warn' || value.level === 'error') && typeof value.message === 'string') {
+        return { type: 'log', level: value.level, message: value.message };
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
