@@ -39,6 +39,11 @@ export interface EngineMethods {
   slice: { params: SliceParams; result: SliceResult };
   /** Test hook: works for `ms` milliseconds with progress, honouring cancellation. */
   sleep: { params: { readonly ms: number }; result: { slept: number } };
+  /**
+   * Test hook: blocks the engine's event loop for `ms` milliseconds, so no heartbeat goes out.
+   * Refused unless the engine was started with CNNSLICER_ENGINE_TEST_HOOKS=1.
+   */
+  hang: { params: { readonly ms: number }; result: { hung: number } };
 }
 
 export type EngineMethod = keyof EngineMethods;
@@ -67,7 +72,7 @@ export type EngineToHost =
 /** Milliseconds between two heartbeats of a healthy engine. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
-const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'sleep'];
+const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'sleep', 'hang'];
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);

@@ -1,0 +1,182 @@
+// What the engine does for each request. Parameters arrive from another process, so the static
+// types of EngineMethods are only a promise: every handler checks its input before trusting it.
+import type { EngineMethod, EngineParams, EngineResult, SampleSelection, SliceParams, SliceResult } from '../shared/engineProtocol';
+import { CnnSlicerError } from '../shared/errors';
+import type { RunInfo } from '../shared/runFormat';
+
+export interface RequestContext {
+  /** Aborted when the host cancels this request (or gives up on it) or the engine shuts down. */
+  readonly signal: AbortSignal;
+  /** Reports how far the request got; `total` 0 means unknown. */
+  progress(done: number, total: number, message?: string): void;
+}
+
+export type Handler<M extends EngineMethod> = (params: EngineParams<M>, ctx: RequestContext) => Promise<EngineResult<M>>;
+export type Handlers = { [M in EngineMethod]: Handler<M> };
+
+/**
+ * The part of RunRegistry the handlers use. Declared structurally so the dispatcher can be tested
+ * with a stand-in; main.ts passes the real registry, which the compiler checks against this.
+ */
+export interface RunSource {
+  get(runPathOrManifest: string): Promise<{
+    readonly info: RunInfo;
+    slice(params: SliceParams, ctx?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<SliceResult>;
+  }>;
+}
+
+export interface HandlerOptions {
+  readonly runs: RunSource;
+  /** Enables `hang`; main.ts sets it from CNNSLICER_ENGINE_TEST_HOOKS=1. */
+  readonly testHooks?: boolean;
+}
+
+/** The longest a test hook may sleep or hang, so a mistyped argument cannot wedge an engine for hours. */
+export const MAX_TEST_HOOK_MS = 10 * 60 * 1000;
+/** How often `sleep` wakes up to report progress. */
+const SLEEP_STEP_MS = 50;
+
+export function createHandlers(options: HandlerOptions): Handlers {
+  const { runs } = options;
+  const testHooks = options.testHooks === true;
+  return {
+    async ping(params) {
+      expectRecord(params, 'ping');
+      const all: Readonly<Record<string, string | undefined>> = process.versions;
+      const versions: Record<string, string> = {};
+      for (const key of ['node', 'v8', 'uv', 'modules', 'napi', 'electron']) {
+        const v = all[key];
+        if (typeof v === 'string') versions[key] = v;
+      }
+      return { pid: process.pid, versions };
+    },
+
+    async runInfo(params) {
+      const p = expectRecord(params, 'runInfo');
+      const run = expectRunPath(p.run);
+      return (await runs.get(run)).info;
+    },
+
+    async slice(params, ctx) {
+      const p = validateSliceParams(params);
+      throwIfCancelled(ctx.signal);
+      const reader = await runs.get(p.run);
+      throwIfCancelled(ctx.signal);
+      return reader.slice(p, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
+    },
+
+    async sleep(params, ctx) {
+      const ms = expectHookMs(params, 'sleep');
+      const start = Date.now();
+      ctx.progress(0, ms);
+      for (;;) {
+        const elapsed = Date.now() - start;
+        if (elapsed >= ms) break;
+        await delay(Math.min(SLEEP_STEP_MS, ms - elapsed), ctx.signal);
+        ctx.progress(Math.min(Date.now() - start, ms), ms);
+      }
+      return { slept: Date.now() - start };
+    },
+
+    async hang(params) {
+      // Refused without the switch: a real engine must never be able to wedge itself on request.
+      if (!testHooks) throw new CnnSlicerError('bad-request', '"hang" is a test hook; start the engine with CNNSLICER_ENGINE_TEST_HOOKS=1 to enable it');
+      const ms = expectHookMs(params, 'hang');
+      const end = Date.now() + ms;
+      // Deliberately synchronous: the point is to starve the event loop, heartbeats included.
+      while (Date.now() < end) {
+        /* spin */
+      }
+      return { hung: ms };
+    },
+  };
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CnnSlicerError('cancelled', 'the request was cancelled');
+}
+
+/** Resolves after `ms`, or rejects with `cancelled` as soon as `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new CnnSlicerError('cancelled', 'the request was cancelled'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CnnSlicerError('cancelled', 'the request was cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function expectRecord(params: unknown, method: EngineMethod): Record<string, unknown> {
+  if (!isRecord(params)) throw new CnnSlicerError('bad-request', `"${method}" expects an object of parameters, got ${describe(params)}`);
+  return params;
+}
+
+function expectRunPath(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new CnnSlicerError('bad-request', `"run" must be the path of a run directory or its manifest, got ${describe(value)}`);
+  return value;
+}
+
+function expectHookMs(params: unknown, method: 'sleep' | 'hang'): number {
+  const ms = expectRecord(params, method).ms;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_TEST_HOOK_MS) {
+    throw new CnnSlicerError('bad-request', `"${method}" expects "ms" between 0 and ${MAX_TEST_HOOK_MS}, got ${describe(ms)}`);
+  }
+  return ms;
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function validateSamples(value: unknown): SampleSelection {
+  if (!isRecord(value)) throw new CnnSlicerError('bad-request', `"samples" must be an object with a "kind", got ${describe(value)}`);
+  switch (value.kind) {
+    case 'all':
+      return { kind: 'all' };
+    case 'class':
+      if (!isIndex(value.classIndex)) throw new CnnSlicerError('bad-request', `"samples.classIndex" must be an integer ≥ 0, got ${describe(value.classIndex)}`);
+      return { kind: 'class', classIndex: value.classIndex };
+    case 'indices': {
+      const indices = value.indices;
+      if (!Array.isArray(indices)) throw new CnnSlicerError('bad-request', `"samples.indices" must be an array of integers ≥ 0, got ${describe(indices)}`);
+      const bad = indices.findIndex((i) => !isIndex(i));
+      if (bad >= 0) throw new CnnSlicerError('bad-request', `"samples.indices[${bad}]" must be an integer ≥ 0, got ${describe(indices[bad])}`);
+      return { kind: 'indices', indices: indices as number[] };
+    }
+    default:
+      throw new CnnSlicerError('bad-request', `"samples.kind" must be "all", "class" or "indices", got ${describe(value.kind)}`);
+  }
+}
+
+export function validateSliceParams(params: unknown): SliceParams {
+  const p = expectRecord(params, 'slice');
+  const run = expectRunPath(p.run);
+  const samples = validateSamples(p.samples);
+  if (typeof p.layer !== 'string' || p.layer.length === 0) throw new CnnSlicerError('bad-request', `"layer" must be a layer name, "input" or "logits", got ${describe(p.layer)}`);
+  if (p.channel !== 'all' && !isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0 or "all", got ${describe(p.channel)}`);
+  if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
+  return { run, samples, layer: p.layer, channel: p.channel, epoch: p.epoch };
+}
+
+/** A short rendering of a bad value for an error message; never the whole of a large value. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

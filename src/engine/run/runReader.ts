@@ -1,0 +1,314 @@
+// Reads one run: its validated manifest and any slice dCNN(x, l, c, t) of it, streamed from disk.
+// Only the bytes a slice needs are read; epochs stored as checkpoints are recomputed on demand.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CnnSlicerError } from '../../shared/errors';
+import type { SampleSelection, SliceParams, SliceResult } from '../../shared/engineProtocol';
+import {
+  LOGITS_NAME,
+  PROBE_INPUTS_NAME,
+  PROBE_LABELS_NAME,
+  type EpochEntry,
+  type RunInfo,
+  type RunManifest,
+} from '../../shared/runFormat';
+import { materializeOutputs } from './checkpoint';
+import { decodeFloat16 } from './float16';
+import { parseManifest } from './manifest';
+import { EPOCHS_FOLDER, locateRun, resolveInsideRun } from './runPaths';
+import { SafetensorsFile, type SafetensorsDType } from './safetensors';
+
+/** A manifest larger than this is not a manifest. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** How many activation files a reader keeps open between slices. */
+const OPEN_FILES = 4;
+
+export interface SliceContext {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The per-sample shape of a slice target and where its values live. */
+interface SliceTarget {
+  readonly shape: readonly number[];
+}
+
+function product(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function shapesEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Widens raw little-endian tensor bytes to float32. */
+export function bytesToFloat32(bytes: Uint8Array, dtype: SafetensorsDType, file: string): Float32Array {
+  // Copy into a fresh, aligned buffer: a slice of a read buffer may start at any byte.
+  const aligned = new Uint8Array(bytes.byteLength);
+  aligned.set(bytes);
+  if (dtype === 'F32') return new Float32Array(aligned.buffer, 0, aligned.byteLength / 4);
+  if (dtype === 'F16') return decodeFloat16(new Uint16Array(aligned.buffer, 0, aligned.byteLength / 2));
+  throw new CnnSlicerError('corrupt', `tensor has dtype ${dtype}; activations must be F16 or F32`, file);
+}
+
+export class RunReader {
+  private labelsCache: Int32Array | undefined;
+  private probeFile: SafetensorsFile | undefined;
+  private readonly openFiles = new Map<string, Promise<SafetensorsFile>>();
+  private closed = false;
+
+  private constructor(
+    readonly info: RunInfo,
+    /** Real path of the run directory, the root every manifest path must stay under. */
+    private readonly realDir: string,
+    private readonly manifestFile: string,
+  ) {}
+
+  static async open(runPathOrManifest: string): Promise<RunReader> {
+    const { dir, manifest: manifestFile } = await locateRun(runPathOrManifest);
+    const realDir = await fs.realpath(dir);
+    const stat = await fs.stat(manifestFile);
+    if (stat.size > MAX_MANIFEST_BYTES) throw new CnnSlicerError('corrupt', `manifest is ${stat.size} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`, manifestFile);
+    const manifest = parseManifest(await fs.readFile(manifestFile, 'utf8'), manifestFile);
+    const incompleteEpochs = await findIncompleteEpochs(dir, manifest);
+    const info: RunInfo = { dir, name: manifest.name ?? path.basename(dir), manifest, incompleteEpochs };
+    const reader = new RunReader(info, realDir, manifestFile);
+    try {
+      await reader.checkProbe();
+    } catch (err) {
+      await reader.close();
+      throw err;
+    }
+    return reader;
+  }
+
+  get manifest(): RunManifest {
+    return this.info.manifest;
+  }
+
+  /** Opens the probe file and checks its tensors against the manifest. */
+  private async checkProbe(): Promise<void> {
+    const probe = this.manifest.probe;
+    const file = await this.openInsideRun(probe.file);
+    this.probeFile = file;
+    const inputs = file.entry(PROBE_INPUTS_NAME);
+    if (inputs.dtype !== 'F32' && inputs.dtype !== 'F16') throw new CnnSlicerError('corrupt', `"${PROBE_INPUTS_NAME}" has dtype ${inputs.dtype}; expected F32 or F16`, file.path);
+    const expected = [probe.count, ...probe.inputShape];
+    if (!shapesEqual(inputs.shape, expected)) {
+      throw new CnnSlicerError('corrupt', `"${PROBE_INPUTS_NAME}" has shape [${inputs.shape.join(', ')}], the manifest says [${expected.join(', ')}]`, file.path);
+    }
+    const labels = file.entry(PROBE_LABELS_NAME);
+    if (labels.dtype !== 'I64' && labels.dtype !== 'I32') throw new CnnSlicerError('corrupt', `"${PROBE_LABELS_NAME}" has dtype ${labels.dtype}; expected I64 or I32`, file.path);
+    if (!shapesEqual(labels.shape, [probe.count])) {
+      throw new CnnSlicerError('corrupt', `"${PROBE_LABELS_NAME}" has shape [${labels.shape.join(', ')}], expected [${probe.count}]`, file.path);
+    }
+  }
+
+  private async openInsideRun(relative: string): Promise<SafetensorsFile> {
+    const abs = await resolveInsideRun(this.realDir, relative, this.manifestFile);
+    return SafetensorsFile.open(abs);
+  }
+
+  /** The probe labels, validated to lie in 0 … classes − 1. */
+  async labels(): Promise<Int32Array> {
+    if (this.labelsCache) return this.labelsCache;
+    const file = this.requireProbe();
+    const raw = await file.readTensor(PROBE_LABELS_NAME);
+    const n = this.manifest.probe.count;
+    const k = this.manifest.classes.length;
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = raw instanceof BigInt64Array ? Number(raw[i]) : (raw as Int32Array)[i];
+      if (!Number.isInteger(v) || v < 0 || v >= k) {
+        throw new CnnSlicerError('corrupt', `label of probe sample ${i} is ${v}, outside 0 … ${k - 1} (${k} classes)`, file.path);
+      }
+      labels[i] = v;
+    }
+    this.labelsCache = labels;
+    return labels;
+  }
+
+  /** Probe inputs of the given samples, concatenated, as float32. */
+  async probeInputs(rows: readonly number[]): Promise<Float32Array> {
+    const file = this.requireProbe();
+    const entry = file.entry(PROBE_INPUTS_NAME);
+    const bytes = await file.readRows(PROBE_INPUTS_NAME, rows, 0, product(this.manifest.probe.inputShape));
+    return bytesToFloat32(bytes, entry.dtype, file.path);
+  }
+
+  private requireProbe(): SafetensorsFile {
+    if (this.closed || !this.probeFile) throw new CnnSlicerError('internal', 'the run reader is closed', this.info.dir);
+    return this.probeFile;
+  }
+
+  /** Turns the paper's x into probe indices, checking every index. */
+  async resolveSamples(samples: SampleSelection): Promise<Int32Array> {
+    const n = this.manifest.probe.count;
+    switch (samples.kind) {
+      case 'all':
+        return Int32Array.from({ length: n }, (_, i) => i);
+      case 'class': {
+        const k = this.manifest.classes.length;
+        if (!Number.isInteger(samples.classIndex) || samples.classIndex < 0 || samples.classIndex >= k) {
+          throw new CnnSlicerError('bad-request', `class ${samples.classIndex} does not exist (the run has ${k} classes)`);
+        }
+        const labels = await this.labels();
+        const out: number[] = [];
+        labels.forEach((label, i) => {
+          if (label === samples.classIndex) out.push(i);
+        });
+        return Int32Array.from(out);
+      }
+      case 'indices': {
+        for (const i of samples.indices) {
+          if (!Number.isInteger(i) || i < 0 || i >= n) throw new CnnSlicerError('bad-request', `probe sample ${i} does not exist (the probe set has ${n} samples)`);
+        }
+        return Int32Array.from(samples.indices);
+      }
+    }
+  }
+
+  epochEntry(epoch: number): EpochEntry {
+    const entry = this.manifest.epochs.find((e) => e.epoch === epoch);
+    if (entry) return entry;
+    if (this.info.incompleteEpochs.includes(epoch)) {
+      throw new CnnSlicerError('incomplete', `epoch ${epoch} is still being written`, this.info.dir);
+    }
+    const known = this.manifest.epochs.map((e) => e.epoch);
+    throw new CnnSlicerError('bad-request', `epoch ${epoch} is not in the run (epochs: ${known.length > 0 ? known.join(', ') : 'none yet'})`, this.info.dir);
+  }
+
+  /** The per-sample shape of a layer name, including the pseudo-layers `input` and `logits`. */
+  private target(layer: string): SliceTarget {
+    if (layer === 'input') return { shape: this.manifest.probe.inputShape };
+    if (layer === LOGITS_NAME) return { shape: [this.manifest.classes.length] };
+    const info = this.manifest.layers.find((l) => l.name === layer);
+    if (!info) throw new CnnSlicerError('bad-request', `layer "${layer}" is not in the run (layers: ${this.manifest.layers.map((l) => l.name).join(', ')})`);
+    return { shape: info.shape };
+  }
+
+  /** dCNN(x, l, c, t): the activations of a set of samples at one layer, one channel or all, one epoch. */
+  async slice(params: Omit<SliceParams, 'run'> & { run?: string }, ctx: SliceContext = {}): Promise<SliceResult> {
+    const target = this.target(params.layer);
+    const channelCount = target.shape[0];
+    const perChannel = product(target.shape.slice(1));
+    let elemStart = 0;
+    let elemCount = product(target.shape);
+    let outSample: readonly number[] = target.shape;
+    if (params.channel !== 'all') {
+      const c = params.channel;
+      if (!Number.isInteger(c) || c < 0 || c >= channelCount) {
+        throw new CnnSlicerError('bad-request', `channel ${c} does not exist in "${params.layer}" (it has ${channelCount})`);
+      }
+      elemStart = c * perChannel;
+      elemCount = perChannel;
+      outSample = target.shape.length === 1 ? [1] : [1, ...target.shape.slice(1)];
+    }
+    const rows = await this.resolveSamples(params.samples);
+    const shape = [rows.length, ...outSample];
+    const rowList = Array.from(rows);
+
+    if (params.layer === 'input') {
+      const all = await this.probeInputs(rowList);
+      return { shape, data: pickElements(all, rows.length, product(target.shape), elemStart, elemCount), sampleIndices: rows, source: 'probe' };
+    }
+
+    const entry = this.epochEntry(params.epoch);
+    // A class with no probe sample is a valid, empty slice; nothing needs reading or running.
+    if (rows.length === 0) return { shape, data: new Float32Array(0), sampleIndices: rows, source: entry.activations !== undefined ? 'activations' : 'checkpoint' };
+    if (entry.activations !== undefined) {
+      const file = await this.activationsFile(entry.activations);
+      const tensor = file.entry(params.layer);
+      const expectedDtype = entry.dtype === 'float16' ? 'F16' : 'F32';
+      if (tensor.dtype !== expectedDtype) {
+        throw new CnnSlicerError('corrupt', `"${params.layer}" has dtype ${tensor.dtype}, the manifest says ${entry.dtype ?? 'float32'}`, file.path);
+      }
+      const expected = [this.manifest.probe.count, ...target.shape];
+      if (!shapesEqual(tensor.shape, expected)) {
+        throw new CnnSlicerError('corrupt', `"${params.layer}" has shape [${tensor.shape.join(', ')}], expected [${expected.join(', ')}]`, file.path);
+      }
+      ctx.signal?.throwIfAborted();
+      const bytes = await file.readRows(params.layer, rowList, elemStart, elemCount);
+      ctx.onProgress?.(rows.length, rows.length);
+      return { shape, data: bytesToFloat32(bytes, tensor.dtype, file.path), sampleIndices: rows, source: 'activations' };
+    }
+
+    const checkpoint = entry.checkpoint;
+    if (checkpoint === undefined) throw new CnnSlicerError('invalid-manifest', `epoch ${entry.epoch} has neither activations nor a checkpoint`, this.manifestFile);
+    const modelPath = await resolveInsideRun(this.realDir, checkpoint, this.manifestFile);
+    const outputs = await materializeOutputs({
+      modelPath,
+      inputs: (r) => this.probeInputs(r),
+      inputShape: this.manifest.probe.inputShape,
+      sampleIndices: rowList,
+      outputs: [params.layer],
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
+    const out = outputs.get(params.layer);
+    if (!out) throw new CnnSlicerError('model-error', `the checkpoint returned no "${params.layer}" output`, modelPath);
+    const perSample = product(out.shape.slice(1));
+    if (perSample !== product(target.shape)) {
+      throw new CnnSlicerError('model-error', `output "${params.layer}" has ${perSample} values per sample, the manifest says [${target.shape.join(', ')}]`, modelPath);
+    }
+    return { shape, data: pickElements(out.data, rows.length, perSample, elemStart, elemCount), sampleIndices: rows, source: 'checkpoint' };
+  }
+
+  private activationsFile(relative: string): Promise<SafetensorsFile> {
+    let file = this.openFiles.get(relative);
+    if (!file) {
+      file = this.openInsideRun(relative);
+      // Failed opens are not cached: the next slice retries and reports the error again.
+      file.catch(() => this.openFiles.delete(relative));
+      this.openFiles.set(relative, file);
+      if (this.openFiles.size > OPEN_FILES) {
+        const [oldest, oldFile] = this.openFiles.entries().next().value as [string, Promise<SafetensorsFile>];
+        this.openFiles.delete(oldest);
+        // Delay the close so a slice still reading from it can finish.
+        setTimeout(() => oldFile.then((f) => f.close()).catch(() => undefined), 30_000).unref();
+      }
+    } else {
+      // Refresh its place in the LRU order.
+      this.openFiles.delete(relative);
+      this.openFiles.set(relative, file);
+    }
+    return file;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const files = [...this.openFiles.values()];
+    this.openFiles.clear();
+    await Promise.all(files.map((f) => f.then((x) => x.close()).catch(() => undefined)));
+    await this.probeFile?.close();
+    this.probeFile = undefined;
+  }
+}
+
+/** Takes elements [start, start+count) of each row of a rows×rowSize array. */
+function pickElements(all: Float32Array, rows: number, rowSize: number, start: number, count: number): Float32Array {
+  if (start === 0 && count === rowSize) return all;
+  const out = new Float32Array(rows * count);
+  for (let r = 0; r < rows; r++) out.set(all.subarray(r * rowSize + start, r * rowSize + start + count), r * count);
+  return out;
+}
+
+/**
+ * Epochs whose folder is on disk but which the manifest does not name yet: they are being
+ * written (or their writer died before publishing them), so they are reported, never read.
+ */
+async function findIncompleteEpochs(dir: string, manifest: RunManifest): Promise<number[]> {
+  const listed = new Set(manifest.epochs.map((e) => e.epoch));
+  const found = new Set<number>();
+  let entries: string[] = [];
+  try {
+    entries = await fs.readdir(path.join(dir, EPOCHS_FOLDER));
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    const m = /^epoch-(\d+)$/.exec(name);
+    if (m && !listed.has(Number(m[1]))) found.add(Number(m[1]));
+  }
+  return [...found].sort((a, b) => a - b);
+}
