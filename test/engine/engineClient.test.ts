@@ -275,9 +275,11 @@ describe('engine client', function () {
     const pid = client.pid!;
     assert.ok(isAlive(pid));
     const outcome = rejectsWith(sleeping, 'cancelled', /shut down/);
+    // A second dispose() (say, from deactivate racing a settings change) waits for the same stop.
+    const first = client.dispose();
     await client.dispose();
     assert.ok(!isAlive(pid), `engine ${pid} still exists after dispose()`);
-    await outcome;
+    await Promise.all([outcome, first]);
     assert.strictEqual(client.pid, undefined);
     await rejectsWith(client.request('ping', {}), 'engine-unavailable');
   });

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -458,6 +459,13 @@ describe('safetensors', function () {
     const folder = path.join(dir, 'folder.safetensors');
     mkdirSync(folder);
     await assert.rejects(SafetensorsFile.open(folder), isCode('corrupt', folder));
+  });
+
+  it('refuses a FIFO without blocking on it', async function () {
+    if (process.platform === 'win32') this.skip();
+    const fifo = path.join(dir, 'fifo.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(SafetensorsFile.open(fifo), (err: unknown) => isCode('corrupt', fifo)(err) && /not a regular file/.test((err as Error).message));
   });
 
   it('names the missing tensor exactly', async () => {

@@ -101,6 +101,11 @@ const cases: Case[] = [
     bytes: build('{"a":{"dtype":"F32","shape":[4194304,4194304,262144],"data_offsets":[0,0]}}', 0),
     message: /needs 18446744073709551616 bytes/,
   },
+  {
+    what: 'dimensions past 2^1000 before a zero, with data',
+    bytes: build(json({ a: T('U8', [...Array<number>(21).fill(2 ** 52), 0], [0, 4]) }), 4),
+    message: /needs 0 bytes but data_offsets \[0, 4\] span 4/,
+  },
   { what: 'data not starting at 0', bytes: build(json({ a: T('U8', [2], [2, 4]) }), 4), message: /does not start at 0: the first tensor "a" begins at 2/ },
   { what: 'gap between tensors', bytes: build(json({ a: T('U8', [2], [0, 2]), b: T('U8', [2], [3, 5]) }), 5), message: /gap of 1 bytes between tensor "a" \(ends at 2\) and tensor "b" \(begins at 3\)/ },
   { what: 'overlapping tensors', bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('U8', [2], [2, 4]) }), 4), message: /tensor "b" \[2, 4\] overlaps tensor "a" \[0, 4\]/ },
@@ -197,6 +202,8 @@ describe('safetensors malformed corpus', function () {
       ['tensors listed out of offset order', build(json({ b: T('U8', [2], [2, 4]), a: T('U8', [2], [0, 2]) }), 4)],
       ['negative zero dimension', build('{"a":{"dtype":"U8","shape":[-0, 3],"data_offsets":[0,0]}}', 0)],
       ['a huge shape with a zero dimension', build(json({ a: T('F64', [2 ** 40, 0, 2 ** 40], [0, 0]) }), 0)],
+      // In doubles the leading dimensions multiply to Infinity, and Infinity × 0 is NaN.
+      ['dimensions past 2^1000 before a zero', build(json({ a: T('U8', [...Array<number>(21).fill(2 ** 52), 0], [0, 0]) }), 0)],
       ['the same key in different objects', build('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{"a":"dtype","shape":"x"}}', 1)],
       ['a name with escapes', build('{"a\\"\\\\\\u00e9":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1)],
     ];
@@ -240,6 +247,21 @@ describe('safetensors malformed corpus', function () {
 
   // ---- generated inputs ----
 
+  /**
+   * What the generated inputs ended as, by kind, so a property can also check that its generator
+   * reaches the checks it is meant to exercise instead of failing every input at the first one.
+   */
+  let outcomes: string[] = [];
+  function assertReached(expected: (RegExp | 'accepted')[]): void {
+    for (const e of expected) {
+      const hit = e === 'accepted' ? outcomes.includes('accepted') : outcomes.some((o) => e.test(o));
+      assert.ok(hit, `no generated input reached ${String(e)} in ${outcomes.length} runs`);
+    }
+  }
+  beforeEach(() => {
+    outcomes = [];
+  });
+
   /** Parses, and either checks the result's invariants or checks the error is a corrupt CnnSlicerError: never anything else. */
   function parseOrCorrupt(bytes: Uint8Array): void {
     let h: SafetensorsHeader;
@@ -247,8 +269,10 @@ describe('safetensors malformed corpus', function () {
       h = parseSafetensorsHeader(bytes, bytes.length, 'gen');
     } catch (err) {
       assertCorrupt(err, 'gen');
+      outcomes.push((err as CnnSlicerError).detail);
       return;
     }
+    outcomes.push('accepted');
     assertConsistent(h, bytes);
   }
 
@@ -286,7 +310,13 @@ describe('safetensors malformed corpus', function () {
   }
 
   it('never throws anything but corrupt on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), parseOrCorrupt), { numRuns: 1000 });
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      // Behind a length that fits, so the bytes reach the UTF-8 and JSON checks.
+      fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 32 })).map(([h, d]) => build(h, d)),
+    );
+    fc.assert(fc.property(bytes, parseOrCorrupt), { numRuns: 1000 });
+    assertReached([/too short/, /header length \d+ exceeds file size/, /not valid UTF-8/, /not valid JSON/]);
   });
 
   it('never throws anything but corrupt on arbitrary text behind a correct length', () => {
@@ -295,14 +325,19 @@ describe('safetensors malformed corpus', function () {
       fc.string({ unit: 'binary', maxLength: 100 }),
       fc.json({ maxDepth: 4 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ a: v })),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ __metadata__: v })),
+      fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }).map((d) => JSON.stringify({ __metadata__: d })),
     );
+    // Mostly no data, which is all a header without tensors may be followed by.
+    const dataLength = fc.oneof(fc.constant(0), fc.nat({ max: 64 }));
     fc.assert(
-      fc.property(text, fc.nat({ max: 64 }), (t, data) => parseOrCorrupt(build(t, data))),
+      fc.property(text, dataLength, (t, data) => parseOrCorrupt(build(t, data))),
       { numRuns: 1000 },
     );
+    assertReached(['accepted', /not valid JSON/, /must be a JSON object/, /tensor "a" must be an object/, /__metadata__/]);
   });
 
-  // Headers built from plausible and implausible parts, so generated inputs reach the deep checks.
+  // Entries built from plausible and implausible parts, so generated headers reach every field check.
   const dtypeArb = fc.oneof(fc.constantFrom<unknown>(...ALL_DTYPES, 'F8', 'f32', 'constructor', '__proto__', ''), fc.jsonValue({ maxDepth: 1 }));
   const dimArb = fc.oneof(fc.nat({ max: 5 }), fc.constantFrom<unknown>(-1, 1.5, 2 ** 40, 2 ** 53, -0, '2', null, []));
   const shapeArb = fc.oneof({ weight: 4, arbitrary: fc.array(dimArb, { maxLength: 4 }) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
@@ -316,28 +351,62 @@ describe('safetensors malformed corpus', function () {
   const nameArb = fc.oneof(fc.constantFrom('a', 'b', 'c', '__proto__', 'constructor', '__metadata__'), fc.string({ maxLength: 6 }));
   const metadataArb = fc.oneof(fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }), fc.jsonValue({ maxDepth: 2 }));
 
+  /**
+   * Entries whose sizes are right, laid out one after another but with the occasional nudge of a
+   * begin offset and in shuffled order, so generated headers reach the layout checks.
+   */
+  const layoutArb = fc
+    .array(
+      fc.record({
+        dtype: fc.constantFrom(...ALL_DTYPES),
+        shape: fc.array(fc.nat({ max: 4 }), { maxLength: 3 }),
+        nudge: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) }),
+        // An extra dimension of 2 that the offsets do not account for: the size check must catch it.
+        reshape: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        sortKey: fc.nat(),
+      }),
+      { maxLength: 5 },
+    )
+    .map((specs) => {
+      let at = 0;
+      const pairs = specs.map((sp, i): [string, unknown, number] => {
+        const size = sp.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZE[sp.dtype];
+        const begin = Math.max(0, at + sp.nudge);
+        at = begin + size;
+        return [`t${i}`, T(sp.dtype, sp.reshape ? [...sp.shape, 2] : sp.shape, [begin, begin + size]), sp.sortKey];
+      });
+      pairs.sort((x, y) => x[2] - y[2]);
+      return { pairs: pairs.map(([n, e]): [string, unknown] => [n, e]), end: at };
+    });
+
   /** Header text from [name, entry] pairs: written by hand so "__proto__" and repeated names reach the parser as such. */
   function headerText(pairs: [string, unknown][]): string {
     return `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
   }
 
   it('never throws anything but corrupt on structured headers of random tensors', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(nameArb, fc.oneof({ weight: 5, arbitrary: entryArb }, { weight: 1, arbitrary: metadataArb })), { maxLength: 5 }),
-        fc.oneof(fc.nat({ max: 100 }), fc.constant(-1)),
-        (pairs, dataLen) => {
-          const text = headerText(pairs);
-          // -1: exactly as much data as the entries claim, which makes acceptance likely.
-          const claimed = pairs.reduce((m, [, v]) => {
-            const end = (v as { data_offsets?: unknown[] } | null)?.data_offsets?.[1];
-            return typeof end === 'number' && Number.isSafeInteger(end) && end >= 0 ? Math.max(m, end) : m;
-          }, 0);
-          parseOrCorrupt(build(text, dataLen === -1 ? Math.min(claimed, 100) : dataLen));
-        },
-      ),
-      { numRuns: 1500 },
-    );
+    const loose = fc
+      .tuple(fc.array(fc.tuple(nameArb, fc.oneof({ weight: 5, arbitrary: entryArb }, { weight: 1, arbitrary: metadataArb })), { maxLength: 5 }), fc.nat({ max: 100 }))
+      .map(([pairs, data]) => build(headerText(pairs), data));
+    const laidOut = fc
+      .tuple(layoutArb, fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) }))
+      .map(([{ pairs, end }, slack]) => build(headerText(pairs), Math.max(0, end + slack)));
+    fc.assert(fc.property(fc.oneof(loose, laidOut), parseOrCorrupt), { numRuns: 1500 });
+    assertReached([
+      'accepted',
+      /does not start at 0/,
+      /gap of/,
+      /overlaps/,
+      /trailing bytes/,
+      /^truncated/,
+      /needs \d+ bytes but data_offsets/,
+      /unexpected field/,
+      /twice/,
+      /unknown dtype/,
+      /shape has/,
+      /data_offsets must be/,
+      /__metadata__/,
+    ]);
   });
 
   // ---- valid files with mutations, read from disk ----
@@ -370,13 +439,20 @@ describe('safetensors malformed corpus', function () {
 
   type Mutation =
     | { kind: 'flip'; at: number; bit: number }
+    | { kind: 'flip-tail'; fromEnd: number; bit: number }
     | { kind: 'truncate'; at: number }
+    | { kind: 'cut-end'; count: number }
     | { kind: 'append'; bytes: Uint8Array }
     | { kind: 'edit-header'; at: number; op: 'delete' | 'insert' | 'replace'; char: string; fixLength: boolean }
-    | { kind: 'length'; value: bigint };
+    | { kind: 'edit-digit'; nth: number; digit: string }
+    | { kind: 'length'; value: bigint }
+    | { kind: 'length-delta'; delta: number };
   const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
+    // Near the end, mostly in tensor data: the file stays valid and must read back as the new bytes.
+    fc.record({ kind: fc.constant('flip-tail' as const), fromEnd: fc.nat({ max: 31 }), bit: fc.nat({ max: 7 }) }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('cut-end' as const), count: fc.integer({ min: 1, max: 16 }) }),
     fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
     fc.record({
       kind: fc.constant('edit-header' as const),
@@ -385,8 +461,20 @@ describe('safetensors malformed corpus', function () {
       char: fc.constantFrom('0', '1', '9', '-', '.', 'e', ',', ']', '[', '{', '}', '"', ':', ' ', 'x', '\\'),
       fixLength: fc.boolean(),
     }),
+    // Keeps the JSON valid while changing a shape or an offset: reaches the size and layout checks.
+    fc.record({ kind: fc.constant('edit-digit' as const), nth: fc.nat(), digit: fc.constantFrom('0', '1', '2', '3', '4', '7', '8', '9') }),
     fc.record({ kind: fc.constant('length' as const), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+    fc.record({ kind: fc.constant('length-delta' as const), delta: fc.integer({ min: -9, max: 9 }) }),
   );
+
+  /** The header text of a file and the bytes after it, when its length field fits the file. */
+  function splitHeader(bytes: Uint8Array): { text: string; n: bigint; data: Uint8Array } | undefined {
+    if (bytes.length < 8) return undefined;
+    const n = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true);
+    if (8n + n > BigInt(bytes.length)) return undefined;
+    const end = 8 + Number(n);
+    return { text: new TextDecoder().decode(bytes.subarray(8, end)), n, data: bytes.subarray(end) };
+  }
 
   function mutate(src: Uint8Array, m: Mutation): Uint8Array {
     const bytes = new Uint8Array(src);
@@ -395,30 +483,44 @@ describe('safetensors malformed corpus', function () {
       case 'flip':
         bytes[m.at % bytes.length] ^= 1 << m.bit;
         return bytes;
+      case 'flip-tail':
+        bytes[bytes.length - 1 - (m.fromEnd % bytes.length)] ^= 1 << m.bit;
+        return bytes;
       case 'truncate':
         return bytes.subarray(0, m.at % bytes.length);
-      case 'append': {
-        const out = new Uint8Array(bytes.length + m.bytes.length);
-        out.set(bytes);
-        out.set(m.bytes, bytes.length);
-        return out;
-      }
+      case 'cut-end':
+        return bytes.subarray(0, Math.max(0, bytes.length - m.count));
+      case 'append':
+        return concat(bytes, m.bytes);
       case 'edit-header': {
-        if (bytes.length < 8) return bytes;
-        const n = new DataView(bytes.buffer).getBigUint64(0, true);
-        if (8n + n > BigInt(bytes.length)) return bytes;
-        const end = 8 + Number(n);
-        const text = new TextDecoder().decode(bytes.subarray(8, end));
+        const split = splitHeader(bytes);
+        if (split === undefined) return bytes;
+        const { text, n, data } = split;
         const at = m.at % (text.length + 1);
         const edited =
           m.op === 'delete' ? text.slice(0, at) + text.slice(at + 1) : m.op === 'insert' ? text.slice(0, at) + m.char + text.slice(at) : text.slice(0, at) + m.char + text.slice(at + 1);
         // Without fixLength the old length stays, so the header and data boundaries disagree.
-        return concat(build(edited, 0, m.fixLength ? undefined : n), bytes.subarray(end));
+        return concat(build(edited, 0, m.fixLength ? undefined : n), data);
+      }
+      case 'edit-digit': {
+        const split = splitHeader(bytes);
+        if (split === undefined) return bytes;
+        const digits = [...split.text.matchAll(/[0-9]/g)].map((d) => d.index);
+        if (digits.length === 0) return bytes;
+        const at = digits[m.nth % digits.length];
+        return concat(build(split.text.slice(0, at) + m.digit + split.text.slice(at + 1), 0), split.data);
       }
       case 'length':
         if (bytes.length < 8) return bytes;
         new DataView(bytes.buffer).setBigUint64(0, m.value, true);
         return bytes;
+      case 'length-delta': {
+        if (bytes.length < 8) return bytes;
+        const view = new DataView(bytes.buffer);
+        const n = view.getBigUint64(0, true) + BigInt(m.delta);
+        view.setBigUint64(0, BigInt.asUintN(64, n), true);
+        return bytes;
+      }
     }
   }
 
@@ -448,5 +550,6 @@ describe('safetensors malformed corpus', function () {
       }),
       { numRuns: 400 },
     );
+    assertReached(['accepted', /exceeds file size/, /not valid JSON/, /^truncated/, /trailing bytes/, /needs \d+ bytes but data_offsets/]);
   });
 });

@@ -12,8 +12,11 @@ type OrtModule = typeof import('onnxruntime-node');
 export type RuntimeLogLevel = 'info' | 'warn' | 'error';
 export type RuntimeLogger = (level: RuntimeLogLevel, message: string) => void;
 
-// stderr by default: the engine may use stdout for its protocol.
-let logger: RuntimeLogger = (level, message) => process.stderr.write(`[${level}] ${message}\n`);
+// stderr by default (the engine may use stdout for its protocol), and only what needs attention:
+// a command-line user does not need to hear that the CPU was chosen on a machine without a GPU.
+let logger: RuntimeLogger = (level, message) => {
+  if (level !== 'info') process.stderr.write(`[${level}] ${message}\n`);
+};
 
 /** Where the choice of execution provider and any fallback are reported (the engine's log). */
 export function setRuntimeLogger(fn: RuntimeLogger): void {

@@ -66,7 +66,7 @@ function isNonNegativeSafeInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function describe(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${truncateForMessage(JSON.stringify(v))}`;
@@ -168,7 +168,7 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
     throw corrupt(`header is not valid JSON: ${truncateForMessage(why)}`, file);
   }
   if (!isPlainObject(json)) {
-    throw corrupt(`header must be a JSON object, found ${describe(json)}`, file);
+    throw corrupt(`header must be a JSON object, found ${describeValue(json)}`, file);
   }
   const dup = findDuplicateKey(text);
   if (dup !== undefined) {
@@ -181,10 +181,10 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
   for (const name of Object.keys(json)) {
     const value = json[name];
     if (name === METADATA_KEY) {
-      if (!isPlainObject(value)) throw corrupt(`${METADATA_KEY} must be an object of strings, found ${describe(value)}`, file);
+      if (!isPlainObject(value)) throw corrupt(`${METADATA_KEY} must be an object of strings, found ${describeValue(value)}`, file);
       for (const key of Object.keys(value)) {
         const v = value[key];
-        if (typeof v !== 'string') throw corrupt(`${METADATA_KEY} value of ${quote(key)} must be a string, found ${describe(v)}`, file);
+        if (typeof v !== 'string') throw corrupt(`${METADATA_KEY} value of ${quote(key)} must be a string, found ${describeValue(v)}`, file);
         metadata.set(key, v);
       }
       continue;
@@ -198,7 +198,7 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
 
 function parseTensorEntry(name: string, value: unknown, file: string): TensorEntry {
   const what = `tensor ${quote(name)}`;
-  if (!isPlainObject(value)) throw corrupt(`${what} must be an object, found ${describe(value)}`, file);
+  if (!isPlainObject(value)) throw corrupt(`${what} must be an object, found ${describeValue(value)}`, file);
   for (const key of Object.keys(value)) {
     if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') {
       throw corrupt(`${what} has an unexpected field ${quote(key)}`, file);
@@ -209,18 +209,18 @@ function parseTensorEntry(name: string, value: unknown, file: string): TensorEnt
   }
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string' || !DTYPES.has(dtype)) {
-    throw corrupt(`${what} has unknown dtype ${typeof dtype === 'string' ? quote(dtype) : describe(dtype)}`, file);
+    throw corrupt(`${what} has unknown dtype ${typeof dtype === 'string' ? quote(dtype) : describeValue(dtype)}`, file);
   }
-  if (!Array.isArray(shape)) throw corrupt(`${what} shape must be an array, found ${describe(shape)}`, file);
+  if (!Array.isArray(shape)) throw corrupt(`${what} shape must be an array, found ${describeValue(shape)}`, file);
   for (const d of shape) {
-    if (!isNonNegativeSafeInteger(d)) throw corrupt(`${what} shape has ${describe(d)}, dimensions must be non-negative integers`, file);
+    if (!isNonNegativeSafeInteger(d)) throw corrupt(`${what} shape has ${describeValue(d)}, dimensions must be non-negative integers`, file);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2) {
-    throw corrupt(`${what} data_offsets must be [begin, end], found ${Array.isArray(offsets) ? `${offsets.length} elements` : describe(offsets)}`, file);
+    throw corrupt(`${what} data_offsets must be [begin, end], found ${Array.isArray(offsets) ? `${offsets.length} elements` : describeValue(offsets)}`, file);
   }
   const [begin, end] = offsets as unknown[];
   if (!isNonNegativeSafeInteger(begin) || !isNonNegativeSafeInteger(end)) {
-    throw corrupt(`${what} data_offsets must be non-negative integers, found [${describe(begin)}, ${describe(end)}]`, file);
+    throw corrupt(`${what} data_offsets must be non-negative integers, found [${describeValue(begin)}, ${describeValue(end)}]`, file);
   }
   if (begin > end) throw corrupt(`${what} data_offsets begin ${begin} is after end ${end}`, file);
 
@@ -287,10 +287,11 @@ export class SafetensorsFile {
   static async open(path: string): Promise<SafetensorsFile> {
     let fh: fsp.FileHandle;
     try {
+      // Checked before opening: opening a FIFO for reading blocks until someone writes to it.
+      if (!(await fsp.stat(path)).isFile()) throw corrupt('not a regular file', path);
       fh = await fsp.open(path, 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw new CnnSlicerError('not-found', 'file does not exist', path);
-      if (isErrno(err, 'EISDIR')) throw corrupt('is a directory, not a safetensors file', path);
       throw err;
     }
     try {
