@@ -294,7 +294,13 @@ describe('run writer refuses bad input', () => {
       await rejectsWith(w.writeEpoch(0, { metrics: {}, activations: new Map([['fc', new Float32Array(4)], ['extra', new Float32Array(1)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'extra');
       await w.writeEpoch(3, { metrics: { loss: Number.NaN }, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) });
       await rejectsWith(w.writeEpoch(3, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'does not follow');
+      await rejectsWith(RunWriter.create(path.join(root, 'c'), base), 'bad-request', undefined, 'already holds a run');
+      await w.finish();
+      await rejectsWith(w.writeEpoch(4, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'finished');
+      // Refused epochs left nothing on disk that a reader could mistake for an epoch being written.
+      assert.deepStrictEqual(await fs.readdir(path.join(root, 'c', 'epochs')), ['epoch-0003']);
       const reader = await RunReader.open(path.join(root, 'c'));
+      assert.deepStrictEqual(reader.info.incompleteEpochs, []);
       // A NaN loss is stored as null and read back as absent, never as a number.
       assert.strictEqual(reader.info.manifest.epochs[0].metrics.loss, undefined);
       assert.ok('loss' in reader.info.manifest.epochs[0].metrics);

@@ -40,7 +40,7 @@ export async function resolveInsideRun(runDirReal: string, relative: string, man
 
 export function isInside(dir: string, candidate: string): boolean {
   const rel = path.relative(dir, candidate);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /** Accepts a run directory or its manifest; returns the run directory and manifest paths. */

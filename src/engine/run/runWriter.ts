@@ -39,6 +39,8 @@ export interface RunWriterOptions {
     readonly labels: Int32Array | readonly number[];
     readonly description?: string;
   };
+  /** Replace a run already in `dir`. Without it, an existing run is refused: a writer never rewrites files a manifest names. */
+  readonly overwrite?: boolean;
 }
 
 export interface EpochData {
@@ -105,6 +107,11 @@ export class RunWriter {
       },
       path.join(abs, MANIFEST_FILE),
     );
+    const existing = await fs.stat(path.join(abs, MANIFEST_FILE)).catch(() => undefined);
+    if (existing) {
+      if (!options.overwrite) throw new CnnSlicerError('bad-request', 'the folder already holds a run; choose another folder or pass overwrite', abs);
+      await fs.rm(abs, { recursive: true, force: true });
+    }
     await fs.mkdir(abs, { recursive: true });
     const labels = BigInt64Array.from(Array.from(options.probe.labels, (l) => BigInt(l)));
     await writeSafetensors(path.join(abs, PROBE_FILE), [
@@ -122,22 +129,27 @@ export class RunWriter {
 
   /** Writes one finished epoch's files, then publishes the manifest that names them. */
   async writeEpoch(epoch: number, data: EpochData): Promise<void> {
+    // Everything is checked and gathered before the first byte is written, so a refused call
+    // leaves no epoch folder behind (a reader would report it as an epoch being written).
     const last = this.manifest.epochs.at(-1);
+    if (this.manifest.complete) throw new CnnSlicerError('bad-request', `the run is finished; epoch ${epoch} cannot be added`, this.dir);
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new CnnSlicerError('bad-request', `epoch ${epoch} must be an integer ≥ 0`, this.dir);
     if (last && epoch <= last.epoch) throw new CnnSlicerError('bad-request', `epoch ${epoch} does not follow epoch ${last.epoch}`, this.dir);
     if (!data.activations && data.checkpoint === undefined) throw new CnnSlicerError('bad-request', `epoch ${epoch} needs activations or a checkpoint`, this.dir);
+    if (!data.activations && data.logits) throw new CnnSlicerError('bad-request', `epoch ${epoch}: logits are stored with the activations; pass both`, this.dir);
+    const dtype = data.dtype ?? 'float32';
+    const tensors = data.activations ? this.activationTensors(epoch, data.activations, data.logits, dtype) : undefined;
+    const checkpoint = typeof data.checkpoint === 'string' ? await fs.readFile(data.checkpoint) : data.checkpoint;
+
     const folder = `${EPOCHS_FOLDER}/${epochFolderName(epoch)}`;
     await fs.mkdir(path.join(this.dir, folder), { recursive: true });
     let entry: EpochEntry = { epoch, metrics: data.metrics as EpochMetrics };
-    if (data.activations) {
-      const dtype = data.dtype ?? 'float32';
-      const tensors = this.activationTensors(epoch, data.activations, data.logits, dtype);
+    if (tensors) {
       await writeSafetensors(path.join(this.dir, folder, ACTIVATIONS_FILE), tensors, { format: RUN_FORMAT_NAME, epoch: String(epoch) });
       entry = { ...entry, activations: `${folder}/${ACTIVATIONS_FILE}`, dtype };
     }
-    if (data.checkpoint !== undefined) {
-      const bytes = typeof data.checkpoint === 'string' ? await fs.readFile(data.checkpoint) : data.checkpoint;
-      await writeFileAtomic(path.join(this.dir, folder, CHECKPOINT_FILE), bytes);
+    if (checkpoint !== undefined) {
+      await writeFileAtomic(path.join(this.dir, folder, CHECKPOINT_FILE), checkpoint);
       entry = { ...entry, checkpoint: `${folder}/${CHECKPOINT_FILE}` };
     }
     this.manifest = { ...this.manifest, epochs: [...this.manifest.epochs, entry] };
