@@ -1,0 +1,84 @@
+// Every choice the paper leaves open, in one place, so a cached result can be keyed by exactly the
+// settings that produced it (ESTIMATOR_VERSION plus these values). docs/estimators.md gives the
+// reasoning behind each default.
+
+import { CnnSlicerError } from '../../shared/errors';
+
+/**
+ * Bumped whenever any estimator's output can change for the same input and parameters (a bug fix,
+ * a changed convention), so caches written by an older build are not served.
+ */
+export const ESTIMATOR_VERSION = 1;
+
+/**
+ * The value range a feature map is binned over, before its intra-sample histogram is taken:
+ * - `map`: min..max of that one feature map (the paper: each map is normalised to (−1, 1));
+ * - `channel`: min..max over every map of that channel in the slice, so maps of one channel are
+ *   comparable (a weakly activated map lands in few bins and gets a low entropy);
+ * - `layer`: min..max over every map of the layer in the slice.
+ */
+export type IntraNormalization = 'map' | 'channel' | 'layer';
+
+/** Upper end of the capacity bins: each channel's own largest pair distance, or the layer's. */
+export type CapacityRange = 'channel' | 'layer';
+
+export interface EstimatorParams {
+  /** Intra-sample entropy (§4.4.2): number of equal-width histogram bins, B. */
+  readonly intraBins: number;
+  /** Intra-sample entropy: which values fix the binning range. */
+  readonly intraNormalization: IntraNormalization;
+  /** Inter-sample entropy (§4.4.1): neighbours per sample, k; capped at N − 1 by `effectiveK`. */
+  readonly interK: number;
+  /** Inter-sample entropy: σi is accepted when |Σj exp(−dij/σi) − log2 k| ≤ this × log2 k. */
+  readonly sigmaRelativeTolerance: number;
+  /** Inter-sample entropy: cap on Newton/bisection steps per σi. */
+  readonly sigmaMaxIterations: number;
+  /** Channel capacity (§5.3.1): bins per distance axis of the 2-D histogram. */
+  readonly capacityBins: number;
+  /** Channel capacity: range the distances of a channel are binned over, [0, max]. */
+  readonly capacityRange: CapacityRange;
+}
+
+export const ESTIMATOR_DEFAULTS = {
+  intraBins: 32,
+  intraNormalization: 'map',
+  interK: 1000,
+  sigmaRelativeTolerance: 1e-9,
+  sigmaMaxIterations: 200,
+  capacityBins: 16,
+  capacityRange: 'channel',
+} as const satisfies EstimatorParams;
+
+/** The k actually used for N samples: the paper's k, but never more than the N − 1 other samples. */
+export function effectiveK(sampleCount: number, params: Pick<EstimatorParams, 'interK'> = ESTIMATOR_DEFAULTS): number {
+  return Math.min(params.interK, sampleCount - 1);
+}
+
+function requireInteger(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "${name}" must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+/** Defaults overlaid with `overrides`, each value checked; throws `bad-request` on a bad one. */
+export function resolveEstimatorParams(overrides: Partial<EstimatorParams> = {}): EstimatorParams {
+  const params: EstimatorParams = { ...ESTIMATOR_DEFAULTS, ...overrides };
+  requireInteger('intraBins', params.intraBins, 1, 65536);
+  if (!['map', 'channel', 'layer'].includes(params.intraNormalization)) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "intraNormalization" must be "map", "channel" or "layer", got ${String(params.intraNormalization)}`);
+  }
+  // log2(1) = 0 leaves Eq. 5 without a solution (every exp term is positive), hence k ≥ 2.
+  requireInteger('interK', params.interK, 2, 2 ** 30);
+  const tol = params.sigmaRelativeTolerance;
+  if (typeof tol !== 'number' || !(tol > 0 && tol < 1)) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "sigmaRelativeTolerance" must be in (0, 1), got ${String(tol)}`);
+  }
+  requireInteger('sigmaMaxIterations', params.sigmaMaxIterations, 1, 100000);
+  // Codes are stored one byte per distance; more than 256 bins would also make the 2-D histogram
+  // sparser than any probe set can fill.
+  requireInteger('capacityBins', params.capacityBins, 1, 256);
+  if (params.capacityRange !== 'channel' && params.capacityRange !== 'layer') {
+    throw new CnnSlicerError('bad-request', `estimator parameter "capacityRange" must be "channel" or "layer", got ${String(params.capacityRange)}`);
+  }
+  return params;
+}

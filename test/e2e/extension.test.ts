@@ -1,0 +1,218 @@
+// End to end: the built extension installed in a real VS Code 1.100.3 workbench (code-server),
+// driven through the UI a user sees: the activity bar, the Runs tree, the command palette, the
+// quick pick and the summary editor. The extension host and the engine it forks run server-side
+// in Node, as under VS Code Remote. Needs scripts/e2e/install.sh to have been run once.
+import * as assert from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RunWriter } from '../../src/engine/run/runWriter';
+import type { LayerInfo } from '../../src/shared/runFormat';
+import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+
+const root = path.resolve(__dirname, '..', '..');
+const RUN_NAME = 'e2e-small-cnn';
+const RUN_FOLDER = 'runs/small';
+const N = 20;
+const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
+const INPUT_SHAPE = [1, 8, 8];
+const LAYERS: LayerInfo[] = [
+  { name: 'conv1', kind: 'conv', shape: [4, 6, 6], op: 'Conv2d' },
+  { name: 'fc', kind: 'linear', shape: [10], op: 'Linear' },
+];
+/** One entry per epoch; the summary and the tree must show these, formatted. */
+const EPOCHS = [
+  { epoch: 0, loss: 2.31, accuracy: 0.1, lossText: '2.31', accuracyText: '10.0%' },
+  { epoch: 1, loss: 1.2, accuracy: 0.55, lossText: '1.2', accuracyText: '55.0%' },
+  { epoch: 2, loss: 0.512, accuracy: 0.85, lossText: '0.512', accuracyText: '85.0%' },
+];
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** Deterministic values in [-1, 1), so the run on disk is the same at every test run. */
+function filled(length: number, seed: number): Float32Array {
+  const out = new Float32Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+async function writeRun(dir: string): Promise<void> {
+  const writer = await RunWriter.create(dir, {
+    name: RUN_NAME,
+    model: { name: 'SmallCNN', framework: 'pytorch' },
+    layers: LAYERS,
+    classes: CLASSES,
+    probe: { inputs: filled(N * product(INPUT_SHAPE), 1), inputShape: INPUT_SHAPE, labels: Array.from({ length: N }, (_, i) => i % CLASSES.length) },
+  });
+  for (const e of EPOCHS) {
+    const activations = new Map(LAYERS.map((l, i) => [l.name, filled(N * product(l.shape), 100 * e.epoch + i + 2)] as const));
+    await writer.writeEpoch(e.epoch, {
+      metrics: { loss: e.loss, accuracy: e.accuracy },
+      activations,
+      logits: filled(N * CLASSES.length, 100 * e.epoch + 99),
+      dtype: 'float32',
+    });
+  }
+  await writer.finish();
+}
+
+/** The newest modification time of any file under `dir`, or 0 for none. */
+function newestMtime(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  let newest = 0;
+  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
+    const st = fs.statSync(path.join(dir, f));
+    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the bundles when they are missing or older than the sources, so the test never drives a
+ * stale extension by accident.
+ */
+function ensureBuilt(force = false): void {
+  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
+  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
+  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
+  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
+}
+
+/** What the packaged extension holds (see .vscodeignore), staged from the working tree. */
+function stageBuiltExtension(dest: string): string {
+  const spec = { copy: ['package.json', 'dist', 'media', 'python'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
+  ensureBuilt();
+  try {
+    return stageExtension(root, dest, spec);
+  } catch (err) {
+    // Another build in this working tree may have emptied dist/ while it was copied; once more.
+    fs.rmSync(dest, { recursive: true, force: true });
+    ensureBuilt(true);
+    return stageExtension(root, dest, spec);
+  }
+}
+
+describe('CNNSlicer in VS Code (code-server, end to end)', function () {
+  this.timeout(180_000);
+  let session: CodeServerSession | undefined;
+  /** The staged extension and the workspace, kept when a test failed. */
+  let scratch: string | undefined;
+  let failed = false;
+
+  const s = (): CodeServerSession => {
+    assert.ok(session, 'the code-server session did not start');
+    return session;
+  };
+
+  before(async function () {
+    const missing = missingPrerequisites();
+    if (missing.length > 0) {
+      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).`;
+      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
+      console.log(`    skipping the end-to-end suite: ${reason}`);
+      this.skip();
+    }
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-test-'));
+    const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
+    const workspace = path.join(scratch, 'workspace');
+    await writeRun(path.join(workspace, RUN_FOLDER));
+    fs.writeFileSync(path.join(workspace, 'README.md'), '# A workspace holding one CNNSlicer run\n');
+    session = await CodeServerSession.start({
+      workspace,
+      extensionDir,
+      ...(process.env.CNNSLICER_SCREENSHOTS === '1' ? { screenshotDir: path.join(root, 'docs', 'images') } : {}),
+    });
+    try {
+      await session.openWorkbench('README.md');
+    } catch (err) {
+      // A failing before-hook gets no afterEach, so the evidence is printed and kept here.
+      failed = true;
+      session.keepFiles();
+      console.log(await session.failureReport('open-workbench'));
+      throw err;
+    }
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || session === undefined) return;
+    failed = true;
+    session.keepFiles();
+    console.log(await session.failureReport(this.currentTest.title));
+  });
+
+  after(async () => {
+    await session?.stop();
+    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('shows the CNNSlicer activity-bar entry, whose Runs view lists the workspace run', async () => {
+    const sess = s();
+    await sess.activityBarItem('CNNSlicer').waitFor({ state: 'visible', timeout: 60_000 });
+    await sess.openViewContainer('CNNSlicer');
+    const row = sess.treeRow('Runs', RUN_NAME);
+    await row.waitFor({ state: 'visible', timeout: 60_000 });
+    // The run is listed only once the engine has read it; while loading it would say `loading…`.
+    await row.locator('.label-description', { hasText: '3 epochs · 2 layers' }).waitFor({ timeout: 60_000 });
+    await sess.screenshot('runs-view');
+  });
+
+  it('Analyze Model: picking the run opens its summary beside, with layers, classes and epoch metrics', async () => {
+    const sess = s();
+    // With a file open, "beside" means a second editor group.
+    await sess.openFile('README.md');
+    await sess.runCommand('CNNSlicer: Analyze Model');
+    await sess.pickQuickInput(RUN_NAME);
+    const tab = await sess.waitForTab(`${RUN_NAME} summary.md`);
+    assert.match(tab, new RegExp(`^${RUN_NAME} summary\\.md`));
+    const readmeGroup = await sess.editorGroupOfTab('README.md');
+    const summaryGroup = await sess.editorGroupOfTab(`${RUN_NAME} summary.md`);
+    assert.ok(summaryGroup > readmeGroup && readmeGroup >= 0, `the summary opened in editor group ${summaryGroup}, README.md is in group ${readmeGroup}`);
+    const text = await sess.readEditorText();
+    assert.match(text, new RegExp(`^# Run \`${RUN_NAME}\``, 'm'));
+    assert.match(text, /^1\. `conv1`: conv 4×6×6, `Conv2d`$/m);
+    assert.match(text, /^2\. `fc`: linear 10, `Linear`$/m);
+    assert.match(text, /^## Classes \(10\)$/m);
+    assert.match(text, /^## Epochs \(3\)$/m);
+    for (const e of EPOCHS) {
+      const line = `- epoch ${e.epoch}: \`loss\` ${e.lossText}, \`accuracy\` ${e.accuracyText}, stored as activations`;
+      assert.ok(text.split('\n').includes(line), `the summary has no line ${JSON.stringify(line)}:\n${text}`);
+    }
+    await sess.screenshot('run-summary');
+  });
+
+  it('logs activation, the engine start and the summary to the CNNSlicer output channel, shown by Show Log', async () => {
+    const sess = s();
+    await sess.runCommand('CNNSlicer: Show Log');
+    // Analyze Model logs the summary it showed; the previous test ran it.
+    const summaryLogged = new RegExp(`Summary of run ${RUN_NAME}`);
+    const output = await sess.outputChannelText('CNNSlicer', summaryLogged);
+    assert.match(output, /CNNSlicer activated/);
+    // The engine is a child process of the extension host, which code-server runs server-side.
+    assert.match(output, /engine ready \(pid \d+\)/);
+    assert.match(output, summaryLogged);
+  });
+
+  it('expanding the run in the Runs tree shows Layers, and conv1 as conv 4×6×6', async () => {
+    const sess = s();
+    await sess.openViewContainer('CNNSlicer');
+    await sess.expandTreeRow(sess.treeRow('Runs', RUN_NAME));
+    const layers = sess.treeRow('Runs', 'Layers');
+    await sess.expandTreeRow(layers);
+    const conv1 = sess.treeRow('Runs', 'conv1');
+    await conv1.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await conv1.locator('.label-description').innerText(), /conv 4×6×6/);
+    const fc = sess.treeRow('Runs', 'fc');
+    assert.match(await fc.locator('.label-description').innerText(), /linear 10/);
+    await sess.screenshot('runs-tree-layers');
+  });
+});
