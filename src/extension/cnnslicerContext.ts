@@ -1,0 +1,139 @@
+// The extension's one long-lived object: it owns the log, the engine client, the run index, the
+// Runs view and the summary documents, and disposes them all, engine last, on deactivation.
+import * as vscode from 'vscode';
+import { formatError, toErrorInfo } from '../shared/errors';
+import type { RunInfo } from '../shared/runFormat';
+import { RUNS_VIEW_ID } from './commandIds';
+import { EngineClient } from './engineClient';
+import { plainNotificationText } from './plainText';
+import { RunIndex } from './runIndex';
+import { RunSummaryDocuments } from './runSummaryDocuments';
+import { RunsTreeProvider } from './runsTreeProvider';
+import type { RunsTreeNode } from './runsTreeModel';
+import { engineTimeouts, sameEngineTimeouts, type EngineTimeouts } from './settings';
+
+const SHOW_LOG = 'Show Log';
+const RESTART_ENGINE = 'Restart Engine';
+
+function readEngineTimeouts(): EngineTimeouts {
+  const config = vscode.workspace.getConfiguration();
+  return engineTimeouts((key) => config.get<unknown>(key));
+}
+
+export class CnnSlicerContext implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly runIndex: RunIndex;
+  readonly summaries: RunSummaryDocuments;
+  private readonly runsTree: RunsTreeProvider;
+  private readonly runsView: vscode.TreeView<RunsTreeNode>;
+  private readonly enginePath: string;
+  private engineTimeouts: EngineTimeouts;
+  private engineClient: EngineClient;
+  private engineStateSubscription: { dispose(): void };
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(extensionContext: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('CNNSlicer', { log: true });
+    this.enginePath = extensionContext.asAbsolutePath('dist/engine/main.js');
+    this.engineTimeouts = readEngineTimeouts();
+    // The client forks the engine only on its first request, so activation itself stays cheap.
+    this.engineClient = this.createEngineClient();
+    this.engineStateSubscription = this.watchEngineState(this.engineClient);
+
+    this.runIndex = new RunIndex((runDir) => this.loadRunInfo(runDir), this.log);
+    this.summaries = new RunSummaryDocuments((runDir) => this.loadRunInfo(runDir), this.runIndex);
+    this.runsTree = new RunsTreeProvider(this.runIndex);
+    this.runsView = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: this.runsTree, showCollapseAll: true });
+    this.disposables.push(
+      this.runsView,
+      this.runsTree,
+      this.summaries,
+      this.runIndex,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('cnnslicer.engine')) this.applyEngineSettings();
+      }),
+    );
+    this.log.info(`CNNSlicer activated; engine ${this.enginePath}`);
+  }
+
+  /** The current engine client. Read it at each use: a settings change replaces it. */
+  get engine(): EngineClient {
+    return this.engineClient;
+  }
+
+  loadRunInfo(runDir: string): Promise<RunInfo> {
+    return this.engineClient.request('runInfo', { run: runDir });
+  }
+
+  /** Stops the engine; the next request starts a fresh one. Runs are then reread, since failures may have come from the old engine. */
+  async restartEngine(): Promise<void> {
+    this.log.info('Restarting the engine at the user’s request');
+    await this.engineClient.restart();
+    void vscode.window.showInformationMessage('CNNSlicer: the engine was restarted.');
+    await this.runIndex.refresh(true);
+  }
+
+  /**
+   * Tells the user that `action` failed and why (the file concerned and the problem), and logs it.
+   * A cancellation is the user's own doing and is only logged.
+   */
+  reportError(action: string, err: unknown): void {
+    const info = toErrorInfo(err);
+    if (info.code === 'cancelled') {
+      this.log.info(`${action}: cancelled`);
+      return;
+    }
+    this.log.error(`${action} (${info.code}): ${formatError(info)}`);
+    if (err instanceof Error && info.code === 'internal' && err.stack !== undefined) this.log.error(err.stack);
+    void vscode.window.showErrorMessage(`CNNSlicer: ${plainNotificationText(formatError(info))}`, SHOW_LOG).then((choice) => {
+      if (choice === SHOW_LOG) this.log.show();
+    });
+  }
+
+  private createEngineClient(): EngineClient {
+    return new EngineClient({
+      enginePath: this.enginePath,
+      heartbeatTimeoutMs: this.engineTimeouts.heartbeatTimeoutMs,
+      requestTimeoutMs: this.engineTimeouts.requestTimeoutMs,
+      log: (level, message) => this.log[level](message),
+    });
+  }
+
+  private watchEngineState(client: EngineClient): { dispose(): void } {
+    return client.onDidChangeState((state) => {
+      this.log.info(`Engine state: ${state}`);
+      if (state !== 'failed') return;
+      // Every request is refused from now on, so say so once, with the way out.
+      const why = client.failureMessage ?? 'The CNNSlicer engine keeps crashing.';
+      void vscode.window.showErrorMessage(plainNotificationText(why), RESTART_ENGINE, SHOW_LOG).then((choice) => {
+        if (choice === RESTART_ENGINE && client === this.engineClient) void this.restartEngine();
+        if (choice === SHOW_LOG) this.log.show();
+      });
+    });
+  }
+
+  /**
+   * The client takes its timeouts when created, so new values replace it. The old one is disposed,
+   * which cancels what it still had in flight; failed runs are reread by the rescan that follows.
+   */
+  private applyEngineSettings(): void {
+    const timeouts = readEngineTimeouts();
+    if (sameEngineTimeouts(timeouts, this.engineTimeouts)) return;
+    this.engineTimeouts = timeouts;
+    const old = this.engineClient;
+    this.engineStateSubscription.dispose();
+    this.engineClient = this.createEngineClient();
+    this.engineStateSubscription = this.watchEngineState(this.engineClient);
+    this.log.info(`Engine settings changed (heartbeat timeout ${timeouts.heartbeatTimeoutMs} ms, request timeout ${timeouts.requestTimeoutMs} ms); the engine restarts on its next request`);
+    void old.dispose().then(() => this.runIndex.refresh(false));
+  }
+
+  /** Disposes the views and watchers first, so nothing sends a request while the engine stops. */
+  async dispose(): Promise<void> {
+    for (const d of this.disposables.reverse()) d.dispose();
+    this.disposables.length = 0;
+    this.engineStateSubscription.dispose();
+    await this.engineClient.dispose();
+    this.log.dispose();
+  }
+}

@@ -1,0 +1,14 @@
+// Identifiers package.json declares and the code registers; a unit test keeps the two in step.
+
+export const COMMAND = {
+  analyzeModel: 'cnnslicer.analyzeModel',
+  refreshRuns: 'cnnslicer.refreshRuns',
+  restartEngine: 'cnnslicer.restartEngine',
+  showLog: 'cnnslicer.showLog',
+  showRunSummary: 'cnnslicer.showRunSummary',
+} as const;
+
+export const RUNS_VIEW_ID = 'cnnslicer.runs';
+
+/** The URI scheme of the read-only run summary documents. */
+export const SUMMARY_SCHEME = 'cnnslicer-summary';
