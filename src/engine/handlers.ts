@@ -20,7 +20,7 @@ export type Handlers = { [M in EngineMethod]: Handler<M> };
  */
 export interface RunSource {
   get(runPathOrManifest: string): Promise<{
-    readonly info: RunInfo;
+    refreshedInfo(): Promise<RunInfo>;
     slice(params: SliceParams, ctx?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<SliceResult>;
   }>;
 }
@@ -54,7 +54,7 @@ export function createHandlers(options: HandlerOptions): Handlers {
     async runInfo(params) {
       const p = expectRecord(params, 'runInfo');
       const run = expectRunPath(p.run);
-      return (await runs.get(run)).info;
+      return (await runs.get(run)).refreshedInfo();
     },
 
     async slice(params, ctx) {

@@ -310,3 +310,19 @@ describe('run writer refuses bad input', () => {
     }
   });
 });
+
+describe('run info refresh', () => {
+  it('sees an epoch folder that appeared after the reader was opened', async () => {
+    const live = await writeSmallRun({ epochs: [0], finish: false });
+    const reader = await RunReader.open(live.dir);
+    try {
+      assert.deepStrictEqual(reader.info.incompleteEpochs, []);
+      mkdirSync(path.join(live.dir, 'epochs', 'epoch-0001'));
+      assert.deepStrictEqual((await reader.refreshedInfo()).incompleteEpochs, [1]);
+      await rejectsWith(reader.slice({ samples: { kind: 'all' }, layer: 'fc', channel: 0, epoch: 1 }), 'incomplete');
+    } finally {
+      await reader.close();
+      live.cleanup();
+    }
+  });
+});

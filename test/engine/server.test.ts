@@ -31,7 +31,7 @@ class FakeRuns implements RunSource {
     this.gets.push(run);
     if (run === '/missing') throw new CnnSlicerError('not-found', 'no such run', run);
     return {
-      info: FAKE_INFO,
+      refreshedInfo: async () => FAKE_INFO,
       slice: (params: SliceParams, ctx: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}) => {
         this.slices.push({ params, signal: ctx.signal });
         return this.sliceImpl(params, ctx);

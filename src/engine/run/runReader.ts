@@ -58,7 +58,7 @@ export class RunReader {
   private closed = false;
 
   private constructor(
-    readonly info: RunInfo,
+    private runInfo: RunInfo,
     /** Real path of the run directory, the root every manifest path must stay under. */
     private readonly realDir: string,
     private readonly manifestFile: string,
@@ -82,8 +82,23 @@ export class RunReader {
     return reader;
   }
 
+  /** The run as last seen; `refreshedInfo` looks at the disk again. */
+  get info(): RunInfo {
+    return this.runInfo;
+  }
+
   get manifest(): RunManifest {
-    return this.info.manifest;
+    return this.runInfo.manifest;
+  }
+
+  /**
+   * The run info with the epochs being written looked up again: an epoch folder can appear
+   * long before the manifest that names it changes, and the manifest is what keys this reader.
+   */
+  async refreshedInfo(): Promise<RunInfo> {
+    const incompleteEpochs = await findIncompleteEpochs(this.runInfo.dir, this.runInfo.manifest);
+    this.runInfo = { ...this.runInfo, incompleteEpochs };
+    return this.runInfo;
   }
 
   /** Opens the probe file and checks its tensors against the manifest. */
