@@ -1,80 +1,522 @@
 // `cnnslicer`: the command-line front end to the engine. It runs the engine's code in-process
 // (no child process: a CLI has no editor to keep responsive) and exits non-zero on any error,
 // printing the typed error with the file it concerns.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { CnnSlicerError, formatError, toErrorInfo } from '../shared/errors';
+import type { SampleSelection } from '../shared/engineProtocol';
+import type { CapacityRange, EpochSelection, EstimatorParams, IntraNormalization } from '../shared/measures';
+import { LOGITS_NAME } from '../shared/runFormat';
+import { analyzeRun } from './analysis/analyzeRun';
+import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
+import { ResultCache } from './cache/resultCache';
+import { resolveEstimatorParams } from './estimators';
+import {
+  analysisJson,
+  channelEntropiesForJson,
+  formatAnalysis,
+  formatCapacity,
+  formatChannelEntropies,
+  formatInterSample,
+  formatLabels,
+  toJsonText,
+  UNDEFINED_MEANS,
+  type CapacitySort,
+} from './format/analysisSummary';
 import { formatRunInfo } from './format/runSummary';
+import { writeFileAtomic } from './run/atomicWrite';
 import { RunReader } from './run/runReader';
+
+const VERSION = '0.1.0';
 
 const HELP = `cnnslicer — information-theoretic analysis of CNN runs (dCNN(X, L, C, T))
 
 Usage:
-  cnnslicer info <run> [--json]   layers, shapes, classes, epochs and metrics of a run
-  cnnslicer --help                this text
-  cnnslicer --version             the version
+  cnnslicer info <run> [--json]           layers, shapes, classes, epochs and metrics of a run
+  cnnslicer analyze <run> [options]       every measure the views show, as a readable summary
+  cnnslicer entropy <run> (--inter | --intra) --layer L [options]
+                                          inter-sample entropy per epoch, or intra-sample entropy per channel
+  cnnslicer capacity <run> --from L1 --to L2 [options]
+                                          channel-capacity matrix between two layers
+  cnnslicer labels <run> [--epoch T|all] [--json]
+                                          confusion matrix and label entropies
+  cnnslicer <command> --help              the options of one command
+  cnnslicer --help                        this text
+  cnnslicer --version                     the version
 
 <run> is a run folder (one holding cnnslicer.json) or the cnnslicer.json file itself.
-Exit status: 0 on success, 1 when the run or a file in it is bad, 2 on a usage error.`;
+Options take their value as "--name value" or "--name=value". Entropies are in bits.
+Exit status: 0 on success, 1 when the run, a file in it or the request is bad, 2 on a usage error.`;
 
-const VERSION = '0.1.0';
+const CACHE_HELP = `  --no-cache            compute everything, neither reading nor writing the result cache
+  --cache-dir DIR       the result cache folder (default: $CNNSLICER_CACHE_DIR, else
+                        $XDG_CACHE_HOME/cnnslicer, else ~/.cache/cnnslicer)`;
 
-class UsageError extends Error {}
+const COMMAND_HELP: Record<string, string> = {
+  info: `Usage: cnnslicer info <run> [--json]
 
-interface Parsed {
-  readonly command: string | undefined;
-  readonly positional: string[];
-  readonly flags: Set<string>;
+Prints the run's layers (name, kind, shape, source), classes, probe set and finished epochs with
+their metrics.
+  --json                print the run info as JSON instead`,
+  analyze: `Usage: cnnslicer analyze <run> [options]
+
+Computes everything the four views show and prints a summary: per epoch the loss, accuracy, probe
+accuracy and the inter-sample entropy of the inputs, each layer and the logits; per layer the
+channel entropies at the last epoch; the label entropies per class at the last epoch; the channel
+capacity between consecutive feature-map layers at the last epoch.
+  --layers a,b,…        recorded layers to analyse (default: all), taken in the model's order
+  --epochs 0,5,10|all   epochs to analyse (default: all)
+  --k N                 inter-sample entropy: neighbours per sample (default 1000, capped at n − 1)
+  --bins B              intra-sample entropy: histogram bins (default 32)
+  --normalization M     intra-sample entropy binning range: map, channel or layer (default map)
+  --capacity-bins B     channel capacity: bins per distance axis (default 16)
+  --capacity-range R    channel capacity distance range: channel or layer (default channel)
+  --no-capacity         skip the channel capacity (the most expensive part)
+  --json FILE           also write the full analysis as JSON to FILE; "-" writes it to stdout
+                        instead of the summary
+${CACHE_HELP}`,
+  entropy: `Usage: cnnslicer entropy <run> (--inter | --intra) --layer L [options]
+
+--inter: inter-sample entropy H(dCNN(x, L, −, t)) per epoch, with n, d and the k used.
+--intra: intra-sample entropy H(dCNN(x, L, c, t)) of every channel: over all samples and per class.
+  --layer L             the layer (required): a recorded layer, "input" (the probe inputs, the
+                        same at every epoch) or "logits"
+  --epoch T|all         the epoch (default: all for --inter, the last epoch for --intra)
+  --class C             only the samples of class C (an index or a class name); with --intra, show
+                        only that class's column
+  --samples i,j,…       only these probe samples (--inter only)
+  --k N                 --inter: neighbours per sample (default 1000, capped at n − 1)
+  --bins B              --intra: histogram bins (default 32)
+  --normalization M     --intra: binning range, map, channel or layer (default map)
+  --json                print the results as JSON
+${CACHE_HELP}`,
+  capacity: `Usage: cnnslicer capacity <run> --from L1 --to L2 [options]
+
+The channel capacity between every channel of L1 (columns) and every channel of L2 (rows), with
+the H(A) and H(B) summaries. A matrix larger than 16×16 is shown as its sorted top-left 16×16
+corner and its 10 largest cells.
+  --from L1             the first layer (columns; required)
+  --to L2               the second layer (rows; required)
+  --epoch T             the epoch (default: the last)
+  --class C             only the samples of class C (an index or a class name)
+  --bins B              bins per distance axis (default 16)
+  --range R             distance range: channel or layer (default channel)
+  --sort max|mean|none  order of rows and columns: by their max or mean, largest first, or by
+                        channel index (default max)
+  --json                print the full result as JSON
+${CACHE_HELP}`,
+  labels: `Usage: cnnslicer labels <run> [--epoch T|all] [--json]
+
+The confusion matrix (rows = true label, columns = prediction) and, per class,
+H(label | y = i) and H(y | label = i). A class never predicted has H(label | y = i) = ∞.
+  --epoch T|all         the epoch (default: the last)
+  --json                print the results as JSON
+${CACHE_HELP}`,
+};
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
 }
 
-function parseArgs(argv: readonly string[]): Parsed {
+type OptionKind = 'flag' | 'value';
+
+interface Args {
+  readonly command: string;
+  readonly run: string;
+  readonly flags: ReadonlySet<string>;
+  readonly values: ReadonlyMap<string, string>;
+}
+
+const CACHE_OPTIONS = { 'no-cache': 'flag', 'cache-dir': 'value' } as const;
+
+const OPTIONS: Record<string, Record<string, OptionKind>> = {
+  info: { json: 'flag' },
+  analyze: {
+    layers: 'value',
+    epochs: 'value',
+    k: 'value',
+    bins: 'value',
+    normalization: 'value',
+    'capacity-bins': 'value',
+    'capacity-range': 'value',
+    'no-capacity': 'flag',
+    json: 'value',
+    ...CACHE_OPTIONS,
+  },
+  entropy: {
+    inter: 'flag',
+    intra: 'flag',
+    layer: 'value',
+    epoch: 'value',
+    class: 'value',
+    samples: 'value',
+    k: 'value',
+    bins: 'value',
+    normalization: 'value',
+    json: 'flag',
+    ...CACHE_OPTIONS,
+  },
+  capacity: { from: 'value', to: 'value', epoch: 'value', class: 'value', bins: 'value', range: 'value', sort: 'value', json: 'flag', ...CACHE_OPTIONS },
+  labels: { epoch: 'value', json: 'flag', ...CACHE_OPTIONS },
+};
+
+/** Parses the arguments after the command name; returns undefined when --help was asked for. */
+function parseCommandArgs(command: string, argv: readonly string[]): Args | undefined {
+  const spec = OPTIONS[command];
   const positional: string[] = [];
   const flags = new Set<string>();
-  for (const arg of argv) {
-    if (arg.startsWith('--')) flags.add(arg.slice(2));
-    else if (arg === '-h') flags.add('help');
-    else positional.push(arg);
+  const values = new Map<string, string>();
+  let help = false;
+  let optionsEnded = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (optionsEnded) {
+      positional.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      optionsEnded = true;
+      continue;
+    }
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      const kind = spec[name];
+      if (kind === undefined) throw new UsageError(`unknown option --${name} for "${command}"`, command);
+      if (flags.has(name) || values.has(name)) throw new UsageError(`--${name} is given more than once`, command);
+      if (kind === 'flag') {
+        if (eq >= 0) throw new UsageError(`--${name} takes no value`, command);
+        flags.add(name);
+        continue;
+      }
+      let value: string | undefined;
+      if (eq >= 0) value = arg.slice(eq + 1);
+      else {
+        value = argv[i + 1];
+        // "--layer --epoch 3" is a forgotten value, not a layer named "--epoch".
+        if (value !== undefined && value.startsWith('--')) value = undefined;
+        else i++;
+      }
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`, command);
+      values.set(name, value);
+      continue;
+    }
+    // A lone "-" is a value (stdout); "-5" is left to the value checks to reject.
+    if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) throw new UsageError(`unknown option ${arg} for "${command}"`, command);
+    positional.push(arg);
   }
-  return { command: positional.shift(), positional, flags };
+  if (help) return undefined;
+  const [run, ...extra] = positional;
+  if (run === undefined) throw new UsageError(`${command} needs a run folder or manifest`, command);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, command);
+  return { command, run, flags, values };
 }
 
-function expectFlags(parsed: Parsed, allowed: readonly string[]): void {
-  for (const f of parsed.flags) if (!allowed.includes(f)) throw new UsageError(`unknown option --${f}`);
+function nonNegativeInteger(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${option} must be a non-negative whole number, got "${text}"`);
+  return Number(text);
 }
 
-async function info(parsed: Parsed): Promise<void> {
-  expectFlags(parsed, ['json']);
-  const [run, ...extra] = parsed.positional;
-  if (run === undefined) throw new UsageError('info needs a run folder or manifest');
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const reader = await RunReader.open(run);
+function list(option: string, text: string): string[] {
+  const items = text.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`--${option} has an empty item in "${text}"`);
+  return items;
+}
+
+function oneOf<T extends string>(option: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`--${option} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${text}"`);
+  return text as T;
+}
+
+function epochOption(args: Args, option = 'epoch'): EpochSelection | undefined {
+  const text = args.values.get(option);
+  if (text === undefined) return undefined;
+  return text === 'all' ? 'all' : nonNegativeInteger(option, text);
+}
+
+function singleEpochOption(args: Args): number | undefined {
+  const e = epochOption(args);
+  if (e === 'all') throw new UsageError(`--epoch must be one epoch for "${args.command}", not "all"`);
+  return e;
+}
+
+/**
+ * Estimator overrides from options, each checked by the estimators' own validation so that the
+ * CLI can never accept a value the engine refuses; its message is reworded to name the option.
+ */
+function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBins' | 'intraNormalization' | 'capacityBins' | 'capacityRange', string>>): Partial<EstimatorParams> {
+  const overrides: { -readonly [K in keyof EstimatorParams]?: EstimatorParams[K] } = {};
+  const integer = (param: 'interK' | 'intraBins' | 'capacityBins'): void => {
+    const option = options[param];
+    const text = option !== undefined ? args.values.get(option) : undefined;
+    if (option === undefined || text === undefined) return;
+    overrides[param] = nonNegativeInteger(option, text);
+    try {
+      resolveEstimatorParams({ [param]: overrides[param] });
+    } catch (err) {
+      if (err instanceof CnnSlicerError) throw new UsageError(err.message.replace(`estimator parameter "${param}"`, `--${option}`));
+      throw err;
+    }
+  };
+  integer('interK');
+  integer('intraBins');
+  integer('capacityBins');
+  const norm = options.intraNormalization !== undefined ? args.values.get(options.intraNormalization) : undefined;
+  if (norm !== undefined) overrides.intraNormalization = oneOf<IntraNormalization>(options.intraNormalization!, norm, ['map', 'channel', 'layer']);
+  const range = options.capacityRange !== undefined ? args.values.get(options.capacityRange) : undefined;
+  if (range !== undefined) overrides.capacityRange = oneOf<CapacityRange>(options.capacityRange!, range, ['channel', 'layer']);
+  return overrides;
+}
+
+function openCache(args: Args): ResultCache | undefined {
+  const dir = args.values.get('cache-dir');
+  if (args.flags.has('no-cache')) {
+    if (dir !== undefined) throw new UsageError('--no-cache and --cache-dir exclude each other');
+    return undefined;
+  }
+  const cache = new ResultCache({
+    dir: dir !== undefined ? path.resolve(dir) : ResultCache.defaultDir(),
+    // A cache problem only costs recomputation, but the user should know why a rerun is slow.
+    log: (level, message) => {
+      if (level !== 'info') process.stderr.write(`cnnslicer: cache ${level}: ${message}\n`);
+    },
+  });
+  return cache;
+}
+
+function rejectUnless(args: Args, allowed: boolean, options: readonly string[], why: string): void {
+  if (allowed) return;
+  for (const o of options) if (args.values.has(o) || args.flags.has(o)) throw new UsageError(`--${o} ${why}`);
+}
+
+/**
+ * A single progress line on stderr, rewritten in place; nothing at all when stderr is not a
+ * terminal, so that logs and pipes never fill with carriage returns.
+ */
+function progressLine(): { update?: (done: number, total: number, message?: string) => void; clear: () => void } {
+  const stream = process.stderr;
+  if (!stream.isTTY) return { clear: () => undefined };
+  let shown = false;
+  let last = '';
+  let lastWrite = 0;
+  return {
+    update: (done, total, message) => {
+      const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
+      const text = `cnnslicer: ${String(pct).padStart(3)}%${message ? ` ${message}` : ''}`.slice(0, Math.max((stream.columns || 80) - 1, 20));
+      const now = Date.now();
+      // Redrawing on every inner step would cost more than the step; ten times a second is smooth.
+      if (text === last || (now - lastWrite < 100 && done < total)) return;
+      stream.write(`\r${text}\x1b[K`);
+      shown = true;
+      last = text;
+      lastWrite = now;
+    },
+    clear: () => {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+/** Opens the run, runs `body` with a measure context (cache, Ctrl-C, progress) and closes everything. */
+async function withRun<T>(args: Args, cache: ResultCache | undefined, body: (reader: RunReader, ctx: MeasureContext) => Promise<T>): Promise<T> {
+  const reader = await RunReader.open(args.run);
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  const progress = progressLine();
   try {
-    if (parsed.flags.has('json')) process.stdout.write(JSON.stringify(reader.info, null, 2) + '\n');
+    return await body(reader, { ...(cache ? { cache } : {}), signal: abort.signal, ...(progress.update ? { onProgress: progress.update } : {}) });
+  } finally {
+    progress.clear();
+    process.removeListener('SIGINT', onSigint);
+    await reader.close();
+  }
+}
+
+/** Fails before the analysis rather than after it, when its JSON could not be written anyway. */
+async function checkWritableFolder(target: string): Promise<void> {
+  const dir = path.dirname(target);
+  const st = await fsp.stat(dir).catch(() => undefined);
+  if (st === undefined || !st.isDirectory()) throw new CnnSlicerError('not-found', `cannot write: folder ${dir} does not exist`, target);
+  const existing = await fsp.stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new CnnSlicerError('bad-request', 'cannot write the JSON: this is a folder', target);
+}
+
+/** A class given by name or index; names win, so classes named "0".."9" mean what they say. */
+function resolveClass(reader: RunReader, text: string): number {
+  const classes = reader.manifest.classes;
+  const byName = classes.indexOf(text);
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(text) && Number(text) < classes.length) return Number(text);
+  throw new CnnSlicerError('bad-request', `class "${text}" is not in the run (classes: ${classes.map((c, i) => `${i} ${c}`).join(', ')})`);
+}
+
+function lastEpoch(reader: RunReader): number {
+  const epochs = reader.manifest.epochs;
+  if (epochs.length === 0) throw new CnnSlicerError('bad-request', 'the run has no finished epoch yet', reader.info.dir);
+  return epochs[epochs.length - 1].epoch;
+}
+
+function checkLayer(reader: RunReader, layer: string, pseudo: boolean): void {
+  if (pseudo && (layer === 'input' || layer === LOGITS_NAME)) return;
+  if (!reader.manifest.layers.some((l) => l.name === layer)) {
+    const names = [...reader.manifest.layers.map((l) => l.name), ...(pseudo ? ['input', LOGITS_NAME] : [])];
+    throw new CnnSlicerError('bad-request', `layer "${layer}" is not in the run (layers: ${names.join(', ')})`);
+  }
+}
+
+function samplesText(reader: RunReader, samples: SampleSelection): string {
+  switch (samples.kind) {
+    case 'all':
+      return `all ${reader.manifest.probe.count} samples`;
+    case 'class':
+      return `class ${samples.classIndex} (${reader.manifest.classes[samples.classIndex]})`;
+    case 'indices':
+      return `samples ${samples.indices.join(', ')}`;
+  }
+}
+
+async function info(args: Args): Promise<void> {
+  const reader = await RunReader.open(args.run);
+  try {
+    if (args.flags.has('json')) process.stdout.write(JSON.stringify(reader.info, null, 2) + '\n');
     else process.stdout.write(formatRunInfo(reader.info) + '\n');
   } finally {
     await reader.close();
   }
 }
 
+async function analyze(args: Args): Promise<void> {
+  const layers = args.values.has('layers') ? list('layers', args.values.get('layers')!) : undefined;
+  const epochsText = args.values.get('epochs');
+  const epochs = epochsText === undefined || epochsText === 'all' ? 'all' : list('epochs', epochsText).map((e) => nonNegativeInteger('epochs', e));
+  const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization', capacityBins: 'capacity-bins', capacityRange: 'capacity-range' });
+  const capacity = !args.flags.has('no-capacity');
+  rejectUnless(args, capacity, ['capacity-bins', 'capacity-range'], 'has no effect with --no-capacity');
+  const jsonTarget = args.values.get('json');
+  if (jsonTarget !== undefined && jsonTarget !== '-') await checkWritableFolder(path.resolve(jsonTarget));
+  const cache = openCache(args);
+  const analysis = await withRun(args, cache, (reader, ctx) => analyzeRun(reader, { ...(layers ? { layers } : {}), epochs, params, capacity }, ctx));
+  if (jsonTarget === '-') {
+    process.stdout.write(analysisJson(analysis));
+    return;
+  }
+  if (jsonTarget !== undefined) await writeFileAtomic(path.resolve(jsonTarget), analysisJson(analysis));
+  const { total, cached } = analysis.results;
+  const lines = [formatAnalysis(analysis), ''];
+  const results = `${total} result${total === 1 ? '' : 's'}`;
+  lines.push(cache ? `Cache: ${cached} of ${results} from the cache (${cache.dir})` : `Cache: off (--no-cache), ${results} computed`);
+  if (jsonTarget !== undefined) lines.push(`Wrote ${path.resolve(jsonTarget)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function entropy(args: Args): Promise<void> {
+  const inter = args.flags.has('inter');
+  const intra = args.flags.has('intra');
+  if (inter && intra) throw new UsageError('--inter and --intra exclude each other: ask for one at a time');
+  if (!inter && !intra) throw new UsageError('entropy needs --inter (inter-sample) or --intra (intra-sample)');
+  const layer = args.values.get('layer');
+  if (layer === undefined) throw new UsageError('entropy needs --layer');
+  rejectUnless(args, inter, ['k', 'samples'], 'applies to --inter only');
+  rejectUnless(args, intra, ['bins', 'normalization'], 'applies to --intra only');
+  if (args.values.has('class') && args.values.has('samples')) throw new UsageError('--class and --samples exclude each other');
+  const indices = args.values.has('samples') ? list('samples', args.values.get('samples')!).map((s) => nonNegativeInteger('samples', s)) : undefined;
+  const epochArg = epochOption(args);
+  const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization' });
+  const cache = openCache(args);
+  const out = await withRun(args, cache, async (reader, ctx) => {
+    checkLayer(reader, layer, true);
+    if (typeof epochArg === 'number') reader.epochEntry(epochArg);
+    const classText = args.values.get('class');
+    const classIndex = classText !== undefined ? resolveClass(reader, classText) : undefined;
+    if (inter) {
+      const samples: SampleSelection = indices ? { kind: 'indices', indices } : classIndex !== undefined ? { kind: 'class', classIndex } : { kind: 'all' };
+      const s = await interSampleEntropyOf(reader, { samples, layer, epoch: epochArg ?? 'all', params }, ctx);
+      return args.flags.has('json') ? toJsonText({ params: s.params, samples, items: s.items }) : formatInterSample(s.items, s.params, samplesText(reader, samples));
+    }
+    const s = await channelEntropiesOf(reader, { layer, epoch: epochArg ?? lastEpoch(reader), params }, ctx);
+    if (args.flags.has('json')) return toJsonText({ undefinedMeans: UNDEFINED_MEANS, params: s.params, classes: reader.manifest.classes, items: s.items.map(channelEntropiesForJson) });
+    return formatChannelEntropies(s.items, s.params, reader.manifest.classes, classIndex);
+  });
+  process.stdout.write(out + '\n');
+}
+
+async function capacity(args: Args): Promise<void> {
+  const from = args.values.get('from');
+  const to = args.values.get('to');
+  if (from === undefined || to === undefined) throw new UsageError(`capacity needs ${from === undefined ? '--from' : '--to'} (the layers: --from L1 --to L2)`);
+  const epochArg = singleEpochOption(args);
+  const sort = oneOf<CapacitySort>('sort', args.values.get('sort') ?? 'max', ['max', 'mean', 'none']);
+  const params = estimatorParams(args, { capacityBins: 'bins', capacityRange: 'range' });
+  const cache = openCache(args);
+  const out = await withRun(args, cache, async (reader, ctx) => {
+    checkLayer(reader, from, true);
+    checkLayer(reader, to, true);
+    const epoch = epochArg ?? lastEpoch(reader);
+    reader.epochEntry(epoch);
+    const classText = args.values.get('class');
+    const samples: SampleSelection = classText !== undefined ? { kind: 'class', classIndex: resolveClass(reader, classText) } : { kind: 'all' };
+    const s = await channelCapacityOf(reader, { samples, layerI: from, layerJ: to, epoch, params }, ctx);
+    const r = s.items[0];
+    return args.flags.has('json') ? toJsonText({ params: s.params, samples, ...r }) : formatCapacity(r, s.params, sort, samplesText(reader, samples));
+  });
+  process.stdout.write(out + '\n');
+}
+
+async function labels(args: Args): Promise<void> {
+  const epochArg = epochOption(args);
+  const cache = openCache(args);
+  const out = await withRun(args, cache, async (reader, ctx) => {
+    const epoch = epochArg ?? lastEpoch(reader);
+    const s = await labelEntropiesOf(reader, { epoch }, ctx);
+    if (args.flags.has('json')) return toJsonText({ undefinedMeans: UNDEFINED_MEANS, classes: reader.manifest.classes, items: s.items });
+    return formatLabels(s.items, reader.manifest.classes);
+  });
+  process.stdout.write(out + '\n');
+}
+
+const COMMANDS: Record<string, (args: Args) => Promise<void>> = { info, analyze, entropy, capacity, labels };
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const parsed = parseArgs(argv);
+  let command: string | undefined;
   try {
-    if (parsed.flags.has('version')) {
+    const [first, ...rest] = argv;
+    if (first === undefined) {
+      process.stdout.write(HELP + '\n');
+      return 2;
+    }
+    if (first === '--version') {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    if (parsed.flags.has('help') || parsed.command === 'help' || parsed.command === undefined) {
-      process.stdout.write(HELP + '\n');
-      return parsed.command === undefined && !parsed.flags.has('help') ? 2 : 0;
+    if (first === '--help' || first === '-h' || first === 'help') {
+      const topic = rest[0];
+      process.stdout.write((topic !== undefined && COMMAND_HELP[topic] !== undefined ? COMMAND_HELP[topic] : HELP) + '\n');
+      return 0;
     }
-    switch (parsed.command) {
-      case 'info':
-        await info(parsed);
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${parsed.command}"`);
+    if (first.startsWith('-')) throw new UsageError(`unknown option ${first}; a command comes first`);
+    if (COMMANDS[first] === undefined) throw new UsageError(`unknown command "${first}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    command = first;
+    const args = parseCommandArgs(first, rest);
+    if (args === undefined) {
+      process.stdout.write(COMMAND_HELP[first] + '\n');
+      return 0;
     }
+    await COMMANDS[first](args);
+    return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`cnnslicer: ${err.message}\nRun "cnnslicer --help" for usage.\n`);
+      const topic = err.command ?? command;
+      process.stderr.write(`cnnslicer: ${err.message}\nRun "cnnslicer ${topic !== undefined ? `${topic} ` : ''}--help" for usage.\n`);
       return 2;
     }
     const e = toErrorInfo(err);

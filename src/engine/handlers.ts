@@ -2,7 +2,11 @@
 // types of EngineMethods are only a promise: every handler checks its input before trusting it.
 import type { EngineMethod, EngineParams, EngineResult, SampleSelection, SliceParams, SliceResult } from '../shared/engineProtocol';
 import { CnnSlicerError } from '../shared/errors';
+import type { EpochSelection, EstimatorParams } from '../shared/measures';
 import type { RunInfo } from '../shared/runFormat';
+import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
+import type { ResultCache } from './cache/resultCache';
+import { RunReader } from './run/runReader';
 
 export interface RequestContext {
   /** Aborted when the host cancels this request (or gives up on it) or the engine shuts down. */
@@ -27,6 +31,8 @@ export interface RunSource {
 
 export interface HandlerOptions {
   readonly runs: RunSource;
+  /** On-disk cache of measure results; without it every measure is computed. */
+  readonly cache?: ResultCache;
   /** Enables `hang`; main.ts sets it from CNNSLICER_ENGINE_TEST_HOOKS=1. */
   readonly testHooks?: boolean;
 }
@@ -65,6 +71,40 @@ export function createHandlers(options: HandlerOptions): Handlers {
       return reader.slice(p, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
     },
 
+    async interSampleEntropy(params, ctx) {
+      const p = expectRecord(params, 'interSampleEntropy');
+      const query = { samples: validateSamples(p.samples), layer: expectLayer(p.layer, 'layer'), epoch: expectEpochSelection(p.epoch), params: expectEstimatorParams(p.params) };
+      const reader = await measureReader(runs, p.run);
+      return interSampleEntropyOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async channelEntropies(params, ctx) {
+      const p = expectRecord(params, 'channelEntropies');
+      const query = { layer: expectLayer(p.layer, 'layer'), epoch: expectEpochSelection(p.epoch), params: expectEstimatorParams(p.params) };
+      const reader = await measureReader(runs, p.run);
+      return channelEntropiesOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async labelEntropies(params, ctx) {
+      const p = expectRecord(params, 'labelEntropies');
+      const query = { epoch: expectEpochSelection(p.epoch) };
+      const reader = await measureReader(runs, p.run);
+      return labelEntropiesOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async channelCapacity(params, ctx) {
+      const p = expectRecord(params, 'channelCapacity');
+      const query = {
+        samples: validateSamples(p.samples),
+        layerI: expectLayer(p.layerI, 'layerI'),
+        layerJ: expectLayer(p.layerJ, 'layerJ'),
+        epoch: expectEpochSelection(p.epoch),
+        params: expectEstimatorParams(p.params),
+      };
+      const reader = await measureReader(runs, p.run);
+      return channelCapacityOf(reader, query, measureContext(ctx, options.cache));
+    },
+
     async sleep(params, ctx) {
       const ms = expectHookMs(params, 'sleep');
       const start = Date.now();
@@ -90,6 +130,45 @@ export function createHandlers(options: HandlerOptions): Handlers {
       return { hung: ms };
     },
   };
+}
+
+/**
+ * The reader behind a measure request. Measures need the whole reader (labels, manifest, the
+ * files a result depends on), which the registry always provides; RunSource only narrows what
+ * the transport tests have to fake.
+ */
+async function measureReader(runs: RunSource, run: unknown): Promise<RunReader> {
+  const reader = await runs.get(expectRunPath(run));
+  if (!(reader instanceof RunReader)) throw new CnnSlicerError('internal', 'measures need a RunReader');
+  return reader;
+}
+
+function measureContext(ctx: RequestContext, cache: ResultCache | undefined): MeasureContext {
+  return { cache, signal: ctx.signal, onProgress: (done, total, message) => ctx.progress(done, total, message) };
+}
+
+function expectLayer(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new CnnSlicerError('bad-request', `"${field}" must be a layer name, "input" or "logits", got ${describe(value)}`);
+  return value;
+}
+
+function expectEpochSelection(value: unknown): EpochSelection {
+  if (value === 'all' || isIndex(value)) return value;
+  throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0 or "all", got ${describe(value)}`);
+}
+
+const ESTIMATOR_PARAM_NAMES = ['intraBins', 'intraNormalization', 'interK', 'sigmaRelativeTolerance', 'sigmaMaxIterations', 'capacityBins', 'capacityRange'] as const;
+
+/** Estimator overrides: only known names; their values are checked by resolveEstimatorParams. */
+function expectEstimatorParams(value: unknown): Partial<EstimatorParams> | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) throw new CnnSlicerError('bad-request', `"params" must be an object of estimator parameters, got ${describe(value)}`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!(ESTIMATOR_PARAM_NAMES as readonly string[]).includes(k)) throw new CnnSlicerError('bad-request', `unknown estimator parameter "${k}" (known: ${ESTIMATOR_PARAM_NAMES.join(', ')})`);
+    out[k] = v;
+  }
+  return out as Partial<EstimatorParams>;
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

@@ -1,7 +1,9 @@
 // The engine process: forked by the extension host's EngineClient with an IPC channel
 // (serialization 'advanced'). It lives exactly as long as that channel, so no engine outlives its host.
 import { HEARTBEAT_INTERVAL_MS, type EngineToHost } from '../shared/engineProtocol';
+import { ResultCache } from './cache/resultCache';
 import { createHandlers } from './handlers';
+import { setRuntimeLogger } from './onnx/ortRuntime';
 import { RunRegistry } from './run/runRegistry';
 import { EngineServer } from './server';
 
@@ -20,10 +22,14 @@ function main(): void {
     if (process.connected) toHost(message);
   };
 
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => send({ type: 'log', level, message });
+  setRuntimeLogger(log);
   const registry = new RunRegistry();
+  // The host passes its own storage folder; the CLI and tests fall back to the user's cache folder.
+  const cache = new ResultCache({ dir: process.env.CNNSLICER_CACHE_DIR ?? ResultCache.defaultDir(), log });
   const server = new EngineServer({
     send,
-    handlers: createHandlers({ runs: registry, testHooks: process.env.CNNSLICER_ENGINE_TEST_HOOKS === '1' }),
+    handlers: createHandlers({ runs: registry, cache, testHooks: process.env.CNNSLICER_ENGINE_TEST_HOOKS === '1' }),
   });
 
   process.on('message', (raw: unknown) => server.handle(raw));

@@ -27,6 +27,8 @@ export class CnnSlicerContext implements vscode.Disposable {
   private readonly runsTree: RunsTreeProvider;
   private readonly runsView: vscode.TreeView<RunsTreeNode>;
   private readonly enginePath: string;
+  /** The engine's result cache, in the extension's own storage so uninstalling removes it. */
+  private readonly cacheDir: string;
   private engineTimeouts: EngineTimeouts;
   private engineClient: EngineClient;
   private engineStateSubscription: { dispose(): void };
@@ -35,6 +37,7 @@ export class CnnSlicerContext implements vscode.Disposable {
   constructor(extensionContext: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('CNNSlicer', { log: true });
     this.enginePath = extensionContext.asAbsolutePath('dist/engine/main.js');
+    this.cacheDir = vscode.Uri.joinPath(extensionContext.globalStorageUri, 'cache').fsPath;
     this.engineTimeouts = readEngineTimeouts();
     // The client forks the engine only on its first request, so activation itself stays cheap.
     this.engineClient = this.createEngineClient();
@@ -95,6 +98,7 @@ export class CnnSlicerContext implements vscode.Disposable {
       enginePath: this.enginePath,
       heartbeatTimeoutMs: this.engineTimeouts.heartbeatTimeoutMs,
       requestTimeoutMs: this.engineTimeouts.requestTimeoutMs,
+      env: { CNNSLICER_CACHE_DIR: this.cacheDir },
       log: (level, message) => this.log[level](message),
     });
   }

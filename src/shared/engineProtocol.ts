@@ -1,6 +1,17 @@
 // The host ↔ engine protocol. The engine is a child process (child_process.fork with
 // `serialization: 'advanced'`), so typed arrays travel as structured clones, not as JSON.
 import type { ErrorInfo } from './errors';
+import type {
+  ChannelCapacityParams,
+  ChannelCapacityResult,
+  ChannelEntropiesParams,
+  ChannelEntropiesResult,
+  InterSampleEntropyParams,
+  InterSampleEntropyResult,
+  LabelEntropiesParams,
+  LabelEntropiesResult,
+  MeasureSeries,
+} from './measures';
 import type { RunInfo } from './runFormat';
 
 /** Which probe samples a slice takes: the paper's x. */
@@ -37,6 +48,14 @@ export interface EngineMethods {
   ping: { params: Record<string, never>; result: { pid: number; versions: Record<string, string> } };
   runInfo: { params: { readonly run: string }; result: RunInfo };
   slice: { params: SliceParams; result: SliceResult };
+  /** Inter-sample entropy of a layer's slice (paper §4.4.1), per epoch. */
+  interSampleEntropy: { params: InterSampleEntropyParams; result: MeasureSeries<InterSampleEntropyResult> };
+  /** Intra-sample entropy per channel, per class and overall (§4.4.2, §5.4), per epoch. */
+  channelEntropies: { params: ChannelEntropiesParams; result: MeasureSeries<ChannelEntropiesResult> };
+  /** Confusion matrix and label entropies (§5.2), per epoch. */
+  labelEntropies: { params: LabelEntropiesParams; result: MeasureSeries<LabelEntropiesResult> };
+  /** Channel-capacity matrix between two layers (§5.3), per epoch. */
+  channelCapacity: { params: ChannelCapacityParams; result: MeasureSeries<ChannelCapacityResult> };
   /** Test hook: works for `ms` milliseconds with progress, honouring cancellation. */
   sleep: { params: { readonly ms: number }; result: { slept: number } };
   /**
@@ -72,7 +91,7 @@ export type EngineToHost =
 /** Milliseconds between two heartbeats of a healthy engine. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
-const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'sleep', 'hang'];
+const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'sleep', 'hang'];
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);

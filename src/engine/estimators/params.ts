@@ -10,34 +10,10 @@ import { CnnSlicerError } from '../../shared/errors';
  */
 export const ESTIMATOR_VERSION = 1;
 
-/**
- * The value range a feature map is binned over, before its intra-sample histogram is taken:
- * - `map`: min..max of that one feature map (the paper: each map is normalised to (−1, 1));
- * - `channel`: min..max over every map of that channel in the slice, so maps of one channel are
- *   comparable (a weakly activated map lands in few bins and gets a low entropy);
- * - `layer`: min..max over every map of the layer in the slice.
- */
-export type IntraNormalization = 'map' | 'channel' | 'layer';
+import type { CapacityRange, EstimatorParams, IntraNormalization } from '../../shared/measures';
 
-/** Upper end of the capacity bins: each channel's own largest pair distance, or the layer's. */
-export type CapacityRange = 'channel' | 'layer';
-
-export interface EstimatorParams {
-  /** Intra-sample entropy (§4.4.2): number of equal-width histogram bins, B. */
-  readonly intraBins: number;
-  /** Intra-sample entropy: which values fix the binning range. */
-  readonly intraNormalization: IntraNormalization;
-  /** Inter-sample entropy (§4.4.1): neighbours per sample, k; capped at N − 1 by `effectiveK`. */
-  readonly interK: number;
-  /** Inter-sample entropy: σi is accepted when |Σj exp(−dij/σi) − log2 k| ≤ this × log2 k. */
-  readonly sigmaRelativeTolerance: number;
-  /** Inter-sample entropy: cap on Newton/bisection steps per σi. */
-  readonly sigmaMaxIterations: number;
-  /** Channel capacity (§5.3.1): bins per distance axis of the 2-D histogram. */
-  readonly capacityBins: number;
-  /** Channel capacity: range the distances of a channel are binned over, [0, max]. */
-  readonly capacityRange: CapacityRange;
-}
+// The types live in src/shared so the host and the views can name the parameters they show.
+export type { CapacityRange, EstimatorParams, IntraNormalization };
 
 export const ESTIMATOR_DEFAULTS = {
   intraBins: 32,

@@ -1,9 +1,24 @@
 // Plain-text summary of a run, as `cnnslicer info` prints it.
 import type { EpochEntry, RunInfo } from '../../shared/runFormat';
 
-function table(rows: readonly (readonly string[])[], indent = '  '): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+/**
+ * Rows of cells in aligned columns, the first row being the header. Widths count UTF-16 units,
+ * which is right for the symbols used here (×, —, ∞, →), all one column wide in a terminal.
+ * `rightAligned` columns (numbers) are padded on the left so their digits line up.
+ */
+export function table(rows: readonly (readonly string[])[], indent = '  ', rightAligned: readonly number[] = []): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    indent +
+    r
+      .map((cell, c) => {
+        if (rightAligned.includes(c)) return cell.padStart(widths[c]);
+        return c === r.length - 1 ? cell : cell.padEnd(widths[c]);
+      })
+      .join('  ')
+      .trimEnd();
+  return rows.map(line).join('\n');
 }
 
 export function formatMetric(name: string, value: number | undefined): string {

@@ -193,6 +193,21 @@ export class RunReader {
     throw new CnnSlicerError('bad-request', `epoch ${epoch} is not in the run (epochs: ${known.length > 0 ? known.join(', ') : 'none yet'})`, this.info.dir);
   }
 
+  /**
+   * Real paths of the files a slice of these layers at this epoch is read from: the probe set
+   * (inputs and labels), plus the epoch's activations or, when it has none, its checkpoint.
+   * Results computed from a slice depend on these files and nothing else.
+   */
+  async dependencyFiles(layers: readonly string[], epoch: number): Promise<string[]> {
+    const files = [await resolveInsideRun(this.realDir, this.manifest.probe.file, this.manifestFile)];
+    if (layers.some((l) => l !== 'input')) {
+      const entry = this.epochEntry(epoch);
+      const relative = entry.activations ?? entry.checkpoint;
+      if (relative !== undefined) files.push(await resolveInsideRun(this.realDir, relative, this.manifestFile));
+    }
+    return files;
+  }
+
   /** The per-sample shape of a layer name, including the pseudo-layers `input` and `logits`. */
   private target(layer: string): SliceTarget {
     if (layer === 'input') return { shape: this.manifest.probe.inputShape };
