@@ -18,9 +18,11 @@ import { createSession } from '../onnx/ortRuntime';
  * caller adds it in float64 afterwards, which saves a pass over the [m, n] block and one float32
  * rounding. The Gemm fuses the scaling by −2 and the broadcast add of XX into the product.
  *
- * X is an input rather than an initializer: the session then serves every data set, and the only
- * cost is that MLAS packs X again for each chunk of queries, an O(n·d) copy against the chunk's
- * O(m·n·d) product (under 2 % at the chunk sizes knn.ts uses).
+ * X is an input rather than an initializer: the session then serves every data set. The cost, MLAS
+ * packing X again for each chunk of queries (an O(n·d) copy against the chunk's O(m·n·d)
+ * product), did not show: at N = 20,000, d = 784, a 1,677-row chunk took 682 ms with X as an
+ * input and 678 ms with X as an initializer, and embedding X cost ~300 ms per data set to
+ * serialise and load a session.
  *
  * Inputs: Q float32 [m, d], X float32 [n, d], XX float32 [1, n], K int64 [1] (K ≤ n).
  * Outputs: V float32 [m, K], I int64 [m, K].

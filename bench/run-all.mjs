@@ -1,0 +1,86 @@
+// `npm run bench`: the engine against the independent NumPy/SciPy reference
+// (bench/reference/estimators_ref.py), one benchmark per child process, then a summary table.
+//
+//   node bench/run-all.mjs          every benchmark (about 3–4 minutes on two cores)
+//   node bench/run-all.mjs a c      only (a) and (c)
+//
+//   a  inter-sample entropy, MNIST 2,000/class (N = 20,000, 784-D), k = 1000
+//   b  64 × 64 channel-capacity matrix, N = 1,000, 16×16 and 8×8 maps
+//   c  intra-sample entropy throughput
+//
+// Figures only: nothing here asserts a timing. The machine's load average is printed with each
+// benchmark because other work on the machine moves the numbers.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const benchmarks = {
+  a: 'interSample.ts',
+  b: 'channelCapacity.ts',
+  c: 'intraSample.ts',
+};
+
+const asked = process.argv.slice(2);
+for (const a of asked) {
+  if (!(a in benchmarks)) {
+    console.error(`unknown benchmark "${a}"; choose from ${Object.keys(benchmarks).join(', ')}`);
+    process.exit(2);
+  }
+}
+if (!existsSync('/usr/bin/python3')) {
+  console.error('the reference needs /usr/bin/python3 with numpy and scipy (Debian: apt-get install python3-numpy python3-scipy)');
+  process.exit(2);
+}
+
+function run(file) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'bench', file)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const results = [];
+    let pending = '';
+    child.stdout.on('data', (chunk) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        if (line.startsWith('BENCH_RESULT ')) results.push(JSON.parse(line.slice('BENCH_RESULT '.length)));
+        else console.log(line);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(results) : reject(new Error(`bench/${file} exited with ${code}`))));
+  });
+}
+
+const start = Date.now();
+const summary = [];
+let failed = false;
+for (const [key, file] of Object.entries(benchmarks)) {
+  if (asked.length > 0 && !asked.includes(key)) continue;
+  console.log('');
+  try {
+    summary.push(...(await run(file)));
+  } catch (err) {
+    console.error(String(err));
+    failed = true;
+  }
+}
+
+const rows = [];
+for (const bench of summary) {
+  for (const r of bench.rows) {
+    // A speed-up: how many times better the engine is, whichever direction "better" is.
+    const ratio = r.higherIsBetter ? r.engine / r.reference : r.reference / r.engine;
+    rows.push([`${bench.name}: ${r.what}`, `${r.engine.toFixed(2)} ${r.unit}`, `${r.reference.toFixed(2)} ${r.unit}`, `${ratio.toFixed(2)}×`]);
+  }
+}
+if (rows.length > 0) {
+  const header = ['', 'engine', 'reference', 'engine advantage'];
+  const widths = header.map((_, c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));
+  const line = (r) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ');
+  console.log(`\nSummary (${((Date.now() - start) / 1000).toFixed(0)} s)`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+process.exit(failed ? 1 : 0);
