@@ -1,11 +1,13 @@
 // What the engine does for each request. Parameters arrive from another process, so the static
 // types of EngineMethods are only a promise: every handler checks its input before trusting it.
+import type { DeconvnetParams } from '../shared/deconvnet';
 import type { EngineMethod, EngineParams, EngineResult, SampleSelection, SliceParams, SliceResult } from '../shared/engineProtocol';
 import { CnnSlicerError } from '../shared/errors';
 import type { EpochSelection, EstimatorParams } from '../shared/measures';
 import type { RunInfo } from '../shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
 import type { ResultCache } from './cache/resultCache';
+import { deconvnet } from './deconvnet/deconvnet';
 import { RunReader } from './run/runReader';
 
 export interface RequestContext {
@@ -103,6 +105,13 @@ export function createHandlers(options: HandlerOptions): Handlers {
       };
       const reader = await measureReader(runs, p.run);
       return channelCapacityOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async deconvnet(params, ctx) {
+      const p = validateDeconvnetParams(params);
+      throwIfCancelled(ctx.signal);
+      const reader = await measureReader(runs, p.run);
+      return deconvnet(reader, p, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
     },
 
     async sleep(params, ctx) {
@@ -248,6 +257,16 @@ export function validateSliceParams(params: unknown): SliceParams {
   if (p.channel !== 'all' && !isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0 or "all", got ${describe(p.channel)}`);
   if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
   return { run, samples, layer: p.layer, channel: p.channel, epoch: p.epoch };
+}
+
+export function validateDeconvnetParams(params: unknown): DeconvnetParams {
+  const p = expectRecord(params, 'deconvnet');
+  const run = expectRunPath(p.run);
+  if (typeof p.layer !== 'string' || p.layer.length === 0) throw new CnnSlicerError('bad-request', `"layer" must be the name of a recorded layer, got ${describe(p.layer)}`);
+  if (!isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0, got ${describe(p.channel)}`);
+  if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
+  const samples = validateSamples(p.samples);
+  return { run, layer: p.layer, channel: p.channel, epoch: p.epoch, samples };
 }
 
 /** A short rendering of a bad value for an error message; never the whole of a large value. */

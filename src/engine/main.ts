@@ -3,7 +3,9 @@
 import { HEARTBEAT_INTERVAL_MS, type EngineToHost } from '../shared/engineProtocol';
 import { ResultCache } from './cache/resultCache';
 import { createHandlers } from './handlers';
+import { disposeDeconvnetSessions } from './deconvnet/deconvnet';
 import { setRuntimeLogger } from './onnx/ortRuntime';
+import { disposeSessions } from './run/checkpoint';
 import { RunRegistry } from './run/runRegistry';
 import { EngineServer } from './server';
 
@@ -45,7 +47,7 @@ function main(): void {
     // Exit explicitly: a handler still running, or an open file, would otherwise keep an orphan alive.
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
     const exit = (): never => process.exit(0);
-    void registry.closeAll().then(exit, exit);
+    void Promise.all([registry.closeAll(), disposeSessions(), disposeDeconvnetSessions()]).then(exit, exit);
   });
 
   send({ type: 'ready', pid: process.pid });

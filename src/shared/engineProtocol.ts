@@ -1,5 +1,6 @@
 // The host ↔ engine protocol. The engine is a child process (child_process.fork with
 // `serialization: 'advanced'`), so typed arrays travel as structured clones, not as JSON.
+import type { DeconvnetParams, DeconvnetResult } from './deconvnet';
 import type { ErrorInfo } from './errors';
 import type {
   ChannelCapacityParams,
@@ -56,6 +57,8 @@ export interface EngineMethods {
   labelEntropies: { params: LabelEntropiesParams; result: MeasureSeries<LabelEntropiesResult> };
   /** Channel-capacity matrix between two layers (§5.3), per epoch. */
   channelCapacity: { params: ChannelCapacityParams; result: MeasureSeries<ChannelCapacityResult> };
+  /** One channel of a layer projected back to input space by a deconvnet (§5.4, Fig. 13C), from an epoch's checkpoint. */
+  deconvnet: { params: DeconvnetParams; result: DeconvnetResult };
   /** Test hook: works for `ms` milliseconds with progress, honouring cancellation. */
   sleep: { params: { readonly ms: number }; result: { slept: number } };
   /**
@@ -91,7 +94,7 @@ export type EngineToHost =
 /** Milliseconds between two heartbeats of a healthy engine. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
-const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'sleep', 'hang'];
+const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'deconvnet', 'sleep', 'hang'];
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
