@@ -13,7 +13,7 @@ const suites = [
   { name: 'unit and engine', dirs: ['test/unit', 'test/engine'] },
   { name: 'python', dirs: ['test/python'] },
   { name: 'webview (headless chromium)', dirs: ['test/webview'] },
-  { name: 'end-to-end (code-server)', dirs: ['test/e2e'] },
+  { name: 'end-to-end (code-server)', dirs: ['test/e2e', 'test/electron'] },
 ];
 
 function testFiles(dir) {
