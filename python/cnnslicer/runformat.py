@@ -34,6 +34,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_FILE",
     "LAYER_KINDS",
+    "stored_probe_inputs",
 ]
 
 FORMAT_NAME = "cnnslicer-run"
@@ -109,6 +110,23 @@ def _layer(raw: Mapping[str, Any], index: int) -> Dict[str, Any]:
     return layer
 
 
+def stored_probe_inputs(inputs: np.ndarray, probe_dtype: str) -> np.ndarray:
+    """The probe inputs as the probe file stores them: float32, or float16 for ``probe_dtype='float16'``."""
+    if probe_dtype not in DTYPES:
+        raise _bad(f"probe_dtype must be 'float16' or 'float32', got {probe_dtype!r}")
+    if probe_dtype == "float32":
+        return inputs.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        narrowed = inputs.astype(np.float16)
+    # An input that becomes ±inf in float16 is not the sample the user chose.
+    overflow = np.isinf(narrowed) & ~np.isinf(inputs)
+    if overflow.any():
+        raise _bad(
+            f"probe_inputs hold values beyond float16's range (largest magnitude {float(np.abs(inputs[overflow]).max())}); use probe_dtype='float32'"
+        )
+    return narrowed
+
+
 def _metric(name: Any, value: Any) -> Optional[float]:
     if not isinstance(name, str) or name == "":
         raise _bad(f"metric names must be non-empty strings, got {name!r}")
@@ -150,6 +168,10 @@ class RunWriter:
     files and then the manifest naming them; ``finish`` marks the run complete. Used as a context
     manager, the run is finished when the block ends without an exception (a run left unfinished
     still reads back up to its last written epoch).
+
+    ``probe_dtype='float16'`` stores the probe inputs at half the size (the engine widens them
+    exactly); the model should then be fed the float16-rounded inputs too, as the Probe does, so
+    that recorded activations and checkpoint recomputation see the same samples.
     """
 
     def __init__(
@@ -165,6 +187,7 @@ class RunWriter:
         name: Optional[str] = None,
         probe_description: Optional[str] = None,
         overwrite: bool = False,
+        probe_dtype: str = "float32",
     ) -> None:
         self.run_dir = os.path.abspath(os.fspath(run_dir))
         manifest_path = os.path.join(self.run_dir, MANIFEST_FILE)
@@ -190,6 +213,8 @@ class RunWriter:
         _shape(inputs.shape[1:], "the shape of one probe input")
         if not (np.issubdtype(inputs.dtype, np.floating) or np.issubdtype(inputs.dtype, np.integer) or inputs.dtype == np.bool_):
             raise _bad(f"probe_inputs must be numeric, got dtype {inputs.dtype}")
+        stored_inputs = stored_probe_inputs(inputs, probe_dtype)
+        self.probe_dtype = probe_dtype
         self.count = int(inputs.shape[0])
         labels = np.asarray(probe_labels)
         if labels.shape != (self.count,):
@@ -241,7 +266,7 @@ class RunWriter:
         write_safetensors(
             os.path.join(self.run_dir, PROBE_FILE),
             {
-                PROBE_INPUTS_NAME: inputs.astype(np.float32, copy=False),
+                PROBE_INPUTS_NAME: stored_inputs,
                 PROBE_LABELS_NAME: labels.astype(np.int64, copy=False),
             },
         )
