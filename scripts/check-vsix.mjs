@@ -93,6 +93,7 @@ const required = [
   ['dist/engine/cli.js', 'the command line (package.json bin)'],
   ['media/cnnslicer.svg', 'the activity bar icon'],
   ['python/cnnslicer/__init__.py', 'the Python probe'],
+  ['examples/sample-run/cnnslicer.json', 'the embedded sample run'],
   ['node_modules/onnxruntime-node/dist/index.js', 'onnxruntime-node'],
   [/^node_modules\/onnxruntime-node\/bin\/napi-v\d+\/linux\/x64\/onnxruntime_binding\.node$/, 'the onnxruntime binding for linux-x64'],
   [/^node_modules\/onnxruntime-node\/bin\/napi-v\d+\/linux\/x64\/libonnxruntime\.so/, 'the onnxruntime library for linux-x64'],
