@@ -2,6 +2,7 @@
 //   dist/extension/extension.js  the VS Code host (CommonJS, `vscode` external)
 //   dist/engine/main.js          the engine child process (plain `node dist/engine/main.js`)
 //   dist/engine/cli.js           the `cnnslicer` command line
+//   dist/engine/knnWorker.js, sigmaWorker.js   worker threads of the engine and the CLI
 //   dist/webview/<view>/main.js  one browser bundle per folder of webview/ that has a main.ts
 // onnxruntime-node stays external: it loads a native binary shipped beside it in node_modules.
 import * as esbuild from 'esbuild';
@@ -27,6 +28,13 @@ const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist/extension', external: nodeExternals },
   { ...common, entryPoints: { main: 'src/engine/main.ts' }, outdir: 'dist/engine', external: nodeExternals },
   { ...common, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist/engine', external: nodeExternals, banner: { js: '#!/usr/bin/env node' } },
+  // worker_threads entries, found beside main.js and cli.js at run time (see workerEntry in knn.ts).
+  {
+    ...common,
+    entryPoints: { knnWorker: 'src/engine/compute/knnWorker.ts', sigmaWorker: 'src/engine/estimators/sigmaWorker.ts' },
+    outdir: 'dist/engine',
+    external: nodeExternals,
+  },
 ];
 
 const webviewRoot = 'webview';

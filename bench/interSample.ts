@@ -1,8 +1,10 @@
 // Benchmark (a): inter-sample entropy of MNIST training images, the paper's Fig. 5 setting at its
 // largest: 2,000 images per class (N = 20,000, 784-D, pixels / 255), k = 1000.
-// Engine (onnxruntime k-NN + interSampleEntropy) against the NumPy/SciPy reference, which runs
-// twice: with a float32 GEMM (the engine's arithmetic class, the like-for-like comparison) and
-// with float64 (its default, the one cross-checks use). Both read the same float32 .npy file.
+// Engine (k-NN on onnxruntime + interSampleEntropy, both on every core) against the NumPy/SciPy
+// reference, which runs twice: with a float32 GEMM (the like-for-like comparison for a float
+// engine) and with float64 (its default, the one cross-checks use). Both read the same float32
+// .npy file. The pixels / 255 are on an 8-bit grid, so the engine takes its exact integer k-NN
+// path (docs/performance.md); the reference is left as it is, a float GEMM through OpenBLAS.
 //
 //   npx tsx bench/interSample.ts            (or: node bench/run-all.mjs a)
 //   BENCH_INTER_PER_CLASS=500 BENCH_INTER_K=200 npx tsx bench/interSample.ts   (a quick run)
@@ -37,6 +39,9 @@ async function engine(pointsFile: string, k: number): Promise<void> {
       unsolved: result.unsolved,
       unconverged: result.unconverged,
       refined: graph.refined,
+      method: graph.method,
+      knnWorkerThreads: graph.workerThreads,
+      sigmaWorkerThreads: result.workerThreads,
       timings: { load, knn: knnSeconds, entropy: entropySeconds, compute: knnSeconds + entropySeconds },
       peakRssBytes: peakRssBytes(),
       executionProvider: executionProviderInUse(),
@@ -56,7 +61,17 @@ async function orchestrate(): Promise<void> {
     console.log(`(a) inter-sample entropy: MNIST train, ${PER_CLASS}/class → N = ${n}, d = ${mnist.rows * mnist.cols}, k = ${K}`);
     console.log(`    machine: ${JSON.stringify(machine())}`);
 
-    type EngineRun = { entropy: number; refined: number; unsolved: number; timings: Record<string, number>; peakRssBytes: number; executionProvider: string };
+    type EngineRun = {
+      entropy: number;
+      refined: number;
+      method: string;
+      knnWorkerThreads: number;
+      sigmaWorkerThreads: number;
+      unsolved: number;
+      timings: Record<string, number>;
+      peakRssBytes: number;
+      executionProvider: string;
+    };
     const engineRuns: EngineRun[] = [];
     const ref32Runs: Record<string, unknown>[] = [];
     const ref64Runs: Record<string, unknown>[] = [];
@@ -77,7 +92,13 @@ async function orchestrate(): Promise<void> {
       `    all runs, compute s: engine ${all(engineRuns.map((e) => e.timings.compute))}; float32 reference ${all(ref32Runs.map((r) => refCompute(r.timings as Record<string, number>)))}; float64 reference ${all(ref64Runs.map((r) => refCompute(r.timings as Record<string, number>)))}  (fastest of each below)`,
     );
 
-    console.log(`    engine: onnxruntime ${eng.executionProvider} EP; ${eng.refined} of ${n * K} returned distances recomputed in float64`);
+    const path =
+      eng.method === 'integer'
+        ? 'exact integer k-NN (8-bit levels, MatMulInteger), no distance recomputed'
+        : `float32 k-NN, ${eng.refined} of ${n * K} returned distances recomputed in float64`;
+    console.log(
+      `    engine: onnxruntime ${eng.executionProvider} EP; ${path}; worker threads beside the main one: k-NN ${eng.knnWorkerThreads}, σ + H ${eng.sigmaWorkerThreads} (${machine().cores} cores)`,
+    );
     console.log(`    reference: numpy ${String((ref32.versions as Record<string, string>).numpy)}, scipy ${String((ref32.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref32)}`);
     console.log(
       table(

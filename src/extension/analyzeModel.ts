@@ -1,18 +1,45 @@
 // `CNNSlicer: Analyze Model`: pick a run (one found in the workspace, or any folder or manifest on
-// disk), read it through the engine with a cancellable progress notification, and show its summary.
+// disk, or the sample run shipped with the extension when the workspace has none), read it through
+// the engine with a cancellable progress notification, and open its query view and its
+// training-performance view. Also the run pickers the views use to add runs.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { MANIFEST_FILE, type RunInfo } from '../shared/runFormat';
+import type { QuerySelection } from '../shared/webviewProtocol';
 import { runEntryLabel, type RunEntry } from './runCatalog';
 import { formatRunSummary } from './runSummary';
 import { describeRunContents } from './runText';
 import type { CnnSlicerContext } from './cnnslicerContext';
 import { escapeCodicons } from './plainText';
+import { QUERY_VIEW, querySelectionOfLayer } from './panels/queryView';
+import type { ViewPanel } from './panels/viewPanel';
+import { TRAINING_VIEW } from './panels/trainingView';
 import { ProgressTracker } from './progressReporting';
 
 interface RunPickItem extends vscode.QuickPickItem {
   readonly runDir?: string;
   readonly browse?: true;
+}
+
+/**
+ * The sample run shipped inside the extension, when it is there (a build may leave it out): its
+ * name from its manifest, read as plain JSON since nothing else of it is needed to offer it.
+ */
+function sampleRunItem(dir: string): RunPickItem | undefined {
+  let name: string | undefined;
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as { name?: unknown };
+    name = typeof manifest.name === 'string' ? manifest.name : path.basename(dir);
+  } catch {
+    return undefined;
+  }
+  return {
+    label: `$(beaker) Sample run: ${escapeCodicons(name)}`,
+    description: 'shipped with CNNSlicer',
+    detail: 'This workspace holds no run yet: explore the views on this one, or browse for a run folder.',
+    runDir: dir,
+  };
 }
 
 const BROWSE_ITEM: RunPickItem = {
@@ -45,9 +72,13 @@ export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined
   quickPick.matchOnDescription = true;
   quickPick.items = [BROWSE_ITEM];
   quickPick.busy = true;
+  let scanned = false;
   const fill = (): void => {
     const active = quickPick.activeItems[0];
     const runs = ctx.runIndex.runs.map(runPickItem);
+    // Offered only once the scan has found nothing, so it never appears and vanishes under the user's Enter.
+    const sample = scanned && runs.length === 0 ? sampleRunItem(ctx.sampleRunDir) : undefined;
+    if (sample !== undefined) runs.push(sample);
     quickPick.items = runs.length > 0 ? [...runs, { label: '', kind: vscode.QuickPickItemKind.Separator }, BROWSE_ITEM] : [BROWSE_ITEM];
     // Runs finish loading while the list is open; the highlighted run must not change under the user's Enter.
     const same = active?.runDir === undefined ? undefined : quickPick.items.find((item) => item.runDir === active.runDir);
@@ -73,6 +104,7 @@ export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined
     void ctx.runIndex.whenScanned().then(() => {
       if (settled) return;
       quickPick.busy = false;
+      scanned = true;
       fill();
     });
   });
@@ -136,10 +168,114 @@ export async function showRunSummary(ctx: CnnSlicerContext, info: RunInfo): Prom
   await ctx.summaries.show(info);
 }
 
+/** Opens (or reveals) the training-performance view of one run, showing that run. */
+export function openTrainingView(ctx: CnnSlicerContext, info: RunInfo, options: { preserveFocus?: boolean } = {}): void {
+  ctx.panels.show(TRAINING_VIEW, [info.dir], { selection: { run: info.dir }, preserveFocus: options.preserveFocus });
+}
+
 export async function analyzeModel(ctx: CnnSlicerContext): Promise<void> {
   const run = await pickRun(ctx);
   if (run === undefined) return;
   const info = await readRunWithProgress(ctx, run);
   if (info === undefined) return;
-  await showRunSummary(ctx, info);
+  ctx.log.info(`Summary of run ${info.name} (${info.dir}):\n${formatRunSummary(info)}`);
+  const opened = ctx.panels.panelsOf(QUERY_VIEW).length;
+  const query = openQueryView(ctx, info);
+  // A webview created while another one is still loading its document sometimes never shows it
+  // (seen in VS Code 1.100's workbench under load: the first one stays blank), so a new query
+  // view gets to load first, for a bounded time.
+  if (ctx.panels.panelsOf(QUERY_VIEW).length > opened) await firstMessage(query, NEW_VIEW_LOAD_WAIT_MS);
+  openTrainingView(ctx, info);
+}
+
+/** How long Analyze Model lets a new query view load before opening the training view. */
+const NEW_VIEW_LOAD_WAIT_MS = 5_000;
+
+/** Resolves when the view's script has sent its first message (it says `ready` once it listens), is closed, or `timeoutMs` passed. */
+function firstMessage(view: ViewPanel<unknown>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const subscriptions: vscode.Disposable[] = [];
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      for (const d of subscriptions) d.dispose();
+      resolve();
+    }
+    subscriptions.push(view.panel.webview.onDidReceiveMessage(done), view.onDidDispose(done));
+  });
+}
+
+/** Opens (or reveals) the query view of one run; with `layer`, that layer selected. */
+export function openQueryView(ctx: CnnSlicerContext, info: RunInfo, options: { layer?: string; channel?: number; preserveFocus?: boolean } = {}): ViewPanel<QuerySelection> {
+  const selection = options.layer !== undefined ? querySelectionOfLayer(info.dir, options.layer, options.channel) : { run: info.dir };
+  return ctx.panels.show(QUERY_VIEW, [info.dir], { selection, preserveFocus: options.preserveFocus });
+}
+
+interface RunsPickItem extends vscode.QuickPickItem {
+  readonly runDir: string;
+}
+
+const BROWSE_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('folder-opened'), tooltip: 'Browse for run folders…' };
+
+/** The folder of a run, whether `picked` is the folder or its manifest. */
+function runDirOf(picked: string): string {
+  return path.basename(picked) === MANIFEST_FILE ? path.dirname(picked) : picked;
+}
+
+/**
+ * Lets the user pick several runs of the workspace (those read without error), or browse for run
+ * folders anywhere; resolves to their folders, none when dismissed. `exclude` are runs already shown.
+ */
+export async function pickRuns(ctx: CnnSlicerContext, options: { readonly title: string; readonly exclude?: readonly string[] }): Promise<string[]> {
+  const exclude = new Set(options.exclude ?? []);
+  const quickPick = vscode.window.createQuickPick<RunsPickItem>();
+  quickPick.title = options.title;
+  quickPick.placeholder = 'Pick runs (Space to select, Enter to accept); the folder button browses the disk';
+  quickPick.canSelectMany = true;
+  quickPick.matchOnDescription = true;
+  quickPick.buttons = [BROWSE_BUTTON];
+  quickPick.busy = true;
+  const fill = (): void => {
+    const selected = new Set(quickPick.selectedItems.map((item) => item.runDir));
+    quickPick.items = ctx.runIndex.runs
+      .filter((entry) => entry.state.kind === 'loaded' && !exclude.has(entry.dir))
+      .map((entry) => ({ ...runPickItem(entry), runDir: entry.dir }));
+    quickPick.selectedItems = quickPick.items.filter((item) => selected.has(item.runDir));
+  };
+  fill();
+  const outcome = await new Promise<readonly RunsPickItem[] | 'browse' | undefined>((resolve) => {
+    const disposables: vscode.Disposable[] = [];
+    let settled = false;
+    const settle = (value: readonly RunsPickItem[] | 'browse' | undefined): void => {
+      if (settled) return;
+      settled = true;
+      for (const d of disposables) d.dispose();
+      quickPick.dispose();
+      resolve(value);
+    };
+    disposables.push(
+      quickPick.onDidAccept(() => settle(quickPick.selectedItems)),
+      quickPick.onDidTriggerButton(() => settle('browse')),
+      quickPick.onDidHide(() => settle(undefined)),
+      ctx.runIndex.onDidChange(fill),
+    );
+    quickPick.show();
+    void ctx.runIndex.whenScanned().then(() => {
+      if (settled) return;
+      quickPick.busy = false;
+      fill();
+      if (quickPick.items.length === 0) quickPick.placeholder = 'No other run in the workspace; the folder button browses the disk';
+    });
+  });
+  if (outcome === undefined) return [];
+  if (outcome !== 'browse') return outcome.map((item) => item.runDir);
+  const uris = await vscode.window.showOpenDialog({
+    title: options.title,
+    openLabel: 'Add',
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: true,
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return (uris ?? []).filter((uri) => uri.scheme === 'file').map((uri) => runDirOf(uri.fsPath)).filter((dir) => !exclude.has(dir));
 }

@@ -1,14 +1,24 @@
 // The extension's one long-lived object: it owns the log, the engine client, the run index, the
-// Runs view and the summary documents, and disposes them all, engine last, on deactivation.
+// Runs view, the summary documents and the view panels, and disposes them all, engine last, on
+// deactivation.
 import * as vscode from 'vscode';
 import { formatError, toErrorInfo } from '../shared/errors';
 import type { RunInfo } from '../shared/runFormat';
 import { RUNS_VIEW_ID } from './commandIds';
+import { pickRuns } from './analyzeModel';
 import { EngineClient } from './engineClient';
+import { LayerCodeLensProvider } from './codeLens/layerCodeLensProvider';
+import { revealLayerSource } from './codeLens/revealSource';
+import { CHANNEL_VIEW } from './panels/channelView';
+import { LAYER_VIEW } from './panels/layerView';
+import { openQueryTarget, QUERY_VIEW } from './panels/queryView';
+import { SelectionHub } from './panels/selectionHub';
+import { TRAINING_VIEW } from './panels/trainingView';
+import { ViewPanels } from './panels/viewPanels';
 import { plainNotificationText } from './plainText';
 import { RunIndex } from './runIndex';
 import { RunSummaryDocuments } from './runSummaryDocuments';
-import { RunsTreeProvider } from './runsTreeProvider';
+import { linkRunsTreeToSelections, RunsTreeProvider } from './runsTreeProvider';
 import type { RunsTreeNode } from './runsTreeModel';
 import { engineTimeouts, sameEngineTimeouts, type EngineTimeouts } from './settings';
 
@@ -24,6 +34,12 @@ export class CnnSlicerContext implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly runIndex: RunIndex;
   readonly summaries: RunSummaryDocuments;
+  /** The webview panels (training view…), restored after a reload by their serializers. */
+  readonly panels: ViewPanels;
+  /** The linked selection: the Runs tree and every view publish here, the views follow. */
+  readonly selections = new SelectionHub();
+  /** The run shipped inside the extension (examples/sample-run), offered when the workspace has none. */
+  readonly sampleRunDir: string;
   private readonly runsTree: RunsTreeProvider;
   private readonly runsView: vscode.TreeView<RunsTreeNode>;
   private readonly enginePath: string;
@@ -38,6 +54,7 @@ export class CnnSlicerContext implements vscode.Disposable {
     this.log = vscode.window.createOutputChannel('CNNSlicer', { log: true });
     this.enginePath = extensionContext.asAbsolutePath('dist/engine/main.js');
     this.cacheDir = vscode.Uri.joinPath(extensionContext.globalStorageUri, 'cache').fsPath;
+    this.sampleRunDir = extensionContext.asAbsolutePath('examples/sample-run');
     this.engineTimeouts = readEngineTimeouts();
     // The client forks the engine only on its first request, so activation itself stays cheap.
     this.engineClient = this.createEngineClient();
@@ -47,11 +64,33 @@ export class CnnSlicerContext implements vscode.Disposable {
     this.summaries = new RunSummaryDocuments((runDir) => this.loadRunInfo(runDir), this.runIndex);
     this.runsTree = new RunsTreeProvider(this.runIndex);
     this.runsView = vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: this.runsTree, showCollapseAll: true });
+    this.panels = new ViewPanels({
+      extensionUri: extensionContext.extensionUri,
+      log: this.log,
+      runIndex: this.runIndex,
+      engine: () => this.engineClient,
+      loadRunInfo: (dir) => this.loadRunInfo(dir),
+      pickRuns: (options) => pickRuns(this, options),
+      showRunSummary: (info) => this.summaries.show(info),
+      selections: this.selections,
+      openQueryTarget: (info, selection) => openQueryTarget(this.panels, info, selection),
+      revealSource: (info, layer, viewColumn) => revealLayerSource(info, layer, viewColumn),
+    });
+    // Serializers must be registered during activation, before VS Code restores the panels of the last session.
+    this.panels.register(TRAINING_VIEW);
+    this.panels.register(LAYER_VIEW);
+    this.panels.register(CHANNEL_VIEW);
+    this.panels.register(QUERY_VIEW);
     this.disposables.push(
       this.runsView,
       this.runsTree,
       this.summaries,
       this.runIndex,
+      linkRunsTreeToSelections(this.runsView, this.runIndex, this.selections),
+      // Lenses only read runs and files, so they are on in Restricted Mode too.
+      new LayerCodeLensProvider({ runIndex: this.runIndex, engine: () => this.engineClient, log: this.log }),
+      // Disposed first (the list is disposed in reverse): open panels cancel their engine requests while the engine still runs.
+      this.panels,
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('cnnslicer.engine')) this.applyEngineSettings();
       }),

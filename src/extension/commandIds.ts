@@ -2,8 +2,15 @@
 
 export const COMMAND = {
   analyzeModel: 'cnnslicer.analyzeModel',
+  compareRuns: 'cnnslicer.compareRuns',
+  openChannelView: 'cnnslicer.openChannelView',
+  openLayerView: 'cnnslicer.openLayerView',
+  openQueryView: 'cnnslicer.openQueryView',
+  openTrainingView: 'cnnslicer.openTrainingView',
   refreshRuns: 'cnnslicer.refreshRuns',
   restartEngine: 'cnnslicer.restartEngine',
+  selectChannel: 'cnnslicer.selectChannel',
+  showLayer: 'cnnslicer.showLayer',
   showLog: 'cnnslicer.showLog',
   showRunSummary: 'cnnslicer.showRunSummary',
 } as const;

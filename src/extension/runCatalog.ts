@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type { ErrorInfo } from '../shared/errors';
 import type { RunInfo } from '../shared/runFormat';
+import type { RunLivenessStatus } from './runLiveness';
 
 /** Folders never searched for runs (and whose churn, such as git's lock files, is ignored). */
 export const SCAN_EXCLUDED_FOLDERS: readonly string[] = ['node_modules', '.git'];
@@ -16,6 +17,8 @@ export interface RunEntry {
   /** Absolute path of the folder holding the manifest: the run's identity in the index. */
   readonly dir: string;
   readonly state: RunState;
+  /** Whether epochs keep arriving; RunIndex adds it, the catalog itself does not track time. */
+  readonly liveness?: RunLivenessStatus;
 }
 
 /** A manifest a scan found. */
@@ -94,6 +97,28 @@ export class RunCatalog {
     if (slot === undefined || slot.generation !== token) return false;
     slot.state = state;
     return true;
+  }
+
+  /**
+   * Records the stamp a check of one run's manifest found (a watcher hint or a poll, outside a
+   * full scan). True when the run must be reloaded, by the same rule as reconcile; false for a run
+   * not in the catalog, which only a full scan may add.
+   */
+  restamp(dir: string, stamp: string | undefined): boolean {
+    const slot = this.slots.get(dir);
+    if (slot === undefined) return false;
+    if (slot.state.kind !== 'failed' && stamp !== undefined && stamp === slot.stamp) return false;
+    slot.stamp = stamp;
+    return true;
+  }
+
+  /** The run whose folder holds `changedPath` (at any depth), the innermost when runs nest; if any. */
+  runContaining(changedPath: string): string | undefined {
+    let found: string | undefined;
+    for (const dir of this.slots.keys()) {
+      if (changedPath.startsWith(dir + path.sep) && (found === undefined || dir.length > found.length)) found = dir;
+    }
+    return found;
   }
 
   get(dir: string): RunEntry | undefined {

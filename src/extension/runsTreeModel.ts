@@ -5,8 +5,10 @@
 // Every string taken from a run (names, classes, metric names) ends up in a TreeItem label,
 // description or string tooltip, which VS Code renders as plain text, never as markdown or HTML.
 import { formatError } from '../shared/errors';
+import { COMMAND } from './commandIds';
 import type { EpochEntry, LayerInfo, LayerKind, RunInfo } from '../shared/runFormat';
 import { runEntryLabel, type RunEntry } from './runCatalog';
+import { formatMoment, type RunLivenessStatus } from './runLiveness';
 import {
   channelCount,
   countOf,
@@ -58,6 +60,8 @@ export interface NodePresentation {
   readonly icon: NodeIcon;
   readonly contextValue: string;
   readonly expandable: boolean;
+  /** Run when the node is clicked (the node is its argument). */
+  readonly command?: { readonly id: string; readonly title: string };
 }
 
 const LAYER_ICONS: Readonly<Record<LayerKind, string>> = {
@@ -107,7 +111,63 @@ export function childrenOf(node: RunsTreeNode): RunsTreeNode[] {
   }
 }
 
-function runTooltip(info: RunInfo): string {
+/** A group node of a loaded run, as childrenOf creates it. */
+function groupNode(kind: 'layers' | 'epochs' | 'classes', runDir: string, entryOf: (dir: string) => RunEntry | undefined): RunsTreeNode | undefined {
+  const entry = entryOf(runDir);
+  return entry?.state.kind === 'loaded' ? { kind, runDir, info: entry.state.info } : undefined;
+}
+
+/**
+ * The node `node` hangs under, as childrenOf builds the tree (TreeView.reveal walks up with it);
+ * `entryOf` gives a run's current entry. Undefined for a run, and for a node whose run left the index.
+ */
+export function parentOf(node: RunsTreeNode, entryOf: (dir: string) => RunEntry | undefined): RunsTreeNode | undefined {
+  switch (node.kind) {
+    case 'run':
+      return undefined;
+    case 'layers':
+    case 'epochs':
+    case 'classes': {
+      const entry = entryOf(node.runDir);
+      return entry !== undefined ? { kind: 'run', entry } : undefined;
+    }
+    case 'layer':
+      return groupNode('layers', node.runDir, entryOf);
+    case 'channel':
+      return { kind: 'layer', runDir: node.runDir, layer: node.layer };
+    case 'epoch':
+    case 'incompleteEpoch':
+      return groupNode('epochs', node.runDir, entryOf);
+    case 'class':
+      return groupNode('classes', node.runDir, entryOf);
+  }
+}
+
+/** The node of one layer of a loaded run, to reveal it in the tree; undefined when the run has no such layer. */
+export function layerNodeOf(entry: RunEntry, layer: string): RunsTreeNode | undefined {
+  if (entry.state.kind !== 'loaded') return undefined;
+  const found = entry.state.info.manifest.layers.find((l) => l.name === layer);
+  return found !== undefined ? { kind: 'layer', runDir: entry.dir, layer: found } : undefined;
+}
+
+/** The tree id of a node, the same presentNode gives it: how a revealed node is recognised among selection events. */
+export function nodeIdOf(node: RunsTreeNode): string {
+  return presentNode(node).id;
+}
+
+/** The icon of a run whose epochs keep arriving; unlike the `pulse` of the view's Compare button, and coloured unlike a loading spinner. */
+export const LIVE_RUN_ICON: NodeIcon = { id: 'sync~spin', color: 'charts.green' };
+
+/** Where the run stands: finished, live, or silent but not finished (its trainer may be slow, or gone). */
+function progressLine(info: RunInfo, liveness: RunLivenessStatus | undefined): string {
+  if (info.manifest.complete === true) return 'Complete';
+  if (liveness === undefined) return 'More epochs may come';
+  const last = liveness.lastEpochAt !== undefined ? `the last epoch arrived at ${formatMoment(liveness.lastEpochAt, Date.now())}` : undefined;
+  if (liveness.live) return `Live, training: ${last ?? 'no epoch has finished yet'}`;
+  return last !== undefined ? `More epochs may come; ${last}` : 'More epochs may come';
+}
+
+function runTooltip(info: RunInfo, liveness?: RunLivenessStatus): string {
   const m = info.manifest;
   const lines = [info.name, info.dir];
   const model = [m.model.name, m.model.framework !== undefined ? `(${m.model.framework})` : undefined].filter((s) => s !== undefined).join(' ');
@@ -116,7 +176,7 @@ function runTooltip(info: RunInfo): string {
   lines.push(`${countOf(m.layers.length, 'layer')}, ${countOf(m.classes.length, 'class', 'classes')}, ${countOf(m.epochs.length, 'finished epoch')}`);
   if (info.incompleteEpochs.length > 0) lines.push(`Being written: ${info.incompleteEpochs.map(epochLabel).join(', ')}`);
   if (m.createdAt !== undefined) lines.push(`Created ${m.createdAt}`);
-  lines.push(m.complete === true ? 'Complete' : 'More epochs may come');
+  lines.push(progressLine(info, liveness));
   return lines.join('\n');
 }
 
@@ -136,16 +196,19 @@ function presentRun(entry: RunEntry): NodePresentation {
         contextValue: TREE_CONTEXT.runFailed,
         expandable: false,
       };
-    case 'loaded':
+    case 'loaded': {
+      const live = entry.liveness?.live === true;
       return {
         id,
         label,
-        description: describeRunContents(entry.state.info),
-        tooltip: runTooltip(entry.state.info),
-        icon: { id: 'beaker' },
+        description: live ? `${describeRunContents(entry.state.info)} · live` : describeRunContents(entry.state.info),
+        tooltip: runTooltip(entry.state.info, entry.liveness),
+        icon: live ? LIVE_RUN_ICON : { id: 'beaker' },
         contextValue: TREE_CONTEXT.run,
         expandable: true,
+        command: { id: COMMAND.openTrainingView, title: 'Open Training View' },
       };
+    }
   }
 }
 
@@ -214,6 +277,7 @@ export function presentNode(node: RunsTreeNode): NodePresentation {
         icon: { id: 'symbol-field' },
         contextValue: TREE_CONTEXT.channel,
         expandable: false,
+        command: { id: COMMAND.selectChannel, title: 'Show Channel in the Views' },
       };
     }
     case 'epoch': {

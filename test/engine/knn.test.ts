@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildChannelDistancesGraph, buildKnnBlockGraph } from '../../src/engine/compute/graphs';
-import { knn, type KnnOptions, type KnnResult } from '../../src/engine/compute/knn';
+import { exactGrid, knn, type KnnOptions, type KnnResult } from '../../src/engine/compute/knn';
+import { interSampleEntropy } from '../../src/engine/estimators/interSampleEntropy';
 import { pairIndex, pairwiseChannelDistances } from '../../src/engine/compute/pairwiseDistances';
 import { createSession, makeTensor } from '../../src/engine/onnx/ortRuntime';
 import { randomFloats, rejectsWith, seededRandom } from '../support/tinyCnn';
@@ -219,6 +220,187 @@ describe('knn', () => {
     const withNaN = points.slice();
     withNaN[7] = NaN;
     await rejectsWith(knn(withNaN, 10, 2, 2), 'bad-request', 'point 3', 'NaN');
+  });
+});
+
+/** n points of d integer levels in 0…levels − 1, some rows copied onto others and dimension 1 constant. */
+function levelPoints(seed: number, n: number, d: number, levels: number, copies: [number, number][]): Float32Array {
+  const rand = seededRandom(seed);
+  const points = new Float32Array(n * d);
+  for (let t = 0; t < n * d; t++) points[t] = Math.floor(rand() * levels);
+  for (let i = 0; i < n; i++) points[i * d + 1] = 3;
+  for (const [from, to] of copies) points.copyWithin(to * d, from * d, (from + 1) * d);
+  return points;
+}
+
+describe('knn: the exact integer path', function () {
+  // Worker threads start through tsx here, which takes a second or so on a loaded machine.
+  this.timeout(120_000);
+
+  it('recognises values on a grid of 8-bit levels, and nothing else', () => {
+    const pixels = Float32Array.from([0, 1, 2, 254, 255], (p) => p / 255);
+    assert.equal(exactGrid(pixels, 5, 1)?.scale, 1 / 255);
+    assert.deepEqual(Array.from(exactGrid(pixels, 5, 1)!.levels), [0, 1, 2, 254, 255]);
+    // Normalised pixels, (p/255 − μ)/σ computed in float32 as a data loader does.
+    const normalised = Float32Array.from([0, 7, 128, 255], (p) => Math.fround(Math.fround(Math.fround(p / 255) - 0.1307) / 0.3081));
+    assert.deepEqual(Array.from(exactGrid(normalised, 4, 1)!.levels), [0, 7, 128, 255]);
+    // Raw levels whose range stops short of 255, and pixels / 255 that never reach 1.
+    assert.equal(exactGrid(Float32Array.from([3, 9, 100]), 3, 1)?.scale, 1);
+    assert.equal(exactGrid(Float32Array.from([3, 9, 100], (p) => p / 255), 3, 1)?.scale, 1 / 255);
+    assert.equal(exactGrid(Float32Array.from([0, 0.5, 0.25, 0.3]), 4, 1), undefined);
+    assert.equal(exactGrid(Float32Array.from([0, 1, 256]), 3, 1), undefined, 'more than 256 levels');
+    assert.equal(exactGrid(new Float32Array(4).fill(2), 4, 1), undefined, 'a single value');
+  });
+
+  for (const [n, d, k, levels] of [
+    [300, 24, 10, 256],
+    [257, 17, 256, 256],
+    // Four levels in 9 dimensions: exact ties everywhere, which only the index may break.
+    [400, 9, 40, 4],
+  ] as const) {
+    it(`returns exactly the float64 brute force's neighbours and distances: n = ${n}, d = ${d}, k = ${k}, ${levels} levels`, async () => {
+      const copies: [number, number][] = [
+        [5, 6],
+        [5, 7],
+        [5, 100],
+        [40, 41],
+      ];
+      const points = levelPoints(n + d, n, d, levels, copies);
+      const want = bruteKnn(points, n, d, k);
+      const got = await knn(points, n, d, k);
+      assert.equal(got.method, 'integer');
+      assert.equal(got.refined, 0, 'nothing to recompute');
+      // Integer D² make float64 distances distinct unless D² are equal: the order is fully determined.
+      assert.deepEqual(got.indices, want.indices);
+      assert.deepEqual(got.distances, Float32Array.from(want.distances));
+      assert.deepEqual(Array.from(got.indices.subarray(5 * k, 5 * k + 3)), [6, 7, 100]);
+      assert.deepEqual(Array.from(got.distances.subarray(5 * k, 5 * k + 3)), [0, 0, 0]);
+    });
+  }
+
+  it('gives the same result with the u8 × u8 product that CPUs without VNNI use', async () => {
+    const n = 350;
+    const d = 21;
+    const k = 12;
+    const points = levelPoints(9, n, d, 256, [[0, 349]]);
+    const want = bruteKnn(points, n, d, k);
+    // The default is whichever the check finds exact on this CPU; u8 × u8 is exact on any.
+    for (const integerVariant of [undefined, 'u8u8'] as const) {
+      const got = await knn(points, n, d, k, { integerVariant, chunkRows: 100 });
+      assert.equal(got.method, 'integer');
+      assert.deepEqual(got.indices, want.indices, integerVariant);
+      assert.deepEqual(got.distances, Float32Array.from(want.distances), integerVariant);
+    }
+  });
+
+  it('handles more duplicates of a point than k: itself left out, the others by index', async () => {
+    const n = 60;
+    const d = 5;
+    const k = 4;
+    const copies: [number, number][] = [3, 9, 20, 21, 30, 44, 59].map((to) => [2, to]);
+    const points = levelPoints(3, n, d, 256, copies);
+    const got = await knn(points, n, d, k);
+    assert.equal(got.method, 'integer');
+    assert.deepEqual(Array.from(got.indices.subarray(2 * k, 3 * k)), [3, 9, 20, 21]);
+    assert.deepEqual(Array.from(got.indices.subarray(59 * k, 60 * k)), [2, 3, 9, 20]);
+    assert.deepEqual(Array.from(got.distances.subarray(59 * k, 60 * k)), [0, 0, 0, 0]);
+  });
+
+  it('scales distances of pixels / 255 back, matching the float32 inputs to float32 rounding', async () => {
+    const n = 300;
+    const d = 40;
+    const k = 15;
+    const points = levelPoints(77, n, d, 256, [[8, 9]]).map((p) => p / 255);
+    const got = await knn(points, n, d, k);
+    assert.equal(got.method, 'integer');
+    // The inputs are within 2⁻²⁴ of p/255 each: far inside float32 rounding of the distances here.
+    assertMatchesBrute(got, bruteKnn(points, n, d, k), 'pixels / 255', 1e-6);
+  });
+
+  it('leaves data off any 8-bit grid, and every call with integer: false, to the float path', async () => {
+    const n = 100;
+    const d = 8;
+    const onGrid = levelPoints(4, n, d, 256, []);
+    assert.equal((await knn(randomFloats(seededRandom(4), n * d, 0, 1), n, d, 5)).method, 'float32');
+    const forced = await knn(onGrid, n, d, 5, { integer: false });
+    assert.equal(forced.method, 'float32');
+    const exact = await knn(onGrid, n, d, 5);
+    assert.equal(exact.method, 'integer');
+    assertSameResult(forced, exact, 'float path (every distance refined) against integer path');
+  });
+
+  it('gives identical results whatever the block size and thread count, worker threads included', async () => {
+    const n = 700;
+    const d = 33;
+    const k = 30;
+    const points = levelPoints(12, n, d, 16, [
+      [1, 2],
+      [1, 650],
+    ]);
+    const one = await knn(points, n, d, k, { threads: 1 });
+    assert.equal(one.workerThreads, 0);
+    for (const chunkRows of [1000, 256, 97]) {
+      assertSameResult(await knn(points, n, d, k, { threads: 1, chunkRows }), one, `one thread, ${chunkRows}-row blocks`);
+    }
+    // The calling thread only coordinates: every block pair (45 of them) is computed in a worker.
+    const workers = await knn(points, n, d, k, { threads: 3, chunkRows: 77, callerComputes: false });
+    assert.ok(workers.workerThreads >= 1, 'a worker thread computed part of the result');
+    assertSameResult(workers, one, 'three threads, the workers only');
+    assertSameResult(await knn(points, n, d, k, { threads: 2, chunkRows: 64 }), one, 'two threads');
+  });
+
+  it('reports progress up to n and stops with "cancelled" when aborted', async () => {
+    const n = 500;
+    const d = 12;
+    const points = levelPoints(6, n, d, 256, []);
+    const seen: number[] = [];
+    await knn(points, n, d, 5, { chunkRows: 50, onProgress: (done, total) => seen.push(done / total) });
+    assert.equal(seen[seen.length - 1], 1);
+    for (let t = 1; t < seen.length; t++) assert.ok(seen[t] > seen[t - 1], 'progress only moves forward');
+
+    const ac = new AbortController();
+    let calls = 0;
+    const err = await rejectsWith(
+      knn(points, n, d, 5, {
+        chunkRows: 50,
+        signal: ac.signal,
+        onProgress: () => {
+          if (++calls === 3) ac.abort();
+        },
+      }),
+      'cancelled',
+    );
+    assert.ok(err.message.includes('k-nearest-neighbour'));
+  });
+});
+
+describe('interSampleEntropy on worker threads', function () {
+  this.timeout(120_000);
+
+  it('gives the same result whatever the thread count, with the workers doing the work', async () => {
+    const n = 1300;
+    const d = 10;
+    const k = 25;
+    const graph = await knn(randomFloats(seededRandom(31), n * d, 0, 1), n, d, k);
+    const one = interSampleEntropy(graph, undefined, { threads: 1 });
+    assert.equal(one.workerThreads, 0);
+    const workers = interSampleEntropy(graph, undefined, { threads: 3, callerComputes: false });
+    assert.ok(workers.workerThreads >= 1, 'a worker thread computed part of the result');
+    assert.equal(workers.entropy, one.entropy);
+    assert.deepEqual(workers.sigmas, one.sigmas);
+    assert.equal(workers.unsolved, one.unsolved);
+    assert.equal(workers.unconverged, one.unconverged);
+    assert.equal(interSampleEntropy(graph, undefined, { threads: 2 }).entropy, one.entropy);
+  });
+
+  it('reports a malformed graph found by a worker as the error it is', async () => {
+    const n = 600;
+    const k = 4;
+    const graph = await knn(randomFloats(seededRandom(32), n * 3, 0, 1), n, 3, k);
+    const indices = graph.indices.slice();
+    // Sample 590 lists its first neighbour twice: found only in the mutual-pair pass.
+    indices[590 * k + 1] = indices[590 * k];
+    assert.throws(() => interSampleEntropy({ ...graph, indices }, undefined, { threads: 2, callerComputes: false }), /twice/);
   });
 });
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { COMMAND, RUNS_VIEW_ID } from '../../src/extension/commandIds';
 import { TREE_CONTEXT } from '../../src/extension/runsTreeModel';
 import { ENGINE_SETTINGS } from '../../src/extension/settings';
+import { VIEW_TYPES } from '../../src/shared/webviewProtocol';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -55,9 +56,10 @@ describe('extension manifest (package.json)', () => {
     }
   });
 
-  it('activates only on its commands and its view, runs as a workspace extension and is limited in Restricted Mode', () => {
+  it('activates only on its commands, its view and its webview panels, runs as a workspace extension and is limited in Restricted Mode', () => {
     // VS Code derives onCommand and onView events from `contributes`; anything broader would start the extension for nothing.
-    assert.deepEqual(pkg.activationEvents, []);
+    // Panels restored after a reload are the exception: their serializers must be registered, so each view type is declared.
+    assert.deepEqual(pkg.activationEvents, Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`));
     assert.deepEqual(pkg.extensionKind, ['workspace']);
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.equal(pkg.main, './dist/extension/extension.js');

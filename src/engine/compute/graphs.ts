@@ -6,8 +6,9 @@
 // data size: building and loading a session costs milliseconds that would otherwise be paid per
 // layer, per epoch and per k.
 import type { InferenceSession } from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
 import { GraphBuilder, floatAttr } from '../onnx/graphBuilder';
-import { createSession } from '../onnx/ortRuntime';
+import { createSession, loadOrt } from '../onnx/ortRuntime';
 
 /**
  * k-NN block: for query rows Q [m, d] against all points X [n, d] with their squared norms
@@ -38,6 +39,38 @@ export function buildKnnBlockGraph(): Uint8Array {
     .output('V', ['m', 'K'])
     .output('I', ['m', 'K'], 'int64')
     .toModelBytes();
+}
+
+/** The right-hand operand type of the integer k-NN product: see buildKnnIntegerBlockGraph. */
+export type IntegerGemmVariant = 'u8s8' | 'u8u8';
+
+/**
+ * Integer k-NN block: the exact dot products Y [m, n] = Q [m, d] · XT [d, n] of quantised points,
+ * accumulated in int32 by onnxruntime's MatMulInteger (MLAS), for the exact-grid k-NN path.
+ *
+ * 'u8s8' (Q uint8, XT int8) is the variant x86 CPUs with VNNI run fastest (vpdpbusd: about twice
+ * the fp32 GEMM rate on the development machine, 1.5× what 'u8u8' reaches). The caller stores
+ * levels 0…255 as int8 (level − 128), so Y holds q·x − 128·Σq, whose row-constant term does not
+ * change a row's order. Without VNNI, MLAS computes u8×s8 with vpmaddubsw, whose int16 pair sums
+ * saturate (255·127·2 > 2¹⁵): the caller checks the kernel in use with integerGemmIsExact and
+ * falls back to 'u8u8', which widens to int16 before multiplying and cannot saturate.
+ *
+ * GraphBuilder knows float32 and int64 only; the integer types are patched into its model.
+ *
+ * Inputs: Q uint8 [m, d], XT int8 or uint8 [d, n]. Output: Y int32 [m, n].
+ */
+export function buildKnnIntegerBlockGraph(variant: IntegerGemmVariant): Uint8Array {
+  const model = new GraphBuilder(`cnnslicer_knn_integer_${variant}`)
+    .input('Q', 'float32', ['m', 'd'])
+    .input('XT', 'float32', ['d', 'n'])
+    .node('MatMulInteger', ['Q', 'XT'], ['Y'])
+    .output('Y', ['m', 'n'])
+    .toModel();
+  const T = onnx.TensorProto.DataType;
+  const types: Record<string, onnx.TensorProto.DataType> = { Q: T.UINT8, XT: variant === 'u8s8' ? T.INT8 : T.UINT8, Y: T.INT32 };
+  const graph = model.graph as onnx.GraphProto;
+  for (const v of [...graph.input, ...graph.output]) (v.type as onnx.TypeProto).tensorType!.elemType = types[v.name as string];
+  return onnx.ModelProto.encode(model).finish();
 }
 
 /**
@@ -108,4 +141,30 @@ export function knnBlockSession(): Promise<InferenceSession> {
 
 export function channelDistancesSession(): Promise<InferenceSession> {
   return cachedSession('channel-distances', buildChannelDistancesGraph);
+}
+
+const integerSessions = new Map<IntegerGemmVariant, Promise<InferenceSession>>();
+
+/**
+ * The integer k-NN block graph on the CPU with one intra-op thread. One thread, because the exact
+ * k-NN runs one such session on each of several threads (the main one and worker_threads), each
+ * interleaving a product with the JavaScript selection over its output: onnxruntime's own pool
+ * would leave every core but one idle during the selection. The CPU, because MatMulInteger's
+ * CUDA kernel takes int8 × int8 only; when CUDA is present the float path is used instead.
+ * Cached per thread (module state is per isolate).
+ */
+export function knnIntegerBlockSession(variant: IntegerGemmVariant): Promise<InferenceSession> {
+  let s = integerSessions.get(variant);
+  if (s === undefined) {
+    const bytes = buildKnnIntegerBlockGraph(variant);
+    s = loadOrt().InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    integerSessions.set(variant, s);
+    s.catch(() => integerSessions.delete(variant));
+  }
+  return s;
 }

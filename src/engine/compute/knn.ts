@@ -1,18 +1,45 @@
 // Exact k nearest neighbours (Euclidean) of every point among all the others: the first stage of
 // the inter-sample entropy (paper §4.4.1), where N can be 20,000 points of 784 dimensions and
 // k = 1000. A brute-force O(N²·d) product is the right tool at that size: in hundreds of
-// dimensions no spatial index prunes anything, and onnxruntime's float32 GEMM runs close to the
-// CPU's peak (about 150 GFLOP/s on two AVX-512 cores here), or on the GPU when CUDA is present.
+// dimensions no spatial index prunes anything, and a GEMM runs close to the CPU's peak, or on the
+// GPU when CUDA is present. Two paths, chosen per call:
 //
-// Selection is onnxruntime's TopK, inside the graph, so only [m, k+1] values leave it (on a GPU,
-// only they cross the bus). A heap in JS over the whole block was tried on the CPU: with the
-// block copy it was no faster than TopK on two cores (≈ 200 ms per 1,677 × 20,000 block for
-// either) and TopK, unlike JS, uses every core.
+// INTEGER (exact-grid) PATH, on the CPU, when every value lies on a grid of at most 256 levels,
+// offset + p·scale with p in 0…255, as images scaled from 8-bit pixels do (MNIST's p/255). The
+// dot products of the levels are exact int32 sums from onnxruntime's MatMulInteger (8-bit
+// operands: with VNNI, 1.5–2× the fp32 GEMM rate here), so D² = |a|² + |b|² − 2a·b is an exact
+// integer: ranking and ties are exact and nothing is recomputed. The distances returned are
+// scale·√D², exact for the grid values; the float32 inputs differ from those by their own rounding
+// (the grid test admits 2⁻²⁰ of the largest magnitude per value), so against a float64 brute force
+// over the float32 inputs they agree to ~10⁻⁷ relative (at most ~1.5·10⁻⁵, for two points that
+// differ by one level in a single coordinate). Constant dimensions are dropped (MNIST has ~90).
 //
-// Precision. Ranking uses D² = |q|² − 2q·x + |x|², computed in float32. Its error comes from the
-// dot product and is bounded by E = c_d·(|q|² + |x|²) with c_d ≈ (d + 4)·2⁻²⁴, i.e. relative to
-// the norms, not to D². Where D² is small against the norms (near-duplicates) the float32 value is
-// mostly noise: it can be negative, and two near-duplicates can come out in the wrong order. So:
+// The product is symmetric, so only the blocks on and above the diagonal are computed (half the
+// multiply-adds), each block feeding the candidates of its rows and, transposed, of its columns.
+// That needs each row's cut-off before its columns are seen, so the work goes in three stages:
+//   1. thresholds: each row against every 16th point; the score of rank ~1.4·K·(samples/n)
+//      (K = k + 1) bounds its K-th best but for sampling noise;
+//   2. block pairs: every column scoring below a row's threshold joins the row's candidate list
+//      (~1.5·K keys a row);
+//   3. rows: each list is sorted and its K best written out. A row whose sample misled (fewer
+//      than K candidates, or more than its list holds) is searched again against all n columns
+//      with a running threshold instead, which is always exact: a few rows in 20,000 on MNIST.
+// Selection is JavaScript, a comparison per element and direction: ~4 ns of CPU per (row, column)
+// pair, where onnxruntime's TopK over [rows, n] blocks cost ~12 (200 ms per 1,677 × 20,000 block
+// on two cores); and a 1,024 × 1,024 block's product and selection stay in cache. Each stage's tasks are claimed from shared counters by
+// the main thread and by worker_threads (knnWorker.ts), each with a one-thread onnxruntime session;
+// everything shared lives in SharedArrayBuffers. The main thread works too, so the workers'
+// start-up (tens of milliseconds, a second under tsx) costs nothing, and when a worker fails its
+// unfinished tasks are redone on the main thread.
+//
+// FLOAT PATH, for everything else (and on CUDA): onnxruntime's float32 Gemm and TopK inside the
+// graph, so only [m, k+1] values leave it (on a GPU, only they cross the bus).
+//
+// Precision of the float path. Ranking uses D² = |q|² − 2q·x + |x|², computed in float32. Its
+// error comes from the dot product and is bounded by E = c_d·(|q|² + |x|²) with c_d ≈ (d + 4)·2⁻²⁴,
+// i.e. relative to the norms, not to D². Where D² is small against the norms (near-duplicates) the
+// float32 value is mostly noise: it can be negative, and two near-duplicates can come out in the
+// wrong order. So:
 //   - the points are centred first (distances do not change, the norms and hence E shrink);
 //   - every returned distance whose float32 value is within a factor 2¹⁰ of its bound E
 //     (relative error possibly above 2⁻¹⁰) is recomputed exactly, in float64, from the vectors,
@@ -25,45 +52,86 @@
 // MNIST (N = 20,000) the largest was 1.6·10⁻⁶, the mean 4·10⁻⁸.
 // Which neighbours are returned is exact up to ties within that error: swapping two points whose
 // distances agree to within it changes no estimator downstream.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
-import { makeTensor } from '../onnx/ortRuntime';
-import { knnBlockSession } from './graphs';
+import { executionProviderInUse, loadOrt, makeTensor } from '../onnx/ortRuntime';
+import { type IntegerGemmVariant, knnBlockSession, knnIntegerBlockSession } from './graphs';
 
 export type KnnRefine = 'auto' | 'all' | 'cancellation';
 
 export interface KnnOptions {
   /**
    * Checked between chunks: onnxruntime-node runs a session synchronously, so a chunk in flight
-   * finishes first (≈ 0.6 s at N = 20,000 with the default block on two cores).
+   * finishes first (float path: ≈ 0.6 s at N = 20,000 with the default block on two cores; the
+   * integer path's tasks take a few tens of milliseconds).
    */
   signal?: AbortSignal;
-  /** Called after each chunk with the number of query rows done and n. */
+  /**
+   * Called after each chunk with the number of query rows done and n; on the integer path, whose
+   * rows are all finished in its last stage, with the share of the work done, counted in rows.
+   */
   onProgress?: (done: number, total: number) => void;
-  /** Query rows per onnxruntime call; by default as many as keep the [rows, n] block ≤ maxBlockBytes. */
+  /**
+   * Float path: query rows per onnxruntime call, by default as many as keep a [rows, n] block
+   * ≤ maxBlockBytes. Integer path: rows per block, 1,024 by default.
+   */
   chunkRows?: number;
-  /** Bound on the float32 [rows, n] distance block of one call; default 128 MiB. */
+  /** Float path: bound on the [rows, n] distance block of one call; default 128 MiB. */
   maxBlockBytes?: number;
   /**
-   * Which returned distances are recomputed exactly in float64 (see the top of this file).
-   * 'auto' (default): 'all' when n·(k+1)·d ≤ 2²⁸ (well under a second), else 'cancellation'.
+   * Which returned distances the float path recomputes exactly in float64 (see the top of this
+   * file). 'auto' (default): 'all' when n·(k+1)·d ≤ 2²⁸ (well under a second), else
+   * 'cancellation'. The integer path needs none.
    */
   refine?: KnnRefine;
+  /** Whether points on an exact grid of ≤ 256 levels take the integer path; default true. */
+  integer?: boolean;
+  /**
+   * Threads for the integer path, the main one included. Default: the CNNSLICER_THREADS
+   * environment variable, else every core, and then only when the product is large enough
+   * (≥ 2³⁴ multiply-adds) for worker start-up not to matter; given here or in the environment,
+   * the count is used whatever the size.
+   */
+  threads?: number;
+  /**
+   * Whether the calling thread computes its share of the integer path (default) or, when there are
+   * worker threads, only coordinates them: for tests that must see the workers do the work.
+   */
+  callerComputes?: boolean;
+  /**
+   * The integer product to use, for tests of the one a CPU would not pick: by default the fastest
+   * that a check on a worst-case product finds exact here ('u8s8' with VNNI, else 'u8u8').
+   */
+  integerVariant?: IntegerGemmVariant;
 }
 
 export interface KnnResult {
   readonly n: number;
   readonly k: number;
-  /** n × k Euclidean distances, each row ascending; a point is never its own neighbour. */
+  /**
+   * n × k Euclidean distances, each row ascending; a point is never its own neighbour. On the
+   * integer path this and `indices` are views of SharedArrayBuffers, which the worker threads of
+   * interSampleEntropy then read without a copy.
+   */
   readonly distances: Float32Array;
   /** n × k neighbour indices matching `distances`; equal distances are ordered by index. */
   readonly indices: Int32Array;
-  /** How many candidate distances were recomputed in float64 (about n·k with refine 'all'). */
+  /** How many candidate distances were recomputed in float64 (about n·k with refine 'all'; 0 on the integer path). */
   readonly refined: number;
+  /** Which path computed the result (see the top of this file). */
+  readonly method: 'float32' | 'integer';
+  /** Worker threads that computed part of the result (0 on the float path, whose threads are onnxruntime's). */
+  readonly workerThreads: number;
 }
 
 const DEFAULT_BLOCK_BYTES = 128 * 1024 * 1024;
 const AUTO_REFINE_ALL_LIMIT = 2 ** 28;
+/** Below this many multiply-adds (a few tenths of a second on one core) the integer path stays on one thread. */
+const PARALLEL_MIN_WORK = 2 ** 34;
 const U32 = 2 ** -24;
 /** A returned D² is recomputed when its float32 error bound exceeds this fraction of it. */
 const CANCELLATION_RATIO = 2 ** -10;
@@ -79,6 +147,10 @@ function checkSignal(signal: AbortSignal | undefined): void {
 /** Lets the event loop run (heartbeats, cancellation messages) between blocking onnxruntime calls. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function exactSquaredDistance(points: Float32Array, d: number, i: number, j: number): number {
@@ -117,6 +189,54 @@ function validate(points: Float32Array, n: number, d: number, k: number): void {
 }
 
 /**
+ * Float path: writes the k-NN row of query i from its candidates other than i (k, or k + 1 when i was not
+ * among the K = k + 1 selected because more than k points coincide with it), given as float32
+ * distances in `keys[0, count)` (float64 slots) with each candidate's index in the 29 low mantissa
+ * bits a float32 leaves zero in a float64. Sorting these keys orders by distance, then index, so
+ * a native numeric sort does the work of a comparator sort; rows already in order (most) skip it.
+ * The first k are kept: the farthest candidate is the one dropped.
+ */
+function writeRow(i: number, k: number, keys: Float64Array, keyWords: Uint32Array, count: number, distances: Float32Array, indices: Int32Array): void {
+  let ordered = true;
+  for (let c = 1; c < count && ordered; c++) ordered = keys[c - 1] < keys[c];
+  if (!ordered) keys.subarray(0, count).sort();
+  const o = i * k;
+  for (let c = 0; c < k; c++) {
+    const j = keyWords[2 * c + LOW_WORD] & INDEX_MASK;
+    keyWords[2 * c + LOW_WORD] -= j;
+    distances[o + c] = keys[c];
+    indices[o + c] = j;
+  }
+}
+
+/**
+ * Exact k nearest neighbours of each of the n points (rows of `points`, n × d, row-major) among
+ * the others, by Euclidean distance. Memory beyond the points and the result: on the float path a
+ * centred copy and one [rows, n] block; on the integer path 8-bit copies (2·n·d bytes), per-row
+ * candidate lists (16·(k + 1) bytes a row, at most 1 GiB) and ~20 MB per thread.
+ */
+export async function knn(points: Float32Array, n: number, d: number, k: number, opts: KnnOptions = {}): Promise<KnnResult> {
+  validate(points, n, d, k);
+  checkSignal(opts.signal);
+  if (opts.chunkRows !== undefined && !(Number.isInteger(opts.chunkRows) && opts.chunkRows >= 1)) {
+    throw new CnnSlicerError('bad-request', `k-NN: chunkRows must be a positive integer, not ${opts.chunkRows}`);
+  }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new CnnSlicerError('bad-request', `k-NN: threads must be a positive integer, not ${opts.threads}`);
+  }
+  // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
+  const floatSession = await knnBlockSession();
+  if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
+    const grid = exactGrid(points, n, d);
+    if (grid !== undefined) {
+      const variant = opts.integerVariant ?? (await exactIntegerVariant());
+      if (variant !== undefined) return knnInteger(grid, n, d, k, variant, opts);
+    }
+  }
+  return knnFloat(floatSession, points, n, d, k, opts);
+}
+
+/**
  * Centres the points (float64 mean, rounded back to float32) and returns them with their squared
  * norms, both as float64 (for the error bound) and as float32 (the graph's XX input).
  */
@@ -142,20 +262,11 @@ function centre(points: Float32Array, n: number, d: number): { centred: Float32A
   return { centred, norms, norms32: Float32Array.from(norms) };
 }
 
-/**
- * Exact k nearest neighbours of each of the n points (rows of `points`, n × d, row-major) among
- * the others, by Euclidean distance. Memory stays O(n·d + rows·n): the points, their centred copy
- * and one [rows, n] block at a time inside onnxruntime.
- */
-export async function knn(points: Float32Array, n: number, d: number, k: number, opts: KnnOptions = {}): Promise<KnnResult> {
-  validate(points, n, d, k);
-  checkSignal(opts.signal);
+async function knnFloat(session: InferenceSession, points: Float32Array, n: number, d: number, k: number, opts: KnnOptions): Promise<KnnResult> {
   const refineAll = opts.refine === 'all' || ((opts.refine ?? 'auto') === 'auto' && n * (k + 1) * d <= AUTO_REFINE_ALL_LIMIT);
   const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
   const rowsPerChunk = Math.max(1, Math.min(n, opts.chunkRows ?? Math.floor(blockBytes / (4 * n))));
-  if (!Number.isInteger(rowsPerChunk)) throw new CnnSlicerError('bad-request', `k-NN: chunkRows must be an integer, not ${opts.chunkRows}`);
 
-  const session: InferenceSession = await knnBlockSession();
   const { centred, norms, norms32 } = centre(points, n, d);
   const cBound = (d + 4) * U32 * 1.01;
   const kk = k + 1;
@@ -178,7 +289,7 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
     try {
       out = await session.run({ Q: makeTensor(centred.subarray(r0 * d, r1 * d), [m, d]), X: xTensor, XX: xxTensor, K: kTensor });
     } catch (err) {
-      throw new CnnSlicerError('internal', `k-NN block for rows ${r0}…${r1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CnnSlicerError('internal', `k-NN block for rows ${r0}…${r1 - 1} failed in onnxruntime: ${messageOf(err)}`);
     }
     const values = (out.V as Tensor).data as Float32Array;
     // The int64 column indices read as their low 32-bit words: they are < n < 2³¹, and reading
@@ -191,11 +302,8 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
       const qq = norms[i];
       // Drop the query itself. It is usually first, but not when another point has the same
       // vector (ties go to the lower index) or when rounding puts a near-duplicate ahead of it;
-      // and it may be missing altogether when more than k points coincide with it, in which case
-      // the farthest candidate is the one dropped, after sorting.
+      // and it may be missing altogether when more than k points coincide with it.
       let w = 0;
-      let ordered = true;
-      let previous = -1;
       for (let c = 0; c < kk; c++) {
         const t = r * kk + c;
         const j = colWords[2 * t + LOW_WORD];
@@ -209,27 +317,837 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
           d2 = v > 0 ? v : 0;
         }
         // The row is sorted on the float32 distance that is returned, so each returned row is
-        // exactly ascending, with the index in the 29 mantissa bits a float32 leaves zero in a
-        // float64: equal distances then order by index, and a native numeric sort does the work
-        // of a comparator sort. Rows that TopK's order already satisfies skip the sort.
+        // exactly ascending, equal distances ordered by index.
         keys[w] = Math.fround(Math.sqrt(d2));
         keyWords[2 * w + LOW_WORD] |= j;
-        if (keys[w] < previous) ordered = false;
-        previous = keys[w];
         w++;
       }
-      if (!ordered) keys.subarray(0, w).sort();
-      const o = i * k;
-      for (let c = 0; c < k; c++) {
-        const j = keyWords[2 * c + LOW_WORD] & INDEX_MASK;
-        keyWords[2 * c + LOW_WORD] -= j;
-        distances[o + c] = keys[c];
-        indices[o + c] = j;
-      }
+      writeRow(i, k, keys, keyWords, w, distances, indices);
     }
     opts.onProgress?.(r1, n);
     await yieldToEventLoop();
   }
   checkSignal(opts.signal);
-  return { n, k, distances, indices, refined };
+  return { n, k, distances, indices, refined, method: 'float32', workerThreads: 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The integer (exact-grid) path
+
+/**
+ * Whether the sums fit: a dot product of levels, up to d·255², must fit MatMulInteger's int32
+ * accumulator (33,025 dimensions), and the sort keys score·2^keyBits(n) + column, with
+ * |score| = ||x|² − 2·Y| < 3·d·255², must be exact in float64.
+ */
+function integerPathFits(n: number, d: number): boolean {
+  return d * 255 * 255 <= 2 ** 31 - 1 && (3 * d * 255 * 255 + 1) * 2 ** keyBits(n) < 2 ** 53;
+}
+
+/** The points as levels 0…255 of a grid offset + level·scale. */
+export interface ExactGrid {
+  /** n × d levels, in shared memory for the worker threads. */
+  readonly levels: Uint8Array;
+  readonly scale: number;
+}
+
+/**
+ * Whether every value is offset + p·scale for an integer p in 0…255, up to the rounding that
+ * storing it in float32 (or computing it in a few float32 operations) leaves: 2⁻²⁰ of the largest
+ * magnitude. The offset is the minimum; the scales tried are (max − min)/255, which fits any set
+ * that uses both end levels (images scaled from 8-bit pixels, normalised or not), then 1/255 and 1
+ * (pixels /255 or raw, whose range falls short of an end level). A grid must be resolved: the
+ * admitted rounding under 1/16 of a step, so each value names one level.
+ */
+export function exactGrid(points: Float32Array, n: number, d: number): ExactGrid | undefined {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let t = 0; t < points.length; t++) {
+    const v = points[t];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(max > min)) return undefined;
+  const tolerance = 2 ** -20 * Math.max(Math.abs(min), Math.abs(max));
+  let levels: Uint8Array | undefined;
+  for (const scale of [(max - min) / 255, 1 / 255, 1]) {
+    if ((max - min) / scale > 255 * (1 + 2 ** -40) || tolerance > scale / 16) continue;
+    levels ??= new Uint8Array(new SharedArrayBuffer(n * d));
+    const inverse = 1 / scale;
+    let t = 0;
+    for (; t < points.length; t++) {
+      const v = points[t];
+      const p = Math.round((v - min) * inverse);
+      if (p > 255 || Math.abs(v - (min + p * scale)) > tolerance) break;
+      levels[t] = p;
+    }
+    if (t === points.length) return { levels, scale };
+  }
+  return undefined;
+}
+
+/**
+ * The int8 (or uint8) right-hand operand [d, n] of the integer product: the levels transposed,
+ * less 128 for 'u8s8' (see buildKnnIntegerBlockGraph). Tiled, so that neither side of the
+ * transposition strides through memory a byte at a time for long.
+ */
+function transposedOperand(levels: Uint8Array, n: number, d: number, variant: IntegerGemmVariant): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(n * d));
+  const shift = variant === 'u8s8' ? 128 : 0;
+  const tile = 64;
+  for (let j0 = 0; j0 < n; j0 += tile) {
+    const j1 = Math.min(n, j0 + tile);
+    for (let t0 = 0; t0 < d; t0 += tile) {
+      const t1 = Math.min(d, t0 + tile);
+      for (let j = j0; j < j1; j++) {
+        for (let t = t0; t < t1; t++) out[t * n + j] = (levels[j * d + t] - shift) & 255;
+      }
+    }
+  }
+  return out;
+}
+
+/** An onnxruntime tensor of the integer graph's operands; typed arrays must not be shared (onnxruntime-node refuses them). */
+function integerTensor(type: 'uint8' | 'int8' | 'int32', data: Uint8Array | Int8Array | Int32Array, dims: number[]): Tensor {
+  return new (loadOrt().Tensor)(type, data, dims);
+}
+
+/** A private copy of the right-hand operand as the tensor type its variant takes. */
+function operandTensor(xT: Uint8Array, variant: IntegerGemmVariant, d: number, n: number): Tensor {
+  const local = new Uint8Array(xT.length);
+  local.set(xT);
+  return variant === 'u8s8' ? integerTensor('int8', new Int8Array(local.buffer), [d, n]) : integerTensor('uint8', local, [d, n]);
+}
+
+/**
+ * Runs a product whose exact result is known, with the values that make a kernel saturate
+ * (255 × 127 and 255 × −128 in adjacent terms, ragged sizes): MLAS without VNNI multiplies u8 × s8
+ * with vpmaddubsw, whose int16 pair sums clip.
+ */
+async function integerGemmIsExact(variant: IntegerGemmVariant): Promise<boolean> {
+  const session = await knnIntegerBlockSession(variant);
+  const m = 9;
+  const n = 37;
+  const d = 131;
+  const q = new Uint8Array(m * d);
+  const x = new Uint8Array(n * d);
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  for (let t = 0; t < d; t++) {
+    q[t] = 255;
+    q[d + t] = t % 2 === 0 ? 255 : 0;
+    for (let r = 2; r < m; r++) q[r * d + t] = next();
+    x[t] = 255;
+    x[d + t] = 0;
+    x[2 * d + t] = t % 3 === 0 ? 0 : 255;
+    for (let j = 3; j < n; j++) x[j * d + t] = next();
+  }
+  const xT = transposedOperand(x, n, d, variant);
+  const shift = variant === 'u8s8' ? 128 : 0;
+  let y: Int32Array;
+  try {
+    const out = await session.run({ Q: integerTensor('uint8', q, [m, d]), XT: operandTensor(xT, variant, d, n) });
+    y = out.Y.data as Int32Array;
+  } catch {
+    return false;
+  }
+  for (let r = 0; r < m; r++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += q[r * d + t] * (x[j * d + t] - shift);
+      if (y[r * n + j] !== s) return false;
+    }
+  }
+  return true;
+}
+
+let variantChoice: Promise<IntegerGemmVariant | undefined> | undefined;
+
+/** The fastest integer product variant that is exact on this CPU, if any; decided once per thread. */
+function exactIntegerVariant(): Promise<IntegerGemmVariant | undefined> {
+  variantChoice ??= (async () => {
+    for (const variant of ['u8s8', 'u8u8'] as const) {
+      try {
+        if (await integerGemmIsExact(variant)) return variant;
+      } catch {
+        // This variant cannot even be loaded: try the next.
+      }
+    }
+    return undefined;
+  })();
+  return variantChoice;
+}
+
+// Control words of IntegerKnnShared.control.
+const STAGE = 0;
+const ABORTED = 1;
+/** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
+const NEXT = 2;
+const DONE = 5;
+const CONTROL_WORDS = 8;
+/** The stages, in order: per-row thresholds from a sample, block pairs, finished rows. */
+const STAGE_THRESHOLDS = 1;
+const STAGE_PAIRS = 2;
+const STAGE_ROWS = 3;
+const STAGE_COUNT = 3;
+
+/** Every how many points the threshold stage samples as columns. */
+const SAMPLE_STRIDE = 16;
+/** Each row's threshold is its sample's quantile at this multiple of K/n (plus a few ranks). */
+const SAMPLE_MARGIN = 1.4;
+/** Bins of the histogram that locates that quantile. */
+const SAMPLE_BINS = 512;
+/** Rows of a block, and of the tasks of the first and last stages. */
+const DEFAULT_BLOCK_ROWS = 1024;
+/** Bound on the candidate lists of all rows (2·K keys each by default: 320 MB at N = 20,000, k = 1000). */
+const LIST_BUDGET_BYTES = 2 ** 30;
+
+/**
+ * Sort keys of the integer path: score·2^b + column, b = keyBits(n), so that ordering keys orders
+ * by (score, column) and both come back exactly (multiplying by a power of two is exact).
+ */
+function keyBits(n: number): number {
+  return Math.max(1, Math.ceil(Math.log2(n)));
+}
+
+/** Everything the threads of one integer k-NN share: numbers, and typed arrays over SharedArrayBuffers. */
+export interface IntegerKnnShared {
+  readonly n: number;
+  /** Dimensions left once those constant over all points (no part of any distance) are dropped. */
+  readonly d: number;
+  readonly k: number;
+  readonly scale: number;
+  readonly variant: IntegerGemmVariant;
+  /** 2^keyBits(n). */
+  readonly unit: number;
+  readonly blockRows: number;
+  /** tasks[s − 1]: the number of tasks of stage s. */
+  readonly tasks: readonly number[];
+  /** Block pair p is (pairI[p], pairJ[p]), pairI ≤ pairJ, in blocks of blockRows rows. */
+  readonly pairI: Int32Array;
+  readonly pairJ: Int32Array;
+  /** n × d levels. */
+  readonly levels: Uint8Array;
+  /** The right-hand operand [d, n], see transposedOperand. */
+  readonly xT: Uint8Array;
+  /** The sampled columns of xT, [d, samples]: those of points 0, SAMPLE_STRIDE, 2·SAMPLE_STRIDE… */
+  readonly sampleT: Uint8Array;
+  readonly samples: number;
+  /**
+   * The score of column j in row i is D²(i, j) − rowOffset[i]; from Y, the product of the levels
+   * with xT, it is xx[j] − 2·Y[i, j], and seen from row j the same Y[i, j] gives
+   * rowOffset[i] − 2·Y[i, j] + colShift[j].
+   */
+  readonly xx: Float64Array;
+  readonly rowOffset: Float64Array;
+  readonly colShift: Float64Array;
+  /** Per row: columns scoring below it are its candidates. */
+  readonly thresholds: Float64Array;
+  /** Per row, up to `cap` candidate keys, and how many arrived (more than cap: some were lost). */
+  readonly cap: number;
+  readonly lists: Float64Array;
+  readonly listCounts: Int32Array;
+  readonly distances: Float32Array;
+  readonly indices: Int32Array;
+  readonly control: Int32Array;
+  /** Per task of all stages in turn: 0, 1 once claimed, 2 once done. */
+  readonly taskState: Int32Array;
+  /** Tasks done by each thread: the main one is 0, worker w is w. */
+  readonly threadTasks: Int32Array;
+}
+
+/** For worker threads: blocks until the main thread opens `stage`; undefined once aborted or past the last stage. */
+export function knnStageOpen(shared: IntegerKnnShared, stage: number): number | undefined {
+  const { control } = shared;
+  if (stage > STAGE_COUNT) return undefined;
+  for (;;) {
+    if (Atomics.load(control, ABORTED) !== 0) return undefined;
+    const current = Atomics.load(control, STAGE);
+    if (current >= stage) return stage;
+    Atomics.wait(control, STAGE, current, 1000);
+  }
+}
+
+/** Reorders a[lo, hi] so that a[nth] holds the value it would have sorted, none larger before it, none smaller after. */
+function selectNth(a: Float64Array, lo: number, hi: number, nth: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot, which also guards both inner scans.
+    if (a[mid] < a[lo]) [a[mid], a[lo]] = [a[lo], a[mid]];
+    if (a[hi] < a[lo]) [a[hi], a[lo]] = [a[lo], a[hi]];
+    if (a[hi] < a[mid]) [a[hi], a[mid]] = [a[mid], a[hi]];
+    const pivot = a[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (nth <= j) hi = j;
+    else if (nth >= i) lo = i;
+    else return;
+  }
+}
+
+/**
+ * One thread's share of an integer k-NN: its own onnxruntime session and buffers, claiming tasks
+ * of the current stage from the shared counters. Used by the main thread and by each worker alike.
+ */
+export class IntegerKnnThread {
+  private readonly q: Uint8Array;
+  private readonly xBlock: Uint8Array;
+  private readonly y: Int32Array;
+  private readonly rowTemp: Float64Array;
+  private readonly colStage: Float64Array;
+  private readonly colCount: Int32Array;
+  private readonly colLimit: Float64Array;
+  private readonly sample: Float64Array;
+  private readonly histogram = new Int32Array(SAMPLE_BINS);
+  private readonly candidates: Float64Array;
+  private readonly buckets: Int32Array;
+  private readonly sortScratch: Float64Array;
+  private sampleTensor: Tensor | undefined;
+  private fullTensor: Tensor | undefined;
+
+  private constructor(
+    private readonly s: IntegerKnnShared,
+    private readonly session: InferenceSession,
+    private readonly id: number,
+  ) {
+    const { n, d, k, blockRows: B, samples, cap } = s;
+    const kk = k + 1;
+    this.q = new Uint8Array(B * d);
+    this.xBlock = new Uint8Array(d * B);
+    this.y = new Int32Array(B * Math.max(B, samples));
+    this.rowTemp = new Float64Array(B);
+    this.colStage = new Float64Array(B * B);
+    this.colCount = new Int32Array(B);
+    this.colLimit = new Float64Array(B);
+    this.sample = new Float64Array(samples);
+    this.candidates = new Float64Array(Math.min(n, Math.max(4 * kk, cap)));
+    this.buckets = new Int32Array(this.candidates.length + 1);
+    this.sortScratch = new Float64Array(this.candidates.length);
+  }
+
+  /** `id`: 0 for the main thread, w for worker w (see IntegerKnnShared.threadTasks). */
+  static async create(shared: IntegerKnnShared, id: number): Promise<IntegerKnnThread> {
+    return new IntegerKnnThread(shared, await knnIntegerBlockSession(shared.variant), id);
+  }
+
+  /**
+   * Claims and runs tasks of `stage` until none is left or the search is aborted, calling `after`
+   * between tasks (progress, cancellation, letting the event loop run).
+   */
+  async work(stage: number, after?: () => Promise<void> | void): Promise<void> {
+    const { control, tasks } = this.s;
+    for (;;) {
+      if (Atomics.load(control, ABORTED) !== 0) return;
+      const t = Atomics.add(control, NEXT + stage - 1, 1);
+      if (t >= tasks[stage - 1]) return;
+      await this.task(stage, t);
+      await after?.();
+    }
+  }
+
+  /** Runs task t of `stage`, and counts it done unless another thread did it first. */
+  async task(stage: number, t: number): Promise<void> {
+    const { control, taskState, tasks, threadTasks } = this.s;
+    let slot = t;
+    for (let s = 1; s < stage; s++) slot += tasks[s - 1];
+    Atomics.compareExchange(taskState, slot, 0, 1);
+    if (stage === STAGE_THRESHOLDS) await this.thresholdTask(t);
+    else if (stage === STAGE_PAIRS) await this.pairTask(t);
+    else await this.rowTask(t);
+    Atomics.add(threadTasks, this.id, 1);
+    if (Atomics.exchange(taskState, slot, 2) !== 2) Atomics.add(control, DONE + stage - 1, 1);
+  }
+
+  /** Y [m, cols] of rows `rows` (or r0…r0 + m − 1) of the levels against the right-hand operand `right`. */
+  private async product(r0: number, m: number, right: Tensor, cols: number, rows?: Int32Array): Promise<Int32Array> {
+    const { d, levels } = this.s;
+    if (rows === undefined) this.q.set(levels.subarray(r0 * d, (r0 + m) * d));
+    else for (let r = 0; r < m; r++) this.q.set(levels.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
+    try {
+      // A preallocated output: onnxruntime writes the block straight into this thread's buffer.
+      const yTensor = integerTensor('int32', this.y.subarray(0, m * cols), [m, cols]);
+      await this.session.run({ Q: integerTensor('uint8', this.q.subarray(0, m * d), [m, d]), XT: right }, { Y: yTensor });
+    } catch (err) {
+      throw new CnnSlicerError('internal', `integer k-NN product of ${m} × ${cols} failed in onnxruntime: ${messageOf(err)}`);
+    }
+    return this.y;
+  }
+
+  /** Stage 1: the thresholds of a block of rows, from their scores against the sampled columns. */
+  private async thresholdTask(t: number): Promise<void> {
+    const { n, k, blockRows: B, samples, sampleT, variant, d, xx, thresholds } = this.s;
+    this.sampleTensor ??= operandTensor(sampleT, variant, d, samples);
+    const r0 = t * B;
+    const m = Math.min(n, r0 + B) - r0;
+    const y = await this.product(r0, m, this.sampleTensor, samples);
+    for (let r = 0; r < m; r++) thresholds[r0 + r] = sampleThreshold(y, r * samples, xx, samples, n, k + 1, this.sample, this.histogram);
+  }
+
+  /** Stage 2: block pair (I, J): the candidates of I's rows among J's columns and, unless I = J, of J's rows among I's columns. */
+  private async pairTask(p: number): Promise<void> {
+    const { n, d, blockRows: B, pairI, pairJ, xT, variant, xx, rowOffset, colShift, thresholds, unit, lists, listCounts, cap } = this.s;
+    const i0 = pairI[p] * B;
+    const mI = Math.min(n, i0 + B) - i0;
+    const j0 = pairJ[p] * B;
+    const mJ = Math.min(n, j0 + B) - j0;
+    const block = this.xBlock;
+    for (let t = 0; t < d; t++) block.set(xT.subarray(t * n + j0, t * n + j0 + mJ), t * mJ);
+    const right = variant === 'u8s8' ? integerTensor('int8', new Int8Array(block.buffer, 0, d * mJ), [d, mJ]) : integerTensor('uint8', block.subarray(0, d * mJ), [d, mJ]);
+    const y = await this.product(i0, mI, right, mJ);
+    if (i0 === j0) {
+      scanDiagonalBlock(y, mI, i0, xx, thresholds, unit, this.rowTemp, lists, listCounts, cap);
+    } else {
+      for (let c = 0; c < mJ; c++) this.colLimit[c] = thresholds[j0 + c] - colShift[j0 + c];
+      scanPairBlock(y, mI, mJ, i0, j0, xx, thresholds, rowOffset, colShift, this.colLimit, unit, this.rowTemp, this.colStage, this.colCount, B, lists, listCounts, cap);
+    }
+  }
+
+  /**
+   * Stage 3: finishes a block of rows from their candidate lists. A row whose list is short of K
+   * (its sample set the threshold too low) or lost keys (more arrived than `cap`) is searched
+   * again against every column with no threshold but a running one, which is always exact.
+   */
+  private async rowTask(t: number): Promise<void> {
+    const { n, k, blockRows: B, lists, listCounts, cap } = this.s;
+    const kk = k + 1;
+    const r0 = t * B;
+    const r1 = Math.min(n, r0 + B);
+    const again = new Int32Array(r1 - r0);
+    let redo = 0;
+    const buf = this.candidates;
+    for (let i = r0; i < r1; i++) {
+      const count = listCounts[i];
+      if (count < kk || count > cap) {
+        again[redo++] = i;
+        continue;
+      }
+      buf.set(lists.subarray(i * cap, i * cap + count));
+      // A pair redone after its worker died may have delivered some keys twice.
+      const distinct = sortUnique(buf, count, this.buckets, this.sortScratch);
+      if (distinct < kk) again[redo++] = i;
+      else this.finishRow(i, buf);
+    }
+    if (redo === 0) return;
+    const { variant, d, xT, xx, unit } = this.s;
+    this.fullTensor ??= operandTensor(xT, variant, d, n);
+    // Against all n columns, as many rows at a time as this thread's product buffer holds.
+    const step = Math.max(1, Math.floor(this.y.length / n));
+    for (let a = 0; a < redo; a += step) {
+      const rows = again.subarray(a, Math.min(redo, a + step));
+      const y = await this.product(0, rows.length, this.fullTensor, n, rows);
+      for (let r = 0; r < rows.length; r++) {
+        sortUnique(buf, scanRow(y, r * n, Infinity, xx, buf, n, kk, unit), this.buckets, this.sortScratch);
+        this.finishRow(rows[r], buf);
+      }
+    }
+  }
+
+  /** Writes row i from its K = k + 1 best keys, ascending at the start of `best`. */
+  private finishRow(i: number, best: Float64Array): void {
+    const { k, unit, rowOffset, scale, distances, indices } = this.s;
+    writeIntegerRow(i, best, k + 1, k, unit, rowOffset[i], scale, distances, indices);
+  }
+}
+
+// The loops over rows and blocks are plain functions taking their arrays as arguments: written as
+// methods reading them from `this`, V8 ran the scan about ten times slower (measured: 50–80
+// against ~5 ns per element).
+
+/**
+ * A row's threshold: about the score of rank r = 1.4·K·(samples/n) among its sampled columns, so
+ * that about 1.4·K of all columns score below it. Statistically only: stage 3 searches again the
+ * rows it leaves short. The rank is found on a histogram of SAMPLE_BINS bins over the sample's
+ * range, and the threshold is the upper edge of the bin that holds it, never below the rank-r
+ * value: two passes without a mispredicted branch, where a quickselect cost four times as much.
+ * Infinity when the sample is too small to tell.
+ */
+function sampleThreshold(y: Int32Array, o: number, xx: Float64Array, samples: number, n: number, kk: number, sample: Float64Array, histogram: Int32Array): number {
+  const rank = Math.ceil((SAMPLE_MARGIN * kk * samples) / n) + 8;
+  if (rank >= samples) return Infinity;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let c = 0; c < samples; c++) {
+    const v = xx[c * SAMPLE_STRIDE] - 2 * y[o + c];
+    sample[c] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  // Scores are integers: width max − min + 1 puts max in the last bin.
+  const f = SAMPLE_BINS / (max - min + 1);
+  histogram.fill(0);
+  for (let c = 0; c < samples; c++) histogram[((sample[c] - min) * f) | 0]++;
+  let below = 0;
+  let b = 0;
+  while (below + histogram[b] <= rank) below += histogram[b++];
+  return min + (b + 1) / f;
+}
+
+/** Appends `count` keys from src[from…] to row's list, as far as its capacity goes; the count records them all. */
+function commit(lists: Float64Array, listCounts: Int32Array, cap: number, row: number, src: Float64Array, from: number, count: number): void {
+  const at = Atomics.add(listCounts, row, count);
+  const fits = Math.min(count, cap - at);
+  if (fits > 0) lists.set(src.subarray(from, from + fits), row * cap + at);
+}
+
+/** The candidates of a diagonal block's rows among its own columns (the row itself included). */
+function scanDiagonalBlock(y: Int32Array, m: number, i0: number, xx: Float64Array, thresholds: Float64Array, unit: number, rowTemp: Float64Array, lists: Float64Array, listCounts: Int32Array, cap: number): void {
+  for (let r = 0; r < m; r++) {
+    const limit = thresholds[i0 + r];
+    const o = r * m;
+    let count = 0;
+    for (let c = 0; c < m; c++) {
+      const score = xx[i0 + c] - 2 * y[o + c];
+      if (score < limit) rowTemp[count++] = score * unit + (i0 + c);
+    }
+    commit(lists, listCounts, cap, i0 + r, rowTemp, 0, count);
+  }
+}
+
+/**
+ * The candidates of an off-diagonal block pair, both ways round from one product: row i0 + r's
+ * among columns j0…, and column j0 + c's (as a row) among rows i0…, whose score
+ * rowOffset[i] − 2·Y + colShift[j] is compared as rowOffset[i] − 2·Y < colLimit[c] =
+ * thresholds[j] − colShift[j]. Column candidates are staged per column (B slots each) and
+ * committed after the block.
+ */
+function scanPairBlock(
+  y: Int32Array,
+  mI: number,
+  mJ: number,
+  i0: number,
+  j0: number,
+  xx: Float64Array,
+  thresholds: Float64Array,
+  rowOffset: Float64Array,
+  colShift: Float64Array,
+  colLimit: Float64Array,
+  unit: number,
+  rowTemp: Float64Array,
+  colStage: Float64Array,
+  colCount: Int32Array,
+  B: number,
+  lists: Float64Array,
+  listCounts: Int32Array,
+  cap: number,
+): void {
+  colCount.fill(0, 0, mJ);
+  for (let r = 0; r < mI; r++) {
+    const i = i0 + r;
+    const limit = thresholds[i];
+    const offset = rowOffset[i];
+    const o = r * mJ;
+    let count = 0;
+    for (let c = 0; c < mJ; c++) {
+      const y2 = 2 * y[o + c];
+      const rowScore = xx[j0 + c] - y2;
+      if (rowScore < limit) rowTemp[count++] = rowScore * unit + (j0 + c);
+      const colPart = offset - y2;
+      if (colPart < colLimit[c]) colStage[c * B + colCount[c]++] = (colPart + colShift[j0 + c]) * unit + i;
+    }
+    commit(lists, listCounts, cap, i, rowTemp, 0, count);
+  }
+  for (let c = 0; c < mJ; c++) if (colCount[c] > 0) commit(lists, listCounts, cap, j0 + c, colStage, c * B, colCount[c]);
+}
+
+/**
+ * Collects into `buf` the keys (score·unit + column) of the columns of row y[o, o + n) whose score
+ * xx[j] − 2·y[o + j] is below `threshold`. When `buf` fills it is cut to its K = kk best and the
+ * threshold lowered to the K-th's score: a later column with that same score ranks after it
+ * (columns arrive in increasing order), so `<` stays exact. Returns how many keys `buf` holds;
+ * when that is ≥ K they include the row's K best.
+ */
+function scanRow(y: Int32Array, o: number, threshold: number, xx: Float64Array, buf: Float64Array, n: number, kk: number, unit: number): number {
+  const cap = buf.length;
+  let count = 0;
+  for (let j = 0; j < n; j++) {
+    const score = xx[j] - 2 * y[o + j];
+    if (score < threshold) {
+      buf[count++] = score * unit + j;
+      if (count === cap && cap > kk) {
+        selectNth(buf, 0, cap - 1, kk - 1);
+        count = kk;
+        threshold = Math.floor(buf[kk - 1] / unit);
+      }
+    }
+  }
+  return count;
+}
+
+/**
+ * Writes row i of the result from its K = kk best keys (ascending in `best`), leaving out i itself
+ * and keeping k. D² = score + offset is exact, and so is its order, but two D² can round to one
+ * float32 distance with their indices the wrong way round (often: at MNIST's distances consecutive
+ * integers D² are closer than a float32 step of √D²). Only such runs of equal distances can be out
+ * of order, so an insertion step puts them right in about one comparison per neighbour.
+ */
+function writeIntegerRow(i: number, best: Float64Array, kk: number, k: number, unit: number, offset: number, scale: number, distances: Float32Array, indices: Int32Array): void {
+  const inverseUnit = 1 / unit;
+  const o = i * k;
+  let w = 0;
+  for (let c = 0; c < kk && w < k; c++) {
+    const key = best[c];
+    const score = Math.floor(key * inverseUnit);
+    const j = key - score * unit;
+    if (j === i) continue;
+    const distance = Math.fround(Math.sqrt(score + offset) * scale);
+    let u = o + w - 1;
+    while (u >= o && (distances[u] > distance || (distances[u] === distance && indices[u] > j))) {
+      distances[u + 1] = distances[u];
+      indices[u + 1] = indices[u];
+      u--;
+    }
+    distances[u + 1] = distance;
+    indices[u + 1] = j;
+    w++;
+  }
+}
+
+/**
+ * Sorts a[0, count) ascending and drops repeated values; returns how many are left. A counting
+ * sort into `count` buckets over the values' range, then an insertion sort that only has to fix
+ * the order within each bucket: several times faster than TypedArray.prototype.sort on the
+ * ~1,500 keys of a k-NN row, whose comparisons mispredict half the time.
+ */
+function sortUnique(a: Float64Array, count: number, buckets: Int32Array, scratch: Float64Array): number {
+  if (count < 2) return count;
+  let min = a[0];
+  let max = a[0];
+  for (let t = 1; t < count; t++) {
+    const v = a[t];
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  if (min === max) return 1;
+  const nb = count;
+  const f = (nb - 1) / (max - min);
+  buckets.fill(0, 0, nb + 1);
+  for (let t = 0; t < count; t++) buckets[((a[t] - min) * f + 1) | 0]++;
+  for (let b = 1; b <= nb; b++) buckets[b] += buckets[b - 1];
+  for (let t = 0; t < count; t++) scratch[buckets[((a[t] - min) * f) | 0]++] = a[t];
+  for (let t = 0; t < count; t++) {
+    const v = scratch[t];
+    let u = t - 1;
+    while (u >= 0 && a[u] > v) {
+      a[u + 1] = a[u];
+      u--;
+    }
+    a[u + 1] = v;
+  }
+  let w = 1;
+  for (let t = 1; t < count; t++) if (a[t] !== a[w - 1]) a[w++] = a[t];
+  return w;
+}
+
+/**
+ * The worker entry beside this module: the bundle's knnWorker.js in dist/, else the TypeScript
+ * source, run through tsx as the tests and benchmarks run this module.
+ */
+export function workerEntry(dir: string, name: string): { filename: string; execArgv: string[] } | undefined {
+  const js = join(dir, `${name}.js`);
+  if (existsSync(js)) return { filename: js, execArgv: [] };
+  const ts = join(dir, `${name}.ts`);
+  // A variable, so that bundlers leave this development-only path alone.
+  const tsx = 'tsx/cjs';
+  try {
+    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CNNSLICER_THREADS, when it holds a positive integer. */
+export function threadsFromEnvironment(): number | undefined {
+  const v = Number(process.env.CNNSLICER_THREADS);
+  return Number.isInteger(v) && v >= 1 ? v : undefined;
+}
+
+/** The levels without the dimensions that are constant over all points: they add nothing to any distance. */
+function dropConstantDimensions(levels: Uint8Array, n: number, d: number): { levels: Uint8Array; d: number } {
+  const keep: number[] = [];
+  for (let t = 0; t < d; t++) {
+    const first = levels[t];
+    for (let i = 1; i < n; i++) {
+      if (levels[i * d + t] !== first) {
+        keep.push(t);
+        break;
+      }
+    }
+  }
+  // At least one, so that the product keeps a shape (all points equal: every distance is 0).
+  if (keep.length === 0) keep.push(0);
+  if (keep.length === d) return { levels, d };
+  const kept = keep.length;
+  const out = new Uint8Array(new SharedArrayBuffer(n * kept));
+  for (let i = 0; i < n; i++) for (let t = 0; t < kept; t++) out[i * kept + t] = levels[i * d + keep[t]];
+  return { levels: out, d: kept };
+}
+
+async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, variant: IntegerGemmVariant, opts: KnnOptions): Promise<KnnResult> {
+  const { levels, d } = dropConstantDimensions(grid.levels, n, dIn);
+  const kk = k + 1;
+  const blockRows = Math.max(1, Math.min(n, opts.chunkRows ?? DEFAULT_BLOCK_ROWS));
+  const blocks = Math.ceil(n / blockRows);
+  const pairs = (blocks * (blocks + 1)) / 2;
+  const pairI = new Int32Array(new SharedArrayBuffer(4 * pairs));
+  const pairJ = new Int32Array(new SharedArrayBuffer(4 * pairs));
+  for (let I = 0, p = 0; I < blocks; I++) {
+    for (let J = I; J < blocks; J++, p++) {
+      pairI[p] = I;
+      pairJ[p] = J;
+    }
+  }
+  const tasks = [blocks, pairs, blocks];
+  const asked = opts.threads ?? threadsFromEnvironment();
+  const threads = Math.max(1, Math.min(pairs, asked ?? (n * n * d >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
+
+  const xx = new Float64Array(new SharedArrayBuffer(8 * n));
+  const rowOffset = new Float64Array(new SharedArrayBuffer(8 * n));
+  const colShift = new Float64Array(new SharedArrayBuffer(8 * n));
+  for (let i = 0; i < n; i++) {
+    let sq = 0;
+    let sum = 0;
+    for (let t = i * d; t < (i + 1) * d; t++) {
+      sq += levels[t] * levels[t];
+      sum += levels[t];
+    }
+    xx[i] = sq;
+    // Y = q·(x − 128) for 'u8s8': a row's scores carry +256·Σq, which its offset takes back.
+    rowOffset[i] = variant === 'u8s8' ? sq - 256 * sum : sq;
+    colShift[i] = sq - rowOffset[i];
+  }
+  const xT = transposedOperand(levels, n, d, variant);
+  const samples = Math.ceil(n / SAMPLE_STRIDE);
+  const sampleT = new Uint8Array(new SharedArrayBuffer(d * samples));
+  for (let t = 0; t < d; t++) for (let c = 0; c < samples; c++) sampleT[t * samples + c] = xT[t * n + c * SAMPLE_STRIDE];
+  // Rows whose list fills up are searched again in full (stage 3): correct, only slower, so a
+  // smaller list for very large n only costs time.
+  const cap = Math.max(kk, Math.min(n, 2 * kk, Math.floor(LIST_BUDGET_BYTES / (8 * n))));
+  const shared: IntegerKnnShared = {
+    n,
+    d,
+    k,
+    scale: grid.scale,
+    variant,
+    unit: 2 ** keyBits(n),
+    blockRows,
+    tasks,
+    pairI,
+    pairJ,
+    levels,
+    xT,
+    sampleT,
+    samples,
+    xx,
+    rowOffset,
+    colShift,
+    thresholds: new Float64Array(new SharedArrayBuffer(8 * n)),
+    cap,
+    lists: new Float64Array(new SharedArrayBuffer(8 * n * cap)),
+    listCounts: new Int32Array(new SharedArrayBuffer(4 * n)),
+    distances: new Float32Array(new SharedArrayBuffer(4 * n * k)),
+    indices: new Int32Array(new SharedArrayBuffer(4 * n * k)),
+    control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
+    taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1] + tasks[2]))),
+    threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
+  };
+  const { control } = shared;
+
+  // Progress in rows: the pairs are most of the work, the rows of the last stage finish it.
+  const weights = [0.05, 0.85, 0.1];
+  let reported = 0;
+  const report = () => {
+    let fraction = 0;
+    for (let s = 0; s < STAGE_COUNT; s++) fraction += (weights[s] * Math.min(tasks[s], Atomics.load(control, DONE + s))) / tasks[s];
+    const done = Math.min(n, Math.floor(fraction * n + 1e-9));
+    if (done > reported) {
+      reported = done;
+      opts.onProgress?.(done, n);
+    }
+  };
+  // Called whenever a worker finishes a task or stops, and on cancellation.
+  let wake: (() => void) | undefined;
+  const onAbort = () => wake?.();
+  opts.signal?.addEventListener('abort', onAbort);
+  const workers: { worker: Worker; stopped: boolean }[] = [];
+  const stop = () => {
+    Atomics.store(control, ABORTED, 1);
+    Atomics.notify(control, STAGE);
+  };
+  try {
+    Atomics.store(control, STAGE, STAGE_THRESHOLDS);
+    const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
+    // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
+    for (let id = 1; id < threads && entry !== undefined; id++) {
+      const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { shared, id } }), stopped: false };
+      const stopped = () => {
+        w.stopped = true;
+        wake?.();
+      };
+      w.worker.on('message', (msg: { type: string }) => {
+        if (msg.type === 'task') {
+          report();
+          wake?.();
+        } else stopped();
+      });
+      w.worker.on('error', stopped);
+      w.worker.on('exit', stopped);
+      workers.push(w);
+    }
+    let main: IntegerKnnThread | undefined;
+    const mainThread = async (): Promise<IntegerKnnThread> => {
+      try {
+        main ??= await IntegerKnnThread.create(shared, 0);
+      } catch (err) {
+        throw new CnnSlicerError('model-error', `cannot load the integer k-NN graph: ${messageOf(err)}`);
+      }
+      return main;
+    };
+    const callerComputes = opts.callerComputes !== false || workers.length === 0;
+    const after = async () => {
+      report();
+      if (opts.signal?.aborted) stop();
+      await yieldToEventLoop();
+    };
+    let first = 0;
+    for (let stage = 1; stage <= STAGE_COUNT; stage++) {
+      if (stage > 1) {
+        Atomics.store(control, STAGE, stage);
+        Atomics.notify(control, STAGE);
+      }
+      if (callerComputes) await (await mainThread()).work(stage, after);
+      checkSignal(opts.signal);
+      // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
+      while (Atomics.load(control, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        checkSignal(opts.signal);
+      }
+      // A task a failed worker left undone is run here.
+      for (let t = 0; t < tasks[stage - 1]; t++) {
+        if (Atomics.load(shared.taskState, first + t) !== 2) {
+          await (await mainThread()).task(stage, t);
+          await after();
+          checkSignal(opts.signal);
+        }
+      }
+      first += tasks[stage - 1];
+    }
+    report();
+    const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
+    return { n, k, distances: shared.distances, indices: shared.indices, refined: 0, method: 'integer', workerThreads };
+  } finally {
+    stop();
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const { worker } of workers) void worker.terminate();
+  }
 }

@@ -7,6 +7,10 @@
 // nearest neighbours and is 0 elsewhere, so the joint table is nonzero exactly on the union of the
 // directed k-NN edges; P(i|j) for an edge i→j is read from j's own list when i is in it, else 0.
 
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import { ESTIMATOR_DEFAULTS, type EstimatorParams } from './params';
 
@@ -39,6 +43,8 @@ export interface InterSampleEntropy {
   readonly unsolved: number;
   /** Samples whose σ stopped at `sigmaMaxIterations` with the residual still above tolerance. */
   readonly unconverged: number;
+  /** Worker threads that computed part of the result (see InterSampleOptions.threads). */
+  readonly workerThreads: number;
 }
 
 /**
@@ -158,50 +164,147 @@ function weightLogWeight(w: number, d: number, sigma: number): number {
   return sigma > 0 ? (-w * (d / sigma)) / Math.LN2 : 0;
 }
 
-/**
- * Inter-sample entropy H(dCNN(x, l, −, t)) of the samples whose k-NN graph is given.
- *
- * After normalising Eq. 6 the 1/2N factor cancels: with w(i→j) = P(j|i) and S = Σ w over all
- * directed edges, the table holds v/(2S) at both (i, j) and (j, i) for each pair of the edge
- * union, v = w(i→j) + w(j→i) (a missing direction counts 0), and Σ v over ordered pairs is 2S. So
- * H = log2(2S) − (E + M)/S, where E = Σ w·log2 w over directed edges (a by-product of solving σ)
- * and M corrects the mutual pairs, those listed in both directions:
- * M = Σ (w1 + w2)·log2(w1 + w2) − w1·log2 w1 − w2·log2 w2. Mutual pairs are found through the
- * transposed graph (each sample's incoming edges, as positions into the input arrays), which
- * makes this O(n·k) time with 4·n·k bytes beyond the input.
- */
-export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ESTIMATOR_DEFAULTS): InterSampleEntropy {
-  validateKnn(knn);
-  const { n, k, distances, indices } = knn;
+/** Options of interSampleEntropy that change only how it runs, never its result. */
+export interface InterSampleOptions {
+  /**
+   * Threads, the calling one included. Default: the CNNSLICER_THREADS environment variable, else
+   * every core, and then only for graphs of at least PARALLEL_MIN_EDGES edges, where starting
+   * worker threads costs little against the work; given here or in the environment, the count is
+   * used whatever the size. The result is the same for any count.
+   */
+  threads?: number;
+  /**
+   * Whether the calling thread computes its share (default) or, when there are worker threads,
+   * only builds the transposed graph and waits: for tests that must see the workers do the work.
+   */
+  callerComputes?: boolean;
+}
 
-  const sigmas = new Float64Array(n);
-  let unsolved = 0;
-  let unconverged = 0;
-  let total = 0;
-  let sumWLogW = 0;
+/** n·k from which the default spreads the work over the cores (N = 20,000 at k = 1,000 is 2·10⁷). */
+const PARALLEL_MIN_EDGES = 2 ** 21;
+/** Rows per unit of work: small enough to balance threads, large enough that claiming is free. */
+const ROWS_PER_CHUNK = 256;
+
+// Words of InterSampleJob.control.
+const NEXT_SIGMA = 0;
+const DONE_SIGMA = 1;
+const MUTUAL_READY = 2;
+const NEXT_MUTUAL = 3;
+const DONE_MUTUAL = 4;
+/** Set by a worker that hit an error: the calling thread then redoes what is left, and throws it. */
+const FAILED = 5;
+const CONTROL_WORDS = 6;
+
+/**
+ * Everything the threads of one inter-sample entropy share, in typed arrays over SharedArrayBuffers
+ * when worker threads take part (see interSampleEntropy). Each phase is cut into chunks of
+ * ROWS_PER_CHUNK rows, which threads claim from a counter; a chunk's state goes 0 → 1 (claimed)
+ * → 2 (done), so that the calling thread can redo a chunk whose worker died, and a chunk done
+ * twice counts once (both write the same values).
+ */
+export interface InterSampleJob {
+  readonly n: number;
+  readonly k: number;
+  readonly params: InterSampleParams;
+  readonly distances: Float32Array;
+  readonly indices: Int32Array;
+  readonly chunks: number;
+  /** Per sample: σ, Σj P(j|i), Σj P(j|i)·log2 P(j|i), and flags (1 unsolved, 2 unconverged). */
+  readonly sigmas: Float64Array;
+  readonly rowSums: Float64Array;
+  readonly rowWLogW: Float64Array;
+  readonly rowFlags: Uint8Array;
+  /**
+   * The transposed graph: sample j's incoming edges are [inStart[j], inStart[j + 1]) in
+   * inSource (the sample each comes from) and inDistance (its length, as listed by that sample).
+   */
+  readonly inStart: Int32Array;
+  readonly inSource: Int32Array;
+  readonly inDistance: Float32Array;
+  /** The mutual-pair correction M summed over each chunk's rows. */
+  readonly mutualPartial: Float64Array;
+  readonly control: Int32Array;
+  readonly sigmaState: Int32Array;
+  readonly mutualState: Int32Array;
+  /** Chunks computed by each thread: the calling one is 0, worker w is w. */
+  readonly threadChunks: Int32Array;
+}
+
+function createJob(knn: KnnGraph, params: InterSampleParams, threads: number): InterSampleJob {
+  const shared = threads > 1;
+  const { n, k } = knn;
+  const chunks = Math.ceil(n / ROWS_PER_CHUNK);
+  const buffer = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  // Workers read the graph itself: shared as it is when the k-NN search left it in shared memory.
+  const inShared = <T extends Float32Array | Int32Array>(a: T, make: (b: ArrayBuffer | SharedArrayBuffer) => T): T => {
+    if (!shared || a.buffer instanceof SharedArrayBuffer) return a;
+    const copy = make(buffer(a.byteLength));
+    copy.set(a);
+    return copy;
+  };
+  return {
+    n,
+    k,
+    params: { sigmaRelativeTolerance: params.sigmaRelativeTolerance, sigmaMaxIterations: params.sigmaMaxIterations },
+    distances: inShared(knn.distances, (b) => new Float32Array(b)),
+    indices: inShared(knn.indices, (b) => new Int32Array(b)),
+    chunks,
+    sigmas: new Float64Array(buffer(8 * n)),
+    rowSums: new Float64Array(buffer(8 * n)),
+    rowWLogW: new Float64Array(buffer(8 * n)),
+    rowFlags: new Uint8Array(buffer(n)),
+    inStart: new Int32Array(buffer(4 * (n + 1))),
+    inSource: new Int32Array(buffer(4 * n * k)),
+    inDistance: new Float32Array(buffer(4 * n * k)),
+    mutualPartial: new Float64Array(buffer(8 * chunks)),
+    control: new Int32Array(buffer(4 * CONTROL_WORDS)),
+    sigmaState: new Int32Array(buffer(4 * chunks)),
+    mutualState: new Int32Array(buffer(4 * chunks)),
+    threadChunks: new Int32Array(buffer(4 * threads)),
+  };
+}
+
+/** Solves Eq. 5 for the rows of chunk c. */
+function sigmaChunk(job: InterSampleJob, c: number): void {
+  const { n, k, distances, params, sigmas, rowSums, rowWLogW, rowFlags } = job;
   const solution: SigmaSolution = { sigma: 0, rowSum: 0, rowSumWLogW: 0, solved: false, converged: false };
-  for (let i = 0; i < n; i++) {
+  for (let i = c * ROWS_PER_CHUNK; i < Math.min(n, (c + 1) * ROWS_PER_CHUNK); i++) {
     solveSigma(distances, i * k, k, params, solution);
     sigmas[i] = solution.sigma;
-    if (!solution.solved) unsolved++;
-    if (!solution.converged) unconverged++;
-    total += solution.rowSum;
-    sumWLogW += solution.rowSumWLogW;
+    rowSums[i] = solution.rowSum;
+    rowWLogW[i] = solution.rowSumWLogW;
+    rowFlags[i] = (solution.solved ? 0 : 1) | (solution.converged ? 0 : 2);
   }
+}
 
-  // Incoming edges per sample, as counting-sort buckets of positions into `indices`.
-  const inStart = new Int32Array(n + 1);
+/**
+ * Incoming edges per sample, by a counting sort. Each carries its distance, so that the mutual-pair
+ * pass reads them in order rather than one random access into `distances` per mutual pair (which
+ * cost more than this second scattered write does).
+ */
+function transpose(job: InterSampleJob): void {
+  const { n, k, indices, distances, inStart, inSource, inDistance } = job;
   for (let t = 0; t < n * k; t++) inStart[indices[t] + 1]++;
   for (let j = 0; j < n; j++) inStart[j + 1] += inStart[j];
-  const inPosition = new Int32Array(n * k);
   const cursor = inStart.slice(0, n);
-  for (let t = 0; t < n * k; t++) inPosition[cursor[indices[t]]++] = t;
-
-  // While sample i is processed: mark[j] === i + 1 iff j is one of i's out-neighbours, at position outPosition[j].
-  const mark = new Int32Array(n);
-  const outPosition = new Int32Array(n);
-  let mutualCorrection = 0;
   for (let i = 0; i < n; i++) {
+    for (let t = i * k; t < (i + 1) * k; t++) {
+      const p = cursor[indices[t]]++;
+      inSource[p] = i;
+      inDistance[p] = distances[t];
+    }
+  }
+}
+
+/**
+ * The mutual-pair correction over the rows of chunk c. `mark` and `outPosition` are the calling
+ * thread's own (n entries each, mark zero at first): while sample i is processed, mark[j] === i + 1
+ * iff j is one of i's out-neighbours, at position outPosition[j].
+ */
+function mutualChunk(job: InterSampleJob, c: number, mark: Int32Array, outPosition: Int32Array): void {
+  const { n, k, distances, indices, sigmas, inStart, inSource, inDistance } = job;
+  let correction = 0;
+  for (let i = c * ROWS_PER_CHUNK; i < Math.min(n, (c + 1) * ROWS_PER_CHUNK); i++) {
     const stamp = i + 1;
     for (let t = i * k; t < (i + 1) * k; t++) {
       const j = indices[t];
@@ -211,21 +314,184 @@ export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ES
     }
     const sigmaI = sigmas[i];
     for (let p = inStart[i]; p < inStart[i + 1]; p++) {
-      const tIn = inPosition[p];
-      const source = (tIn / k) | 0;
+      const source = inSource[p];
       // source > i: each mutual pair is corrected once, from its lower-numbered end.
       if (source <= i || mark[source] !== stamp) continue;
       const dOut = clampDistance(distances[outPosition[source]]);
-      const dIn = clampDistance(distances[tIn]);
+      const dIn = clampDistance(inDistance[p]);
       const sigmaSource = sigmas[source];
       const wOut = kernel(dOut, sigmaI);
       const wIn = kernel(dIn, sigmaSource);
       const v = wOut + wIn;
-      if (v > 0) mutualCorrection += v * Math.log2(v) - weightLogWeight(wOut, dOut, sigmaI) - weightLogWeight(wIn, dIn, sigmaSource);
+      if (v > 0) correction += v * Math.log2(v) - weightLogWeight(wOut, dOut, sigmaI) - weightLogWeight(wIn, dIn, sigmaSource);
     }
   }
+  job.mutualPartial[c] = correction;
+}
+
+/**
+ * Claims chunks of one phase until none is left (or a thread failed), running `run` on each;
+ * wakes whoever waits on the phase's done counter when it completes.
+ */
+function claimChunks(job: InterSampleJob, id: number, next: number, done: number, state: Int32Array, run: (c: number) => void): void {
+  const { control, chunks } = job;
+  for (;;) {
+    if (Atomics.load(control, FAILED) !== 0) return;
+    const c = Atomics.add(control, next, 1);
+    if (c >= chunks) return;
+    Atomics.store(state, c, 1);
+    run(c);
+    Atomics.add(job.threadChunks, id, 1);
+    if (Atomics.compareExchange(state, c, 1, 2) === 1 && Atomics.add(control, done, 1) + 1 === chunks) Atomics.notify(control, done);
+  }
+}
+
+/** A worker thread's share of a job (sigmaWorker.ts): σ chunks, then mutual-pair chunks once the calling thread opens them. */
+export function interSampleWorker(job: InterSampleJob, id: number): void {
+  const { control } = job;
+  try {
+    claimChunks(job, id, NEXT_SIGMA, DONE_SIGMA, job.sigmaState, (c) => sigmaChunk(job, c));
+    while (Atomics.load(control, MUTUAL_READY) === 0 && Atomics.load(control, FAILED) === 0) Atomics.wait(control, MUTUAL_READY, 0, 1000);
+    const mark = new Int32Array(job.n);
+    const outPosition = new Int32Array(job.n);
+    claimChunks(job, id, NEXT_MUTUAL, DONE_MUTUAL, job.mutualState, (c) => mutualChunk(job, c, mark, outPosition));
+  } catch (err) {
+    Atomics.store(control, FAILED, 1);
+    Atomics.notify(control, DONE_SIGMA);
+    Atomics.notify(control, DONE_MUTUAL);
+    throw err;
+  }
+}
+
+/** How long the calling thread waits without progress before it redoes a worker's claimed chunks itself. */
+const STALL_MS = 5000;
+
+/**
+ * Waits until every chunk of a phase is done. Blocking is fine here: this thread has nothing else
+ * to do, and its own chunks are claimed before. A worker that dies (or throws) holding a chunk
+ * leaves it claimed but not done; after STALL_MS without progress (at once on a failure) this
+ * thread computes whatever is not done, and a failure then surfaces here as the error it is.
+ */
+function finishPhase(job: InterSampleJob, done: number, state: Int32Array, run: (c: number) => void): void {
+  const { control, chunks } = job;
+  let seen = Atomics.load(control, done);
+  let since = Date.now();
+  while (seen < chunks) {
+    if (Atomics.load(control, FAILED) !== 0 || Date.now() - since > STALL_MS) {
+      for (let c = 0; c < chunks; c++) {
+        if (Atomics.load(state, c) !== 2) {
+          run(c);
+          Atomics.add(job.threadChunks, 0, 1);
+          if (Atomics.exchange(state, c, 2) !== 2) Atomics.add(control, done, 1);
+        }
+      }
+      return;
+    }
+    Atomics.wait(control, done, seen, 100);
+    const now = Atomics.load(control, done);
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    }
+  }
+}
+
+/** CNNSLICER_THREADS, when it holds a positive integer. */
+function threadsFromEnvironment(): number | undefined {
+  const v = Number(process.env.CNNSLICER_THREADS);
+  return Number.isInteger(v) && v >= 1 ? v : undefined;
+}
+
+/** The worker entry: the bundle's sigmaWorker.js beside this code in dist/, else the TypeScript source through tsx. */
+function workerEntry(): { filename: string; execArgv: string[] } | undefined {
+  const js = join(__dirname, 'sigmaWorker.js');
+  if (existsSync(js)) return { filename: js, execArgv: [] };
+  const ts = join(__dirname, 'sigmaWorker.ts');
+  // A variable, so that bundlers leave this development-only path alone.
+  const tsx = 'tsx/cjs';
+  try {
+    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Inter-sample entropy H(dCNN(x, l, −, t)) of the samples whose k-NN graph is given.
+ *
+ * After normalising Eq. 6 the 1/2N factor cancels: with w(i→j) = P(j|i) and S = Σ w over all
+ * directed edges, the table holds v/(2S) at both (i, j) and (j, i) for each pair of the edge
+ * union, v = w(i→j) + w(j→i) (a missing direction counts 0), and Σ v over ordered pairs is 2S. So
+ * H = log2(2S) − (E + M)/S, where E = Σ w·log2 w over directed edges (a by-product of solving σ)
+ * and M corrects the mutual pairs, those listed in both directions:
+ * M = Σ (w1 + w2)·log2(w1 + w2) − w1·log2 w1 − w2·log2 w2. Mutual pairs are found through the
+ * transposed graph (each sample's incoming edges, with their sources and distances), which
+ * makes this O(n·k) time with 8·n·k bytes beyond the input.
+ *
+ * Threads. The σ of each sample and the mutual correction of each chunk of samples are
+ * independent, so worker threads (sigmaWorker.ts) share them, over shared memory, with the calling
+ * thread, which meanwhile also builds the transposed graph. The call stays synchronous: the
+ * calling thread blocks (Atomics.wait) only once no chunk is left to claim. S and E are summed in
+ * sample order and M in chunk order whatever the threads did, so the result does not depend on
+ * the thread count (nor on which thread computed what).
+ */
+export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ESTIMATOR_DEFAULTS, options: InterSampleOptions = {}): InterSampleEntropy {
+  validateKnn(knn);
+  const { n, k } = knn;
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+    throw new CnnSlicerError('bad-request', `inter-sample entropy: threads must be a positive integer, not ${options.threads}`);
+  }
+  const asked = options.threads ?? threadsFromEnvironment();
+  const wanted = Math.min(Math.ceil(n / ROWS_PER_CHUNK), asked ?? (n * k >= PARALLEL_MIN_EDGES ? availableParallelism() : 1));
+  // No entry (neither a bundle nor tsx to run the source): the calling thread does it all.
+  const entry = wanted > 1 ? workerEntry() : undefined;
+  const threads = entry === undefined ? 1 : wanted;
+  const shared = createJob(knn, params, threads);
+  const chunks = shared.chunks;
+  const workers: Worker[] = [];
+  if (entry !== undefined) {
+    for (let w = 1; w < threads; w++) {
+      const worker = new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { job: shared, id: w } });
+      // Its errors reach the calling thread through FAILED; the event would arrive too late to matter.
+      worker.on('error', () => undefined);
+      worker.unref();
+      workers.push(worker);
+    }
+  }
+  const mark = new Int32Array(n);
+  const outPosition = new Int32Array(n);
+  const runSigma = (c: number) => sigmaChunk(shared, c);
+  const runMutual = (c: number) => mutualChunk(shared, c, mark, outPosition);
+  const callerComputes = options.callerComputes !== false || workers.length === 0;
+  try {
+    transpose(shared);
+    if (callerComputes) claimChunks(shared, 0, NEXT_SIGMA, DONE_SIGMA, shared.sigmaState, runSigma);
+    finishPhase(shared, DONE_SIGMA, shared.sigmaState, runSigma);
+    Atomics.store(shared.control, MUTUAL_READY, 1);
+    Atomics.notify(shared.control, MUTUAL_READY);
+    if (callerComputes) claimChunks(shared, 0, NEXT_MUTUAL, DONE_MUTUAL, shared.mutualState, runMutual);
+    finishPhase(shared, DONE_MUTUAL, shared.mutualState, runMutual);
+  } finally {
+    Atomics.store(shared.control, FAILED, 1);
+    for (const worker of workers) void worker.terminate();
+  }
+
+  const { sigmas, rowSums, rowWLogW, rowFlags, mutualPartial } = shared;
+  let unsolved = 0;
+  let unconverged = 0;
+  let total = 0;
+  let sumWLogW = 0;
+  for (let i = 0; i < n; i++) {
+    if (rowFlags[i] & 1) unsolved++;
+    if (rowFlags[i] & 2) unconverged++;
+    total += rowSums[i];
+    sumWLogW += rowWLogW[i];
+  }
+  let mutualCorrection = 0;
+  for (let c = 0; c < chunks; c++) mutualCorrection += mutualPartial[c];
   const entropy = Math.log2(2 * total) - (sumWLogW + mutualCorrection) / total;
-  return { entropy, sigmas, unsolved, unconverged };
+  const workerThreads = shared.threadChunks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
+  return { entropy, sigmas: threads > 1 ? sigmas.slice() : sigmas, unsolved, unconverged, workerThreads };
 }
 
 /**

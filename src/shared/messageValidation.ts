@@ -1,0 +1,371 @@
+// Checks on everything a webview sends its host. A webview runs in a sandboxed iframe, but what it
+// posts is still input from outside the extension host: a bug in a view, or a crafted page that got
+// script into it, must not be able to make the host do more than the protocol allows. Each parser
+// returns the value with exactly the declared shape (unknown fields dropped), or the reason it was
+// refused, which the host logs. No `vscode`, DOM or Node import: the host, the views and the unit
+// tests share it.
+import type { SampleSelection } from './engineProtocol';
+import type { LinkedSelection } from './linkedSelection';
+import type { EpochSelection, EstimatorParams } from './measures';
+import {
+  HOST_METHODS,
+  MAX_LAYER_VIEW_OTHERS,
+  MAX_VIEW_RUNS,
+  MAX_WEBVIEW_LOG_CHARS,
+  PERSISTED_STATE_VERSION,
+  WEBVIEW_ENGINE_METHODS,
+  type CapacitySort,
+  type ChannelSelection,
+  type LayerSelection,
+  type PersistedViewState,
+  type QuerySamples,
+  type QuerySelection,
+  type TrainingSelection,
+  type WebviewMethod,
+  type WebviewParams,
+  type WebviewToHost,
+} from './webviewProtocol';
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const refuse = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+
+/** Longest path a view may name; a real run path is far shorter, and the engine rejects what is not a run anyway. */
+const MAX_PATH_CHARS = 4096;
+/** Sample indices one request may list: a probe set of a million samples, which no view shows at once. */
+const MAX_SAMPLE_INDICES = 1_000_000;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A short rendering of a refused value for the log, never the whole of a large one. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+export function isWebviewMethod(value: unknown): value is WebviewMethod {
+  return typeof value === 'string' && ((WEBVIEW_ENGINE_METHODS as readonly string[]).includes(value) || (HOST_METHODS as readonly string[]).includes(value));
+}
+
+/** The envelope of a message from a view. Request parameters are checked by parseRequestParams. */
+export function parseWebviewMessage(value: unknown): Parsed<WebviewToHost> {
+  if (!isRecord(value)) return refuse(`a message must be an object, got ${describeValue(value)}`);
+  switch (value.type) {
+    case 'ready':
+      return ok({ type: 'ready' });
+    case 'request':
+      if (!isIndex(value.id)) return refuse(`a request needs an integer id ≥ 0, got ${describeValue(value.id)}`);
+      if (!isWebviewMethod(value.method)) return refuse(`request ${value.id} names no method a view may call: ${describeValue(value.method)}`);
+      return ok({ type: 'request', id: value.id, method: value.method, params: value.params });
+    case 'cancel':
+      if (!isIndex(value.id)) return refuse(`a cancel needs an integer id ≥ 0, got ${describeValue(value.id)}`);
+      return ok({ type: 'cancel', id: value.id });
+    case 'log': {
+      if (value.level !== 'info' && value.level !== 'warn' && value.level !== 'error') return refuse(`a log message needs a level info, warn or error, got ${describeValue(value.level)}`);
+      if (typeof value.message !== 'string') return refuse(`a log message needs a text, got ${describeValue(value.message)}`);
+      const message = value.message.length > MAX_WEBVIEW_LOG_CHARS ? `${value.message.slice(0, MAX_WEBVIEW_LOG_CHARS)}…` : value.message;
+      return ok({ type: 'log', level: value.level, message });
+    }
+    case 'select': {
+      const selection = parseLinkedSelection(value.selection);
+      return selection.ok ? ok({ type: 'select', selection: selection.value }) : refuse(`a select message: ${selection.reason}`);
+    }
+    default:
+      return refuse(`unknown message type ${describeValue(value.type)}`);
+  }
+}
+
+function parseRunPath(value: unknown, field = 'run'): Parsed<string> {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS) return refuse(`"${field}" must be a run path, got ${describeValue(value)}`);
+  return ok(value);
+}
+
+function parseLayer(value: unknown, field: string): Parsed<string> {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS) return refuse(`"${field}" must be a layer name, "input" or "logits", got ${describeValue(value)}`);
+  return ok(value);
+}
+
+function parseEpochSelection(value: unknown): Parsed<EpochSelection> {
+  if (value === 'all' || isIndex(value)) return ok(value);
+  return refuse(`"epoch" must be an integer ≥ 0 or "all", got ${describeValue(value)}`);
+}
+
+function parseSamples(value: unknown): Parsed<SampleSelection> {
+  if (!isRecord(value)) return refuse(`"samples" must be an object with a "kind", got ${describeValue(value)}`);
+  switch (value.kind) {
+    case 'all':
+      return ok({ kind: 'all' });
+    case 'class':
+      return isIndex(value.classIndex) ? ok({ kind: 'class', classIndex: value.classIndex }) : refuse(`"samples.classIndex" must be an integer ≥ 0, got ${describeValue(value.classIndex)}`);
+    case 'indices': {
+      const indices = value.indices;
+      if (!Array.isArray(indices) || indices.length > MAX_SAMPLE_INDICES) return refuse(`"samples.indices" must be an array of integers ≥ 0, got ${describeValue(indices)}`);
+      if (!indices.every(isIndex)) return refuse('"samples.indices" must hold only integers ≥ 0');
+      return ok({ kind: 'indices', indices: [...indices] });
+    }
+    default:
+      return refuse(`"samples.kind" must be "all", "class" or "indices", got ${describeValue(value.kind)}`);
+  }
+}
+
+const ESTIMATOR_PARAM_KINDS: Readonly<Record<keyof EstimatorParams, 'number' | 'string'>> = {
+  intraBins: 'number',
+  intraNormalization: 'string',
+  interK: 'number',
+  sigmaRelativeTolerance: 'number',
+  sigmaMaxIterations: 'number',
+  capacityBins: 'number',
+  capacityRange: 'string',
+};
+
+/** Estimator overrides: known names with values of the right type; the engine checks their ranges. */
+function parseEstimatorParams(value: unknown): Parsed<Partial<EstimatorParams> | undefined> {
+  if (value === undefined) return ok(undefined);
+  if (!isRecord(value)) return refuse(`"params" must be an object of estimator parameters, got ${describeValue(value)}`);
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(value)) {
+    const kind = (ESTIMATOR_PARAM_KINDS as Readonly<Record<string, string>>)[name];
+    if (kind === undefined) return refuse(`unknown estimator parameter ${describeValue(name)}`);
+    if (typeof v !== kind) return refuse(`estimator parameter "${name}" must be a ${kind}, got ${describeValue(v)}`);
+    out[name] = v;
+  }
+  return ok(out as Partial<EstimatorParams>);
+}
+
+/** Runs the field parsers in order; the first refusal wins. */
+function fields<T>(parsers: { [K in keyof T]: () => Parsed<T[K]> }): Parsed<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(parsers) as (keyof T)[]) {
+    const r = parsers[key]();
+    if (!r.ok) return r;
+    if (r.value !== undefined) out[key] = r.value;
+  }
+  return ok(out as T);
+}
+
+type ParamParsers = { [M in WebviewMethod]: (p: Record<string, unknown>) => Parsed<WebviewParams<M>> };
+
+const PARAM_PARSERS: ParamParsers = {
+  runInfo: (p) => fields({ run: () => parseRunPath(p.run) }),
+  slice: (p) =>
+    fields({
+      run: () => parseRunPath(p.run),
+      samples: () => parseSamples(p.samples),
+      layer: () => parseLayer(p.layer, 'layer'),
+      channel: () => (p.channel === 'all' || isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0 or "all", got ${describeValue(p.channel)}`)),
+      epoch: () => (isIndex(p.epoch) ? ok(p.epoch) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(p.epoch)}`)),
+    }),
+  interSampleEntropy: (p) =>
+    fields({
+      run: () => parseRunPath(p.run),
+      samples: () => parseSamples(p.samples),
+      layer: () => parseLayer(p.layer, 'layer'),
+      epoch: () => parseEpochSelection(p.epoch),
+      params: () => parseEstimatorParams(p.params),
+    }),
+  channelEntropies: (p) =>
+    fields({
+      run: () => parseRunPath(p.run),
+      layer: () => parseLayer(p.layer, 'layer'),
+      epoch: () => parseEpochSelection(p.epoch),
+      params: () => parseEstimatorParams(p.params),
+    }),
+  labelEntropies: (p) => fields({ run: () => parseRunPath(p.run), epoch: () => parseEpochSelection(p.epoch) }),
+  channelCapacity: (p) =>
+    fields({
+      run: () => parseRunPath(p.run),
+      samples: () => parseSamples(p.samples),
+      layerI: () => parseLayer(p.layerI, 'layerI'),
+      layerJ: () => parseLayer(p.layerJ, 'layerJ'),
+      epoch: () => parseEpochSelection(p.epoch),
+      params: () => parseEstimatorParams(p.params),
+    }),
+  deconvnet: (p) =>
+    fields({
+      run: () => parseRunPath(p.run),
+      layer: () => parseLayer(p.layer, 'layer'),
+      channel: () => (isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0, got ${describeValue(p.channel)}`)),
+      epoch: () => (isIndex(p.epoch) ? ok(p.epoch) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(p.epoch)}`)),
+      samples: () => parseSamples(p.samples),
+    }),
+  addRuns: () => ok({}),
+  removeRun: (p) => fields({ run: () => parseRunPath(p.run) }),
+  showRunSummary: (p) => fields({ run: () => parseRunPath(p.run) }),
+  query: (p) => parseLinkedSelection(p),
+  revealSource: (p) => fields({ run: () => parseRunPath(p.run), layer: () => parseLayer(p.layer, 'layer') }),
+};
+
+/** The parameters of a request, with exactly the fields its method takes. */
+export function parseRequestParams<M extends WebviewMethod>(method: M, params: unknown): Parsed<WebviewParams<M>> {
+  const p = params === undefined ? {} : params;
+  if (!isRecord(p)) return refuse(`"${method}" expects an object of parameters, got ${describeValue(params)}`);
+  return (PARAM_PARSERS[method] as (p: Record<string, unknown>) => Parsed<WebviewParams<M>>)(p);
+}
+
+/** The run every request that reads a run names, for the host to check it is one of the view's. */
+export function requestedRun(params: object): string | undefined {
+  const run = (params as { run?: unknown }).run;
+  return typeof run === 'string' ? run : undefined;
+}
+
+/** The training view's selection; unknown fields are dropped, a wrong field is refused. */
+export function parseTrainingSelection(value: unknown): Parsed<TrainingSelection> {
+  if (!isRecord(value)) return refuse(`a training selection must be an object, got ${describeValue(value)}`);
+  return fields<TrainingSelection>({
+    run: () => (value.run === undefined ? ok(undefined) : parseRunPath(value.run)),
+    epoch: () => (value.epoch === undefined || isIndex(value.epoch) ? ok(value.epoch as number | undefined) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(value.epoch)}`)),
+    logLoss: () => (value.logLoss === undefined || typeof value.logLoss === 'boolean' ? ok(value.logLoss as boolean | undefined) : refuse(`"logLoss" must be true or false, got ${describeValue(value.logLoss)}`)),
+  });
+}
+
+/**
+ * State a serializer receives after a reload. It was written by the view's own setState, but VS
+ * Code keeps it on disk between sessions, where an older build's state (or a damaged file) waits.
+ */
+export function parsePersistedState<S>(value: unknown, parseSelection: (value: unknown) => Parsed<S>): Parsed<PersistedViewState<S>> {
+  if (!isRecord(value)) return refuse(`the saved view state must be an object, got ${describeValue(value)}`);
+  if (value.version !== PERSISTED_STATE_VERSION) return refuse(`the saved view state has version ${describeValue(value.version)}; this build reads version ${PERSISTED_STATE_VERSION}`);
+  const runs = value.runs;
+  if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_VIEW_RUNS) return refuse(`the saved view state must name 1 to ${MAX_VIEW_RUNS} runs, got ${describeValue(runs)}`);
+  const dirs: string[] = [];
+  for (const run of runs) {
+    const r = parseRunPath(run);
+    if (!r.ok) return r;
+    if (!dirs.includes(r.value)) dirs.push(r.value);
+  }
+  const selection = parseSelection(value.selection);
+  if (!selection.ok) return selection;
+  return ok({ version: PERSISTED_STATE_VERSION, runs: dirs, selection: selection.value });
+}
+
+const optional = <T>(value: unknown, parse: (v: unknown) => Parsed<T>): Parsed<T | undefined> => (value === undefined ? ok(undefined) : parse(value));
+
+function parseIndexField(field: string): (v: unknown) => Parsed<number> {
+  return (v) => (isIndex(v) ? ok(v) : refuse(`"${field}" must be an integer ≥ 0, got ${describeValue(v)}`));
+}
+
+function parseLayerList(value: unknown, field: string, max: number): Parsed<readonly string[]> {
+  if (!Array.isArray(value) || value.length > max) return refuse(`"${field}" must be an array of at most ${max} layer names, got ${describeValue(value)}`);
+  const out: string[] = [];
+  for (const v of value) {
+    const r = parseLayer(v, field);
+    if (!r.ok) return r;
+    out.push(r.value);
+  }
+  return ok(out);
+}
+
+/** A class index or 'all' (the all-samples circle of the channel view). */
+function parseClassChoice(field: string): (v: unknown) => Parsed<number | 'all'> {
+  return (v) => (v === 'all' || isIndex(v) ? ok(v) : refuse(`"${field}" must be a class index or "all", got ${describeValue(v)}`));
+}
+
+/** What a view publishes for the other views to follow. */
+export function parseLinkedSelection(value: unknown): Parsed<LinkedSelection> {
+  if (!isRecord(value)) return refuse(`a linked selection must be an object, got ${describeValue(value)}`);
+  return fields<LinkedSelection>({
+    run: () => parseRunPath(value.run),
+    layer: () => optional(value.layer, (v) => parseLayer(v, 'layer')),
+    // The query view may compare more layers than the layer view shows; a view takes what it can.
+    otherLayers: () => optional(value.otherLayers, (v) => parseLayerList(v, 'otherLayers', MAX_VIEW_RUNS)),
+    channel: () => optional(value.channel, parseIndexField('channel')),
+    epoch: () => optional(value.epoch, parseIndexField('epoch')),
+    samples: () => optional(value.samples, parseSamples),
+  });
+}
+
+function parseCapacitySort(field: string): (v: unknown) => Parsed<CapacitySort> {
+  return (v) => (v === 'none' || v === 'max' || v === 'mean' ? ok(v) : refuse(`"${field}" must be "none", "max" or "mean", got ${describeValue(v)}`));
+}
+
+/** The layer view's selection; unknown fields are dropped, a wrong field is refused. */
+export function parseLayerSelection(value: unknown): Parsed<LayerSelection> {
+  if (!isRecord(value)) return refuse(`a layer view selection must be an object, got ${describeValue(value)}`);
+  return fields<LayerSelection>({
+    run: () => optional(value.run, parseRunPath),
+    layer: () => optional(value.layer, (v) => parseLayer(v, 'layer')),
+    otherLayers: () => optional(value.otherLayers, (v) => parseLayerList(v, 'otherLayers', MAX_LAYER_VIEW_OTHERS)),
+    epoch: () => optional(value.epoch, parseIndexField('epoch')),
+    samples: () => optional(value.samples, parseSamples),
+    sortColumns: () => optional(value.sortColumns, parseCapacitySort('sortColumns')),
+    sortRows: () => optional(value.sortRows, parseCapacitySort('sortRows')),
+    scale: () => optional(value.scale, (v) => (v === 'epoch' || v === 'run' ? ok(v) : refuse(`"scale" must be "epoch" or "run", got ${describeValue(v)}`))),
+    cell: () =>
+      optional(value.cell, (v) => {
+        if (!isRecord(v)) return refuse(`"cell" must be an object, got ${describeValue(v)}`);
+        return fields<NonNullable<LayerSelection['cell']>>({
+          otherLayer: () => parseLayer(v.otherLayer, 'cell.otherLayer'),
+          column: () => parseIndexField('cell.column')(v.column),
+          row: () => parseIndexField('cell.row')(v.row),
+        });
+      }),
+  });
+}
+
+/** The channel view's selection; unknown fields are dropped, a wrong field is refused. */
+export function parseChannelSelection(value: unknown): Parsed<ChannelSelection> {
+  if (!isRecord(value)) return refuse(`a channel view selection must be an object, got ${describeValue(value)}`);
+  return fields<ChannelSelection>({
+    run: () => optional(value.run, parseRunPath),
+    layer: () => optional(value.layer, (v) => parseLayer(v, 'layer')),
+    epoch: () => optional(value.epoch, parseIndexField('epoch')),
+    channel: () => optional(value.channel, parseIndexField('channel')),
+    zoom: () => optional(value.zoom, parseClassChoice('zoom')),
+    projectClass: () => optional(value.projectClass, parseClassChoice('projectClass')),
+  });
+}
+
+/** Layers one query may select: far more than any model the views can draw, few enough to bound a message. */
+const MAX_QUERY_LAYERS = 4096;
+/** A sample count or seed: any probe set fits, and a seed stays an exact integer. */
+const MAX_QUERY_COUNT = 2 ** 31 - 1;
+
+function parseQuerySamples(value: unknown): Parsed<QuerySamples> {
+  if (!isRecord(value)) return refuse(`"samples" must be an object with a "kind", got ${describeValue(value)}`);
+  const count = (v: unknown, field: string): Parsed<number> => (isIndex(v) && v >= 1 && v <= MAX_QUERY_COUNT ? ok(v) : refuse(`"samples.${field}" must be an integer ≥ 1, got ${describeValue(v)}`));
+  switch (value.kind) {
+    case 'all':
+      return ok({ kind: 'all' });
+    case 'classes': {
+      const classes = value.classes;
+      if (!Array.isArray(classes) || classes.length > MAX_QUERY_LAYERS || !classes.every(isIndex)) return refuse(`"samples.classes" must be an array of class indices, got ${describeValue(classes)}`);
+      return ok({ kind: 'classes', classes: [...new Set(classes as number[])].sort((a, b) => a - b) });
+    }
+    case 'first': {
+      const n = count(value.count, 'count');
+      return n.ok ? ok({ kind: 'first', count: n.value }) : n;
+    }
+    case 'random': {
+      const n = count(value.count, 'count');
+      if (!n.ok) return n;
+      if (!isIndex(value.seed) || value.seed > MAX_QUERY_COUNT) return refuse(`"samples.seed" must be an integer ≥ 0, got ${describeValue(value.seed)}`);
+      return ok({ kind: 'random', count: n.value, seed: value.seed });
+    }
+    default:
+      return refuse(`"samples.kind" must be "all", "classes", "first" or "random", got ${describeValue(value.kind)}`);
+  }
+}
+
+/** The query view's selection; unknown fields are dropped, a wrong field is refused. */
+export function parseQuerySelection(value: unknown): Parsed<QuerySelection> {
+  if (!isRecord(value)) return refuse(`a query view selection must be an object, got ${describeValue(value)}`);
+  return fields<QuerySelection>({
+    run: () => optional(value.run, parseRunPath),
+    layers: () => optional(value.layers, (v) => parseLayerList(v, 'layers', MAX_QUERY_LAYERS)),
+    layer: () => optional(value.layer, (v) => parseLayer(v, 'layer')),
+    channel: () => optional(value.channel, parseIndexField('channel')),
+    epoch: () => optional(value.epoch, parseIndexField('epoch')),
+    samples: () => optional(value.samples, parseQuerySamples),
+  });
+}

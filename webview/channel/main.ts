@@ -1,0 +1,808 @@
+// The channel view (paper §5.4, Fig. 13–15) of one layer: (A) small multiples of every channel's
+// intra-sample entropy over the epochs, one line per class and one for all samples, on one shared
+// y scale; (B) a two-level circle packing at one epoch, a circle per class (and one for all
+// samples) holding a circle per channel sized by its entropy, zoomable; (C) the deconvnet
+// projections of a clicked channel for probe images of the clicked class (Fig. 15).
+//
+// One engine request (channelEntropies, every epoch) feeds (A) and (B); a new epoch of a live run
+// asks again and the engine's cache answers the old epochs. (C) asks for the projections of one
+// channel at the chosen epoch, which needs that epoch's checkpoint; without one the engine says so
+// and the view shows its words, never a picture it does not have.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { DeconvnetResult } from '../../src/shared/deconvnet';
+import type { ProgressInfo, SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
+import type { ErrorInfo } from '../../src/shared/errors';
+import type { LinkedSelection } from '../../src/shared/linkedSelection';
+import type { ChannelEntropiesResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
+import { parseChannelSelection } from '../../src/shared/messageValidation';
+import type { ChannelSelection, PanelRun, ViewUpdate } from '../../src/shared/webviewProtocol';
+import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { HostClient, RequestError } from '../shared/hostClient';
+import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
+import { isImageShape, tensorImage } from '../layer/mapImages';
+import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
+import { CirclePacking, type ScreenCircle } from './packing';
+import { SmallMultiples, type BoxGeometry } from './smallMultiples';
+
+type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
+type SingleSelect = HTMLElementTagNameMap['vscode-single-select'];
+
+interface Fetched<T> {
+  value?: T;
+  error?: ErrorInfo;
+  progress?: ProgressInfo;
+  abort?: AbortController;
+}
+
+/** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
+const PROJECTIONS_SHOWN = 8;
+
+const client = new HostClient<ChannelSelection>();
+const saved = client.savedState((value) => parseChannelSelection(value));
+
+let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
+let selection: ChannelSelection = saved?.selection ?? {};
+let runsReceived = false;
+const hiddenLines = new Set<number>();
+let hoveredBox: number | undefined;
+let hoveredCircle: Circle | undefined;
+let showAllProjections = false;
+
+const entropies = new Map<string, Fetched<MeasureSeries<ChannelEntropiesResult>>>();
+const projections = new Map<string, Fetched<DeconvnetResult>>();
+const inputSlices = new Map<string, Fetched<SliceResult>>();
+
+// ---------------------------------------------------------------------------------------------
+// Layout, built once.
+
+const root = byId('root');
+const tooltip = new Tooltip('view-tooltip');
+
+const runTitle = h('h2', { className: 'run-title', attrs: { id: 'run-title' } });
+const summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the run’s summary' } }, 'Run Summary');
+const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
+const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer whose channels are shown' } });
+const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch of the circle packing and the deconvnet' } });
+const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const dataMessage = h('p', { className: 'message', attrs: { id: 'data-message' } });
+
+const multiples = new SmallMultiples('multiples');
+const multiplesCaption = h('p', { className: 'caption', attrs: { id: 'multiples-caption' } });
+const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
+
+const packing = new CirclePacking('packing');
+const backButton = h('vscode-button', { attrs: { id: 'zoom-out', secondary: true, title: 'Back to every class (Escape)' } }, '← All classes');
+const packingTitle = h('h2', { attrs: { id: 'packing-title' } }, '(B) Channels per class');
+const packingCaption = h('p', { className: 'caption', attrs: { id: 'packing-caption' } });
+
+const projectSelect = h('vscode-single-select', { attrs: { id: 'project-class', 'aria-label': 'Probe images to project' } });
+const showAllButton = h('vscode-button', { attrs: { id: 'show-all-projections', secondary: true } }, 'Show all');
+const deconvTitle = h('h2', { attrs: { id: 'deconv-title' } }, '(C) Deconvnet projections');
+const deconvCaption = h('p', { className: 'caption', attrs: { id: 'deconv-caption' } });
+const deconvMessage = h('p', { className: 'message', attrs: { id: 'deconv-message', role: 'status' } });
+const deconvGrid = h('div', { className: 'map-grid', attrs: { id: 'deconv-images' } });
+const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
+
+function card(id: string, title: HTMLElement | string, ...body: (Node | null)[]): HTMLElement {
+  const heading = typeof title === 'string' ? h('h2', { attrs: { id: `${id}-title` } }, title) : title;
+  if (heading.id === '') heading.id = `${id}-title`;
+  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': heading.id } }, heading, ...body);
+}
+
+const multiplesBox = h('div', { className: 'multiples-box', attrs: { id: 'multiples-box' } }, multiples.canvas);
+const packingBox = h('div', { className: 'packing-box', attrs: { id: 'packing-box' } }, packing.canvas);
+
+replaceChildren(
+  root,
+  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, summaryButton)),
+  status,
+  h(
+    'div',
+    { className: 'controls top-controls' },
+    h('div', { className: 'control' }, h('label', { attrs: { for: 'layer-select' } }, 'Layer'), layerSelect),
+    h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch'), epochSlider, epochLabel),
+  ),
+  dataMessage,
+  h(
+    'div',
+    { className: 'channel-cards' },
+    card(
+      'card-multiples',
+      '(A) Intra-sample entropy of each channel over the epochs',
+      h('p', { className: 'note' }, 'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel.'),
+      classLegend,
+      multiplesBox,
+      multiplesCaption,
+    ),
+    card('card-packing', packingTitle, h('div', { className: 'controls' }, backButton), packingBox, packingCaption),
+  ),
+  card('card-deconv', deconvTitle, h('div', { className: 'controls' }, h('div', { className: 'control' }, h('label', { attrs: { for: 'project-class' } }, 'Probe images of'), projectSelect), showAllButton), deconvCaption, deconvMessage, deconvGrid),
+  estimatorParams,
+);
+root.removeAttribute('aria-busy');
+
+// ---------------------------------------------------------------------------------------------
+// What is chosen, with defaults for what is not.
+
+function loadedRuns(): LoadedRun[] {
+  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
+}
+
+function chosenRun(): LoadedRun | undefined {
+  const loaded = loadedRuns();
+  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
+}
+
+function chosenLayer(run: LoadedRun): string | undefined {
+  const layers = run.info.manifest.layers;
+  if (selection.layer !== undefined && layers.some((l) => l.name === selection.layer)) return selection.layer;
+  return (layers.find((l) => l.shape.length === 3) ?? layers[0])?.name;
+}
+
+function epochsKey(run: LoadedRun): string {
+  return run.info.manifest.epochs.map((e) => e.epoch).join(',');
+}
+
+function entropyKey(run: LoadedRun, layer: string): string {
+  return JSON.stringify([run.dir, layer, epochsKey(run)]);
+}
+
+/** The newest result for the layer: this epoch list's, or while that is computed the previous one. */
+let lastSeries: { key: string; layer: string; run: string; value: MeasureSeries<ChannelEntropiesResult> } | undefined;
+
+function seriesOf(run: LoadedRun, layer: string): MeasureSeries<ChannelEntropiesResult> | undefined {
+  const current = entropies.get(entropyKey(run, layer))?.value;
+  if (current !== undefined) return current;
+  return lastSeries !== undefined && lastSeries.run === run.dir && lastSeries.layer === layer ? lastSeries.value : undefined;
+}
+
+function runEpochs(run: LoadedRun): number[] {
+  return run.info.manifest.epochs.map((e) => e.epoch);
+}
+
+function chosenEpoch(run: LoadedRun): number | undefined {
+  const epochs = runEpochs(run);
+  if (selection.epoch !== undefined && epochs.includes(selection.epoch)) return selection.epoch;
+  return epochs[epochs.length - 1];
+}
+
+function groupName(run: LoadedRun, key: GroupKey): string {
+  return key === 'all' ? 'all samples' : (run.info.manifest.classes[key] ?? `class ${key}`);
+}
+
+/** Whose probe images are projected: the class chosen, else the zoomed class, else all samples. */
+function projectedGroup(): GroupKey {
+  return selection.projectClass ?? selection.zoom ?? 'all';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+function save(): void {
+  client.saveState(
+    runs.map((r) => r.dir),
+    selection,
+  );
+}
+
+function select(change: Partial<ChannelSelection>): void {
+  selection = { ...selection, ...change };
+  save();
+  requestData();
+  scheduleRender();
+}
+
+function publish(withChannel: boolean): void {
+  const run = chosenRun();
+  if (run === undefined) return;
+  const layer = chosenLayer(run);
+  const epoch = chosenEpoch(run);
+  client.publish({
+    run: run.dir,
+    ...(layer !== undefined ? { layer } : {}),
+    ...(withChannel && selection.channel !== undefined ? { channel: selection.channel } : {}),
+    ...(epoch !== undefined ? { epoch } : {}),
+  });
+}
+
+function errorText(error: ErrorInfo): string {
+  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
+}
+
+function progressText(progress: ProgressInfo | undefined): string {
+  if (progress === undefined || progress.total <= 0) return 'computing…';
+  return `computing… ${Math.floor((100 * progress.done) / progress.total)}%`;
+}
+
+function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, request: (signal: AbortSignal, onProgress: (p: ProgressInfo) => void) => Promise<T>, onValue?: () => void): void {
+  const current = store.get(key);
+  if (current !== undefined && (current.value !== undefined || current.abort !== undefined || current.error !== undefined)) return;
+  const entry: Fetched<T> = { abort: new AbortController() };
+  store.set(key, entry);
+  request(entry.abort!.signal, (progress) => {
+    entry.progress = progress;
+    scheduleRender();
+  })
+    .then(
+      (value) => {
+        entry.value = value;
+        onValue?.();
+      },
+      (err: unknown) => {
+        if (err instanceof RequestError && err.cancelled) {
+          if (store.get(key) === entry) store.delete(key);
+          return;
+        }
+        entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
+      },
+    )
+    .finally(() => {
+      entry.abort = undefined;
+      entry.progress = undefined;
+      scheduleRender();
+    });
+}
+
+/**
+ * Cancels what is being computed for keys no longer wanted, and forgets the oldest results beyond
+ * `keep`: a click through many channels must not hold every projection it got.
+ */
+function cancelUnwanted<T>(store: Map<string, Fetched<T>>, wanted: ReadonlySet<string>, keep: number): void {
+  for (const [key, entry] of store) if (!wanted.has(key) && entry.abort !== undefined) entry.abort.abort();
+  let excess = store.size - keep;
+  for (const key of store.keys()) {
+    if (excess <= 0) break;
+    if (wanted.has(key)) continue;
+    store.delete(key);
+    excess--;
+  }
+}
+
+/** Samples whose projections are asked for: a class's (the engine takes its first 64), or some spread over all samples. */
+function projectionSamples(run: LoadedRun, group: GroupKey): SampleSelection {
+  if (group !== 'all') return { kind: 'class', classIndex: group };
+  const n = run.info.manifest.probe.count;
+  const k = Math.min(PROJECTIONS_SHOWN, n);
+  return { kind: 'indices', indices: Array.from({ length: k }, (_, i) => Math.floor((i * n) / k)) };
+}
+
+function deconvParams(run: LoadedRun): { run: string; layer: string; channel: number; epoch: number; samples: SampleSelection } | undefined {
+  const layer = chosenLayer(run);
+  const epoch = chosenEpoch(run);
+  if (layer === undefined || epoch === undefined || selection.channel === undefined) return undefined;
+  return { run: run.dir, layer, channel: selection.channel, epoch, samples: projectionSamples(run, projectedGroup()) };
+}
+
+function inputParams(run: LoadedRun, result: DeconvnetResult): { run: string; samples: SampleSelection; layer: string; channel: 'all'; epoch: number } {
+  const shown = Array.from(result.sampleIndices.subarray(0, showAllProjections ? result.sampleIndices.length : PROJECTIONS_SHOWN));
+  // The inputs are the same at every epoch.
+  return { run: run.dir, samples: { kind: 'indices', indices: shown }, layer: 'input', channel: 'all', epoch: runEpochs(run)[0] ?? result.epoch };
+}
+
+function requestData(): void {
+  const run = chosenRun();
+  const wantedEntropies = new Set<string>();
+  const wantedProjections = new Set<string>();
+  const wantedInputs = new Set<string>();
+  const layer = run !== undefined ? chosenLayer(run) : undefined;
+  if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0) {
+    const key = entropyKey(run, layer);
+    wantedEntropies.add(key);
+    fetchInto(entropies, key, (signal, onProgress) => client.request('channelEntropies', { run: run.dir, layer, epoch: 'all' }, { signal, onProgress }));
+    const params = deconvParams(run);
+    if (params !== undefined) {
+      const pkey = JSON.stringify(params);
+      wantedProjections.add(pkey);
+      // The projection names the samples it used; their inputs are asked for once it is here.
+      fetchInto(projections, pkey, (signal, onProgress) => client.request('deconvnet', params, { signal, onProgress }), () => requestData());
+      const result = projections.get(pkey)?.value;
+      if (result !== undefined && result.sampleIndices.length > 0) {
+        const ip = inputParams(run, result);
+        const ikey = JSON.stringify(ip);
+        wantedInputs.add(ikey);
+        fetchInto(inputSlices, ikey, (signal) => client.request('slice', ip, { signal }));
+      }
+    }
+  }
+  // Each epoch of a live run makes a new series of every epoch: only the newest few are kept.
+  cancelUnwanted(entropies, wantedEntropies, 4);
+  cancelUnwanted(projections, wantedProjections, 16);
+  cancelUnwanted(inputSlices, wantedInputs, 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+let renderScheduled = false;
+
+function scheduleRender(): void {
+  if (renderScheduled) return;
+  renderScheduled = true;
+  requestAnimationFrame(() => {
+    renderScheduled = false;
+    render();
+  });
+}
+
+/** The layout of the packing last drawn, with what it was computed from. */
+let packed: { key: string; layout: PackLayout } | undefined;
+let lastLines: EntropyLines | undefined;
+let nextRenderAnimates = false;
+
+/**
+ * What the view draws, for the webview's developer tools and the browser tests: the lines of (A),
+ * the circles of (B) as on screen, and what (C) shows.
+ */
+export interface ChannelViewModel {
+  readonly layer: string | undefined;
+  readonly epoch: number | undefined;
+  readonly channel: number | undefined;
+  readonly zoom: GroupKey | undefined;
+  readonly animating: boolean;
+  readonly lines: { readonly epochs: readonly number[]; readonly channels: number; readonly classes: number; readonly max: number } | undefined;
+  readonly boxes: BoxGeometry | undefined;
+  readonly groups: readonly ScreenCircle[];
+  readonly circles: readonly ScreenCircle[];
+}
+
+declare global {
+  interface Window {
+    cnnslicerChannelView?: () => ChannelViewModel;
+  }
+}
+
+window.cnnslicerChannelView = (): ChannelViewModel => {
+  const run = chosenRun();
+  const screen = packing.screenCircles();
+  return {
+    layer: run !== undefined ? chosenLayer(run) : undefined,
+    epoch: run !== undefined ? chosenEpoch(run) : undefined,
+    channel: selection.channel,
+    zoom: selection.zoom,
+    // A zoom asked for but not drawn yet counts as moving: the circles are not where they will be.
+    animating: packing.animating || nextRenderAnimates,
+    lines: lastLines !== undefined ? { epochs: lastLines.epochs, channels: lastLines.channels, classes: lastLines.classes, max: lastLines.max } : undefined,
+    boxes: multiples.geometry,
+    groups: screen.groups,
+    circles: screen.channels,
+  };
+};
+
+function render(): void {
+  const colors = themeColors();
+  const run = chosenRun();
+  const layer = run !== undefined ? chosenLayer(run) : undefined;
+  setText(runTitle, run !== undefined ? run.info.name : runs.length > 0 ? 'Reading the run…' : 'No run');
+  if (run !== undefined) runTitle.title = run.dir;
+  summaryButton.toggleAttribute('disabled', run === undefined);
+  renderStatus(run);
+  renderControls(run, layer);
+  const fetched = run !== undefined && layer !== undefined ? entropies.get(entropyKey(run, layer)) : undefined;
+  const series = run !== undefined && layer !== undefined ? seriesOf(run, layer) : undefined;
+  if (fetched?.value !== undefined && run !== undefined && layer !== undefined) lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
+  let message = '';
+  if (fetched?.error !== undefined) message = `Intra-sample entropies failed: ${errorText(fetched.error)}`;
+  else if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0 && series === undefined) message = `Intra-sample entropies of ${layer}: ${progressText(fetched?.progress)}`;
+  setText(dataMessage, message);
+  dataMessage.classList.toggle('error', fetched?.error !== undefined);
+  const palette = classColors(run?.info.manifest.classes.length ?? 0);
+  const focus = parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
+  renderLegend(run, palette, colors);
+  renderMultiples(run, series, palette, colors, focus);
+  renderPacking(run, layer, series, palette, colors, focus);
+  renderDeconv(run, layer);
+  renderParams(series?.params);
+}
+
+function runName(run: PanelRun): string {
+  if (run.state === 'loaded') return run.info.name;
+  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
+  return parts[parts.length - 1] ?? run.dir;
+}
+
+function renderStatus(run: LoadedRun | undefined): void {
+  const lines: (string | Node)[] = [];
+  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Channel View”.');
+  for (const r of runs) {
+    if (r.state === 'loading') lines.push(`Reading ${runName(r)}…`);
+    if (r.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(r)} could not be read: ${errorText(r.error)}`));
+  }
+  if (run !== undefined && run.info.manifest.epochs.length === 0) lines.push(`${run.info.name} has no finished epoch yet.`);
+  if (run !== undefined && run.info.manifest.layers.length === 0) lines.push(`${run.info.name} records no layer.`);
+  replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
+}
+
+let optionsSignature = '';
+
+function renderControls(run: LoadedRun | undefined, layer: string | undefined): void {
+  const signature = run === undefined ? '' : JSON.stringify([run.dir, run.info.manifest.layers.map((l) => l.name), run.info.manifest.classes]);
+  if (signature !== optionsSignature) {
+    optionsSignature = signature;
+    replaceChildren(layerSelect, ...(run?.info.manifest.layers ?? []).map((l) => h('vscode-option', { attrs: { value: l.name, description: `${l.kind} ${l.shape.join('×')}` } }, l.name)));
+    replaceChildren(
+      projectSelect,
+      h('vscode-option', { attrs: { value: 'all' } }, 'all samples (spread over the probe set)'),
+      ...(run?.info.manifest.classes ?? []).map((name, i) => h('vscode-option', { attrs: { value: String(i) } }, `class ${name}`)),
+    );
+  }
+  if (layer !== undefined && layerSelect.value !== layer) layerSelect.value = layer;
+  const group = String(projectedGroup());
+  if (projectSelect.value !== group) projectSelect.value = group;
+  layerSelect.toggleAttribute('disabled', run === undefined);
+  const epochs = run !== undefined ? runEpochs(run) : [];
+  const epoch = run !== undefined ? chosenEpoch(run) : undefined;
+  const index = epoch !== undefined ? epochs.indexOf(epoch) : -1;
+  epochSlider.max = String(Math.max(0, epochs.length - 1));
+  epochSlider.value = String(Math.max(0, index));
+  epochSlider.disabled = epochs.length < 2;
+  setText(epochLabel, epoch === undefined ? '–' : `${epoch}${index === epochs.length - 1 ? ' (newest)' : ''}`);
+}
+
+let legendSignature = '';
+
+function renderLegend(run: LoadedRun | undefined, palette: readonly string[], colors: ThemeColors): void {
+  const classes = run?.info.manifest.classes ?? [];
+  const signature = JSON.stringify([classes, palette, [...hiddenLines], toCss(colors.foreground)]);
+  if (signature === legendSignature) return;
+  legendSignature = signature;
+  const item = (line: number, name: string, color: string, all: boolean): HTMLElement => {
+    const swatch = h('span', { className: all ? 'swatch line all' : 'swatch line', attrs: { 'aria-hidden': 'true' } });
+    swatch.style.backgroundColor = color;
+    const button = h('button', { className: 'legend-item', attrs: { type: 'button', 'aria-pressed': hiddenLines.has(line) ? 'false' : 'true', title: `Show or hide ${name}`, 'data-line': line } }, swatch, name);
+    button.addEventListener('click', () => {
+      if (hiddenLines.has(line)) hiddenLines.delete(line);
+      else hiddenLines.add(line);
+      scheduleRender();
+    });
+    return h('li', {}, button);
+  };
+  replaceChildren(classLegend, ...classes.map((name, k) => item(k, name, palette[k], false)), item(classes.length, 'all samples', toCss(colors.foreground), true));
+}
+
+function renderMultiples(run: LoadedRun | undefined, series: MeasureSeries<ChannelEntropiesResult> | undefined, palette: readonly string[], colors: ThemeColors, focus: Rgba): void {
+  if (run === undefined || series === undefined || series.items.length === 0) {
+    multiples.canvas.hidden = true;
+    setText(multiplesCaption, '');
+    lastLines = undefined;
+    return;
+  }
+  const lines = entropyLines(series.items);
+  lastLines = lines;
+  multiples.canvas.hidden = false;
+  multiples.render(
+    { lines, classColors: palette, hiddenLines, epoch: chosenEpoch(run), highlighted: selection.channel, hovered: hoveredBox },
+    colors,
+    Math.max(200, multiplesBox.clientWidth),
+    focus,
+  );
+  setText(
+    multiplesCaption,
+    `${lines.channels} channel${lines.channels === 1 ? '' : 's'}, epochs ${lines.epochs[0]}–${lines.epochs[lines.epochs.length - 1]}; y from 0 to ${formatBits(lines.max)} bits in every box. The dashed line marks epoch ${chosenEpoch(run) ?? '–'}.`,
+  );
+}
+
+function renderPacking(run: LoadedRun | undefined, layer: string | undefined, series: MeasureSeries<ChannelEntropiesResult> | undefined, palette: readonly string[], colors: ThemeColors, focus: Rgba): void {
+  const epoch = run !== undefined ? chosenEpoch(run) : undefined;
+  const item = series?.items.find((i) => i.epoch === epoch);
+  if (run === undefined || layer === undefined || item === undefined) {
+    packing.canvas.hidden = true;
+    backButton.hidden = true;
+    setText(packingTitle, '(B) Channels per class');
+    setText(packingCaption, '');
+    return;
+  }
+  packing.canvas.hidden = false;
+  const size = Math.max(200, Math.min(packingBox.clientWidth, 640));
+  const key = JSON.stringify([run.dir, layer, item.epoch, size]);
+  if (packed?.key !== key) packed = { key, layout: layoutPacking(packingGroups(item), size) };
+  const layout = packed.layout;
+  // A zoom into a class that has no circle (no samples) is a zoom into nothing.
+  const zoom = selection.zoom !== undefined && layout.groups.some((g) => g.group === selection.zoom) ? selection.zoom : undefined;
+  backButton.hidden = zoom === undefined;
+  setText(packingTitle, `(B) Channels per class at epoch ${item.epoch}${zoom !== undefined ? `: ${groupName(run, zoom)}` : ''}`);
+  packing.render(
+    {
+      layout,
+      groupLabel: (g) => groupName(run, g),
+      groupColor: (g) => (g === 'all' ? toCss(colors.foreground) : palette[g]),
+      highlighted: selection.channel,
+      hovered: hoveredCircle,
+      zoom,
+    },
+    colors,
+    size,
+    focus,
+    nextRenderAnimates,
+  );
+  nextRenderAnimates = false;
+  const sums = layout.groups.map((g) => `${groupName(run, g.group)} ${formatBits(g.value)}`);
+  setText(
+    packingCaption,
+    `A circle per class and one for all samples, its size the total entropy of the layer’s channels for those samples (bits: ${sums.join(', ')}); inside, a circle per channel with area proportional to its entropy, coloured by channel number. ${zoom === undefined ? 'Click a class circle to zoom in; click' : 'Click'} a channel circle to project it with the deconvnet.`,
+  );
+}
+
+export function formatBits(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toPrecision(4);
+}
+
+let deconvSignature = '';
+
+function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): void {
+  const params = run !== undefined ? deconvParams(run) : undefined;
+  showAllButton.hidden = true;
+  if (run === undefined || layer === undefined || params === undefined) {
+    setText(deconvTitle, '(C) Deconvnet projections');
+    setText(deconvCaption, 'Click a channel circle in (B) or a box in (A): its feature maps are projected back to the input space (Zeiler & Fergus’s deconvnet, one channel at a time), to show what of the input the channel keeps.');
+    setText(deconvMessage, '');
+    deconvMessage.classList.remove('error');
+    replaceChildren(deconvGrid);
+    deconvSignature = '';
+    return;
+  }
+  const group = projectedGroup();
+  setText(deconvTitle, `(C) Deconvnet projections of ${layer} channel ${params.channel}, ${group === 'all' ? 'samples of every class' : `class ${groupName(run, group)}`}, epoch ${params.epoch}`);
+  const fetched = projections.get(JSON.stringify(params));
+  if (fetched?.error !== undefined) {
+    // The engine's own words: e.g. that this epoch has no checkpoint to project with.
+    setText(deconvMessage, `No projection: ${errorText(fetched.error)}`);
+    deconvMessage.classList.add('error');
+    setText(deconvCaption, '');
+    replaceChildren(deconvGrid);
+    deconvSignature = '';
+    return;
+  }
+  deconvMessage.classList.remove('error');
+  const result = fetched?.value;
+  if (result === undefined) {
+    setText(deconvMessage, `Projecting channel ${params.channel} of ${layer}: ${progressText(fetched?.progress)}`);
+    setText(deconvCaption, '');
+    // The previous channel's projections would pass for this one's.
+    replaceChildren(deconvGrid);
+    deconvSignature = '';
+    return;
+  }
+  if (result.sampleIndices.length === 0) {
+    setText(deconvMessage, `No probe sample of ${groupName(run, group)} to project.`);
+    replaceChildren(deconvGrid);
+    deconvSignature = '';
+    return;
+  }
+  const shown = showAllProjections ? result.sampleIndices.length : Math.min(PROJECTIONS_SHOWN, result.sampleIndices.length);
+  showAllButton.hidden = result.sampleIndices.length <= PROJECTIONS_SHOWN;
+  setText(showAllButton, showAllProjections ? `Show ${PROJECTIONS_SHOWN}` : `Show all ${result.sampleIndices.length}`);
+  const inputs = inputSlices.get(JSON.stringify(inputParams(run, result)));
+  setText(deconvMessage, inputs?.error !== undefined ? `The probe inputs could not be read: ${errorText(inputs.error)}` : '');
+  setText(
+    deconvCaption,
+    `${shown} of ${result.selectedCount} probe sample${result.selectedCount === 1 ? '' : 's'}${group === 'all' ? ' (spread over the probe set)' : ` of class ${groupName(run, group)}`}. Top: the input; below: the projection of channel ${result.channel} alone, mid-grey = 0, white and black = the largest positive and negative values of that image (each image scaled on its own).`,
+  );
+  const signature = JSON.stringify([JSON.stringify(params), shown, inputs?.value !== undefined]);
+  if (signature === deconvSignature) return;
+  deconvSignature = signature;
+  const cells: HTMLElement[] = [];
+  const imageShape = isImageShape(result.shape);
+  for (let i = 0; i < shown; i++) {
+    const sample = result.sampleIndices[i];
+    const inputSlice = inputs?.value;
+    const at = inputSlice !== undefined ? Array.from(inputSlice.sampleIndices).indexOf(sample) : -1;
+    const input = inputSlice !== undefined && at >= 0 && isImageShape(inputSlice.shape) ? tensorImage(inputSlice.data, inputSlice.shape, at, 'range', 'map-image input-image', 84) : undefined;
+    const projection = imageShape ? tensorImage(result.images, result.shape, i, 'signed', 'map-image projection-image', 84) : undefined;
+    projection?.canvas.setAttribute('data-sample', String(sample));
+    projection?.canvas.setAttribute('role', 'img');
+    projection?.canvas.setAttribute('aria-label', `Projection of channel ${result.channel} for sample ${sample}`);
+    if (projection !== undefined) projection.canvas.title = `sample #${sample}: projection ${projection.min.toPrecision(3)} … ${projection.max.toPrecision(3)}${projection.flat ? ' (all equal: the channel is not active for this sample)' : ''}`;
+    cells.push(
+      h(
+        'figure',
+        { className: 'projection' },
+        input?.canvas ?? h('span', { className: 'map-placeholder' }, inputSlice === undefined ? '…' : ''),
+        projection?.canvas ?? h('span', { className: 'map-value' }, 'not an image'),
+        h('figcaption', {}, `#${sample}`, h('br'), `max act. ${formatActivation(result.activation[i])}`),
+      ),
+    );
+  }
+  replaceChildren(deconvGrid, ...cells);
+}
+
+function formatActivation(v: number): string {
+  return Number.isFinite(v) ? v.toPrecision(3) : '–';
+}
+
+function renderParams(params: EstimatorParams | undefined): void {
+  const base = 'Intra-sample entropy (§4.4.2, §5.4.1): the Shannon entropy in bits of each feature map’s histogram, averaged over the samples of a class (or all samples).';
+  if (params === undefined) {
+    setText(estimatorParams, base);
+    return;
+  }
+  const range = params.intraNormalization === 'map' ? 'each map’s own min to max' : params.intraNormalization === 'channel' ? 'the channel’s min to max over the samples' : 'the layer’s min to max over the samples';
+  setText(estimatorParams, `${base} ${params.intraBins} equal-width bins over ${range}, so the largest possible entropy is ${Math.log2(params.intraBins)} bits.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events.
+
+function chooseChannel(channel: number, group?: GroupKey): void {
+  showAllProjections = false;
+  select({ channel, ...(group !== undefined ? { projectClass: group } : {}) });
+  publish(true);
+}
+
+multiples.canvas.addEventListener('pointermove', (e) => {
+  const hit = multiples.hit(e.clientX, e.clientY);
+  const run = chosenRun();
+  const lines = lastLines;
+  if (hoveredBox !== hit?.channel) {
+    hoveredBox = hit?.channel;
+    scheduleRender();
+  }
+  if (hit === undefined || run === undefined || lines === undefined) {
+    tooltip.hide();
+    return;
+  }
+  const classes = run.info.manifest.classes;
+  const value = (line: number): string => formatBits(lineValue(lines, hit.channel, line, hit.epochIndex));
+  tooltip.show(
+    [
+      `channel ${hit.channel}, epoch ${lines.epochs[hit.epochIndex]}`,
+      `all samples: ${value(lines.classes)} bits`,
+      ...classes.map((name, k) => `${name}: ${value(k)} bits`),
+    ],
+    e.clientX,
+    e.clientY,
+  );
+});
+multiples.canvas.addEventListener('pointerleave', () => {
+  hoveredBox = undefined;
+  tooltip.hide();
+  scheduleRender();
+});
+multiples.canvas.addEventListener('click', (e) => {
+  const hit = multiples.hit(e.clientX, e.clientY);
+  if (hit !== undefined) chooseChannel(hit.channel);
+});
+
+packing.canvas.addEventListener('pointermove', (e) => {
+  const hit = packing.hit(e.clientX, e.clientY);
+  const run = chosenRun();
+  const same = hit?.kind === hoveredCircle?.kind && hit?.group === hoveredCircle?.group && hit?.channel === hoveredCircle?.channel;
+  if (!same) {
+    hoveredCircle = hit;
+    scheduleRender();
+  }
+  if (hit === undefined || run === undefined) {
+    tooltip.hide();
+    return;
+  }
+  tooltip.show(
+    hit.kind === 'channel'
+      ? [`channel ${hit.channel}`, `${groupName(run, hit.group)}: ${formatBits(hit.value)} bits`]
+      : [groupName(run, hit.group), `total over the channels: ${formatBits(hit.value)} bits`, selection.zoom === hit.group ? '' : 'click to zoom in'].filter((l) => l !== ''),
+    e.clientX,
+    e.clientY,
+  );
+});
+packing.canvas.addEventListener('pointerleave', () => {
+  hoveredCircle = undefined;
+  tooltip.hide();
+  scheduleRender();
+});
+packing.canvas.addEventListener('click', (e) => {
+  const hit = packing.hit(e.clientX, e.clientY);
+  if (hit === undefined) {
+    if (selection.zoom !== undefined) zoomTo(undefined);
+    return;
+  }
+  if (hit.kind === 'channel' && hit.channel !== undefined) {
+    chooseChannel(hit.channel, hit.group);
+    return;
+  }
+  if (selection.zoom !== hit.group) zoomTo(hit.group);
+});
+
+function zoomTo(group: GroupKey | undefined): void {
+  nextRenderAnimates = true;
+  tooltip.hide();
+  select({ zoom: group });
+}
+
+backButton.addEventListener('click', () => zoomTo(undefined));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && selection.zoom !== undefined) zoomTo(undefined);
+});
+
+layerSelect.addEventListener('change', () => {
+  const run = chosenRun();
+  const value = layerSelect.value;
+  if (run === undefined || value === '' || value === chosenLayer(run)) return;
+  select({ layer: value, channel: undefined, zoom: undefined });
+  publish(false);
+});
+
+projectSelect.addEventListener('change', () => {
+  const value = projectSelect.value;
+  const group: GroupKey | undefined = value === 'all' ? 'all' : /^\d+$/.test(value) ? Number(value) : undefined;
+  if (group === undefined || group === projectedGroup()) return;
+  showAllProjections = false;
+  select({ projectClass: group });
+});
+
+showAllButton.addEventListener('click', () => {
+  showAllProjections = !showAllProjections;
+  requestData();
+  scheduleRender();
+});
+
+epochSlider.addEventListener('input', () => {
+  const run = chosenRun();
+  if (run === undefined) return;
+  const epochs = runEpochs(run);
+  const i = Number(epochSlider.value);
+  if (!(i >= 0 && i < epochs.length)) return;
+  select({ epoch: i === epochs.length - 1 ? undefined : epochs[i] });
+});
+epochSlider.addEventListener('change', () => publish(false));
+
+summaryButton.addEventListener('click', () => {
+  const run = chosenRun();
+  if (run === undefined) return;
+  client.request('showRunSummary', { run: run.dir }).catch((err: unknown) => client.log('warn', `showing the run summary failed: ${String(err)}`));
+});
+
+/** Another view's or the tree's choice: its layer, the channel to highlight (and project), the epoch. */
+function followLinked(l: LinkedSelection): void {
+  const run = chosenRun();
+  if (run === undefined || l.run !== run.dir) return;
+  let change: Partial<ChannelSelection> = {};
+  const recorded = l.layer !== undefined && run.info.manifest.layers.some((x) => x.name === l.layer);
+  if (recorded && l.layer !== chosenLayer(run)) change = { layer: l.layer, channel: l.channel, zoom: undefined };
+  else if (l.channel !== undefined && (l.layer === undefined || recorded)) change = { channel: l.channel };
+  if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) {
+    const epochs = runEpochs(run);
+    change = { ...change, epoch: l.epoch === epochs[epochs.length - 1] ? undefined : l.epoch };
+  }
+  showAllProjections = false;
+  select(change);
+}
+
+client.onUpdate((update: ViewUpdate<ChannelSelection>) => {
+  switch (update.kind) {
+    case 'runs':
+      runs = update.runs;
+      runsReceived = true;
+      break;
+    case 'selection': {
+      // A command chose a layer (and maybe a channel): a channel of the previous layer means nothing here.
+      const next = update.selection;
+      const layerChanged = next.layer !== undefined && next.layer !== selection.layer;
+      selection = { ...selection, ...next, ...(layerChanged && next.channel === undefined ? { channel: undefined, zoom: undefined } : {}) };
+      break;
+    }
+    case 'linked':
+      followLinked(update.selection);
+      return;
+  }
+  save();
+  requestData();
+  scheduleRender();
+});
+
+onThemeChange(() => {
+  legendSignature = '';
+  deconvSignature = '';
+  render();
+});
+
+let observedWidths = '';
+new ResizeObserver(() => {
+  const widths = `${multiplesBox.clientWidth}|${packingBox.clientWidth}`;
+  if (widths === observedWidths) return;
+  observedWidths = widths;
+  scheduleRender();
+}).observe(root);
+
+scheduleRender();
+client.ready();

@@ -1,0 +1,170 @@
+// The view's side of the host ↔ webview protocol (src/shared/webviewProtocol.ts): typed requests
+// matched to their responses by id, cancellation through AbortSignal, progress, pushed updates, and
+// the state VS Code keeps for the view across reloads.
+import type { ProgressInfo } from '../../src/shared/engineProtocol';
+import type { ErrorInfo } from '../../src/shared/errors';
+import type { LinkedSelection } from '../../src/shared/linkedSelection';
+import { parsePersistedState, type Parsed } from '../../src/shared/messageValidation';
+import {
+  PERSISTED_STATE_VERSION,
+  type PersistedViewState,
+  type ViewUpdate,
+  type WebviewLogLevel,
+  type WebviewMethod,
+  type WebviewParams,
+  type WebviewResult,
+  type WebviewToHost,
+} from '../../src/shared/webviewProtocol';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState<T>(state: T): T;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** A failed request: the host's or the engine's error, or `cancelled` when the view gave up on it. */
+export class RequestError extends Error {
+  constructor(readonly info: ErrorInfo) {
+    super(info.file !== undefined ? `${info.file}: ${info.message}` : info.message);
+  }
+
+  get cancelled(): boolean {
+    return this.info.code === 'cancelled';
+  }
+}
+
+export interface RequestOptions {
+  /** Aborting tells the host to cancel and rejects at once with a `cancelled` RequestError. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ProgressInfo) => void;
+}
+
+interface Pending {
+  readonly method: WebviewMethod;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: RequestError) => void;
+  readonly onProgress?: (progress: ProgressInfo) => void;
+  readonly detach: () => void;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isErrorInfo(value: unknown): value is ErrorInfo {
+  return isRecord(value) && typeof value.code === 'string' && typeof value.message === 'string';
+}
+
+export class HostClient<S> {
+  private readonly api: VsCodeApi;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly updateListeners = new Set<(update: ViewUpdate<S>) => void>();
+
+  /** Call once per page: VS Code hands out its API object only once. */
+  constructor() {
+    this.api = acquireVsCodeApi();
+    window.addEventListener('message', (event: MessageEvent) => this.onMessage(event.data));
+    // Errors inside the view would otherwise be seen only in the webview's developer tools.
+    window.addEventListener('error', (event) => {
+      // Chromium reports a layout that took more than one frame to settle as an error event; nothing failed.
+      if (event.message.startsWith('ResizeObserver loop')) return;
+      this.log('error', `uncaught: ${event.message} (${event.filename}:${event.lineno})`);
+    });
+    window.addEventListener('unhandledrejection', (event) => this.log('error', `unhandled rejection: ${String(event.reason)}`));
+  }
+
+  /** Tells the host the view listens; it answers with the runs and the selection. */
+  ready(): void {
+    this.post({ type: 'ready' });
+  }
+
+  request<M extends WebviewMethod>(method: M, params: WebviewParams<M>, options: RequestOptions = {}): Promise<WebviewResult<M>> {
+    const { signal, onProgress } = options;
+    return new Promise<WebviewResult<M>>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new RequestError({ code: 'cancelled', message: `${method} was cancelled` }));
+        return;
+      }
+      const id = this.nextId++;
+      const onAbort = (): void => {
+        if (!this.pending.delete(id)) return;
+        this.post({ type: 'cancel', id });
+        reject(new RequestError({ code: 'cancelled', message: `${method} was cancelled` }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        method,
+        resolve: resolve as (result: unknown) => void,
+        reject,
+        onProgress,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      });
+      this.post({ type: 'request', id, method, params });
+    });
+  }
+
+  onUpdate(listener: (update: ViewUpdate<S>) => void): void {
+    this.updateListeners.add(listener);
+  }
+
+  /** The state saved by the last setState of this view (also after VS Code restarted), if valid. */
+  savedState(parseSelection: (value: unknown) => Parsed<S>): PersistedViewState<S> | undefined {
+    const saved = this.api.getState();
+    if (saved === undefined || saved === null) return undefined;
+    const parsed = parsePersistedState(saved, parseSelection);
+    if (!parsed.ok) {
+      this.log('warn', `ignored the saved view state: ${parsed.reason}`);
+      return undefined;
+    }
+    return parsed.value;
+  }
+
+  saveState(runs: readonly string[], selection: S): void {
+    const state: PersistedViewState<S> = { version: PERSISTED_STATE_VERSION, runs, selection };
+    this.api.setState(state);
+  }
+
+  /** Tells the host the user chose a layer, channel or epoch here: the other views of the run follow. */
+  publish(selection: LinkedSelection): void {
+    this.post({ type: 'select', selection });
+  }
+
+  log(level: WebviewLogLevel, message: string): void {
+    this.post({ type: 'log', level, message });
+  }
+
+  private post(message: WebviewToHost): void {
+    this.api.postMessage(message);
+  }
+
+  private onMessage(data: unknown): void {
+    if (!isRecord(data)) return;
+    switch (data.type) {
+      case 'update':
+        if (!isRecord(data.update)) return;
+        for (const listener of this.updateListeners) listener(data.update as ViewUpdate<S>);
+        return;
+      case 'progress': {
+        const p = typeof data.id === 'number' ? this.pending.get(data.id) : undefined;
+        if (p?.onProgress !== undefined && isRecord(data.progress)) p.onProgress(data.progress as unknown as ProgressInfo);
+        return;
+      }
+      case 'response': {
+        const id = data.id;
+        const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+        // No entry: the view cancelled it, and the host's answer crossed the cancel.
+        if (p === undefined || typeof id !== 'number') return;
+        this.pending.delete(id);
+        p.detach();
+        if (data.ok === true) p.resolve(data.result);
+        else p.reject(new RequestError(isErrorInfo(data.error) ? data.error : { code: 'internal', message: `${p.method}: malformed error response` }));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

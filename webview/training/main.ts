@@ -1,0 +1,676 @@
+// The training-performance view (paper §5.2, Fig. 4): (A) the confusion matrix at a chosen epoch,
+// (B) H(x.label | y = i) and (C) H(y | x.label = i) over the epochs, one line per class, (D) the
+// inter-sample entropy of each run's input set, (E) each run's training loss. Several runs can be
+// compared (Fig. 5): (D) and (E) show them all, one colour per run; (A)–(C) show the run chosen.
+//
+// The host sends the runs (and again whenever one gains an epoch); the view asks for what it draws
+// and keeps what it got per run, so a new epoch costs one request that the engine's cache answers
+// for every epoch but the new one.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { Chart, TooltipItem } from 'chart.js';
+import type { ProgressInfo } from '../../src/shared/engineProtocol';
+import type { ErrorInfo } from '../../src/shared/errors';
+import type { InterSampleEntropyResult, LabelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
+import { parseTrainingSelection } from '../../src/shared/messageValidation';
+import type { PanelRun, TrainingSelection, ViewUpdate } from '../../src/shared/webviewProtocol';
+import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
+import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { HostClient, RequestError } from '../shared/hostClient';
+import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
+import { ConfusionMatrixView } from './confusionMatrix';
+import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, lossLine, shortName, type EntropyKind, type XY } from './series';
+
+type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
+
+/** What the view has (or is getting) for one run and one key of what the result depends on. */
+interface Fetched<T> {
+  readonly key: string;
+  value?: T;
+  error?: ErrorInfo;
+  progress?: ProgressInfo;
+  /** Set while a request is in flight. */
+  abort?: AbortController;
+}
+
+const client = new HostClient<TrainingSelection>();
+const saved = client.savedState((value) => parseTrainingSelection(value));
+
+let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
+let selection: TrainingSelection = saved?.selection ?? {};
+/** Whether the host has sent the runs yet; until then the saved ones are only placeholders. */
+let runsReceived = false;
+const hiddenClasses = new Set<number>();
+const labelData = new Map<string, Fetched<MeasureSeries<LabelEntropiesResult>>>();
+const inputEntropy = new Map<string, Fetched<MeasureSeries<InterSampleEntropyResult>>>();
+
+const epochCursorColor = (): string => toCss(themeColors().muted);
+/** Read by the charts' cursor plugin at each draw; plugins stay with a chart when it is re-rendered. */
+let cursorEpoch: number | undefined;
+const cursorPlugin = verticalMarker<'line'>('epochCursor', () => cursorEpoch, epochCursorColor);
+
+// ---------------------------------------------------------------------------------------------
+// Layout, built once; render() fills it.
+
+const root = byId('root');
+const tooltip = new Tooltip('view-tooltip');
+
+const addRunsButton = h('vscode-button', { attrs: { id: 'add-runs', secondary: true, title: 'Add runs to compare' } }, 'Add Runs…');
+const summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the chosen run’s summary' } }, 'Run Summary');
+const runChips = h('ul', { className: 'run-chips', attrs: { id: 'runs', 'aria-label': 'Runs in this view' } });
+const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
+
+const runSelect = h('vscode-single-select', { attrs: { id: 'run-select', 'aria-label': 'Run shown in (A), (B) and (C)' } });
+const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch of the confusion matrix' } });
+const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const matrixContainer = h('div', { className: 'matrix-wrap', attrs: { id: 'confusion' } });
+const matrixCaption = h('p', { className: 'caption', attrs: { id: 'matrix-caption' } });
+const matrixMessage = h('p', { className: 'message', attrs: { id: 'matrix-message' } });
+
+const labelGivenPredictionCanvas = h('canvas', { attrs: { id: 'chart-label-given-prediction', role: 'img', 'aria-label': 'H(label | y = i) per class over epochs' } });
+const predictionGivenLabelCanvas = h('canvas', { attrs: { id: 'chart-prediction-given-label', role: 'img', 'aria-label': 'H(y | label = i) per class over epochs' } });
+const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
+const labelMessage = h('p', { className: 'message', attrs: { id: 'label-message' } });
+
+const inputEntropyCanvas = h('canvas', { attrs: { id: 'chart-input-entropy', role: 'img', 'aria-label': 'Inter-sample entropy of each run’s input set' } });
+const inputEntropyValues = h('ul', { className: 'values', attrs: { id: 'input-entropy-values' } });
+
+const lossCanvas = h('canvas', { attrs: { id: 'chart-loss', role: 'img', 'aria-label': 'Training loss over epochs, one line per run' } });
+const lossValues = h('ul', { className: 'values', attrs: { id: 'loss-values' } });
+const logLossCheckbox = h('vscode-checkbox', { attrs: { id: 'log-loss', label: 'Log scale' } });
+
+const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
+
+function card(id: string, title: string, ...body: (Node | null)[]): HTMLElement {
+  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': `${id}-title` } }, h('h2', { attrs: { id: `${id}-title` } }, title), ...body);
+}
+
+replaceChildren(
+  root,
+  h('header', { className: 'toolbar' }, runChips, h('div', { className: 'toolbar-actions' }, addRunsButton, summaryButton)),
+  status,
+  h(
+    'div',
+    { className: 'cards' },
+    card(
+      'card-confusion',
+      '(A) Confusion matrix',
+      h(
+        'div',
+        { className: 'controls' },
+        h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect),
+        h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch'), epochSlider, epochLabel),
+      ),
+      matrixMessage,
+      matrixContainer,
+      matrixCaption,
+    ),
+    card(
+      'card-label-entropies',
+      'Label entropies over epochs',
+      h('h3', {}, '(B) H(label | y = i): uncertainty of the true class among samples predicted as i'),
+      h('div', { className: 'chart-box' }, labelGivenPredictionCanvas),
+      h('p', { className: 'note infinity-note' }, '∞ = never predicted: no sample was predicted as i at that epoch, so H(label | y = i) is undefined (a gap, not 0).'),
+      h('h3', {}, '(C) H(y | label = i): spread of the predictions for the samples of class i'),
+      h('div', { className: 'chart-box' }, predictionGivenLabelCanvas),
+      h('p', { className: 'note infinity-note' }, '∞ = no probe sample of class i.'),
+      labelMessage,
+      classLegend,
+    ),
+    card(
+      'card-input-entropy',
+      '(D) Inter-sample entropy of the input set',
+      h('p', { className: 'note' }, 'Diversity of each run’s probe inputs, H(dCNN(x, 0, −, 0)); higher means more diverse data.'),
+      h('div', { className: 'chart-box short' }, inputEntropyCanvas),
+      inputEntropyValues,
+    ),
+    card('card-loss', '(E) Training loss', h('div', { className: 'controls' }, logLossCheckbox), h('div', { className: 'chart-box short' }, lossCanvas), lossValues),
+  ),
+  estimatorParams,
+);
+root.removeAttribute('aria-busy');
+
+const matrix = new ConfusionMatrixView(matrixContainer, tooltip);
+
+// ---------------------------------------------------------------------------------------------
+// State helpers.
+
+function loadedRuns(): LoadedRun[] {
+  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
+}
+
+/** The run (A)–(C) show: the selected one when it is loaded, else the first loaded run. */
+function chosenRun(): LoadedRun | undefined {
+  const loaded = loadedRuns();
+  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
+}
+
+function runColorOf(dir: string, palette: readonly string[]): string {
+  const i = runs.findIndex((r) => r.dir === dir);
+  return palette[Math.max(0, i)];
+}
+
+function runName(run: PanelRun): string {
+  if (run.state === 'loaded') return run.info.name;
+  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
+  return parts[parts.length - 1] ?? run.dir;
+}
+
+function save(): void {
+  client.saveState(
+    runs.map((r) => r.dir),
+    selection,
+  );
+}
+
+function select(change: Partial<TrainingSelection>): void {
+  selection = { ...selection, ...change };
+  save();
+  // Another run chosen needs its label entropies; otherwise nothing is requested.
+  requestData();
+  scheduleRender();
+  if ('run' in change || 'epoch' in change) publishSelection();
+}
+
+/** The epoch (A) shows for the chosen run, once its label entropies are here. */
+function shownEpoch(chosen: LoadedRun | undefined): number | undefined {
+  const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
+  const index = epochIndex(
+    items.map((i) => i.epoch),
+    selection.epoch,
+  );
+  return index >= 0 ? items[index].epoch : undefined;
+}
+
+/** Tells the other views (layer, channel) which run and epoch the user is looking at here. */
+function publishSelection(): void {
+  const chosen = chosenRun();
+  if (chosen === undefined) return;
+  const epoch = shownEpoch(chosen);
+  client.publish(epoch !== undefined ? { run: chosen.dir, epoch } : { run: chosen.dir });
+}
+
+function errorText(error: ErrorInfo): string {
+  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
+}
+
+function progressText(progress: ProgressInfo | undefined): string {
+  if (progress === undefined || progress.total <= 0) return 'computing…';
+  return `computing… ${Math.floor((100 * progress.done) / progress.total)}%`;
+}
+
+/**
+ * Starts a request unless the result for `key` is there or on its way. A previous result stays
+ * on screen until the new one arrives, so a live run does not flicker at each epoch.
+ */
+function fetchInto<T>(store: Map<string, Fetched<T>>, dir: string, key: string, request: (signal: AbortSignal, onProgress: (p: ProgressInfo) => void) => Promise<T>): void {
+  const current = store.get(dir);
+  if (current?.key === key) return;
+  current?.abort?.abort();
+  const entry: Fetched<T> = { key, value: current?.value, abort: new AbortController() };
+  store.set(dir, entry);
+  const signal = entry.abort!.signal;
+  request(signal, (progress) => {
+    entry.progress = progress;
+    scheduleRender();
+  }).then(
+    (value) => {
+      if (store.get(dir) !== entry) return;
+      entry.value = value;
+      entry.error = undefined;
+    },
+    (err: unknown) => {
+      if (store.get(dir) !== entry) return;
+      if (err instanceof RequestError && err.cancelled) return;
+      entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
+    },
+  ).finally(() => {
+    if (store.get(dir) !== entry) return;
+    entry.abort = undefined;
+    entry.progress = undefined;
+    scheduleRender();
+  });
+}
+
+/** Asks for what the runs on screen need and forgets what belongs to runs no longer shown. */
+function requestData(): void {
+  const dirs = new Set(runs.map((r) => r.dir));
+  for (const store of [labelData, inputEntropy] as Map<string, Fetched<unknown>>[]) {
+    for (const [dir, entry] of store) {
+      if (dirs.has(dir)) continue;
+      entry.abort?.abort();
+      store.delete(dir);
+    }
+  }
+  for (const run of loadedRuns()) {
+    const probe = run.info.manifest.probe;
+    // The inputs do not change with training: one result per probe set, whatever the epochs.
+    fetchInto(inputEntropy, run.dir, `${probe.file}|${probe.count}`, (signal, onProgress) =>
+      client.request('interSampleEntropy', { run: run.dir, samples: { kind: 'all' }, layer: 'input', epoch: 'all' }, { signal, onProgress }),
+    );
+  }
+  const chosen = chosenRun();
+  if (chosen !== undefined && chosen.info.manifest.epochs.length > 0) {
+    fetchInto(labelData, chosen.dir, epochsKey(chosen.info), (signal, onProgress) => client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+let renderScheduled = false;
+
+function scheduleRender(): void {
+  if (renderScheduled) return;
+  renderScheduled = true;
+  requestAnimationFrame(() => {
+    renderScheduled = false;
+    render();
+  });
+}
+
+function render(): void {
+  const colors = themeColors();
+  const palette = runColors(Math.max(1, runs.length));
+  renderToolbar(palette);
+  renderStatus();
+  const chosen = chosenRun();
+  const labels = chosen !== undefined ? labelData.get(chosen.dir) : undefined;
+  const items = labels?.value?.items ?? [];
+  const index = epochIndex(
+    items.map((i) => i.epoch),
+    selection.epoch,
+  );
+  const current = index >= 0 ? items[index] : undefined;
+  // Charts (B), (C) and (E) mark the epoch the matrix shows.
+  cursorEpoch = current?.epoch;
+  renderMatrixCard(chosen, labels, items, index, colors);
+  renderLabelCharts(chosen, labels, items, current?.epoch, colors);
+  renderInputEntropy(palette, colors);
+  renderLoss(palette, colors, chosen, current?.epoch);
+  renderParams();
+}
+
+let chipsSignature = '';
+
+function renderToolbar(palette: readonly string[]): void {
+  const chosen = chosenRun();
+  const signature = JSON.stringify([runs.map((r) => [r.dir, r.state, runName(r)]), chosen?.dir, palette]);
+  if (signature !== chipsSignature) {
+    chipsSignature = signature;
+    replaceChildren(
+      runChips,
+      ...runs.map((run) => {
+        const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
+        swatch.style.backgroundColor = runColorOf(run.dir, palette);
+        const name = runName(run);
+        const pick = h('button', { className: 'chip-name', attrs: { type: 'button', 'aria-pressed': run.dir === chosen?.dir ? 'true' : 'false', title: run.dir, disabled: run.state !== 'loaded' } }, swatch, name);
+        pick.addEventListener('click', () => select({ run: run.dir }));
+        const remove = runs.length > 1 ? h('button', { className: 'chip-remove', attrs: { type: 'button', 'aria-label': `Remove ${name} from the view`, title: 'Remove from the view' } }, '×') : null;
+        remove?.addEventListener('click', () => {
+          client.request('removeRun', { run: run.dir }).catch((err: unknown) => client.log('warn', `removing a run failed: ${String(err)}`));
+        });
+        return h('li', { className: `chip state-${run.state}` }, pick, remove);
+      }),
+    );
+  }
+  summaryButton.toggleAttribute('disabled', chosen === undefined);
+}
+
+function renderStatus(): void {
+  const lines: (string | Node)[] = [];
+  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Use Add Runs… to pick one.');
+  for (const run of runs) {
+    if (run.state === 'loading') lines.push(`Reading ${runName(run)}…`);
+    if (run.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(run)} could not be read: ${errorText(run.error)}`));
+  }
+  replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
+}
+
+let runOptionsSignature = '';
+
+function renderMatrixCard(chosen: LoadedRun | undefined, labels: Fetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], index: number, colors: ThemeColors): void {
+  const loaded = loadedRuns();
+  const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
+  if (signature !== runOptionsSignature) {
+    runOptionsSignature = signature;
+    replaceChildren(runSelect, ...loaded.map((r) => h('vscode-option', { attrs: { value: r.dir } }, r.info.name)));
+  }
+  if (chosen !== undefined && runSelect.value !== chosen.dir) runSelect.value = chosen.dir;
+  runSelect.toggleAttribute('disabled', loaded.length < 2);
+
+  epochSlider.max = String(Math.max(0, items.length - 1));
+  epochSlider.value = String(Math.max(0, index));
+  epochSlider.disabled = items.length < 2;
+  const current = index >= 0 ? items[index] : undefined;
+  setText(epochLabel, current === undefined ? '–' : `${current.epoch}${index === items.length - 1 ? ' (newest)' : ''}`);
+  // Screen readers would read the slider's position, not the epoch number it stands for.
+  epochSlider.setAttribute('aria-valuetext', current === undefined ? 'no epoch' : `epoch ${current.epoch}`);
+
+  let message = '';
+  if (chosen === undefined) message = runs.length === 0 ? '' : 'No run has been read yet.';
+  else if (chosen.info.manifest.epochs.length === 0) message = `${chosen.info.name} has no finished epoch yet.`;
+  else if (labels?.error !== undefined) message = `Label entropies failed: ${errorText(labels.error)}`;
+  else if (labels?.value === undefined) message = `Label entropies: ${progressText(labels?.progress)}`;
+  setText(matrixMessage, message);
+  matrixMessage.classList.toggle('error', labels?.error !== undefined);
+
+  if (chosen === undefined || current === undefined) {
+    matrix.render(undefined, colors);
+    setText(matrixCaption, '');
+    return;
+  }
+  const classes = chosen.info.manifest.classes;
+  matrix.render({ classes, confusion: current.confusion, epoch: current.epoch }, colors);
+  const totals = confusionTotals(current.confusion, classes.length);
+  const never = totals.cols.filter((n) => n === 0).length;
+  setText(
+    matrixCaption,
+    `Epoch ${current.epoch}: ${totals.total} samples, ${totals.correct} correct (accuracy ${formatNumber(100 * current.accuracy)}%). Rows: true label; columns: predicted label.` +
+      (never > 0 ? ` ∞ marks ${never === 1 ? 'a class' : `${never} classes`} never predicted.` : ''),
+  );
+}
+
+function renderLabelCharts(chosen: LoadedRun | undefined, labels: Fetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], epoch: number | undefined, colors: ThemeColors): void {
+  const classes = chosen?.info.manifest.classes ?? [];
+  const palette = classColors(classes.length);
+  renderClassLegend(classes, palette);
+  setText(labelMessage, labels?.error !== undefined ? `Label entropies failed: ${errorText(labels.error)}` : '');
+  labelMessage.classList.toggle('error', labels?.error !== undefined);
+  const charts: [HTMLCanvasElement, EntropyKind, string, string][] = [
+    [labelGivenPredictionCanvas, 'labelGivenPrediction', 'H(label | y = i), bits', 'never predicted'],
+    [predictionGivenLabelCanvas, 'predictionGivenLabel', 'H(y | label = i), bits', 'no sample of this class'],
+  ];
+  for (const [canvas, kind, yTitle, infinityMeaning] of charts) {
+    const lines = entropyLines(items, kind, classes.length);
+    const marks = infinityMarks(lines);
+    const axis = entropyAxis(lines, classes.length, marks);
+    const glyphSize = Math.round(colors.fontSize * 1.6);
+    const lineSets = lines.map((data, c) => ({
+      type: 'line' as const,
+      label: classes[c],
+      data: data as XY[],
+      borderColor: palette[c],
+      backgroundColor: palette[c],
+      borderDash: classDash(c),
+      borderWidth: colors.kind.startsWith('high-contrast') ? 2.5 : 1.5,
+      pointRadius: items.length > 40 ? 0 : 2,
+      pointHoverRadius: 4,
+      spanGaps: false,
+      hidden: hiddenClasses.has(c),
+    }));
+    // The paper's ∞: a marker at the top of the axis at each epoch where a class's entropy is undefined.
+    const markSets = classes.map((name, c) => ({
+      type: 'line' as const,
+      label: `∞ ${name}`,
+      data: marks.filter((m) => m.classIndex === c).map((m) => ({ x: m.epoch, y: axis.markY(m.stack) })),
+      borderColor: palette[c],
+      backgroundColor: palette[c],
+      showLine: false,
+      pointStyle: textGlyph('∞', palette[c], colors.fontFamily, glyphSize),
+      pointRadius: glyphSize / 2,
+      pointHoverRadius: glyphSize / 2,
+      clip: false as const,
+      hidden: hiddenClasses.has(c),
+    }));
+    const first = items[0]?.epoch ?? 0;
+    const last = items[items.length - 1]?.epoch ?? 1;
+    renderChart(canvas, {
+      type: 'line',
+      data: { datasets: [...lineSets, ...markSets] },
+      options: {
+        ...baseOptions(colors),
+        parsing: false,
+        normalized: true,
+        interaction: { mode: 'x', intersect: false },
+        scales: {
+          x: { type: 'linear', min: first === last ? first - 1 : first, max: first === last ? last + 1 : last, ...axisStyle(colors, 'epoch'), ticks: { color: toCss(colors.foreground), precision: 0 } },
+          y: {
+            type: 'linear',
+            min: 0,
+            max: axis.top,
+            ...axisStyle(colors, yTitle),
+            // The band above the largest entropy holds the ∞ marks, not values.
+            ticks: { color: toCss(colors.foreground), maxTicksLimit: 7, callback: (value) => (Number(value) > axis.bandStart ? '' : formatNumber(Number(value))) },
+          },
+        },
+        plugins: {
+          tooltip: {
+            ...tooltipStyle(colors),
+            callbacks: {
+              title: (tooltipItems: TooltipItem<'line'>[]) => (tooltipItems.length > 0 ? `epoch ${tooltipItems[0].parsed.x}` : ''),
+              label: (item: TooltipItem<'line'>) => {
+                const c = item.datasetIndex % Math.max(1, classes.length);
+                return item.datasetIndex >= classes.length ? `${classes[c]}: ∞ (${infinityMeaning})` : `${classes[c]}: ${formatNumber(item.parsed.y ?? 0)} bits`;
+              },
+            },
+          },
+        },
+        onClick: (_event, _elements, chart: Chart) => {
+          const x = chart.scales.x.getValueForPixel(_event.x ?? 0);
+          if (x === undefined || items.length === 0) return;
+          const nearest = items.reduce((best, item) => (Math.abs(item.epoch - x) < Math.abs(best.epoch - x) ? item : best), items[0]);
+          select({ epoch: nearest.epoch === items[items.length - 1].epoch ? undefined : nearest.epoch });
+        },
+      },
+      plugins: [cursorPlugin],
+    });
+  }
+}
+
+let legendSignature = '';
+
+function renderClassLegend(classes: readonly string[], palette: readonly string[]): void {
+  const signature = JSON.stringify([classes, palette, [...hiddenClasses]]);
+  if (signature === legendSignature) return;
+  legendSignature = signature;
+  replaceChildren(
+    classLegend,
+    ...classes.map((name, c) => {
+      const swatch = h('span', { className: 'swatch line', attrs: { 'aria-hidden': 'true' } });
+      swatch.style.backgroundColor = palette[c];
+      const button = h('button', { className: 'legend-item', attrs: { type: 'button', 'aria-pressed': hiddenClasses.has(c) ? 'false' : 'true', title: `Show or hide ${name}` } }, swatch, name);
+      button.addEventListener('click', () => {
+        if (hiddenClasses.has(c)) hiddenClasses.delete(c);
+        else hiddenClasses.add(c);
+        scheduleRender();
+      });
+      return h('li', {}, button);
+    }),
+  );
+}
+
+function renderInputEntropy(palette: readonly string[], colors: ThemeColors): void {
+  const shown = runs;
+  const values = shown.map((run) => inputEntropy.get(run.dir)?.value?.items[0]);
+  renderChart(inputEntropyCanvas, {
+    type: 'bar',
+    data: {
+      labels: shown.map((run) => {
+        const n = run.state === 'loaded' ? run.info.manifest.probe.count : undefined;
+        return n === undefined ? shortName(runName(run)) : [shortName(runName(run)), `N = ${n}`];
+      }),
+      datasets: [
+        {
+          label: 'inter-sample entropy',
+          data: values.map((v) => (v === undefined ? null : v.entropy)),
+          backgroundColor: shown.map((run) => runColorOf(run.dir, palette)),
+          borderColor: shown.map((run) => runColorOf(run.dir, palette)),
+          borderWidth: 1,
+          maxBarThickness: 56,
+        },
+      ],
+    },
+    options: {
+      ...baseOptions(colors),
+      scales: {
+        x: { type: 'category', ...axisStyle(colors, 'run (probe set size)') },
+        y: { type: 'linear', beginAtZero: true, ...axisStyle(colors, 'bits') },
+      },
+      plugins: {
+        tooltip: {
+          ...tooltipStyle(colors),
+          callbacks: {
+            label: (item: TooltipItem<'bar'>) => {
+              const v = values[item.dataIndex];
+              return v === undefined ? '' : `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`;
+            },
+          },
+        },
+      },
+    },
+  });
+  replaceChildren(
+    inputEntropyValues,
+    ...shown.map((run) => {
+      const fetched = inputEntropy.get(run.dir);
+      const v = fetched?.value?.items[0];
+      const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
+      swatch.style.backgroundColor = runColorOf(run.dir, palette);
+      let text: string;
+      if (v !== undefined) {
+        text = `${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`;
+        if (v.unsolved > 0) text += `; ${v.unsolved} duplicate samples without σ`;
+      } else if (fetched?.error !== undefined) text = `failed: ${errorText(fetched.error)}`;
+      else if (run.state === 'failed') text = 'run not readable';
+      else text = progressText(fetched?.progress);
+      return h('li', { className: fetched?.error !== undefined ? 'error' : '' }, swatch, h('span', { className: 'value-name' }, runName(run)), ': ', h('span', { className: 'value' }, text));
+    }),
+  );
+}
+
+function renderLoss(palette: readonly string[], colors: ThemeColors, chosen: LoadedRun | undefined, epoch: number | undefined): void {
+  const loaded = loadedRuns();
+  const log = selection.logLoss === true;
+  if (logLossCheckbox.checked !== log) logLossCheckbox.checked = log;
+  const lines = loaded.map((run) => ({ run, line: lossLine(run.info) }));
+  renderChart(lossCanvas, {
+    type: 'line',
+    data: {
+      datasets: lines.map(({ run, line }) => ({
+        label: run.info.name,
+        // A log axis cannot show 0 or less: those losses become gaps.
+        data: log ? line.map((p) => ({ x: p.x, y: p.y !== null && p.y > 0 ? p.y : null })) : line,
+        borderColor: runColorOf(run.dir, palette),
+        backgroundColor: runColorOf(run.dir, palette),
+        borderWidth: run.dir === chosen?.dir ? 2.5 : 1.5,
+        pointRadius: line.length > 40 ? 0 : 2,
+        spanGaps: false,
+      })),
+    },
+    options: {
+      ...baseOptions(colors),
+      parsing: false,
+      interaction: { mode: 'nearest', intersect: false },
+      scales: {
+        x: { type: 'linear', ...axisStyle(colors, 'epoch'), ticks: { color: toCss(colors.foreground), precision: 0 } },
+        y: { type: log ? 'logarithmic' : 'linear', ...axisStyle(colors, 'loss') },
+      },
+      plugins: {
+        tooltip: {
+          ...tooltipStyle(colors),
+          callbacks: {
+            title: (tooltipItems: TooltipItem<'line'>[]) => (tooltipItems.length > 0 ? `epoch ${tooltipItems[0].parsed.x}` : ''),
+            label: (item: TooltipItem<'line'>) => `${lines[item.datasetIndex]?.run.info.name ?? ''}: loss ${formatNumber(item.parsed.y ?? 0)}`,
+          },
+        },
+      },
+    },
+    plugins: [cursorPlugin],
+  });
+  replaceChildren(
+    lossValues,
+    ...lines.map(({ run, line }) => {
+      const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
+      swatch.style.backgroundColor = runColorOf(run.dir, palette);
+      const recorded = line.filter((p): p is { x: number; y: number } => p.y !== null);
+      const lastPoint = recorded[recorded.length - 1];
+      const atEpoch = run.dir === chosen?.dir && epoch !== undefined ? line.find((p) => p.x === epoch) : undefined;
+      let text = lastPoint === undefined ? 'no loss recorded' : `${formatNumber(lastPoint.y)} at epoch ${lastPoint.x}`;
+      if (atEpoch !== undefined && atEpoch !== lastPoint && atEpoch.y !== null) text += `; ${formatNumber(atEpoch.y)} at epoch ${atEpoch.x}`;
+      return h('li', {}, swatch, h('span', { className: 'value-name' }, run.info.name), ': ', h('span', { className: 'value' }, text));
+    }),
+  );
+}
+
+function renderParams(): void {
+  const parts: (string | Node)[] = [
+    h('span', {}, 'Label entropies (A–C): Shannon entropy in bits of the confusion matrix’s columns (B) and rows (C); predictions are the argmax of the logits. '),
+  ];
+  const withParams = runs.map((run) => ({ run, series: inputEntropy.get(run.dir)?.value })).filter((x) => x.series !== undefined);
+  const params = withParams[0]?.series?.params;
+  if (params !== undefined) {
+    const used = withParams.map(({ run, series }) => `${runName(run)} ${series?.items[0]?.k ?? '?'}`).join(', ');
+    parts.push(
+      h(
+        'span',
+        {},
+        `Inter-sample entropy (D): k = ${params.interK} nearest neighbours requested (capped at N − 1; used: ${used}), σᵢ solved to a relative tolerance of ${params.sigmaRelativeTolerance} in at most ${params.sigmaMaxIterations} iterations (Eq. 5).`,
+      ),
+    );
+  }
+  replaceChildren(estimatorParams, ...parts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events.
+
+runSelect.addEventListener('change', () => {
+  if (runSelect.value !== '' && runSelect.value !== chosenRun()?.dir) select({ run: runSelect.value });
+});
+
+epochSlider.addEventListener('input', () => {
+  const chosen = chosenRun();
+  const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
+  const i = Number(epochSlider.value);
+  if (!(i >= 0 && i < items.length)) return;
+  // At the right end the view follows the newest epoch of a run still training.
+  select({ epoch: i === items.length - 1 ? undefined : items[i].epoch });
+});
+
+logLossCheckbox.addEventListener('change', () => select({ logLoss: logLossCheckbox.checked }));
+
+addRunsButton.addEventListener('click', () => {
+  client.request('addRuns', {}).catch((err: unknown) => client.log('warn', `adding runs failed: ${String(err)}`));
+});
+
+summaryButton.addEventListener('click', () => {
+  const chosen = chosenRun();
+  if (chosen === undefined) return;
+  client.request('showRunSummary', { run: chosen.dir }).catch((err: unknown) => client.log('warn', `showing the run summary failed: ${String(err)}`));
+});
+
+client.onUpdate((update: ViewUpdate<TrainingSelection>) => {
+  switch (update.kind) {
+    case 'runs':
+      runs = update.runs;
+      runsReceived = true;
+      break;
+    case 'selection':
+      // A command chose a run (a click in the Runs tree); what the user set in the view stays.
+      selection = { ...selection, ...update.selection };
+      break;
+    case 'linked': {
+      // The user chose a run's epoch in another view or in the Runs tree: the matrix follows.
+      const linked = update.selection;
+      if (!runs.some((r) => r.dir === linked.run)) break;
+      selection = { ...selection, run: linked.run, ...(linked.epoch !== undefined ? { epoch: linked.epoch } : {}) };
+      break;
+    }
+  }
+  save();
+  requestData();
+  scheduleRender();
+});
+
+onThemeChange(() => {
+  // Canvases and the matrix hold colours, not variables: they are drawn again.
+  chipsSignature = '';
+  legendSignature = '';
+  render();
+});
+
+scheduleRender();
+client.ready();
