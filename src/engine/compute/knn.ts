@@ -373,11 +373,13 @@ export function exactGrid(points: Float32Array, n: number, d: number): ExactGrid
     if ((max - min) / scale > 255 * (1 + 2 ** -40) || tolerance > scale / 16) continue;
     levels ??= new Uint8Array(new SharedArrayBuffer(n * d));
     const inverse = 1 / scale;
+    const grid = Float64Array.from({ length: 256 }, (_, p) => min + p * scale);
     let t = 0;
     for (; t < points.length; t++) {
       const v = points[t];
-      const p = Math.round((v - min) * inverse);
-      if (p > 255 || Math.abs(v - (min + p * scale)) > tolerance) break;
+      // Rounds to nearest: v − min ≥ 0.
+      const p = ((v - min) * inverse + 0.5) | 0;
+      if (p > 255 || Math.abs(v - grid[p]) > tolerance) break;
       levels[t] = p;
     }
     if (t === points.length) return { levels, scale };
