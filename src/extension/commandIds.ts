@@ -13,6 +13,7 @@ export const COMMAND = {
   showLayer: 'cnnslicer.showLayer',
   showLog: 'cnnslicer.showLog',
   showRunSummary: 'cnnslicer.showRunSummary',
+  trainModel: 'cnnslicer.trainModel',
 } as const;
 
 export const RUNS_VIEW_ID = 'cnnslicer.runs';

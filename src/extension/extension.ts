@@ -8,6 +8,7 @@ import { COMMAND } from './commandIds';
 import { CHANNEL_VIEW, openChannelView } from './panels/channelView';
 import { openLayerView } from './panels/layerView';
 import { TRAINING_VIEW } from './panels/trainingView';
+import { cancelAllTrainings, trainModel } from './training/trainCommand';
 import type { RunsTreeNode } from './runsTreeModel';
 import type { RunInfo } from '../shared/runFormat';
 
@@ -124,6 +125,9 @@ export function activate(context: vscode.ExtensionContext): void {
     else openQueryView(c, info, { layer: layer.name });
     c.selections.select({ run: info.dir, layer: layer.name }, 'codelens');
   });
+  registerCommand(context, c, COMMAND.trainModel, () => trainModel(c, context.extensionPath));
+  // A trainer outliving VS Code would keep writing a run nobody watches.
+  context.subscriptions.push({ dispose: cancelAllTrainings });
   registerCommand(context, c, COMMAND.compareRuns, async () => {
     const runs = await pickRuns(c, { title: 'CNNSlicer: Compare Runs in Training View' });
     if (runs.length > 0) c.panels.show(TRAINING_VIEW, runs);
