@@ -5,20 +5,17 @@
 // engine) and with float64 (its default, the one cross-checks use). Both read the same float32
 // .npy file. The pixels / 255 are on an 8-bit grid, so the engine takes its exact integer k-NN
 // path (docs/performance.md); the reference is left as it is, a float GEMM through OpenBLAS.
-// The engine runs as it ships: this file bundled by esbuild beside the worker-thread entries, as
-// esbuild.mjs lays out dist/engine (BENCH_ENGINE=tsx runs the sources through tsx instead, where
-// each worker thread first spends 0.2–1 s loading tsx and compiling its modules).
 //
 //   npx tsx bench/interSample.ts            (or: node bench/run-all.mjs a)
 //   BENCH_INTER_PER_CLASS=500 BENCH_INTER_K=200 npx tsx bench/interSample.ts   (a quick run)
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { knn } from '../src/engine/compute/knn';
 import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
 import { interSampleEntropy } from '../src/engine/estimators/interSampleEntropy';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
-import { MiB, REPEATS, ROOT, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
+import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { readNpy, writeNpy } from './npy';
 
 const PER_CLASS = Number(process.env.BENCH_INTER_PER_CLASS ?? 2000);
@@ -52,29 +49,6 @@ async function engine(pointsFile: string, k: number): Promise<void> {
   );
 }
 
-/** The engine side of this file bundled as dist/engine is, in out/ (beside node_modules, for onnxruntime-node); returns its path. */
-async function bundleEngine(): Promise<string> {
-  const esbuild = await import('esbuild');
-  const outdir = join(ROOT, 'out', 'bench-inter-sample');
-  mkdirSync(outdir, { recursive: true });
-  await esbuild.build({
-    entryPoints: {
-      interSample: __filename,
-      knnWorker: join(ROOT, 'src', 'engine', 'compute', 'knnWorker.ts'),
-      sigmaWorker: join(ROOT, 'src', 'engine', 'estimators', 'sigmaWorker.ts'),
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outdir,
-    // esbuild itself: only the orchestrator, which does not run from the bundle, imports it.
-    external: ['onnxruntime-node', 'esbuild'],
-    logLevel: 'warning',
-  });
-  return join(outdir, 'interSample.js');
-}
-
 async function orchestrate(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cnnslicer-bench-inter-'));
   try {
@@ -86,8 +60,6 @@ async function orchestrate(): Promise<void> {
     writeNpy(pointsFile, points, [n, mnist.rows * mnist.cols]);
     console.log(`(a) inter-sample entropy: MNIST train, ${PER_CLASS}/class → N = ${n}, d = ${mnist.rows * mnist.cols}, k = ${K}`);
     console.log(`    machine: ${JSON.stringify(machine())}`);
-    const engineFile = process.env.BENCH_ENGINE === 'tsx' ? __filename : await bundleEngine();
-    console.log(`    engine: ${engineFile === __filename ? 'TypeScript sources through tsx' : 'bundled by esbuild, as it ships'}`);
 
     type EngineRun = {
       entropy: number;
@@ -105,7 +77,7 @@ async function orchestrate(): Promise<void> {
     const ref64Runs: Record<string, unknown>[] = [];
     // Interleaved, so a disturbance on the machine is spread over both sides.
     for (let r = 0; r < REPEATS; r++) {
-      engineRuns.push((await runEngineChild(engineFile, [pointsFile, String(K)])).json as EngineRun);
+      engineRuns.push((await runEngineChild(__filename, [pointsFile, String(K)])).json as EngineRun);
       ref32Runs.push((await runReference(['inter', '--points', pointsFile, '--k', String(K), '--precision', 'float32'])).json);
       ref64Runs.push((await runReference(['inter', '--points', pointsFile, '--k', String(K), '--precision', 'float64'])).json);
     }

@@ -48,8 +48,9 @@ export type IntegerGemmVariant = 'u8s8' | 'u8u8';
  * Integer k-NN block: the exact dot products Y [m, n] = Q [m, d] · XT [d, n] of quantised points,
  * accumulated in int32 by onnxruntime's MatMulInteger (MLAS), for the exact-grid k-NN path.
  *
- * 'u8s8' (Q uint8, XT int8) is the variant x86 CPUs with VNNI run fastest (vpdpbusd: about twice
- * the fp32 GEMM rate on the development machine, 1.5× what 'u8u8' reaches). The caller stores
+ * 'u8s8' (Q uint8, XT int8) is the variant x86 CPUs with VNNI run fastest (vpdpbusd): one thread
+ * did 320–380 G operations/s on a 1,024 × 784 × 1,024 product on the development machine, against
+ * ~145 for 'u8u8' and ~97 GFLOP/s for a float32 MatMul. The caller stores
  * levels 0…255 as int8 (level − 128), so Y holds q·x − 128·Σq, whose row-constant term does not
  * change a row's order. Without VNNI, MLAS computes u8×s8 with vpmaddubsw, whose int16 pair sums
  * saturate (255·127·2 > 2¹⁵): the caller checks the kernel in use with integerGemmIsExact and

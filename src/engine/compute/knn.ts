@@ -7,12 +7,13 @@
 // INTEGER (exact-grid) PATH, on the CPU, when every value lies on a grid of at most 256 levels,
 // offset + p·scale with p in 0…255, as images scaled from 8-bit pixels do (MNIST's p/255). The
 // dot products of the levels are exact int32 sums from onnxruntime's MatMulInteger (8-bit
-// operands: with VNNI, 1.5–2× the fp32 GEMM rate here), so D² = |a|² + |b|² − 2a·b is an exact
-// integer: ranking and ties are exact and nothing is recomputed. The distances returned are
-// scale·√D², exact for the grid values; the float32 inputs differ from those by their own rounding
-// (the grid test admits 2⁻²⁰ of the largest magnitude per value), so against a float64 brute force
-// over the float32 inputs they agree to ~10⁻⁷ relative (at most ~1.5·10⁻⁵, for two points that
-// differ by one level in a single coordinate). Constant dimensions are dropped (MNIST has ~90).
+// operands: with VNNI ~3.5× the float32 MatMul's rate here, one thread each), so
+// D² = |a|² + |b|² − 2a·b is an exact integer: ranking and ties are exact and nothing is
+// recomputed. The distances returned are scale·√D², exact for the grid values; the float32 inputs
+// differ from those by their own rounding (the grid test admits 2⁻²⁰ of the largest magnitude per
+// value), so against a float64 brute force over the float32 inputs they agree to ~10⁻⁷ relative
+// (at most ~1.5·10⁻⁵, for two points that differ by one level in a single coordinate). Dimensions
+// constant over all points are dropped (91 of MNIST's 784 in a 20,000-image subset).
 //
 // The product is symmetric, so only the blocks on and above the diagonal are computed (half the
 // multiply-adds), each block feeding the candidates of its rows and, transposed, of its columns.
@@ -26,11 +27,11 @@
 //      with a running threshold instead, which is always exact: a few rows in 20,000 on MNIST.
 // Selection is JavaScript, a comparison per element and direction: ~4 ns of CPU per (row, column)
 // pair, where onnxruntime's TopK over [rows, n] blocks cost ~12 (200 ms per 1,677 × 20,000 block
-// on two cores); and a 1,024 × 1,024 block's product and selection stay in cache. Each stage's tasks are claimed from shared counters by
-// the main thread and by worker_threads (knnWorker.ts), each with a one-thread onnxruntime session;
-// everything shared lives in SharedArrayBuffers. The main thread works too, so the workers'
-// start-up (tens of milliseconds, a second under tsx) costs nothing, and when a worker fails its
-// unfinished tasks are redone on the main thread.
+// on two cores); and a 1,024 × 1,024 block's product and selection stay in cache. Each stage's
+// tasks are claimed from shared counters by the main thread and by worker_threads (knnWorker.ts),
+// each with a one-thread onnxruntime session; everything shared lives in SharedArrayBuffers. The
+// main thread works too, so the workers' start-up (tens of milliseconds, more under tsx) costs
+// little, and when a worker fails its unfinished tasks are redone on the main thread.
 //
 // FLOAT PATH, for everything else (and on CUDA): onnxruntime's float32 Gemm and TopK inside the
 // graph, so only [m, k+1] values leave it (on a GPU, only they cross the bus).
@@ -173,7 +174,8 @@ function exactSquaredDistance(points: Float32Array, d: number, i: number, j: num
   return s0 + s1;
 }
 
-function validate(points: Float32Array, n: number, d: number, k: number): void {
+/** Checks the request; returns the range of the values, which exactGrid needs, from the same pass. */
+function validate(points: Float32Array, n: number, d: number, k: number): { min: number; max: number } {
   for (const [name, v] of [['n', n], ['d', d], ['k', k]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new CnnSlicerError('bad-request', `k-NN: ${name} must be a positive integer, not ${v}`);
   }
@@ -181,11 +183,17 @@ function validate(points: Float32Array, n: number, d: number, k: number): void {
   if (n > INDEX_MASK) throw new CnnSlicerError('bad-request', `k-NN: ${n} points is more than the ${INDEX_MASK} supported`);
   if (k > n - 1) throw new CnnSlicerError('bad-request', `k-NN: k = ${k} but there are only ${n - 1} other points`);
   if (points.length !== n * d) throw new CnnSlicerError('bad-request', `k-NN: ${points.length} values do not make ${n} points of ${d} dimensions`);
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < points.length; i++) {
-    if (!Number.isFinite(points[i])) {
-      throw new CnnSlicerError('bad-request', `k-NN: point ${Math.floor(i / d)} has a non-finite value (${points[i]}) in dimension ${i % d}`);
+    const v = points[i];
+    if (!Number.isFinite(v)) {
+      throw new CnnSlicerError('bad-request', `k-NN: point ${Math.floor(i / d)} has a non-finite value (${v}) in dimension ${i % d}`);
     }
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
+  return { min, max };
 }
 
 /**
@@ -216,7 +224,7 @@ function writeRow(i: number, k: number, keys: Float64Array, keyWords: Uint32Arra
  * candidate lists (16·(k + 1) bytes a row, at most 1 GiB) and ~20 MB per thread.
  */
 export async function knn(points: Float32Array, n: number, d: number, k: number, opts: KnnOptions = {}): Promise<KnnResult> {
-  validate(points, n, d, k);
+  const range = validate(points, n, d, k);
   checkSignal(opts.signal);
   if (opts.chunkRows !== undefined && !(Number.isInteger(opts.chunkRows) && opts.chunkRows >= 1)) {
     throw new CnnSlicerError('bad-request', `k-NN: chunkRows must be a positive integer, not ${opts.chunkRows}`);
@@ -227,7 +235,7 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
   // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
   const floatSession = await knnBlockSession();
   if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
-    const grid = exactGrid(points, n, d);
+    const grid = exactGrid(points, n, d, range);
     if (grid !== undefined) {
       const variant = opts.integerVariant ?? (await exactIntegerVariant());
       if (variant !== undefined) return knnInteger(grid, n, d, k, variant, opts);
@@ -358,13 +366,14 @@ export interface ExactGrid {
  * (pixels /255 or raw, whose range falls short of an end level). A grid must be resolved: the
  * admitted rounding under 1/16 of a step, so each value names one level.
  */
-export function exactGrid(points: Float32Array, n: number, d: number): ExactGrid | undefined {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let t = 0; t < points.length; t++) {
-    const v = points[t];
-    if (v < min) min = v;
-    if (v > max) max = v;
+export function exactGrid(points: Float32Array, n: number, d: number, range?: { min: number; max: number }): ExactGrid | undefined {
+  let { min, max } = range ?? { min: Infinity, max: -Infinity };
+  if (range === undefined) {
+    for (let t = 0; t < points.length; t++) {
+      const v = points[t];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
   }
   if (!(max > min)) return undefined;
   const tolerance = 2 ** -20 * Math.max(Math.abs(min), Math.abs(max));
@@ -372,19 +381,26 @@ export function exactGrid(points: Float32Array, n: number, d: number): ExactGrid
   for (const scale of [(max - min) / 255, 1 / 255, 1]) {
     if ((max - min) / scale > 255 * (1 + 2 ** -40) || tolerance > scale / 16) continue;
     levels ??= new Uint8Array(new SharedArrayBuffer(n * d));
-    const inverse = 1 / scale;
     const grid = Float64Array.from({ length: 256 }, (_, p) => min + p * scale);
-    let t = 0;
-    for (; t < points.length; t++) {
-      const v = points[t];
-      // Rounds to nearest: v − min ≥ 0.
-      const p = ((v - min) * inverse + 0.5) | 0;
-      if (p > 255 || Math.abs(v - grid[p]) > tolerance) break;
-      levels[t] = p;
-    }
-    if (t === points.length) return { levels, scale };
+    if (quantise(points, min, 1 / scale, grid, tolerance, levels) === points.length) return { levels, scale };
   }
   return undefined;
+}
+
+/**
+ * Writes each value's level on `grid` into `levels` until a value is more than `tolerance` off
+ * every level; returns how many were written.
+ */
+function quantise(points: Float32Array, min: number, inverse: number, grid: Float64Array, tolerance: number, levels: Uint8Array): number {
+  let t = 0;
+  for (; t < points.length; t++) {
+    const v = points[t];
+    // Rounds to nearest: v − min ≥ 0, and (v − min)·inverse ≤ 255 by the caller's range check.
+    const p = ((v - min) * inverse + 0.5) | 0;
+    if (p > 255 || Math.abs(v - grid[p]) > tolerance) break;
+    levels[t] = p;
+  }
+  return t;
 }
 
 /**
@@ -770,7 +786,7 @@ export class IntegerKnnThread {
  * that about 1.4·K of all columns score below it. Statistically only: stage 3 searches again the
  * rows it leaves short. The rank is found on a histogram of SAMPLE_BINS bins over the sample's
  * range, and the threshold is the upper edge of the bin that holds it, never below the rank-r
- * value: two passes without a mispredicted branch, where a quickselect cost four times as much.
+ * value: two passes with few mispredicted branches, where a quickselect cost twice as much.
  * Infinity when the sample is too small to tell.
  */
 function sampleThreshold(y: Int32Array, o: number, xx: Float64Array, samples: number, n: number, kk: number, sample: Float64Array, histogram: Int32Array): number {
@@ -995,116 +1011,117 @@ function dropConstantDimensions(levels: Uint8Array, n: number, d: number): { lev
 }
 
 async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, variant: IntegerGemmVariant, opts: KnnOptions): Promise<KnnResult> {
-  const { levels, d } = dropConstantDimensions(grid.levels, n, dIn);
   const kk = k + 1;
   const blockRows = Math.max(1, Math.min(n, opts.chunkRows ?? DEFAULT_BLOCK_ROWS));
   const blocks = Math.ceil(n / blockRows);
   const pairs = (blocks * (blocks + 1)) / 2;
-  const pairI = new Int32Array(new SharedArrayBuffer(4 * pairs));
-  const pairJ = new Int32Array(new SharedArrayBuffer(4 * pairs));
-  for (let I = 0, p = 0; I < blocks; I++) {
-    for (let J = I; J < blocks; J++, p++) {
-      pairI[p] = I;
-      pairJ[p] = J;
-    }
-  }
   const tasks = [blocks, pairs, blocks];
   const asked = opts.threads ?? threadsFromEnvironment();
-  const threads = Math.max(1, Math.min(pairs, asked ?? (n * n * d >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
+  const threads = Math.max(1, Math.min(pairs, asked ?? (n * n * dIn >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
 
-  const xx = new Float64Array(new SharedArrayBuffer(8 * n));
-  const rowOffset = new Float64Array(new SharedArrayBuffer(8 * n));
-  const colShift = new Float64Array(new SharedArrayBuffer(8 * n));
-  for (let i = 0; i < n; i++) {
-    let sq = 0;
-    let sum = 0;
-    for (let t = i * d; t < (i + 1) * d; t++) {
-      sq += levels[t] * levels[t];
-      sum += levels[t];
-    }
-    xx[i] = sq;
-    // Y = q·(x − 128) for 'u8s8': a row's scores carry +256·Σq, which its offset takes back.
-    rowOffset[i] = variant === 'u8s8' ? sq - 256 * sum : sq;
-    colShift[i] = sq - rowOffset[i];
-  }
-  const xT = transposedOperand(levels, n, d, variant);
-  const samples = Math.ceil(n / SAMPLE_STRIDE);
-  const sampleT = new Uint8Array(new SharedArrayBuffer(d * samples));
-  for (let t = 0; t < d; t++) for (let c = 0; c < samples; c++) sampleT[t * samples + c] = xT[t * n + c * SAMPLE_STRIDE];
-  // Rows whose list fills up are searched again in full (stage 3): correct, only slower, so a
-  // smaller list for very large n only costs time.
-  const cap = Math.max(kk, Math.min(n, 2 * kk, Math.floor(LIST_BUDGET_BYTES / (8 * n))));
-  const shared: IntegerKnnShared = {
-    n,
-    d,
-    k,
-    scale: grid.scale,
-    variant,
-    unit: 2 ** keyBits(n),
-    blockRows,
-    tasks,
-    pairI,
-    pairJ,
-    levels,
-    xT,
-    sampleT,
-    samples,
-    xx,
-    rowOffset,
-    colShift,
-    thresholds: new Float64Array(new SharedArrayBuffer(8 * n)),
-    cap,
-    lists: new Float64Array(new SharedArrayBuffer(8 * n * cap)),
-    listCounts: new Int32Array(new SharedArrayBuffer(4 * n)),
-    distances: new Float32Array(new SharedArrayBuffer(4 * n * k)),
-    indices: new Int32Array(new SharedArrayBuffer(4 * n * k)),
-    control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
-    taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1] + tasks[2]))),
-    threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
-  };
-  const { control } = shared;
-
-  // Progress in rows: the pairs are most of the work, the rows of the last stage finish it.
-  const weights = [0.05, 0.85, 0.1];
-  let reported = 0;
-  const report = () => {
-    let fraction = 0;
-    for (let s = 0; s < STAGE_COUNT; s++) fraction += (weights[s] * Math.min(tasks[s], Atomics.load(control, DONE + s))) / tasks[s];
-    const done = Math.min(n, Math.floor(fraction * n + 1e-9));
-    if (done > reported) {
-      reported = done;
-      opts.onProgress?.(done, n);
-    }
-  };
   // Called whenever a worker finishes a task or stops, and on cancellation.
   let wake: (() => void) | undefined;
+  let report = () => undefined as void;
+  const workers: { worker: Worker; stopped: boolean }[] = [];
+  // Started before the data they work on is prepared, so that their start-up overlaps it.
+  const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
+  // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
+  for (let id = 1; id < threads && entry !== undefined; id++) {
+    const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { id, variant } }), stopped: false };
+    const stopped = () => {
+      w.stopped = true;
+      wake?.();
+    };
+    w.worker.on('message', (msg: { type: string }) => {
+      if (msg.type === 'task') {
+        report();
+        wake?.();
+      } else stopped();
+    });
+    w.worker.on('error', stopped);
+    w.worker.on('exit', stopped);
+    workers.push(w);
+  }
   const onAbort = () => wake?.();
   opts.signal?.addEventListener('abort', onAbort);
-  const workers: { worker: Worker; stopped: boolean }[] = [];
-  const stop = () => {
-    Atomics.store(control, ABORTED, 1);
-    Atomics.notify(control, STAGE);
-  };
+  let control: Int32Array | undefined;
   try {
-    Atomics.store(control, STAGE, STAGE_THRESHOLDS);
-    const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
-    // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
-    for (let id = 1; id < threads && entry !== undefined; id++) {
-      const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { shared, id } }), stopped: false };
-      const stopped = () => {
-        w.stopped = true;
-        wake?.();
-      };
-      w.worker.on('message', (msg: { type: string }) => {
-        if (msg.type === 'task') {
-          report();
-          wake?.();
-        } else stopped();
-      });
-      w.worker.on('error', stopped);
-      w.worker.on('exit', stopped);
-      workers.push(w);
+    const { levels, d } = dropConstantDimensions(grid.levels, n, dIn);
+    const pairI = new Int32Array(new SharedArrayBuffer(4 * pairs));
+    const pairJ = new Int32Array(new SharedArrayBuffer(4 * pairs));
+    for (let I = 0, p = 0; I < blocks; I++) {
+      for (let J = I; J < blocks; J++, p++) {
+        pairI[p] = I;
+        pairJ[p] = J;
+      }
     }
+    const xx = new Float64Array(new SharedArrayBuffer(8 * n));
+    const rowOffset = new Float64Array(new SharedArrayBuffer(8 * n));
+    const colShift = new Float64Array(new SharedArrayBuffer(8 * n));
+    for (let i = 0; i < n; i++) {
+      let sq = 0;
+      let sum = 0;
+      for (let t = i * d; t < (i + 1) * d; t++) {
+        sq += levels[t] * levels[t];
+        sum += levels[t];
+      }
+      xx[i] = sq;
+      // Y = q·(x − 128) for 'u8s8': a row's scores carry +256·Σq, which its offset takes back.
+      rowOffset[i] = variant === 'u8s8' ? sq - 256 * sum : sq;
+      colShift[i] = sq - rowOffset[i];
+    }
+    const xT = transposedOperand(levels, n, d, variant);
+    const samples = Math.ceil(n / SAMPLE_STRIDE);
+    const sampleT = new Uint8Array(new SharedArrayBuffer(d * samples));
+    for (let t = 0; t < d; t++) for (let c = 0; c < samples; c++) sampleT[t * samples + c] = xT[t * n + c * SAMPLE_STRIDE];
+    // Rows whose list fills up are searched again in full (stage 3): correct, only slower, so a
+    // smaller list for very large n only costs time.
+    const cap = Math.max(kk, Math.min(n, 2 * kk, Math.floor(LIST_BUDGET_BYTES / (8 * n))));
+    const shared: IntegerKnnShared = {
+      n,
+      d,
+      k,
+      scale: grid.scale,
+      variant,
+      unit: 2 ** keyBits(n),
+      blockRows,
+      tasks,
+      pairI,
+      pairJ,
+      levels,
+      xT,
+      sampleT,
+      samples,
+      xx,
+      rowOffset,
+      colShift,
+      thresholds: new Float64Array(new SharedArrayBuffer(8 * n)),
+      cap,
+      lists: new Float64Array(new SharedArrayBuffer(8 * n * cap)),
+      listCounts: new Int32Array(new SharedArrayBuffer(4 * n)),
+      distances: new Float32Array(new SharedArrayBuffer(4 * n * k)),
+      indices: new Int32Array(new SharedArrayBuffer(4 * n * k)),
+      control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
+      taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1] + tasks[2]))),
+      threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
+    };
+    control = shared.control;
+    const ctl = control;
+
+    // Progress in rows: the pairs are most of the work, the rows of the last stage finish it.
+    const weights = [0.05, 0.85, 0.1];
+    let reported = 0;
+    report = () => {
+      let fraction = 0;
+      for (let s = 0; s < STAGE_COUNT; s++) fraction += (weights[s] * Math.min(tasks[s], Atomics.load(ctl, DONE + s))) / tasks[s];
+      const done = Math.min(n, Math.floor(fraction * n + 1e-9));
+      if (done > reported) {
+        reported = done;
+        opts.onProgress?.(done, n);
+      }
+    };
+    Atomics.store(ctl, STAGE, STAGE_THRESHOLDS);
+    for (const { worker } of workers) worker.postMessage(shared);
     let main: IntegerKnnThread | undefined;
     const mainThread = async (): Promise<IntegerKnnThread> => {
       try {
@@ -1117,19 +1134,19 @@ async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, va
     const callerComputes = opts.callerComputes !== false || workers.length === 0;
     const after = async () => {
       report();
-      if (opts.signal?.aborted) stop();
+      if (opts.signal?.aborted) stopAll(ctl);
       await yieldToEventLoop();
     };
     let first = 0;
     for (let stage = 1; stage <= STAGE_COUNT; stage++) {
       if (stage > 1) {
-        Atomics.store(control, STAGE, stage);
-        Atomics.notify(control, STAGE);
+        Atomics.store(ctl, STAGE, stage);
+        Atomics.notify(ctl, STAGE);
       }
       if (callerComputes) await (await mainThread()).work(stage, after);
       checkSignal(opts.signal);
       // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
-      while (Atomics.load(control, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
+      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
         checkSignal(opts.signal);
@@ -1148,8 +1165,15 @@ async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, va
     const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
     return { n, k, distances: shared.distances, indices: shared.indices, refined: 0, method: 'integer', workerThreads };
   } finally {
-    stop();
+    if (control !== undefined) stopAll(control);
     opts.signal?.removeEventListener('abort', onAbort);
+    // A worker still waiting for its data, or between stages, has nothing to finish.
     for (const { worker } of workers) void worker.terminate();
   }
+}
+
+/** Tells every thread of an integer k-NN to stop after its current task, and wakes those waiting for a stage. */
+function stopAll(control: Int32Array): void {
+  Atomics.store(control, ABORTED, 1);
+  Atomics.notify(control, STAGE);
 }

@@ -8,7 +8,7 @@ import { CnnSlicerError } from '../../shared/errors';
  * Bumped whenever any estimator's output can change for the same input and parameters (a bug fix,
  * a changed convention), so caches written by an older build are not served.
  */
-export const ESTIMATOR_VERSION = 1;
+export const ESTIMATOR_VERSION = 2;
 
 import type { CapacityRange, EstimatorParams, IntraNormalization } from '../../shared/measures';
 
