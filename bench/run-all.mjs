@@ -5,6 +5,7 @@
 //   node bench/run-all.mjs a c      only (a) and (c)
 //   node bench/run-all.mjs live     only when named: new epochs of a live run reaching VS Code's screen
 //   node bench/run-all.mjs views    only when named: layer and channel view redraws in Chromium
+//   node bench/run-all.mjs views-open  only when named: views' first data once cached, and the host while the engine computes
 //
 //   a     inter-sample entropy, MNIST 2,000/class (N = 20,000, 784-D), k = 1000
 //   b     64 × 64 channel-capacity matrix, N = 1,000, 16×16 and 8×8 maps
@@ -13,6 +14,8 @@
 //         Chromium from scripts/e2e/install.sh, a built dist/; no Python)
 //   views  re-sorting and hovering a 64 × 64 heatmap, drawing 64 small multiples and 11 × 64
 //         circles, on synthetic results of those sizes (Chromium and a built dist/; no Python)
+//   views-open  the training and channel views' first data on the sample run once cached, and
+//         how soon a host command takes effect while the engine computes (code-server, a built dist/)
 //
 // Figures only: nothing here asserts a timing. The machine's load average is printed with each
 // benchmark because other work on the machine moves the numbers.
@@ -27,9 +30,10 @@ const benchmarks = {
   c: 'intraSample.ts',
   live: 'liveRefresh.ts',
   views: 'views.ts',
+  'views-open': 'viewOpen.ts',
 };
 /** Not engine-against-reference figures: they need a browser and a built extension, so they run only when named. */
-const onlyWhenNamed = new Set(['live', 'views']);
+const onlyWhenNamed = new Set(['live', 'views', 'views-open']);
 
 const asked = process.argv.slice(2);
 for (const a of asked) {
