@@ -8,6 +8,7 @@ import type { RunInfo } from '../shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
 import type { ResultCache } from './cache/resultCache';
 import { deconvnet } from './deconvnet/deconvnet';
+import { runImportRequest } from './importer/importRequest';
 import { RunReader } from './run/runReader';
 
 export interface RequestContext {
@@ -112,6 +113,11 @@ export function createHandlers(options: HandlerOptions): Handlers {
       throwIfCancelled(ctx.signal);
       const reader = await measureReader(runs, p.run);
       return deconvnet(reader, p, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
+    },
+
+    async importOnnx(params, ctx) {
+      // Validation, progress, cancellation and the clean-up of a failed import live with the importer.
+      return runImportRequest(params, ctx);
     },
 
     async sleep(params, ctx) {

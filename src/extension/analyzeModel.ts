@@ -1,7 +1,9 @@
 // `CNNSlicer: Analyze Model`: pick a run (one found in the workspace, or any folder or manifest on
-// disk, or the sample run shipped with the extension when the workspace has none), read it through
+// disk, or the sample run shipped with the extension when the workspace has none), or an ONNX model
+// or a folder of per-epoch ONNX checkpoints to import into a run (importModel.ts), read it through
 // the engine with a cancellable progress notification, and open its query view and its
-// training-performance view. Also the run pickers the views use to add runs.
+// training-performance view. From the Explorer's context menu the file or folder clicked is the
+// target. Also the run pickers the views use to add runs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -16,10 +18,14 @@ import { QUERY_VIEW, querySelectionOfLayer } from './panels/queryView';
 import type { ViewPanel } from './panels/viewPanel';
 import { TRAINING_VIEW } from './panels/trainingView';
 import { ProgressTracker } from './progressReporting';
+import { classifyTarget, type AnalyzeTarget } from './importChoices';
+import { importOnnxModel, type ModelChoice } from './importModel';
 
 interface RunPickItem extends vscode.QuickPickItem {
   readonly runDir?: string;
   readonly browse?: true;
+  /** An item that imports an outside model instead of opening a run. */
+  readonly importKind?: 'onnxFile' | 'onnxFolder';
 }
 
 /**
@@ -48,6 +54,24 @@ const BROWSE_ITEM: RunPickItem = {
   browse: true,
 };
 
+/** Offered by Analyze Model (not by the other commands that pick a run): models CNNSlicer did not train. */
+const IMPORT_ITEMS: readonly RunPickItem[] = [
+  {
+    label: '$(file) ONNX model file…',
+    description: 'import a classifier and a dataset',
+    detail: 'An .onnx model (e.g. from torch.onnx.export) becomes a run with one epoch; you then pick MNIST, CIFAR-10 or an image folder.',
+    alwaysShow: true,
+    importKind: 'onnxFile',
+  },
+  {
+    label: '$(folder-library) Folder of per-epoch ONNX checkpoints…',
+    description: 'one epoch per .onnx file',
+    detail: 'Epoch numbers come from the file names (epoch_3.onnx, model-0007.onnx).',
+    alwaysShow: true,
+    importKind: 'onnxFolder',
+  },
+];
+
 function runPickItem(entry: RunEntry): RunPickItem {
   const label = escapeCodicons(runEntryLabel(entry));
   const description = escapeCodicons(vscode.workspace.asRelativePath(entry.dir, true));
@@ -66,11 +90,20 @@ function runPickItem(entry: RunEntry): RunPickItem {
  * The list opens at once and fills when the first workspace scan is done.
  */
 export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined> {
+  const picked = await pickRunOrModel(ctx, false);
+  return picked?.kind === 'run' ? picked.run : undefined;
+}
+
+/** A run to open, or which kind of model to import; undefined when dismissed. */
+type PickedTarget = { readonly kind: 'run'; readonly run: string } | { readonly kind: 'import'; readonly ask: 'onnxFile' | 'onnxFolder' };
+
+async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Promise<PickedTarget | undefined> {
   const quickPick = vscode.window.createQuickPick<RunPickItem>();
   quickPick.title = 'CNNSlicer: Analyze Model';
-  quickPick.placeholder = 'Pick a run (a folder holding cnnslicer.json)';
+  quickPick.placeholder = offerImport ? 'Pick a run (a folder holding cnnslicer.json), or an ONNX model to import' : 'Pick a run (a folder holding cnnslicer.json)';
+  const extra: readonly RunPickItem[] = offerImport ? [BROWSE_ITEM, ...IMPORT_ITEMS] : [BROWSE_ITEM];
   quickPick.matchOnDescription = true;
-  quickPick.items = [BROWSE_ITEM];
+  quickPick.items = extra;
   quickPick.busy = true;
   let scanned = false;
   const fill = (): void => {
@@ -79,7 +112,7 @@ export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined
     // Offered only once the scan has found nothing, so it never appears and vanishes under the user's Enter.
     const sample = scanned && runs.length === 0 ? sampleRunItem(ctx.sampleRunDir) : undefined;
     if (sample !== undefined) runs.push(sample);
-    quickPick.items = runs.length > 0 ? [...runs, { label: '', kind: vscode.QuickPickItemKind.Separator }, BROWSE_ITEM] : [BROWSE_ITEM];
+    quickPick.items = runs.length > 0 ? [...runs, { label: '', kind: vscode.QuickPickItemKind.Separator }, ...extra] : extra;
     // Runs finish loading while the list is open; the highlighted run must not change under the user's Enter.
     const same = active?.runDir === undefined ? undefined : quickPick.items.find((item) => item.runDir === active.runDir);
     if (same !== undefined) quickPick.activeItems = [same];
@@ -109,8 +142,9 @@ export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined
     });
   });
   if (picked === undefined) return undefined;
-  if (picked.browse === true) return browseForRun();
-  return picked.runDir;
+  if (picked.importKind !== undefined) return { kind: 'import', ask: picked.importKind };
+  const run = picked.browse === true ? await browseForRun() : picked.runDir;
+  return run === undefined ? undefined : { kind: 'run', run };
 }
 
 async function browseForRun(): Promise<string | undefined> {
@@ -173,11 +207,60 @@ export function openTrainingView(ctx: CnnSlicerContext, info: RunInfo, options: 
   ctx.panels.show(TRAINING_VIEW, [info.dir], { selection: { run: info.dir }, preserveFocus: options.preserveFocus });
 }
 
-export async function analyzeModel(ctx: CnnSlicerContext): Promise<void> {
-  const run = await pickRun(ctx);
-  if (run === undefined) return;
-  const info = await readRunWithProgress(ctx, run);
+/**
+ * What the Explorer's context menu passes: the clicked resource, and every selected one. Several
+ * selected .onnx files are one model's epochs; anything else uses the clicked one alone.
+ */
+async function explorerTarget(clicked: unknown, selected: unknown): Promise<AnalyzeTarget | ModelChoice | undefined> {
+  if (!(clicked instanceof vscode.Uri)) return undefined;
+  const all = Array.isArray(selected) ? selected.filter((u): u is vscode.Uri => u instanceof vscode.Uri) : [];
+  if (all.length > 1 && all.every((u) => u.scheme === 'file' && path.extname(u.fsPath).toLowerCase() === '.onnx')) {
+    return { kind: 'onnxFiles', files: all.map((u) => u.fsPath) };
+  }
+  if (clicked.scheme !== 'file') return { kind: 'unsupported', path: clicked.toString(), reason: "is not on this machine's file system; the engine reads from the disk the extension runs on" };
+  const p = clicked.fsPath;
+  try {
+    const stat = await fs.promises.stat(p);
+    return classifyTarget(p, stat.isDirectory() ? { isDirectory: true, entries: await fs.promises.readdir(p) } : { isDirectory: false });
+  } catch (err) {
+    return { kind: 'unsupported', path: p, reason: `cannot be read (${err instanceof Error ? err.message : String(err)})` };
+  }
+}
+
+export interface AnalyzeModelOptions {
+  /** The extension's folder, where the MNIST lookup starts. */
+  readonly extensionPath: string;
+  /** From the Explorer's context menu: the clicked resource and the selected ones. */
+  readonly clicked?: unknown;
+  readonly selected?: unknown;
+}
+
+export async function analyzeModel(ctx: CnnSlicerContext, options: AnalyzeModelOptions): Promise<void> {
+  const target = (await explorerTarget(options.clicked, options.selected)) ?? (await pickRunOrModel(ctx, true));
+  if (target === undefined) return;
+  let info: RunInfo | undefined;
+  switch (target.kind) {
+    case 'unsupported':
+      void vscode.window.showErrorMessage(`CNNSlicer: ${target.path} ${target.reason}.`);
+      return;
+    case 'run':
+      info = await readRunWithProgress(ctx, target.run);
+      break;
+    case 'import':
+      info = await importOnnxModel(ctx, options.extensionPath, { ask: target.ask });
+      break;
+    case 'onnxFile':
+    case 'onnxFolder':
+    case 'onnxFiles':
+      info = await importOnnxModel(ctx, options.extensionPath, { choice: target });
+      break;
+  }
   if (info === undefined) return;
+  await openRunViews(ctx, info);
+}
+
+/** Logs the run's summary and opens its query view, then its training view, as Analyze Model does. */
+async function openRunViews(ctx: CnnSlicerContext, info: RunInfo): Promise<void> {
   ctx.log.info(`Summary of run ${info.name} (${info.dir}):\n${formatRunSummary(info)}`);
   const opened = ctx.panels.panelsOf(QUERY_VIEW).length;
   const query = openQueryView(ctx, info);

@@ -75,7 +75,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const c = new CnnSlicerContext(context);
   ctx = c;
 
-  registerCommand(context, c, COMMAND.analyzeModel, () => analyzeModel(c));
+  // From the Explorer's context menu the clicked .onnx file or folder (and the selection) come as arguments.
+  registerCommand(context, c, COMMAND.analyzeModel, (clicked?: unknown, selected?: unknown) => analyzeModel(c, { extensionPath: context.extensionPath, clicked, selected }));
   registerCommand(context, c, COMMAND.refreshRuns, () => c.runIndex.refresh(true));
   registerCommand(context, c, COMMAND.restartEngine, () => c.restartEngine());
   registerCommand(context, c, COMMAND.showLog, () => c.log.show());

@@ -13,7 +13,7 @@ import type {
   LabelEntropiesResult,
   MeasureSeries,
 } from './measures';
-import type { RunInfo } from './runFormat';
+import type { LayerInfo, RunInfo } from './runFormat';
 
 /** Which probe samples a slice takes: the paper's x. */
 export type SampleSelection =
@@ -43,6 +43,41 @@ export interface SliceResult {
   readonly source: 'activations' | 'checkpoint' | 'probe';
 }
 
+/** The labelled images an import draws its probe set from (docs/outside-models.md). */
+export type ImportDataset =
+  | { readonly kind: 'mnist'; readonly dir?: string; readonly split?: 'train' | 'test' }
+  | { readonly kind: 'cifar10'; readonly dir: string; readonly split?: 'train' | 'test' }
+  | { readonly kind: 'imageFolder'; readonly dir: string };
+
+/** Probe samples an import draws when the request does not say, class-balanced. */
+export const DEFAULT_IMPORT_PROBE_COUNT = 1000;
+
+export interface ImportOnnxParams {
+  /** One .onnx file or one folder of per-epoch .onnx files, as absolute paths (the engine's cwd is not the user's). */
+  readonly models: readonly string[];
+  readonly dataset: ImportDataset;
+  /**
+   * The run folder to write (absolute). It must not hold a run yet. When the import fails or is
+   * cancelled, a folder this request created is removed again, so no half-written run is left.
+   */
+  readonly out: string;
+  /** The run's name; default the folder's name. */
+  readonly name?: string;
+  /** Default DEFAULT_IMPORT_PROBE_COUNT. */
+  readonly probeCount?: number;
+  /** Seed of the probe draw; default 0. */
+  readonly seed?: number;
+  /** Per-channel (or single) mean and std applied after scaling pixels to [0, 1]. */
+  readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
+}
+
+export interface ImportOnnxResult {
+  /** The run folder written. */
+  readonly dir: string;
+  readonly layers: readonly LayerInfo[];
+  readonly epochs: readonly number[];
+}
+
 /** Every request the engine answers: its parameters and its result. */
 export interface EngineMethods {
   /** Liveness check; returns the engine's pid. */
@@ -59,6 +94,11 @@ export interface EngineMethods {
   channelCapacity: { params: ChannelCapacityParams; result: MeasureSeries<ChannelCapacityResult> };
   /** One channel of a layer projected back to input space by a deconvnet (§5.4, Fig. 13C), from an epoch's checkpoint. */
   deconvnet: { params: DeconvnetParams; result: DeconvnetResult };
+  /**
+   * Turns an outside ONNX classifier (or a folder of per-epoch checkpoints) and a dataset into a run.
+   * Progress is reported per model and per batch of probe samples; cancellable.
+   */
+  importOnnx: { params: ImportOnnxParams; result: ImportOnnxResult };
   /** Test hook: works for `ms` milliseconds with progress, honouring cancellation. */
   sleep: { params: { readonly ms: number }; result: { slept: number } };
   /**
@@ -94,7 +134,7 @@ export type EngineToHost =
 /** Milliseconds between two heartbeats of a healthy engine. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
-const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'deconvnet', 'sleep', 'hang'];
+const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'deconvnet', 'importOnnx', 'sleep', 'hang'];
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);

@@ -110,6 +110,8 @@ export interface SessionOptions {
   readonly workspace: string;
   /** The extension's folder: its package.json, and everything the manifest's `main` needs. */
   readonly extensionDir: string;
+  /** More extensions installed beside it (a benchmark's fixture, say), laid out the same way. */
+  readonly extraExtensionDirs?: readonly string[];
   /** Added to (and overriding) the seeded user settings. */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where screenshot() writes; screenshots are skipped when absent. */
@@ -153,6 +155,7 @@ export class CodeServerSession {
       JSON.stringify({ ...BASE_SETTINGS, ...(options.settings ?? {}) }, null, 2),
     );
     installExtension(options.extensionDir, extensionsDir);
+    for (const dir of options.extraExtensionDirs ?? []) installExtension(dir, extensionsDir);
 
     const port = await freePort();
     const configFile = path.join(root, 'config.yaml');
@@ -255,10 +258,55 @@ export class CodeServerSession {
     await row.click();
   }
 
+  /**
+   * Answers a showOpenDialog. In code-server it is VS Code's "simple file dialog": a quick input
+   * whose box holds a path and whose list shows that folder. The whole path is typed, then Enter.
+   */
+  async answerFileDialog(file: string, timeout = 30_000): Promise<void> {
+    const input = this.quickInputBox();
+    const title = this.page.locator('.quick-input-widget .quick-input-title');
+    // The dialog puts its start folder in the box once it has listed it (`..` first); a path typed
+    // before that is overwritten.
+    await this.quickInputRow('..').waitFor({ state: 'visible', timeout });
+    const dialogTitle = await title.innerText();
+    for (let attempt = 0; ; attempt++) {
+      await input.fill(file);
+      // The dialog re-lists the typed path's folder as the text changes; Enter before that is taken
+      // for the old value.
+      await this.page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === f, file, { timeout });
+      await sleep(500);
+      await this.page.keyboard.press('Enter');
+      // Accepted: the dialog closes, or the next quick input replaces it.
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline) {
+        const open = await input.isVisible();
+        if (!open || (await title.innerText().catch(() => '')) !== dialogTitle) return;
+        await sleep(100);
+      }
+      if (attempt >= 2) throw new Error(`the file dialog "${dialogTitle}" did not accept ${file}; its box holds "${await input.inputValue()}"`);
+    }
+  }
+
   /** The labels the open quick input currently lists. */
   async quickInputLabels(): Promise<string[]> {
     await this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 30_000 });
     return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts();
+  }
+
+  /**
+   * Answers an input box (showInputBox) once its title contains `titlePart`, so that the text
+   * never goes into the quick input of the step before; no `value` accepts the proposed one.
+   */
+  async answerInputBox(titlePart: string, value?: string, timeout = 30_000): Promise<void> {
+    await this.page.locator('.quick-input-widget .quick-input-title', { hasText: titlePart }).waitFor({ state: 'visible', timeout });
+    const input = this.quickInputBox();
+    if (value !== undefined) await input.fill(value);
+    await input.press('Enter');
+  }
+
+  /** A notification toast (message or progress) whose text matches. */
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
   }
 
   quickInputBox(): Locator {

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { DEFAULT_IMPORT_PROBE_COUNT, type ImportDataset } from '../../shared/engineProtocol';
 import { CnnSlicerError } from '../../shared/errors';
 import { LOGITS_NAME, type LayerInfo } from '../../shared/runFormat';
 import { CIFAR_CHANNELS, CIFAR_SIZE, loadCifar10, normalizedBytes } from '../data/cifar10';
@@ -15,10 +16,8 @@ import { createSession, makeTensor } from '../onnx/ortRuntime';
 import { RunWriter } from '../run/runWriter';
 import { discoverLayers } from './layerDiscovery';
 
-export type ImportDataset =
-  | { readonly kind: 'mnist'; readonly dir?: string; readonly split?: 'train' | 'test' }
-  | { readonly kind: 'cifar10'; readonly dir: string; readonly split?: 'train' | 'test' }
-  | { readonly kind: 'imageFolder'; readonly dir: string };
+// The dataset type is the engine protocol's, so the extension's import request and the CLI agree.
+export type { ImportDataset };
 
 export interface ImportOptions {
   /** One .onnx file, a folder of per-epoch .onnx files, or several per-epoch .onnx files. */
@@ -44,7 +43,7 @@ export interface ImportResult {
   readonly epochs: readonly number[];
 }
 
-export const DEFAULT_PROBE_COUNT = 1000;
+export const DEFAULT_PROBE_COUNT = DEFAULT_IMPORT_PROBE_COUNT;
 const BATCH = 256;
 
 interface LoadedDataset {
@@ -230,7 +229,9 @@ async function probeMetrics(
 
 export async function importOnnx(opts: ImportOptions): Promise<ImportResult> {
   const models = await resolveModels(opts.models);
+  opts.onProgress?.(0, 0, `loading the ${opts.dataset.kind === 'imageFolder' ? 'image folder' : opts.dataset.kind === 'mnist' ? 'MNIST' : 'CIFAR-10'} dataset`);
   const data = await loadDataset(opts.dataset, opts.normalization);
+  if (opts.signal?.aborted) throw cancelled(models[0].file);
   const indices = chooseProbe(data.labels, data.classes.length, opts.probeCount ?? DEFAULT_PROBE_COUNT, opts.seed ?? 0);
   const inputs = data.floats(indices);
   const labels = Int32Array.from(indices, (i) => data.labels[i]);
@@ -246,15 +247,20 @@ export async function importOnnx(opts: ImportOptions): Promise<ImportResult> {
   for (let m = 0; m < models.length; m++) {
     const { file, epoch } = models[m];
     if (opts.signal?.aborted) throw cancelled(file);
-    opts.onProgress?.(m * n, total, `${path.basename(file)}: finding layers`);
-    const bytes = await fs.readFile(file);
+    // "model 2 of 5" tells a folder's import how far it got; one file needs no count.
+    const label = models.length > 1 ? `${path.basename(file)} (epoch ${epoch}, model ${m + 1} of ${models.length})` : path.basename(file);
+    opts.onProgress?.(m * n, total, `${label}: finding layers`);
+    const bytes = await fs.readFile(file).catch((err: unknown) => {
+      // A bare EACCES/EISDIR would reach the user as an internal error without saying it is the model.
+      throw new CnnSlicerError('not-found', `cannot read the model: ${err instanceof Error ? err.message : String(err)}`, file);
+    });
     const found = await discoverLayers(bytes, file, { inputShape: data.inputShape, samples: shapeProbe, classes: data.classes.length, datasetName: data.name });
     if (layers === undefined) layers = found.layers;
     else {
       const diff = sameLayers(layers, found.layers);
       if (diff !== undefined) throw new CnnSlicerError('model-error', `this epoch's model has ${diff} of ${path.basename(models[0].file)}; per-epoch models must share one architecture`, file);
     }
-    const metrics = await probeMetrics(found.checkpoint, file, inputs, data.inputShape, labels, data.classes.length, (done) => opts.onProgress?.(m * n + done, total, `${path.basename(file)}: probe metrics`), opts.signal);
+    const metrics = await probeMetrics(found.checkpoint, file, inputs, data.inputShape, labels, data.classes.length, (done) => opts.onProgress?.(m * n + done, total, `${label}: probe metrics`), opts.signal);
     writer ??= await RunWriter.create(out, {
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       model: { name: path.basename(opts.models.length === 1 ? opts.models[0] : path.dirname(file)).replace(/\.onnx$/i, ''), framework: 'onnx' },
