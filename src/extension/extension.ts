@@ -126,7 +126,7 @@ export function activate(context: vscode.ExtensionContext): void {
     else openQueryView(c, info, { layer: layer.name });
     c.selections.select({ run: info.dir, layer: layer.name }, 'codelens');
   });
-  registerCommand(context, c, COMMAND.trainModel, () => trainModel(c, context.extensionPath));
+  registerCommand(context, c, COMMAND.trainModel, () => trainModel(c, { extensionPath: context.extensionPath, globalStoragePath: context.globalStorageUri.fsPath }));
   // A trainer outliving VS Code would keep writing a run nobody watches.
   context.subscriptions.push({ dispose: cancelAllTrainings });
   registerCommand(context, c, COMMAND.compareRuns, async () => {

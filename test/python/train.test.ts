@@ -33,7 +33,7 @@ describe('the built-in trainer (cnnslicer.train)', function () {
     const events: TrainerEvent[] = [];
     const args = trainerArgs({ arch: 'small', perClass: 10, epochs, batchSize: 64, lr: 0.001, probe: 50, out, data: MNIST, seed: 0 });
     const trainer: TrainerProcess = new TrainerProcess({
-      python,
+      command: python,
       args,
       cwd: tmp,
       env: pythonEnv(),
@@ -93,7 +93,7 @@ describe('the built-in trainer (cnnslicer.train)', function () {
   });
 
   it('reports a bad option as an error event with argparse’s message', async function () {
-    const trainer = new TrainerProcess({ python, args: ['-m', 'cnnslicer.train', '--arch', 'huge', '--out', path.join(tmp, 'bad')], cwd: tmp, env: pythonEnv() });
+    const trainer = new TrainerProcess({ command: python, args: ['-m', 'cnnslicer.train', '--arch', 'huge', '--out', path.join(tmp, 'bad')], cwd: tmp, env: pythonEnv() });
     const r = await trainer.result;
     assert.equal(r.outcome, 'failed');
     assert.match(r.message ?? '', /--arch: invalid choice: 'huge'/);

@@ -86,6 +86,8 @@ describe('extension manifest (package.json)', () => {
       'LICENSE',
       'python/cnnslicer/__init__.py',
       'python/pyproject.toml',
+      'examples/mnist_pytorch.py',
+      'examples/cifar10_pytorch.py',
       'node_modules/onnxruntime-node/package.json',
       'node_modules/onnxruntime-node/dist/index.js',
       'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',

@@ -9,6 +9,7 @@ import {
   runFolderName,
   secondsLeft,
   trainerArgs,
+  trainerOptionArgs,
   TrainerProcess,
   type TrainerEvent,
 } from '../../src/extension/training/trainerProcess';
@@ -50,7 +51,7 @@ function fake(mode: string, onEvent?: (e: TrainerEvent, p: TrainerProcess) => vo
   const events: TrainerEvent[] = [];
   const holder: { trainer?: TrainerProcess } = {};
   const trainer = new TrainerProcess({
-    python: process.execPath,
+    command: process.execPath,
     args: ['-e', FAKE_TRAINER, mode],
     onEvent: (e) => {
       events.push(e);
@@ -89,6 +90,9 @@ describe('trainer process: parsing its lines', () => {
       accuracy: 0.1,
       seconds: 1,
     });
+    assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"device":"cuda"}'), { event: 'start', run: '/r', epochs: 2, device: 'cuda' });
+    assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"backend":"wasm"}'), { event: 'start', run: '/r', epochs: 2, backend: 'wasm' });
+    assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"device":7,"backend":""}'), { event: 'start', run: '/r', epochs: 2 }, 'a malformed device or backend is dropped, the event kept');
     assert.deepEqual(parseTrainerLine('{"event":"done","run":"/r"}'), { event: 'done', run: '/r' });
     assert.deepEqual(parseTrainerLine('{"event":"cancelled","run":null,"epoch":null}'), { event: 'cancelled', run: null, epoch: null });
     assert.deepEqual(parseTrainerLine('{"event":"error","message":"boom"}'), { event: 'error', message: 'boom' });
@@ -130,6 +134,13 @@ describe('trainer process: time left and progress text', () => {
     assert.equal(epochMessage(e, 68), 'epoch 3/20 · loss 0.123 · ~1 min left');
     assert.equal(epochMessage({ ...e, loss: null }, undefined), 'epoch 3/20');
     assert.equal(epochMessage({ ...e, epoch: 20 }, 0), 'epoch 20/20 · loss 0.123');
+  });
+
+  it('builds the CIFAR-10 command line, the same options for both trainers', () => {
+    const o = { dataset: 'cifar10', arch: 'cifar', perClass: 100, epochs: 2, batchSize: 32, lr: 0.01, probe: 20, out: '/o', data: '/c', cifarRecords: 50 } as const;
+    const options = ['--dataset', 'cifar10', '--arch', 'cifar', '--per-class', '100', '--epochs', '2', '--batch-size', '32', '--lr', '0.01', '--probe', '20', '--out', '/o', '--data', '/c', '--cifar-records', '50'];
+    assert.deepEqual(trainerOptionArgs(o), options);
+    assert.deepEqual(trainerArgs(o), ['-m', 'cnnslicer.train', ...options]);
   });
 
   it('builds the trainer command line', () => {
@@ -176,7 +187,7 @@ describe('trainer process: running a trainer', function () {
   });
 
   it('fails with a clear message when the interpreter cannot be started', async () => {
-    const trainer = new TrainerProcess({ python: '/nonexistent/python3', args: ['-m', 'cnnslicer.train'] });
+    const trainer = new TrainerProcess({ command: '/nonexistent/python3', args: ['-m', 'cnnslicer.train'] });
     const result = await trainer.result;
     assert.equal(result.outcome, 'failed');
     assert.match(result.message ?? '', /could not start \/nonexistent\/python3/);

@@ -46,27 +46,64 @@ export async function findInterpreter(resource: vscode.Uri | undefined, log: vsc
   return { path: process.platform === 'win32' ? 'python' : 'python3', source: 'PATH' };
 }
 
-const CHECK_SCRIPT = 'import numpy, torch, sys; sys.stdout.write(torch.__version__)';
+// One JSON line: the torch version and whether (and on which GPU) it can use CUDA, which decides
+// where the trainer runs (its --device auto makes the same test).
+const CHECK_SCRIPT = [
+  'import json, sys',
+  'import numpy, torch',
+  'cuda = bool(torch.cuda.is_available())',
+  'sys.stdout.write(json.dumps({"torch": torch.__version__, "cuda": cuda, "gpu": torch.cuda.get_device_name(0) if cuda else None}))',
+].join('\n');
+
+/** What the interpreter offers for training, or why it cannot train. */
+export type TorchStatus =
+  | { readonly ok: true; readonly version: string; readonly cuda: boolean; readonly gpu?: string }
+  | { readonly ok: false; readonly problem: string };
+
+function whereFrom(interpreter: Interpreter): string {
+  return interpreter.source === 'setting' ? `the ${INTERPRETER_SETTING} setting` : interpreter.source === 'python extension' ? 'the Python extension' : 'PATH';
+}
 
 /**
- * Undefined when the interpreter can import torch and numpy; otherwise what to tell the user.
- * torch takes seconds to import, hence the generous timeout.
+ * Whether the interpreter can import torch and numpy, its torch version and CUDA. torch takes
+ * seconds to import (and CUDA initialisation more), hence the generous timeout.
  */
-export function checkTorch(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const where = interpreter.source === 'setting' ? `the ${INTERPRETER_SETTING} setting` : interpreter.source === 'python extension' ? 'the Python extension' : 'PATH';
+export function probeTorch(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<TorchStatus> {
+  const where = whereFrom(interpreter);
   return new Promise((resolve) => {
-    execFile(interpreter.path, ['-c', CHECK_SCRIPT], { env, timeout: 120_000 }, (err, _stdout, stderr) => {
-      if (err === null) return resolve(undefined);
+    execFile(interpreter.path, ['-c', CHECK_SCRIPT], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err === null) {
+        try {
+          const info = JSON.parse(stdout.trim().split('\n').slice(-1)[0] ?? '') as { torch?: unknown; cuda?: unknown; gpu?: unknown };
+          return resolve({
+            ok: true,
+            version: typeof info.torch === 'string' ? info.torch : 'unknown version',
+            cuda: info.cuda === true,
+            ...(typeof info.gpu === 'string' && info.gpu !== '' ? { gpu: info.gpu } : {}),
+          });
+        } catch {
+          // A sitecustomize that prints to stdout would garble the line; torch imported, so it can train.
+          return resolve({ ok: true, version: 'unknown version', cuda: false });
+        }
+      }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        return resolve(`Python interpreter "${interpreter.path}" (from ${where}) was not found. Set ${INTERPRETER_SETTING} to a Python with PyTorch installed.`);
+        return resolve({ ok: false, problem: `Python interpreter "${interpreter.path}" (from ${where}) was not found. Set ${INTERPRETER_SETTING} to a Python with PyTorch installed.` });
       }
       const missing = /No module named '([^']+)'/.exec(stderr)?.[1];
-      resolve(
-        missing !== undefined
-          ? `Python interpreter "${interpreter.path}" (from ${where}) cannot import ${missing}. Install PyTorch and numpy in it (pip install torch numpy), or set ${INTERPRETER_SETTING} to one that has them.`
-          : `Python interpreter "${interpreter.path}" (from ${where}) failed to import torch: ${stderr.trim().split('\n').slice(-1)[0] ?? err.message}`,
-      );
+      resolve({
+        ok: false,
+        problem:
+          missing !== undefined
+            ? `Python interpreter "${interpreter.path}" (from ${where}) cannot import ${missing}. Install PyTorch and numpy in it (pip install torch numpy), or set ${INTERPRETER_SETTING} to one that has them.`
+            : `Python interpreter "${interpreter.path}" (from ${where}) failed to import torch: ${stderr.trim().split('\n').slice(-1)[0] || err.message}`,
+      });
     });
   });
+}
+
+/** Undefined when the interpreter can import torch and numpy; otherwise what to tell the user. */
+export async function checkTorch(interpreter: Interpreter, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const status = await probeTorch(interpreter, env);
+  return status.ok ? undefined : status.problem;
 }

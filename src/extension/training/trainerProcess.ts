@@ -1,9 +1,18 @@
-// Runs the Python trainer (python/cnnslicer/train.py) as a child process and turns its JSON lines
-// into events and one final result. No `vscode` import: the unit tests drive it with a fake trainer.
+// Runs a trainer as a child process (the Python trainer python/cnnslicer/train.py, or the TF.js
+// trainer, which speaks the same protocol) and turns its JSON lines into events and one final
+// result. No `vscode` import: the unit tests drive it with a fake trainer.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export type TrainerEvent =
-  | { readonly event: 'start'; readonly run: string; readonly epochs: number }
+  | {
+      readonly event: 'start';
+      readonly run: string;
+      readonly epochs: number;
+      /** Where the Python trainer runs: "cpu" or "cuda". Absent from older trainers and from TF.js. */
+      readonly device?: string;
+      /** The TF.js backend the TF.js trainer loaded: "tensorflow-gpu", "tensorflow", "wasm" or "cpu". */
+      readonly backend?: string;
+    }
   | {
       readonly event: 'epoch';
       readonly epoch: number;
@@ -45,7 +54,15 @@ export function parseTrainerLine(line: string): TrainerEvent | undefined {
   const o = value as Record<string, unknown>;
   switch (o.event) {
     case 'start':
-      return typeof o.run === 'string' && isNumber(o.epochs) ? { event: 'start', run: o.run, epochs: o.epochs } : undefined;
+      if (typeof o.run !== 'string' || !isNumber(o.epochs)) return undefined;
+      // device and backend are optional, and a malformed one is dropped rather than losing the event.
+      return {
+        event: 'start',
+        run: o.run,
+        epochs: o.epochs,
+        ...(typeof o.device === 'string' && o.device !== '' ? { device: o.device } : {}),
+        ...(typeof o.backend === 'string' && o.backend !== '' ? { backend: o.backend } : {}),
+      };
     case 'epoch':
       if (!isNumber(o.epoch) || !isNumber(o.epochs) || !isNumber(o.seconds)) return undefined;
       return { event: 'epoch', epoch: o.epoch, epochs: o.epochs, loss: numberOrNull(o.loss), accuracy: numberOrNull(o.accuracy), seconds: o.seconds };
@@ -108,9 +125,14 @@ export function epochMessage(e: Extract<TrainerEvent, { event: 'epoch' }>, left:
   return parts.join(' · ');
 }
 
+export type Dataset = 'mnist' | 'cifar10';
+export type Arch = 'paper' | 'small' | 'cifar';
+
 export interface TrainerOptions {
-  readonly arch: 'paper' | 'small';
-  /** Images per digit, or 'all' for the whole training set. */
+  readonly arch: Arch;
+  /** Absent: the trainers' default, MNIST. */
+  readonly dataset?: Dataset;
+  /** Images per class, or 'all' for the whole training set. */
   readonly perClass: number | 'all';
   readonly epochs: number;
   readonly batchSize: number;
@@ -119,15 +141,26 @@ export interface TrainerOptions {
   readonly out: string;
   readonly data?: string;
   readonly seed?: number;
+  /** Records per CIFAR-10 batch file: 10,000 (the trainers' default) except in generated test data. */
+  readonly cifarRecords?: number;
+}
+
+/**
+ * The trainer options as command-line arguments, the same for both trainers: the TF.js trainer
+ * takes exactly these, the Python one takes them after `-m cnnslicer.train` (trainerArgs).
+ */
+export function trainerOptionArgs(o: TrainerOptions): string[] {
+  const args = [...(o.dataset !== undefined ? ['--dataset', o.dataset] : []), '--arch', o.arch, '--per-class', String(o.perClass), '--epochs', String(o.epochs)];
+  args.push('--batch-size', String(o.batchSize), '--lr', String(o.lr), '--probe', String(o.probe), '--out', o.out);
+  if (o.data !== undefined) args.push('--data', o.data);
+  if (o.seed !== undefined) args.push('--seed', String(o.seed));
+  if (o.cifarRecords !== undefined) args.push('--cifar-records', String(o.cifarRecords));
+  return args;
 }
 
 /** The command line of `python -m cnnslicer.train` for these options. */
 export function trainerArgs(o: TrainerOptions): string[] {
-  const args = ['-m', 'cnnslicer.train', '--arch', o.arch, '--per-class', String(o.perClass), '--epochs', String(o.epochs)];
-  args.push('--batch-size', String(o.batchSize), '--lr', String(o.lr), '--probe', String(o.probe), '--out', o.out);
-  if (o.data !== undefined) args.push('--data', o.data);
-  if (o.seed !== undefined) args.push('--seed', String(o.seed));
-  return args;
+  return ['-m', 'cnnslicer.train', ...trainerOptionArgs(o)];
 }
 
 export interface TrainerResult {
@@ -141,7 +174,8 @@ export interface TrainerResult {
 }
 
 export interface SpawnTrainerOptions {
-  readonly python: string;
+  /** The program: a Python interpreter, or Node for the TF.js trainer. */
+  readonly command: string;
   readonly args: readonly string[];
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
@@ -164,7 +198,7 @@ export class TrainerProcess {
   constructor(private readonly options: SpawnTrainerOptions) {
     let resolve!: (r: TrainerResult) => void;
     this.result = new Promise<TrainerResult>((r) => (resolve = r));
-    this.child = spawn(options.python, [...options.args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(options.command, [...options.args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
 
     const stdout = new LineSplitter();
     let stderrTail = '';
@@ -208,7 +242,7 @@ export class TrainerProcess {
       stdout.end().forEach(handleLine);
       const common = { ...(run !== undefined ? { run } : {}), ...(lastEpoch !== undefined ? { lastEpoch } : {}) };
       if (spawnError !== undefined) {
-        resolve({ outcome: 'failed', message: `could not start ${options.python}: ${spawnError.message}`, ...common });
+        resolve({ outcome: 'failed', message: `could not start ${options.command}: ${spawnError.message}`, ...common });
       } else if (error !== undefined) {
         resolve({ outcome: 'failed', message: error, ...common });
       } else if (this.cancelRequested || finished === 'cancelled') {
