@@ -3,7 +3,6 @@
 // quick pick, the training view's webview and the summary editor. The extension host and the engine it forks run server-side
 // in Node, as under VS Code Remote. Needs scripts/e2e/install.sh to have been run once.
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +10,8 @@ import { RunWriter } from '../../src/engine/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
 // For its declaration of window.cnnslicerCharts, which the training view's checks read.
 import type {} from '../../webview/shared/charts';
-import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+import { CodeServerSession } from './harness';
+import { skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-small-cnn';
@@ -30,10 +30,6 @@ const EPOCHS = [
   { epoch: 1, loss: 1.2, accuracy: 0.55, lossText: '1.2', accuracyText: '55.0%' },
   { epoch: 2, loss: 0.512, accuracy: 0.85, lossText: '0.512', accuracyText: '85.0%' },
 ];
-
-function truthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
 
 /** Deterministic values in [-1, 1), so the run on disk is the same at every test run. */
 function filled(length: number, seed: number): Float32Array {
@@ -75,43 +71,6 @@ async function writeRun(dir: string): Promise<RunWriter> {
 /** The epoch the last test writes while the training view is open. */
 const LIVE_EPOCH = { epoch: 3, loss: 0.25, accuracy: 0.9, lossText: '0.25' };
 
-/** The newest modification time of any file under `dir`, or 0 for none. */
-function newestMtime(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let newest = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds the bundles when they are missing or older than the sources, so the test never drives a
- * stale extension by accident.
- */
-function ensureBuilt(force = false): void {
-  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
-  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
-  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
-  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-}
-
-/** What the packaged extension holds (see .vscodeignore), staged from the working tree. */
-function stageBuiltExtension(dest: string): string {
-  const spec = { copy: ['package.json', 'dist', 'media', 'python'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
-  ensureBuilt();
-  try {
-    return stageExtension(root, dest, spec);
-  } catch (err) {
-    // Another build in this working tree may have emptied dist/ while it was copied; once more.
-    fs.rmSync(dest, { recursive: true, force: true });
-    ensureBuilt(true);
-    return stageExtension(root, dest, spec);
-  }
-}
-
 describe('CNNSlicer in VS Code (code-server, end to end)', function () {
   this.timeout(180_000);
   let session: CodeServerSession | undefined;
@@ -126,13 +85,7 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
   };
 
   before(async function () {
-    const missing = missingPrerequisites();
-    if (missing.length > 0) {
-      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).`;
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
-      console.log(`    skipping the end-to-end suite: ${reason}`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the end-to-end suite');
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-test-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
     const workspace = path.join(scratch, 'workspace');

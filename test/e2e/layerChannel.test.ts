@@ -7,14 +7,14 @@
 // checkpoints. With CNNSLICER_SCREENSHOTS=1 it saves docs/images/layer-view.png and
 // channel-view.png. Needs scripts/e2e/install.sh run once.
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import type {} from '../../webview/channel/main';
 import type {} from '../../webview/layer/main';
-import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+import { CodeServerSession } from './harness';
+import { skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const SAMPLE_RUN = path.join(root, 'examples', 'sample-run');
@@ -24,10 +24,6 @@ const CHANNEL_TAB = `Channels: ${RUN_NAME}`;
 const NEWEST = 20;
 const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
 
-function truthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
 /** Reads `read` until `ok` holds, from this process: the page's own timers would need helpers tsx adds to named functions. */
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeout = 60_000): Promise<T> {
   const deadline = Date.now() + timeout;
@@ -36,39 +32,6 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => 
     if (ok(value)) return value;
     if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeout} ms`);
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function newestMtime(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let newest = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the bundles when missing or older than the sources, so the test never drives a stale extension. */
-function ensureBuilt(force = false): void {
-  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
-  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
-  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
-  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-}
-
-/** What the packaged extension holds (see .vscodeignore), staged from the working tree. */
-function stageBuiltExtension(dest: string): string {
-  const spec = { copy: ['package.json', 'dist', 'media', 'python'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
-  ensureBuilt();
-  try {
-    return stageExtension(root, dest, spec);
-  } catch {
-    // Another build in this working tree may have emptied dist/ while it was copied; once more.
-    fs.rmSync(dest, { recursive: true, force: true });
-    ensureBuilt(true);
-    return stageExtension(root, dest, spec);
   }
 }
 
@@ -84,13 +47,7 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
   };
 
   before(async function () {
-    const missing = missingPrerequisites();
-    if (missing.length > 0) {
-      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).`;
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
-      console.log(`    skipping the end-to-end suite: ${reason}`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the end-to-end suite');
     if (!fs.existsSync(path.join(SAMPLE_RUN, 'cnnslicer.json'))) throw new Error(`${SAMPLE_RUN} is missing: npm run make-sample-run writes it`);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-layer-channel-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));

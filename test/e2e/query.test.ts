@@ -4,14 +4,14 @@
 // the model's file at the layer's line; the CodeLens over that line shows the layer's entropies,
 // measured by the engine, and opens the layer's view. Needs scripts/e2e/install.sh run once.
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { RunWriter } from '../../src/engine/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
-import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+import { CodeServerSession } from './harness';
+import { skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-query-cnn';
@@ -47,10 +47,6 @@ const EPOCHS = [0, 1, 2];
 const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
 const SAMPLE_RUN = path.join(root, 'examples', 'sample-run');
 
-function truthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
 /** Deterministic values in [-1, 1). */
 function filled(length: number, seed: number): Float32Array {
   const out = new Float32Array(length);
@@ -83,39 +79,6 @@ async function writeRun(dir: string): Promise<void> {
   await writer.finish();
 }
 
-function newestMtime(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let newest = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the bundles when missing or older than the sources, so the test never drives a stale extension. */
-function ensureBuilt(force = false): void {
-  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
-  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
-  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
-  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-}
-
-/** What the packaged extension holds (see .vscodeignore), staged from the working tree. */
-function stageBuiltExtension(dest: string): string {
-  const spec = { copy: ['package.json', 'dist', 'media', 'python'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
-  ensureBuilt();
-  try {
-    return stageExtension(root, dest, spec);
-  } catch {
-    // Another build in this working tree may have emptied dist/ while it was copied; once more.
-    fs.rmSync(dest, { recursive: true, force: true });
-    ensureBuilt(true);
-    return stageExtension(root, dest, spec);
-  }
-}
-
 describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)', function () {
   this.timeout(240_000);
   let session: CodeServerSession | undefined;
@@ -128,13 +91,7 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
   };
 
   before(async function () {
-    const missing = missingPrerequisites();
-    if (missing.length > 0) {
-      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).`;
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
-      console.log(`    skipping the end-to-end suite: ${reason}`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the end-to-end suite');
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-query-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
     const workspace = path.join(scratch, 'workspace');

