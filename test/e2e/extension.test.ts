@@ -11,7 +11,7 @@ import type { LayerInfo } from '../../src/shared/runFormat';
 // For its declaration of window.cnnslicerCharts, which the training view's checks read.
 import type {} from '../../webview/shared/charts';
 import { CodeServerSession } from './harness';
-import { skipUnlessReady, stageBuiltExtension } from './staging';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-small-cnn';
@@ -76,7 +76,7 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
   let session: CodeServerSession | undefined;
   /** The staged extension and the workspace, kept when a test failed. */
   let scratch: string | undefined;
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
   let liveWriter: RunWriter | undefined;
 
   const s = (): CodeServerSession => {
@@ -100,23 +100,9 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
       await session.openWorkbench('README.md');
     } catch (err) {
       // A failing before-hook gets no afterEach, so the evidence is printed and kept here.
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-workbench'));
+      await evidence.record('open-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('shows the CNNSlicer activity-bar entry, whose Runs view lists the workspace run', async () => {

@@ -14,7 +14,7 @@ import type { FrameLocator } from 'playwright-core';
 import type {} from '../../webview/channel/main';
 import type {} from '../../webview/layer/main';
 import { CodeServerSession } from './harness';
-import { skipUnlessReady, stageBuiltExtension } from './staging';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const SAMPLE_RUN = path.join(root, 'examples', 'sample-run');
@@ -39,7 +39,7 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
   this.timeout(240_000);
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -58,23 +58,9 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
     try {
       await session.openWorkbench('README.md');
     } catch (err) {
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-workbench'));
+      await evidence.record('open-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   /** The document of the view in the tab `title`, once that tab is shown. */

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
 import { CodeServerSession } from './harness';
-import { skipUnlessReady, stageBuiltExtension } from './staging';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const MODEL_FILE = 'mnist_cnn.onnx';
@@ -82,7 +82,7 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -142,23 +142,9 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
       // palette opened before that does not list its commands.
       await session.activityBarItem('CNNSlicer').waitFor({ state: 'visible', timeout: 60_000 });
     } catch (err) {
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-workbench'));
+      await evidence.record('open-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('Analyze Model → ONNX model file → MNIST imports the model and opens the training view and the Runs tree on the new run', async () => {
@@ -259,7 +245,7 @@ describe('CNNSlicer: importing an ONNX model in Restricted Mode (code-server, en
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
 
   before(async function () {
     skipUnlessReady(this, 'the end-to-end suite');
@@ -285,23 +271,9 @@ describe('CNNSlicer: importing an ONNX model in Restricted Mode (code-server, en
         .waitFor({ timeout: 60_000 });
       await session.activityBarItem('CNNSlicer').waitFor({ state: 'visible', timeout: 60_000 });
     } catch (err) {
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-restricted-workbench'));
+      await evidence.record('open-restricted-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('refuses to import, since onnxruntime runs the model, before asking anything, and writes nothing', async () => {

@@ -11,7 +11,7 @@ import type { FrameLocator } from 'playwright-core';
 import { RunWriter } from '../../src/engine/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { CodeServerSession } from './harness';
-import { skipUnlessReady, stageBuiltExtension } from './staging';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-query-cnn';
@@ -83,7 +83,7 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
   this.timeout(240_000);
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -104,23 +104,9 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     try {
       await session.openWorkbench('README.md');
     } catch (err) {
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-workbench'));
+      await evidence.record('open-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   /** The query view's document, once its tab is the one shown. */

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { missingPrerequisites, stageExtension } from './harness';
+import { missingPrerequisites, stageExtension, type CodeServerSession } from './harness';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -63,4 +63,34 @@ export function stageBuiltExtension(dest: string): string {
     ensureBuilt(true);
     return stageExtension(root, dest, PACKAGED);
   }
+}
+
+export interface FailureEvidence {
+  /** Marks the suite failed, keeps its files and prints the session's report (for a failing before-hook, which gets no afterEach). */
+  record(title: string): Promise<void>;
+}
+
+/**
+ * Registers the hooks every suite needs around its code-server session: after a failed test the
+ * session's files are kept and its report (screenshot, logs) printed; at the end the session stops
+ * and the scratch folder goes, unless something failed. Call inside the suite's describe.
+ */
+export function keepEvidenceOnFailure(session: () => CodeServerSession | undefined, scratch: () => string | undefined): FailureEvidence {
+  let failed = false;
+  const record = async (title: string): Promise<void> => {
+    failed = true;
+    const s = session();
+    if (s === undefined) return;
+    s.keepFiles();
+    console.log(await s.failureReport(title));
+  };
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await record(this.currentTest.title);
+  });
+  after(async () => {
+    await session()?.stop();
+    const dir = scratch();
+    if (dir !== undefined && !failed) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { record };
 }

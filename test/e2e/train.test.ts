@@ -13,7 +13,7 @@ import { RunReader } from '../../src/engine/run/runReader';
 import type {} from '../../webview/shared/charts';
 import { describePythonSearch, findPython } from '../support/python';
 import { CodeServerSession } from './harness';
-import { skipUnlessReady, stageBuiltExtension } from './staging';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const root = path.resolve(__dirname, '..', '..');
 const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
@@ -41,7 +41,7 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  let failed = false;
+  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -86,23 +86,9 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
       await session.openWorkbench('README.md');
       await session.openViewContainer('CNNSlicer');
     } catch (err) {
-      failed = true;
-      session.keepFiles();
-      console.log(await session.failureReport('open-workbench'));
+      await evidence.record('open-workbench');
       throw err;
     }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || session === undefined) return;
-    failed = true;
-    session.keepFiles();
-    console.log(await session.failureReport(this.currentTest.title));
-  });
-
-  after(async () => {
-    await session?.stop();
-    if (scratch !== undefined && !failed) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   /** Runs Train Model through every step: the small MNIST CNN on `perClass` images per digit. */
