@@ -65,7 +65,10 @@ function preservesFocus(value: unknown): boolean {
 async function runOfNode(c: CnnSlicerContext, node: unknown): Promise<RunInfo | undefined> {
   if (!isRunNode(node)) {
     const run = await pickRun(c);
-    return run === undefined ? undefined : readRunWithProgress(c, run);
+    if (run === undefined) return undefined;
+    // A run of the workspace the index has read needs no second reading (nor its progress notification).
+    const picked = c.runIndex.get(run);
+    return picked?.state.kind === 'loaded' ? picked.state.info : readRunWithProgress(c, run);
   }
   const entry = c.runIndex.get(node.entry.dir) ?? node.entry;
   return entry.state.kind === 'loaded' ? entry.state.info : readRunWithProgress(c, entry.dir);

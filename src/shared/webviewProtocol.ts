@@ -74,6 +74,13 @@ export type ViewUpdate<S> =
    */
   | { readonly kind: 'linked'; readonly selection: LinkedSelection };
 
+/**
+ * The id of the JSON block in which the host puts, into a new view's document, the updates it would
+ * otherwise send only after the view's `ready` (the runs, and the selection a command asked for), so
+ * the view can ask for its data as soon as its script runs instead of a round trip later.
+ */
+export const INITIAL_UPDATES_ELEMENT_ID = 'cnnslicer-initial-updates';
+
 export type HostToWebview<S> =
   | { readonly type: 'update'; readonly update: ViewUpdate<S> }
   | { readonly type: 'progress'; readonly id: number; readonly progress: ProgressInfo }

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { TRAINING_VIEW, trainingViewTitle } from '../../src/extension/panels/trainingView';
 import { contentSecurityPolicy, createNonce, escapeHtml, webviewDocument } from '../../src/extension/panels/webviewHtml';
 import { parsePersistedState, parseRequestParams, parseTrainingSelection, parseWebviewMessage, requestedRun } from '../../src/shared/messageValidation';
-import { HOST_METHODS, VIEW_TYPES, WEBVIEW_ENGINE_METHODS, type PanelRun } from '../../src/shared/webviewProtocol';
+import { HOST_METHODS, INITIAL_UPDATES_ELEMENT_ID, VIEW_TYPES, WEBVIEW_ENGINE_METHODS, type PanelRun } from '../../src/shared/webviewProtocol';
 import { makeRun } from '../unit/extensionFixtures';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
@@ -30,6 +30,24 @@ describe('webview document and Content Security Policy', () => {
     assert.equal((html.match(/<script/g) ?? []).length, 1);
     assert.ok(html.includes(`<script nonce="${nonce}" src="${CSP_SOURCE}/main.js"></script>`));
     assert.doesNotMatch(html, /style=|<style/, 'no inline styles, which the policy would block');
+  });
+
+  it('carries the initial updates in a JSON block before the bundle, which no run name can leave', () => {
+    const nonce = createNonce();
+    const name = '</script><img src=x onerror=alert(1)><!-- </SCRIPT>';
+    const updates = [
+      { kind: 'selection', selection: { run: '/runs/a' } },
+      { kind: 'runs', runs: [{ dir: '/runs/a', state: 'failed', error: { code: 'bad-run', message: name } }] },
+    ];
+    const html = webviewDocument({ cspSource: CSP_SOURCE, nonce, title: 'Training', styles: [], script: `${CSP_SOURCE}/main.js`, initialUpdates: updates });
+    const open = `<script type="application/json" id="${INITIAL_UPDATES_ELEMENT_ID}" nonce="${nonce}">`;
+    assert.ok(html.includes(open));
+    const start = html.indexOf(open) + open.length;
+    const text = html.slice(start, html.indexOf('</script>', start));
+    assert.doesNotMatch(text, /</, 'no `<` inside the block: nothing can close it early');
+    assert.deepEqual(JSON.parse(text), updates);
+    assert.ok(html.indexOf(open) < html.indexOf(`src="${CSP_SOURCE}/main.js"`), 'before the bundle, which reads it as it starts');
+    assert.equal((html.match(/<script/g) ?? []).length, 2);
   });
 
   it('draws a fresh 128-bit nonce each time', () => {

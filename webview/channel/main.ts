@@ -20,6 +20,7 @@ import { parseChannelSelection } from '../../src/shared/messageValidation';
 import type { ChannelSelection, PanelRun, ViewUpdate } from '../../src/shared/webviewProtocol';
 import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
 import { HostClient, RequestError } from '../shared/hostClient';
+import { markMilestone } from '../shared/milestones';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { isImageShape, tensorImage } from '../layer/mapImages';
 import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
@@ -39,6 +40,7 @@ interface Fetched<T> {
 /** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
 const PROJECTIONS_SHOWN = 8;
 
+markMilestone('script-start');
 const client = new HostClient<ChannelSelection>();
 const saved = client.savedState((value) => parseChannelSelection(value));
 
@@ -122,6 +124,7 @@ replaceChildren(
   estimatorParams,
 );
 root.removeAttribute('aria-busy');
+markMilestone('page-built');
 
 // ---------------------------------------------------------------------------------------------
 // What is chosen, with defaults for what is not.
@@ -477,6 +480,7 @@ function renderMultiples(run: LoadedRun | undefined, series: MeasureSeries<Chann
     Math.max(200, multiplesBox.clientWidth),
     focus,
   );
+  markMilestone('first-data');
   setText(
     multiplesCaption,
     `${lines.channels} channel${lines.channels === 1 ? '' : 's'}, epochs ${lines.epochs[0]}–${lines.epochs[lines.epochs.length - 1]}; y from 0 to ${formatBits(lines.max)} bits in every box. The dashed line marks epoch ${chosenEpoch(run) ?? '–'}.`,

@@ -6,6 +6,7 @@ import type { ErrorInfo } from '../../src/shared/errors';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parsePersistedState, type Parsed } from '../../src/shared/messageValidation';
 import {
+  INITIAL_UPDATES_ELEMENT_ID,
   PERSISTED_STATE_VERSION,
   type PersistedViewState,
   type ViewUpdate,
@@ -57,15 +58,37 @@ function isErrorInfo(value: unknown): value is ErrorInfo {
   return isRecord(value) && typeof value.code === 'string' && typeof value.message === 'string';
 }
 
+/**
+ * The updates the host put in the document (webviewDocument's initialUpdates); undefined when there
+ * are none or they cannot be read, and then the view waits for the host's answer to `ready`.
+ */
+function readInitialUpdates<S>(): ViewUpdate<S>[] | undefined {
+  const text = document.getElementById(INITIAL_UPDATES_ELEMENT_ID)?.textContent;
+  if (text === null || text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value)) return undefined;
+    return value.filter((u): u is ViewUpdate<S> => isRecord(u) && typeof u.kind === 'string');
+  } catch {
+    return undefined;
+  }
+}
+
 export class HostClient<S> {
   private readonly api: VsCodeApi;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly updateListeners = new Set<(update: ViewUpdate<S>) => void>();
+  private readonly initialUpdates: readonly ViewUpdate<S>[];
 
   /** Call once per page: VS Code hands out its API object only once. */
   constructor() {
     this.api = acquireVsCodeApi();
+    // Only a new view starts from what the host put in its document. A view with saved state was
+    // reloaded (moved, or shown again): its own state is newer, and the host sends the current
+    // runs after `ready` as it always does.
+    const saved = this.api.getState();
+    this.initialUpdates = saved === undefined || saved === null ? (readInitialUpdates<S>() ?? []) : [];
     window.addEventListener('message', (event: MessageEvent) => this.onMessage(event.data));
     // Errors inside the view would otherwise be seen only in the webview's developer tools.
     window.addEventListener('error', (event) => {
@@ -106,8 +129,18 @@ export class HostClient<S> {
     });
   }
 
+  /**
+   * Listens to the host's updates. The updates in the document come first, once the view's script
+   * has run to its end: a view says `ready` last, so the requests these updates start reach the
+   * host after it, when the host posts answers.
+   */
   onUpdate(listener: (update: ViewUpdate<S>) => void): void {
     this.updateListeners.add(listener);
+    const initial = this.initialUpdates;
+    if (initial.length === 0) return;
+    queueMicrotask(() => {
+      for (const update of initial) if (this.updateListeners.has(listener)) listener(update);
+    });
   }
 
   /** The state saved by the last setState of this view (also after VS Code restarted), if valid. */

@@ -19,6 +19,7 @@ import type { PanelRun, TrainingSelection, ViewUpdate } from '../../src/shared/w
 import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
 import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
 import { HostClient, RequestError } from '../shared/hostClient';
+import { markMilestone } from '../shared/milestones';
 import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
 import { ConfusionMatrixView } from './confusionMatrix';
 import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, lossLine, shortName, type EntropyKind, type XY } from './series';
@@ -35,6 +36,7 @@ interface Fetched<T> {
   abort?: AbortController;
 }
 
+markMilestone('script-start');
 const client = new HostClient<TrainingSelection>();
 const saved = client.savedState((value) => parseTrainingSelection(value));
 
@@ -131,6 +133,7 @@ replaceChildren(
   estimatorParams,
 );
 root.removeAttribute('aria-busy');
+markMilestone('page-built');
 
 const matrix = new ConfusionMatrixView(matrixContainer, tooltip);
 
@@ -364,6 +367,7 @@ function renderMatrixCard(chosen: LoadedRun | undefined, labels: Fetched<Measure
   }
   const classes = chosen.info.manifest.classes;
   matrix.render({ classes, confusion: current.confusion, epoch: current.epoch }, colors);
+  markMilestone('first-data');
   const totals = confusionTotals(current.confusion, classes.length);
   const never = totals.cols.filter((n) => n === 0).length;
   setText(

@@ -14,6 +14,7 @@ import {
   type HostToWebview,
   type PanelRun,
   type ViewName,
+  type ViewUpdate,
   type WebviewEngineMethod,
   type WebviewMethod,
   type WebviewParams,
@@ -101,8 +102,10 @@ export class ViewPanel<S> implements vscode.Disposable {
       host.runIndex.onDidChange(() => this.followIndex()),
       host.selections.onDidSelect((selection) => this.followLinked(selection)),
     );
-    webview.html = this.html();
     this.addRunDirs(runs);
+    // After the runs: the document carries them (and the selection asked for), so the view can ask
+    // for its data as soon as its script runs, without waiting for the answer to `ready`.
+    webview.html = this.html();
   }
 
   get viewType(): string {
@@ -229,6 +232,10 @@ export class ViewPanel<S> implements vscode.Disposable {
       title: this.kind.title(this.panelRuns()),
       styles: [webview.asWebviewUri(vscode.Uri.joinPath(shared, 'style.css')).toString(), webview.asWebviewUri(vscode.Uri.joinPath(bundle, 'style.css')).toString()],
       script: webview.asWebviewUri(vscode.Uri.joinPath(bundle, 'main.js')).toString(),
+      initialUpdates: [
+        ...(this.pendingSelection !== undefined ? [{ kind: 'selection', selection: this.pendingSelection } satisfies ViewUpdate<S>] : []),
+        { kind: 'runs', runs: this.panelRuns() } satisfies ViewUpdate<S>,
+      ],
     });
   }
 
@@ -253,10 +260,12 @@ export class ViewPanel<S> implements vscode.Disposable {
     const message = parsed.value;
     switch (message.type) {
       case 'ready':
-        // Also after the view reloaded (hidden and shown again): it starts from its saved state.
+        // Also after the view reloaded (moved to another group, the window reloaded): it starts from its saved state.
         this.ready = true;
-        this.postRuns();
+        // The selection first: a view given its runs first would ask for the data of its default
+        // choice (the first layer), then again for the one asked for.
         this.postPendingSelection();
+        this.postRuns();
         this.postPendingLinked();
         return;
       case 'cancel':

@@ -2,6 +2,7 @@
 // the browser tests serve the very same document (with their own origin as the CSP source), so what
 // they check is what VS Code loads.
 import { randomBytes } from 'node:crypto';
+import { INITIAL_UPDATES_ELEMENT_ID } from '../../shared/webviewProtocol';
 
 /**
  * Nothing but the view's own bundle runs (nonce), styles and images come only from the extension's
@@ -34,6 +35,11 @@ export interface WebviewDocumentOptions {
   readonly styles: readonly string[];
   /** The view's bundle URL. */
   readonly script: string;
+  /**
+   * Updates the view starts from (ViewUpdate values), put in the document as a JSON data block
+   * (never executed) that the bundle reads before it says `ready`; none when absent.
+   */
+  readonly initialUpdates?: readonly unknown[];
 }
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -44,12 +50,25 @@ export function escapeHtml(text: string): string {
 }
 
 /**
+ * JSON for a <script type="application/json"> block: its text ends at the first `</script`, and a
+ * run or class name can be any text, so every `<` is written as the JSON escape \u003c (JSON.parse
+ * reads it back as `<`).
+ */
+export function jsonForScriptBlock(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+/**
  * The document: the CSP meta tag first in <head> (a policy applies only to what follows it), the
- * stylesheets, an empty <main> the bundle fills, and the bundle last.
+ * stylesheets, an empty <main> the bundle fills, the initial updates if any, and the bundle last.
  */
 export function webviewDocument(options: WebviewDocumentOptions): string {
-  const { cspSource, nonce, title, styles, script } = options;
+  const { cspSource, nonce, title, styles, script, initialUpdates } = options;
   const links = styles.map((href) => `    <link rel="stylesheet" href="${escapeHtml(href)}">`).join('\n');
+  const initial =
+    initialUpdates !== undefined
+      ? `    <script type="application/json" id="${INITIAL_UPDATES_ELEMENT_ID}" nonce="${escapeHtml(nonce)}">${jsonForScriptBlock(initialUpdates)}</script>\n`
+      : '';
   return `<!DOCTYPE html>
 <html lang="en">
   <head>
@@ -61,7 +80,7 @@ ${links}
   </head>
   <body>
     <main id="root" aria-busy="true"></main>
-    <script nonce="${escapeHtml(nonce)}" src="${escapeHtml(script)}"></script>
+${initial}    <script nonce="${escapeHtml(nonce)}" src="${escapeHtml(script)}"></script>
   </body>
 </html>
 `;
