@@ -31,6 +31,9 @@
 //   node esbuild.mjs && node bench/run-all.mjs views-open     (or: npx tsx bench/viewOpen.ts)
 //   BENCH_VIEWS_OPEN_HOST=0 leaves out part 3; BENCH_VIEWS_OPEN_BUILD=<folder> measures another
 //   build (package.json, dist/, media/, python/, node_modules/), to compare two on one machine.
+//   BENCH_VIEWS_OPEN_ORIGINS=perWebview serves each webview from an origin of its own
+//   (<hash>.localhost), as desktop VS Code and vscode.dev do, instead of code-server's one shared
+//   origin, where every new webview waits ~1 s for its service worker to replace the last one's.
 //
 // Figures only: nothing here asserts a timing. Needs scripts/e2e/install.sh to have been run, and
 // a built dist/ (it drives what `node esbuild.mjs` built, not the sources).
@@ -63,6 +66,8 @@ const LOOK_MS = 15;
 const BUILT = process.env.BENCH_VIEWS_OPEN_BUILD ?? ROOT;
 /** BENCH_VIEWS_OPEN_HOST=0 leaves out part 3, the extension host while the engine computes. */
 const MEASURE_HOST = process.env.BENCH_VIEWS_OPEN_HOST !== '0';
+/** Where webviews are served from (test/e2e/harness.ts SessionOptions.webviewOrigins). */
+const ORIGINS: 'shared' | 'perWebview' = process.env.BENCH_VIEWS_OPEN_ORIGINS === 'perWebview' ? 'perWebview' : 'shared';
 const TINY_COMMAND = 'CNNSlicer Bench: Open Tiny Webview';
 
 /**
@@ -180,7 +185,7 @@ function steps(m: Milestones): string {
 async function waitNoWebviewShown(session: CodeServerSession): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const views = await session.page.evaluate(webviewTimes).catch(() => [] as FrameTimes[]);
+    const views = await readWebviews(session);
     if (!views.some((v) => v.visible)) return;
     await sleep(POLL_MS);
   }
@@ -203,10 +208,17 @@ interface FrameTimes extends Milestones {
  */
 const webviewTimes = (): FrameTimes[] => {
   const found: FrameTimes[] = [];
-  for (const outer of Array.from(document.querySelectorAll<HTMLIFrameElement>('iframe.webview'))) {
-    const rect = outer.getBoundingClientRect();
-    const visible = rect.width > 0 && rect.height > 0 && getComputedStyle(outer).visibility !== 'hidden';
-    const doc = outer.contentDocument;
+  // In the top page: every webview's outer frame. Evaluated inside one webview's outer frame (an
+  // origin of its own, unreachable from the top page): that webview; readWebviews adds whether
+  // it is on screen.
+  const outers =
+    window === window.top
+      ? Array.from(document.querySelectorAll<HTMLIFrameElement>('iframe.webview')).map((outer) => {
+          const rect = outer.getBoundingClientRect();
+          return { doc: outer.contentDocument, visible: rect.width > 0 && rect.height > 0 && getComputedStyle(outer).visibility !== 'hidden' };
+        })
+      : [{ doc: document, visible: true }];
+  for (const { doc, visible } of outers) {
     const inner = (doc?.getElementById('active-frame') ?? doc?.getElementById('pending-frame')) as HTMLIFrameElement | null | undefined;
     const perf = inner?.contentWindow?.performance;
     if (perf === undefined) continue;
@@ -228,6 +240,27 @@ const webviewTimes = (): FrameTimes[] => {
   return found;
 };
 
+/** Every webview's times: from the top page when webviews share its origin, else frame by frame. */
+async function readWebviews(session: CodeServerSession): Promise<FrameTimes[]> {
+  if (ORIGINS === 'shared') return session.page.evaluate(webviewTimes).catch(() => [] as FrameTimes[]);
+  const found: FrameTimes[] = [];
+  for (const f of session.page.frames()) {
+    if (f.parentFrame() !== session.page.mainFrame() || !/\/webview\/browser\/pre\/index\.html/.test(f.url())) continue;
+    try {
+      const times = await f.evaluate(webviewTimes);
+      const element = await f.frameElement();
+      const visible = await element.evaluate((e: Element) => {
+        const rect = e.getBoundingClientRect();
+        return rect.width > 0 && rect.height > 0 && getComputedStyle(e).visibility !== 'hidden';
+      });
+      for (const t of times) found.push({ ...t, visible });
+    } catch {
+      // A frame going away while it is read.
+    }
+  }
+  return found;
+}
+
 /**
  * Waits for a webview created after `since` to mark its first data; its milestones, or what it
  * reached in GIVE_UP_MS. Looks every LOOK_MS: the figures are the page's marks, not the looks.
@@ -238,7 +271,7 @@ async function newViewMilestones(session: CodeServerSession, since: number): Pro
   // A build whose views take no marks: when a look first saw the page, and the data.
   let builtSeen: number | undefined;
   while (Date.now() < deadline) {
-    const views = (await session.page.evaluate(webviewTimes).catch(() => [] as FrameTimes[])).filter((v) => v.frame !== undefined && v.frame >= since - 5);
+    const views = (await readWebviews(session)).filter((v) => v.frame !== undefined && v.frame >= since - 5);
     const now = Date.now();
     const done = views.find((v) => v.data !== undefined);
     if (done !== undefined) return done;
@@ -260,7 +293,7 @@ async function newViewMilestones(session: CodeServerSession, since: number): Pro
 async function visibleWithData(session: CodeServerSession): Promise<number | undefined> {
   const deadline = Date.now() + GIVE_UP_MS;
   while (Date.now() < deadline) {
-    const views = await session.page.evaluate(webviewTimes).catch(() => [] as FrameTimes[]);
+    const views = await readWebviews(session);
     const now = Date.now();
     const shown = views.find((v) => v.visible && (v.data !== undefined || v.shown));
     if (shown !== undefined) return now;
@@ -386,7 +419,8 @@ async function main(): Promise<void> {
     console.log(`Views open: first data of the training and channel views on the sample run, cached; ${REPEATS} times each${MEASURE_HOST ? '; then the host during a cold layer computation' : ''}`);
     console.log(`extension: ${BUILT}`);
     console.log(`machine: ${JSON.stringify(machine())}`);
-    session = await CodeServerSession.start({ workspace, extensionDir, extraExtensionDirs: [writeTinyWebviewExtension(path.join(scratch, 'tiny-webview'))] });
+    console.log(`webview origins: ${ORIGINS === 'shared' ? "code-server's default, one origin shared by every webview" : 'one per webview (<hash>.localhost), as desktop VS Code and vscode.dev serve them'}`);
+    session = await CodeServerSession.start({ workspace, extensionDir, extraExtensionDirs: [writeTinyWebviewExtension(path.join(scratch, 'tiny-webview'))], webviewOrigins: ORIGINS });
     const sess = session;
     await sess.openWorkbench('README.md');
     await sess.openViewContainer('CNNSlicer');

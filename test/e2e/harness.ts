@@ -118,6 +118,45 @@ export interface SessionOptions {
   readonly screenshotDir?: string;
   /** Workspace trust stays off unless a test is about it: its modal would block every other test. */
   readonly workspaceTrust?: boolean;
+  /**
+   * Where webviews are served from. 'shared' (code-server's default): the workbench's own origin,
+   * so every new webview's service worker replaces the previous one's, which Chromium finishes
+   * only ~1 s later (docs/live-runs.md). 'perWebview': an origin per webview,
+   * `<hash>.localhost:<port>`, as desktop VS Code (`vscode-webview://<id>`) and vscode.dev
+   * (`<hash>.vscode-cdn.net`) give them. Default: CNNSLICER_E2E_WEBVIEW_ORIGINS, else 'shared'.
+   */
+  readonly webviewOrigins?: 'shared' | 'perWebview';
+}
+
+function webviewOrigins(options: SessionOptions): 'shared' | 'perWebview' {
+  return options.webviewOrigins ?? (process.env.CNNSLICER_E2E_WEBVIEW_ORIGINS === 'perWebview' ? 'perWebview' : 'shared');
+}
+
+const HTML_ENTITIES: Readonly<Record<string, string>> = { '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
+
+/**
+ * The workbench page with its webview endpoint moved to an origin per webview: the `{{uuid}}` that
+ * VS Code replaces with each webview's origin hash, under `.localhost` (which Chromium resolves to
+ * this machine), and the page's CSP letting such frames in.
+ */
+function perWebviewWorkbench(html: string, headers: Record<string, string>, pageUrl: string): { body: string; headers: Record<string, string> } {
+  const meta = /(<meta id="vscode-workbench-web-configuration" data-settings=")([^"]*)(")/;
+  const found = meta.exec(html);
+  if (found === null) throw new Error('the workbench page has no vscode-workbench-web-configuration');
+  const config = JSON.parse(found[2].replace(/&(quot|#39|lt|gt|amp);/g, (e) => HTML_ENTITIES[e])) as { webviewEndpoint?: string };
+  if (typeof config.webviewEndpoint !== 'string') throw new Error('the workbench configuration has no webviewEndpoint');
+  const page = new URL(pageUrl);
+  const endpoint = new URL(config.webviewEndpoint, pageUrl);
+  config.webviewEndpoint = `http://{{uuid}}.localhost:${page.port}${endpoint.pathname}`;
+  const escaped = JSON.stringify(config).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const key = k.toLowerCase();
+    // The body changes length; Playwright sets the new one.
+    if (key === 'content-length' || key === 'content-encoding') continue;
+    out[k] = key === 'content-security-policy' ? v.replace(/frame-src /, `frame-src http://*.localhost:${page.port} `) : v;
+  }
+  return { body: html.replace(meta, `$1${escaped}$3`), headers: out };
 }
 
 /**
@@ -199,7 +238,12 @@ export class CodeServerSession {
         executablePath: CHROMIUM_PATH,
         headless: true,
         // Without the networking flags Chromium keeps trying hosts this machine cannot reach.
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+        args: [
+          '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+          // A workbench page fulfilled by the route (perWebviewWorkbench) has no address space of
+          // its own, so Chromium would refuse its connections to the loopback server.
+          ...(webviewOrigins(options) === 'perWebview' ? ['--disable-features=LocalNetworkAccessChecks'] : []),
+        ],
         // Chromium's crash handler keeps its database under XDG_CONFIG_HOME whatever the profile folder.
         env: isolatedEnv(home),
       });
@@ -223,6 +267,16 @@ export class CodeServerSession {
 
   /** Loads the workbench on the workspace and waits until the explorer lists `expectFile`. */
   async openWorkbench(expectFile?: string): Promise<void> {
+    if (webviewOrigins(this.options) === 'perWebview') {
+      await this.page.route(
+        (u) => u.origin === new URL(this.url).origin && u.pathname === '/',
+        async (route) => {
+          const response = await route.fetch();
+          const moved = perWebviewWorkbench(await response.text(), response.headers(), route.request().url());
+          await route.fulfill({ response, body: moved.body, headers: moved.headers });
+        },
+      );
+    }
     await this.page.goto(`${this.url}/?folder=${encodeURIComponent(this.options.workspace)}`);
     await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     const rows = this.page.locator('.explorer-folders-view .monaco-list-row');
