@@ -4,76 +4,40 @@
 // the deconvnet projections of a clicked channel (or the engine's reason there are none), the
 // linked selection.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import type { Browser } from 'playwright-core';
 import type { DeconvnetResult } from '../../src/shared/deconvnet';
 import type { ChannelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
-import { parseChannelSelection, parseRequestParams, parseWebviewMessage } from '../../src/shared/messageValidation';
+import { parseChannelSelection, parseRequestParams } from '../../src/shared/messageValidation';
 import type { RunInfo } from '../../src/shared/runFormat';
 import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 // For its declaration of window.cnnslicerChannelView, which the page evaluations below read.
 import type { ChannelViewModel } from '../../webview/channel/main';
-import { tempDir } from '../support/runFixtures';
-import { ensureViewBuilt, launchChromium, requireChromium, ViewPage, ViewServer, type RequestHandler } from './harness';
-import { HOSTILE_NAME, panelRuns, TINY_CLASSES, WIDE_CLASSES, writeFixtureRuns, type FixtureRuns } from './layerChannelFixture';
-import type { TestTheme } from './themes';
+import { requireChromium, type ViewPage } from './harness';
+import { FixtureViewSuite, HOSTILE_NAME, TINY_CLASSES, WIDE_CLASSES, type FixtureRuns, type OpenRunViewOptions } from './layerChannelFixture';
 
 type ScreenCircle = ChannelViewModel['circles'][number];
 
 describe('channel view (headless Chromium)', function () {
   this.timeout(90_000);
-  let browser: Browser | undefined;
-  let server: ViewServer | undefined;
-  let scratch: string | undefined;
+  let suite: FixtureViewSuite<ChannelSelection> | undefined;
   let runs: FixtureRuns;
-  let open: ViewPage<ChannelSelection>[] = [];
 
   before(async function () {
     requireChromium(this);
-    ensureViewBuilt('channel');
-    scratch = tempDir('cnnslicer-channel-view-');
-    runs = await writeFixtureRuns(scratch);
-    server = await ViewServer.start();
-    browser = await launchChromium();
+    suite = await FixtureViewSuite.start<ChannelSelection>('channel', 'cnnslicer-channel-view-');
+    runs = suite.runs;
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await runs?.engine.close();
-    if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
+    await suite?.stop();
   });
 
   afterEach(async function () {
-    const views = open;
-    open = [];
-    for (const view of views) {
-      if (this.currentTest?.state === 'passed') {
-        assert.deepEqual(await view.cspViolations(), [], 'the view triggered Content Security Policy violations');
-        assert.deepEqual(view.consoleErrors, [], 'the view logged errors');
-        assert.deepEqual(
-          view.posted.filter((m) => m.type === 'log' && m.level === 'error'),
-          [],
-          'the view reported errors to the host',
-        );
-      }
-      await view.close();
-    }
+    await suite?.views.closeViews(this.currentTest?.state === 'passed');
   });
 
-  async function openChannel(run: RunInfo, selection: ChannelSelection | undefined, options: { theme?: TestTheme; onRequest?: RequestHandler; savedState?: unknown } = {}): Promise<ViewPage<ChannelSelection>> {
-    assert.ok(browser && server);
-    const view = await ViewPage.open<ChannelSelection>(browser, server, 'channel', { theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? runs.engine.requestHandler([run]) });
-    open.push(view);
-    const deadline = Date.now() + 10_000;
-    while (!view.posted.some((m) => m.type === 'ready')) {
-      assert.ok(Date.now() < deadline, 'the view never said it was ready');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await view.push({ kind: 'runs', runs: panelRuns([run]) });
-    // As ViewPanels does: a new panel gets the command's selection, a restored one keeps its own.
-    if (selection !== undefined) await view.push({ kind: 'selection', selection });
-    return view;
+  async function openChannel(run: RunInfo, selection: ChannelSelection | undefined, options: OpenRunViewOptions = {}): Promise<ViewPage<ChannelSelection>> {
+    assert.ok(suite);
+    return suite.open(run, selection, options);
   }
 
   async function model(view: ViewPage<ChannelSelection>): Promise<ChannelViewModel> {
@@ -351,15 +315,7 @@ describe('channel view (headless Chromium)', function () {
     await choose(view, 'project-class', 'all samples');
     await view.waitForRequest('deconvnet', 2);
     assert.ok(view.posted.length >= 5);
-    for (const message of view.posted) {
-      const parsed = parseWebviewMessage(message);
-      assert.ok(parsed.ok, `refused: ${JSON.stringify(message)}: ${parsed.ok ? '' : parsed.reason}`);
-      if (parsed.value.type === 'request') {
-        const params = parseRequestParams(parsed.value.method, parsed.value.params);
-        assert.ok(params.ok, `${parsed.value.method} params refused: ${params.ok ? '' : params.reason}`);
-        assert.deepEqual(params.value, parsed.value.params, 'the view sends no field the host would drop');
-      }
-    }
+    view.assertPostedValid();
   });
 });
 

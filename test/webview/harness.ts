@@ -3,6 +3,7 @@
 // as the CSP source), the theme as `--vscode-*` variables and a body class, and a fake
 // `acquireVsCodeApi` whose postMessage reaches a fake host in this process. The fake host answers
 // the view's requests with whatever the test recorded (real engine results) and can push updates.
+import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNonce, webviewDocument } from '../../src/extension/panels/webviewHtml';
 import type { ErrorInfo } from '../../src/shared/errors';
+import { parseRequestParams, parseWebviewMessage } from '../../src/shared/messageValidation';
 import type { ViewName, ViewUpdate, WebviewToHost } from '../../src/shared/webviewProtocol';
 import { THEMES, type TestTheme } from './themes';
 
@@ -263,6 +265,44 @@ export class ViewPage<S> {
     return this.posted.filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request' && (method === undefined || m.method === method)).map((m) => ({ id: m.id, method: m.method, params: (m.params ?? {}) as Record<string, unknown> }));
   }
 
+  /** Waits for the view's `ready`: the host sends it the runs only after that, as ViewPanels does. */
+  async waitForReady(timeout = 10_000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while (!this.posted.some((m) => m.type === 'ready')) {
+      assert.ok(Date.now() < deadline, 'the view never said it was ready');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** That the view ran without a CSP violation, an error in its console, or an error it reported to the host. */
+  async assertRanCleanly(): Promise<void> {
+    assert.deepEqual(await this.cspViolations(), [], 'the view triggered Content Security Policy violations');
+    assert.deepEqual(this.consoleErrors, [], 'the view logged errors');
+    assert.deepEqual(
+      this.posted.filter((m) => m.type === 'log' && m.level === 'error'),
+      [],
+      'the view reported errors to the host',
+    );
+  }
+
+  /**
+   * That the host's validation accepts every message the view posted, and drops nothing from a
+   * request's params: a field the host would drop is one the view should not send. Returns the
+   * messages as the host reads them, in the order posted.
+   */
+  assertPostedValid(): WebviewToHost[] {
+    return this.posted.map((message) => {
+      const parsed = parseWebviewMessage(message);
+      assert.ok(parsed.ok, `refused: ${JSON.stringify(message)}: ${parsed.ok ? '' : parsed.reason}`);
+      if (parsed.value.type === 'request') {
+        const params = parseRequestParams(parsed.value.method, parsed.value.params);
+        assert.ok(params.ok, `${parsed.value.method} params refused: ${params.ok ? '' : params.reason}`);
+        assert.deepEqual(params.value, parsed.value.params, 'the view sends no field the host would drop');
+      }
+      return parsed.value;
+    });
+  }
+
   async waitForRequest(method: string, count: number, timeout = 10_000): Promise<RecordedRequest[]> {
     const deadline = Date.now() + timeout;
     while (this.requests(method).length < count) {
@@ -300,5 +340,57 @@ export class ViewPage<S> {
 
   async close(): Promise<void> {
     await this.page.context().close();
+  }
+}
+
+/**
+ * One suite's browser and page server, and the views its tests open. Every view a passing test
+ * opened must have run cleanly (ViewPage.assertRanCleanly); a failing test's own error says more,
+ * so its views are only closed.
+ */
+export class ViewSuite<S> {
+  private open: ViewPage<S>[] = [];
+
+  private constructor(
+    private readonly view: ViewName,
+    private readonly browser: Browser,
+    private readonly server: ViewServer,
+  ) {}
+
+  /** Builds the bundles when the view's is stale, then starts the server and the browser. */
+  static async start<S>(view: ViewName): Promise<ViewSuite<S>> {
+    ensureViewBuilt(view);
+    const server = await ViewServer.start();
+    try {
+      return new ViewSuite<S>(view, await launchChromium(), server);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+
+  /** Opens the view in a page of its own, closed by the next closeViews. */
+  async openView(options: OpenViewOptions): Promise<ViewPage<S>> {
+    const page = await ViewPage.open<S>(this.browser, this.server, this.view, options);
+    this.open.push(page);
+    return page;
+  }
+
+  /** For afterEach: checks the test's views when it passed (with `check` too, if given), and closes them. */
+  async closeViews(passed: boolean, check?: (view: ViewPage<S>) => Promise<void>): Promise<void> {
+    const views = this.open;
+    this.open = [];
+    for (const view of views) {
+      if (passed) {
+        await view.assertRanCleanly();
+        await check?.(view);
+      }
+      await view.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.browser.close();
+    await this.server.stop();
   }
 }

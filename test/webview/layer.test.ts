@@ -3,18 +3,14 @@
 // the pixels of the heatmap's cells, the order of its columns and rows, the tooltip, the feature
 // maps of a clicked cell, several lj on one colour scale, the epoch slider, the linked selection.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import type { Browser } from 'playwright-core';
 import type { ChannelCapacityResult, MeasureSeries } from '../../src/shared/measures';
-import { parseLayerSelection, parseLinkedSelection, parseRequestParams, parseWebviewMessage } from '../../src/shared/messageValidation';
+import { parseLayerSelection, parseLinkedSelection, parseWebviewMessage } from '../../src/shared/messageValidation';
 import type { RunInfo } from '../../src/shared/runFormat';
 import type { LayerSelection } from '../../src/shared/webviewProtocol';
 // For its declaration of window.cnnslicerLayerView, which the page evaluations below read.
 import type { LayerViewModel } from '../../webview/layer/main';
-import { tempDir } from '../support/runFixtures';
-import { ensureViewBuilt, HostError, launchChromium, requireChromium, ViewPage, ViewServer, type RequestHandler } from './harness';
-import { HOSTILE_NAME, panelRuns, writeFixtureRuns, type FixtureRuns } from './layerChannelFixture';
-import type { TestTheme } from './themes';
+import { HostError, requireChromium, type RequestHandler, type ViewPage } from './harness';
+import { FixtureViewSuite, HOSTILE_NAME, type FixtureRuns, type OpenRunViewOptions } from './layerChannelFixture';
 
 interface Rgb {
   r: number;
@@ -34,59 +30,26 @@ type Heatmap = LayerViewModel['heatmaps'][number];
 
 describe('layer view (headless Chromium)', function () {
   this.timeout(90_000);
-  let browser: Browser | undefined;
-  let server: ViewServer | undefined;
-  let scratch: string | undefined;
+  let suite: FixtureViewSuite<LayerSelection> | undefined;
   let runs: FixtureRuns;
-  let open: ViewPage<LayerSelection>[] = [];
 
   before(async function () {
     requireChromium(this);
-    ensureViewBuilt('layer');
-    scratch = tempDir('cnnslicer-layer-view-');
-    runs = await writeFixtureRuns(scratch);
-    server = await ViewServer.start();
-    browser = await launchChromium();
+    suite = await FixtureViewSuite.start<LayerSelection>('layer', 'cnnslicer-layer-view-');
+    runs = suite.runs;
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await runs?.engine.close();
-    if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
+    await suite?.stop();
   });
 
   afterEach(async function () {
-    const views = open;
-    open = [];
-    for (const view of views) {
-      if (this.currentTest?.state === 'passed') {
-        assert.deepEqual(await view.cspViolations(), [], 'the view triggered Content Security Policy violations');
-        assert.deepEqual(view.consoleErrors, [], 'the view logged errors');
-        assert.deepEqual(
-          view.posted.filter((m) => m.type === 'log' && m.level === 'error'),
-          [],
-          'the view reported errors to the host',
-        );
-      }
-      await view.close();
-    }
+    await suite?.views.closeViews(this.currentTest?.state === 'passed');
   });
 
-  /** Opens the view as the host does: on `ready`, the runs, then the selection a command chose. */
-  async function openLayer(run: RunInfo, selection: LayerSelection | undefined, options: { theme?: TestTheme; onRequest?: RequestHandler; savedState?: unknown } = {}): Promise<ViewPage<LayerSelection>> {
-    assert.ok(browser && server);
-    const view = await ViewPage.open<LayerSelection>(browser, server, 'layer', { theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? runs.engine.requestHandler([run]) });
-    open.push(view);
-    const deadline = Date.now() + 10_000;
-    while (!view.posted.some((m) => m.type === 'ready')) {
-      assert.ok(Date.now() < deadline, 'the view never said it was ready');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await view.push({ kind: 'runs', runs: panelRuns([run]) });
-    // As ViewPanels does: a new panel gets the command's selection, a restored one keeps its own.
-    if (selection !== undefined) await view.push({ kind: 'selection', selection });
-    return view;
+  async function openLayer(run: RunInfo, selection: LayerSelection | undefined, options: OpenRunViewOptions = {}): Promise<ViewPage<LayerSelection>> {
+    assert.ok(suite);
+    return suite.open(run, selection, options);
   }
 
   async function model(view: ViewPage<LayerSelection>): Promise<LayerViewModel> {
@@ -418,16 +381,11 @@ describe('layer view (headless Chromium)', function () {
     await view.waitForRequest('channelCapacity', 2);
     assert.deepEqual(view.requests('channelCapacity')[1].params.samples, { kind: 'class', classIndex: 1 });
     assert.ok(view.posted.length >= 6);
-    for (const message of view.posted) {
-      const parsed = parseWebviewMessage(message);
-      assert.ok(parsed.ok, `refused: ${JSON.stringify(message)}: ${parsed.ok ? '' : parsed.reason}`);
-      if (parsed.value.type === 'request') {
-        const params = parseRequestParams(parsed.value.method, parsed.value.params);
-        assert.ok(params.ok, `${parsed.value.method} params refused: ${params.ok ? '' : params.reason}`);
-        assert.deepEqual(params.value, parsed.value.params, 'the view sends no field the host would drop');
-      }
-      if (parsed.value.type === 'select') assert.deepEqual(parsed.value.selection, message.type === 'select' ? message.selection : undefined);
-    }
+    // Nor from a selection it shares with the other views.
+    view.assertPostedValid().forEach((parsed, i) => {
+      const message = view.posted[i];
+      if (parsed.type === 'select') assert.deepEqual(parsed.selection, message.type === 'select' ? message.selection : undefined);
+    });
   });
 });
 

@@ -11,6 +11,7 @@
 // - `tiny`: the tiny CNN of test/support/tinyCnn.ts, epochs 0–2 as ONNX checkpoints (deconvnet
 //   works) and epoch 3 as activations only (deconvnet must say it has no checkpoint). One class
 //   and the run itself are named with markup.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHandlers, type Handlers, type RequestContext } from '../../src/engine/handlers';
 import { RunRegistry } from '../../src/engine/run/runRegistry';
@@ -18,10 +19,11 @@ import { RunWriter } from '../../src/engine/run/runWriter';
 import type { EngineMethod, EngineParams } from '../../src/shared/engineProtocol';
 import { toErrorInfo } from '../../src/shared/errors';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
-import type { PanelRun } from '../../src/shared/webviewProtocol';
-import { seededRandom } from '../support/runFixtures';
+import type { PanelRun, ViewName } from '../../src/shared/webviewProtocol';
+import { seededRandom, tempDir } from '../support/runFixtures';
 import { buildTinyCnn, TINY_INPUT_SHAPE, tinyCnnReference, tinyCnnWeights } from '../support/tinyCnn';
-import { HostError, type RequestHandler } from './harness';
+import { HostError, ViewSuite, type RequestHandler, type ViewPage } from './harness';
+import type { TestTheme } from './themes';
 
 /** A name a careless view would turn into markup (and run). */
 export const HOSTILE_NAME = '<img src=x onerror=window.__xss=1>';
@@ -179,4 +181,50 @@ export class EngineStandIn {
 
 export function panelRuns(runs: readonly RunInfo[]): PanelRun[] {
   return runs.map((info) => ({ dir: info.dir, state: 'loaded', info }));
+}
+
+export interface OpenRunViewOptions {
+  readonly theme?: TestTheme;
+  /** Answers the view's requests; the engine's handlers on `run` when absent. */
+  readonly onRequest?: RequestHandler;
+  readonly savedState?: unknown;
+}
+
+/** A layer or channel view suite's browser (ViewSuite) and the fixture runs, written to a temp folder of their own. */
+export class FixtureViewSuite<S> {
+  private constructor(
+    readonly views: ViewSuite<S>,
+    readonly runs: FixtureRuns,
+    private readonly scratch: string,
+  ) {}
+
+  static async start<S>(view: ViewName, scratchPrefix: string): Promise<FixtureViewSuite<S>> {
+    const views = await ViewSuite.start<S>(view);
+    const scratch = tempDir(scratchPrefix);
+    try {
+      return new FixtureViewSuite<S>(views, await writeFixtureRuns(scratch), scratch);
+    } catch (err) {
+      await views.stop();
+      fs.rmSync(scratch, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a view of one run as the host does: on `ready`, the run, then the selection a command
+   * chose. No selection stands for a restored panel, which keeps its own.
+   */
+  async open(run: RunInfo, selection: S | undefined, options: OpenRunViewOptions = {}): Promise<ViewPage<S>> {
+    const view = await this.views.openView({ theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? this.runs.engine.requestHandler([run]) });
+    await view.waitForReady();
+    await view.push({ kind: 'runs', runs: panelRuns([run]) });
+    if (selection !== undefined) await view.push({ kind: 'selection', selection });
+    return view;
+  }
+
+  async stop(): Promise<void> {
+    await this.views.stop();
+    await this.runs.engine.close();
+    fs.rmSync(this.scratch, { recursive: true, force: true });
+  }
 }

@@ -5,7 +5,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { RunReader } from '../../src/engine/run/runReader';
 import { RunWriter } from '../../src/engine/run/runWriter';
 import type { SliceResult } from '../../src/shared/engineProtocol';
@@ -14,7 +13,7 @@ import { parseRequestParams } from '../../src/shared/messageValidation';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
 import type { PanelRun, QuerySelection, WebviewToHost } from '../../src/shared/webviewProtocol';
 import { product, randomArray, seededRandom, tempDir } from '../support/runFixtures';
-import { ensureViewBuilt, HostError, launchChromium, requireChromium, ViewPage, ViewServer, type RequestHandler } from './harness';
+import { HostError, requireChromium, ViewSuite, type RequestHandler, type ViewPage } from './harness';
 
 const HOSTILE_NAME = '<img src=x onerror=window.__xss=1>';
 const CLASSES = ['zero', 'one', HOSTILE_NAME];
@@ -66,44 +65,27 @@ async function writeFixture(root: string): Promise<Fixture> {
 
 describe('query view (headless Chromium)', function () {
   this.timeout(60_000);
-  let browser: Browser | undefined;
-  let server: ViewServer | undefined;
+  let suite: ViewSuite<QuerySelection> | undefined;
   let scratch: string | undefined;
   let fixture: Fixture;
-  let open: ViewPage<QuerySelection>[] = [];
 
   before(async function () {
     requireChromium(this);
-    ensureViewBuilt('query');
+    suite = await ViewSuite.start<QuerySelection>('query');
     scratch = tempDir('cnnslicer-query-');
     fixture = await writeFixture(scratch);
-    server = await ViewServer.start();
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await suite?.stop();
     if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   // Every view opened by a test must have run without a CSP violation, an error, or injected script.
   afterEach(async function () {
-    const views = open;
-    open = [];
-    for (const view of views) {
-      if (this.currentTest?.state === 'passed') {
-        assert.deepEqual(await view.cspViolations(), [], 'the view triggered Content Security Policy violations');
-        assert.deepEqual(view.consoleErrors, [], 'the view logged errors');
-        assert.deepEqual(
-          view.posted.filter((m) => m.type === 'log' && m.level === 'error'),
-          [],
-          'the view reported errors to the host',
-        );
-        assert.equal(await view.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined, 'a name from the run ran as script');
-      }
-      await view.close();
-    }
+    await suite?.closeViews(this.currentTest?.state === 'passed', async (view) => {
+      assert.equal(await view.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined, 'a name from the run ran as script');
+    });
   });
 
   /** Answers as the host does, from the fixture's engine results; the query's answer says the layer or channel view opened. */
@@ -126,14 +108,9 @@ describe('query view (headless Chromium)', function () {
   }
 
   async function openQuery(options: { selection?: QuerySelection; viewport?: { width: number; height: number } } = {}): Promise<ViewPage<QuerySelection>> {
-    assert.ok(browser && server);
-    const view = await ViewPage.open<QuerySelection>(browser, server, 'query', { onRequest: recordedAnswers(), ...(options.viewport ? { viewport: options.viewport } : {}) });
-    open.push(view);
-    const deadline = Date.now() + 10_000;
-    while (!view.posted.some((m) => m.type === 'ready')) {
-      assert.ok(Date.now() < deadline, 'the view never said it was ready');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    assert.ok(suite);
+    const view = await suite.openView({ onRequest: recordedAnswers(), ...(options.viewport ? { viewport: options.viewport } : {}) });
+    await view.waitForReady();
     const runs: PanelRun[] = [{ dir: fixture.info.dir, state: 'loaded', info: fixture.info }];
     await view.push({ kind: 'runs', runs });
     await view.push({ kind: 'selection', selection: options.selection ?? { run: fixture.info.dir } });

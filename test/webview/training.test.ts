@@ -3,13 +3,11 @@
 // sees: cell colours, tooltips, gaps and ∞ marks, the epoch slider, run colours, names as text.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { parseRequestParams, parseWebviewMessage } from '../../src/shared/messageValidation';
 import type { PanelRun, TrainingSelection } from '../../src/shared/webviewProtocol';
 // For its declaration of window.cnnslicerCharts, which the page evaluations below read.
 import type {} from '../../webview/shared/charts';
 import { tempDir } from '../support/runFixtures';
-import { ensureViewBuilt, HostError, launchChromium, requireChromium, ViewPage, ViewServer, type RequestHandler } from './harness';
+import { HostError, requireChromium, ViewSuite, type RequestHandler, type ViewPage } from './harness';
 import type { TestTheme } from './themes';
 import { CLASSES, HOSTILE_NAME, withoutLastEpoch, writeTrainingRuns, type RecordedRun } from './trainingFixture';
 
@@ -61,44 +59,26 @@ interface DatasetInfo {
 
 describe('training view (headless Chromium)', function () {
   this.timeout(60_000);
-  let browser: Browser | undefined;
-  let server: ViewServer | undefined;
+  let suite: ViewSuite<TrainingSelection> | undefined;
   let scratch: string | undefined;
   let small: RecordedRun;
   let large: RecordedRun;
-  let open: ViewPage<TrainingSelection>[] = [];
 
   before(async function () {
     requireChromium(this);
-    ensureViewBuilt('training');
+    suite = await ViewSuite.start<TrainingSelection>('training');
     scratch = tempDir('cnnslicer-webview-');
     ({ small, large } = await writeTrainingRuns(scratch));
-    server = await ViewServer.start();
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await suite?.stop();
     if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   // Every view opened by a test must have run without a CSP violation or an error in its console.
   afterEach(async function () {
-    const views = open;
-    open = [];
-    for (const view of views) {
-      if (this.currentTest?.state === 'passed') {
-        assert.deepEqual(await view.cspViolations(), [], 'the view triggered Content Security Policy violations');
-        assert.deepEqual(view.consoleErrors, [], 'the view logged errors');
-        assert.deepEqual(
-          view.posted.filter((m) => m.type === 'log' && m.level === 'error'),
-          [],
-          'the view reported errors to the host',
-        );
-      }
-      await view.close();
-    }
+    await suite?.closeViews(this.currentTest?.state === 'passed');
   });
 
   function recordedAnswers(runs: readonly RecordedRun[]): RequestHandler {
@@ -120,15 +100,10 @@ describe('training view (headless Chromium)', function () {
 
   /** Opens the view as the host does: on `ready`, the runs, then the selection a command chose. */
   async function openTraining(runs: readonly RecordedRun[], options: { theme?: TestTheme; savedState?: unknown; selection?: TrainingSelection; onRequest?: RequestHandler } = {}): Promise<ViewPage<TrainingSelection>> {
-    assert.ok(browser && server);
-    const view = await ViewPage.open<TrainingSelection>(browser, server, 'training', { theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? recordedAnswers(runs) });
-    open.push(view);
+    assert.ok(suite);
+    const view = await suite.openView({ theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? recordedAnswers(runs) });
     await view.page.waitForFunction(() => true);
-    const deadline = Date.now() + 10_000;
-    while (!view.posted.some((m) => m.type === 'ready')) {
-      assert.ok(Date.now() < deadline, 'the view never said it was ready');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await view.waitForReady();
     await view.push({ kind: 'runs', runs: panelRuns(runs) });
     // As ViewPanels does: a new panel gets the command's selection, a restored one keeps its own.
     const selection = options.selection ?? (options.savedState === undefined && runs.length > 0 ? { run: runs[0].info.dir } : undefined);
@@ -514,14 +489,6 @@ describe('training view (headless Chromium)', function () {
     await view.page.locator('#add-runs').click();
     await view.waitForRequest('addRuns', 1);
     assert.ok(view.posted.length >= 4);
-    for (const message of view.posted) {
-      const parsed = parseWebviewMessage(message);
-      assert.ok(parsed.ok, `refused: ${JSON.stringify(message)}: ${parsed.ok ? '' : parsed.reason}`);
-      if (parsed.value.type === 'request') {
-        const params = parseRequestParams(parsed.value.method, parsed.value.params);
-        assert.ok(params.ok, `${parsed.value.method} params refused: ${params.ok ? '' : params.reason}`);
-        assert.deepEqual(params.value, parsed.value.params, 'the view sends no field the host would drop');
-      }
-    }
+    view.assertPostedValid();
   });
 });

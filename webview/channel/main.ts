@@ -12,30 +12,23 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { DeconvnetResult } from '../../src/shared/deconvnet';
-import type { ProgressInfo, SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
-import type { ErrorInfo } from '../../src/shared/errors';
+import type { SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { ChannelEntropiesResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
 import { parseChannelSelection } from '../../src/shared/messageValidation';
 import type { ChannelSelection, PanelRun, ViewUpdate } from '../../src/shared/webviewProtocol';
-import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
-import { HostClient, RequestError } from '../shared/hostClient';
+import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { HostClient } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
+import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
+import { RunHeader } from '../shared/runHeader';
+import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { isImageShape, tensorImage } from '../layer/mapImages';
 import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
 import { CirclePacking, type ScreenCircle } from './packing';
 import { SmallMultiples, type BoxGeometry } from './smallMultiples';
-
-type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
-type SingleSelect = HTMLElementTagNameMap['vscode-single-select'];
-
-interface Fetched<T> {
-  value?: T;
-  error?: ErrorInfo;
-  progress?: ProgressInfo;
-  abort?: AbortController;
-}
 
 /** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
 const PROJECTIONS_SHOWN = 8;
@@ -62,12 +55,11 @@ const inputSlices = new Map<string, Fetched<SliceResult>>();
 const root = byId('root');
 const tooltip = new Tooltip('view-tooltip');
 
-const runTitle = h('h2', { className: 'run-title', attrs: { id: 'run-title' } });
-const summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the run’s summary' } }, 'Run Summary');
+const header = new RunHeader(client, () => chosenRun());
 const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
 const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer whose channels are shown' } });
-const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch of the circle packing and the deconvnet' } });
-const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const epochControl = epochSliderControl('Epoch', 'Epoch of the circle packing and the deconvnet');
+const { slider: epochSlider, output: epochLabel } = epochControl;
 const dataMessage = h('p', { className: 'message', attrs: { id: 'data-message' } });
 
 const multiples = new SmallMultiples('multiples');
@@ -87,24 +79,18 @@ const deconvMessage = h('p', { className: 'message', attrs: { id: 'deconv-messag
 const deconvGrid = h('div', { className: 'map-grid', attrs: { id: 'deconv-images' } });
 const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
 
-function card(id: string, title: HTMLElement | string, ...body: (Node | null)[]): HTMLElement {
-  const heading = typeof title === 'string' ? h('h2', { attrs: { id: `${id}-title` } }, title) : title;
-  if (heading.id === '') heading.id = `${id}-title`;
-  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': heading.id } }, heading, ...body);
-}
-
 const multiplesBox = h('div', { className: 'multiples-box', attrs: { id: 'multiples-box' } }, multiples.canvas);
 const packingBox = h('div', { className: 'packing-box', attrs: { id: 'packing-box' } }, packing.canvas);
 
 replaceChildren(
   root,
-  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, summaryButton)),
+  header.element,
   status,
   h(
     'div',
     { className: 'controls top-controls' },
     h('div', { className: 'control' }, h('label', { attrs: { for: 'layer-select' } }, 'Layer'), layerSelect),
-    h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch'), epochSlider, epochLabel),
+    epochControl.element,
   ),
   dataMessage,
   h(
@@ -129,13 +115,8 @@ markMilestone('page-built');
 // ---------------------------------------------------------------------------------------------
 // What is chosen, with defaults for what is not.
 
-function loadedRuns(): LoadedRun[] {
-  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
-}
-
 function chosenRun(): LoadedRun | undefined {
-  const loaded = loadedRuns();
-  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
+  return selectedOrFirstRun(runs, selection.run);
 }
 
 function chosenLayer(run: LoadedRun): string | undefined {
@@ -161,14 +142,8 @@ function seriesOf(run: LoadedRun, layer: string): MeasureSeries<ChannelEntropies
   return lastSeries !== undefined && lastSeries.run === run.dir && lastSeries.layer === layer ? lastSeries.value : undefined;
 }
 
-function runEpochs(run: LoadedRun): number[] {
-  return run.info.manifest.epochs.map((e) => e.epoch);
-}
-
 function chosenEpoch(run: LoadedRun): number | undefined {
-  const epochs = runEpochs(run);
-  if (selection.epoch !== undefined && epochs.includes(selection.epoch)) return selection.epoch;
-  return epochs[epochs.length - 1];
+  return selectedOrNewestEpoch(run, selection.epoch);
 }
 
 function groupName(run: LoadedRun, key: GroupKey): string {
@@ -210,59 +185,6 @@ function publish(withChannel: boolean): void {
   });
 }
 
-function errorText(error: ErrorInfo): string {
-  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
-}
-
-function progressText(progress: ProgressInfo | undefined): string {
-  if (progress === undefined || progress.total <= 0) return 'computing…';
-  return `computing… ${Math.floor((100 * progress.done) / progress.total)}%`;
-}
-
-function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, request: (signal: AbortSignal, onProgress: (p: ProgressInfo) => void) => Promise<T>, onValue?: () => void): void {
-  const current = store.get(key);
-  if (current !== undefined && (current.value !== undefined || current.abort !== undefined || current.error !== undefined)) return;
-  const entry: Fetched<T> = { abort: new AbortController() };
-  store.set(key, entry);
-  request(entry.abort!.signal, (progress) => {
-    entry.progress = progress;
-    scheduleRender();
-  })
-    .then(
-      (value) => {
-        entry.value = value;
-        onValue?.();
-      },
-      (err: unknown) => {
-        if (err instanceof RequestError && err.cancelled) {
-          if (store.get(key) === entry) store.delete(key);
-          return;
-        }
-        entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
-      },
-    )
-    .finally(() => {
-      entry.abort = undefined;
-      entry.progress = undefined;
-      scheduleRender();
-    });
-}
-
-/**
- * Cancels what is being computed for keys no longer wanted, and forgets the oldest results beyond
- * `keep`: a click through many channels must not hold every projection it got.
- */
-function cancelUnwanted<T>(store: Map<string, Fetched<T>>, wanted: ReadonlySet<string>, keep: number): void {
-  for (const [key, entry] of store) if (!wanted.has(key) && entry.abort !== undefined) entry.abort.abort();
-  let excess = store.size - keep;
-  for (const key of store.keys()) {
-    if (excess <= 0) break;
-    if (wanted.has(key)) continue;
-    store.delete(key);
-    excess--;
-  }
-}
-
 /** Samples whose projections are asked for: a class's (the engine takes its first 64), or some spread over all samples. */
 function projectionSamples(run: LoadedRun, group: GroupKey): SampleSelection {
   if (group !== 'all') return { kind: 'class', classIndex: group };
@@ -293,19 +215,19 @@ function requestData(): void {
   if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0) {
     const key = entropyKey(run, layer);
     wantedEntropies.add(key);
-    fetchInto(entropies, key, (signal, onProgress) => client.request('channelEntropies', { run: run.dir, layer, epoch: 'all' }, { signal, onProgress }));
+    fetchInto(entropies, key, (signal, onProgress) => client.request('channelEntropies', { run: run.dir, layer, epoch: 'all' }, { signal, onProgress }), scheduleRender);
     const params = deconvParams(run);
     if (params !== undefined) {
       const pkey = JSON.stringify(params);
       wantedProjections.add(pkey);
       // The projection names the samples it used; their inputs are asked for once it is here.
-      fetchInto(projections, pkey, (signal, onProgress) => client.request('deconvnet', params, { signal, onProgress }), () => requestData());
+      fetchInto(projections, pkey, (signal, onProgress) => client.request('deconvnet', params, { signal, onProgress }), scheduleRender, () => requestData());
       const result = projections.get(pkey)?.value;
       if (result !== undefined && result.sampleIndices.length > 0) {
         const ip = inputParams(run, result);
         const ikey = JSON.stringify(ip);
         wantedInputs.add(ikey);
-        fetchInto(inputSlices, ikey, (signal) => client.request('slice', ip, { signal }));
+        fetchInto(inputSlices, ikey, (signal) => client.request('slice', ip, { signal }), scheduleRender);
       }
     }
   }
@@ -318,16 +240,7 @@ function requestData(): void {
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
-let renderScheduled = false;
-
-function scheduleRender(): void {
-  if (renderScheduled) return;
-  renderScheduled = true;
-  requestAnimationFrame(() => {
-    renderScheduled = false;
-    render();
-  });
-}
+const scheduleRender = frameScheduler(() => render());
 
 /** The layout of the packing last drawn, with what it was computed from. */
 let packed: { key: string; layout: PackLayout } | undefined;
@@ -377,9 +290,7 @@ function render(): void {
   const colors = themeColors();
   const run = chosenRun();
   const layer = run !== undefined ? chosenLayer(run) : undefined;
-  setText(runTitle, run !== undefined ? run.info.name : runs.length > 0 ? 'Reading the run…' : 'No run');
-  if (run !== undefined) runTitle.title = run.dir;
-  summaryButton.toggleAttribute('disabled', run === undefined);
+  header.show(run, runs.length > 0);
   renderStatus(run);
   renderControls(run, layer);
   const fetched = run !== undefined && layer !== undefined ? entropies.get(entropyKey(run, layer)) : undefined;
@@ -399,19 +310,8 @@ function render(): void {
   renderParams(series?.params);
 }
 
-function runName(run: PanelRun): string {
-  if (run.state === 'loaded') return run.info.name;
-  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
-  return parts[parts.length - 1] ?? run.dir;
-}
-
 function renderStatus(run: LoadedRun | undefined): void {
-  const lines: (string | Node)[] = [];
-  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Channel View”.');
-  for (const r of runs) {
-    if (r.state === 'loading') lines.push(`Reading ${runName(r)}…`);
-    if (r.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(r)} could not be read: ${errorText(r.error)}`));
-  }
+  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Channel View”.');
   if (run !== undefined && run.info.manifest.epochs.length === 0) lines.push(`${run.info.name} has no finished epoch yet.`);
   if (run !== undefined && run.info.manifest.layers.length === 0) lines.push(`${run.info.name} records no layer.`);
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
@@ -436,11 +336,7 @@ function renderControls(run: LoadedRun | undefined, layer: string | undefined): 
   layerSelect.toggleAttribute('disabled', run === undefined);
   const epochs = run !== undefined ? runEpochs(run) : [];
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
-  const index = epoch !== undefined ? epochs.indexOf(epoch) : -1;
-  epochSlider.max = String(Math.max(0, epochs.length - 1));
-  epochSlider.value = String(Math.max(0, index));
-  epochSlider.disabled = epochs.length < 2;
-  setText(epochLabel, epoch === undefined ? '–' : `${epoch}${index === epochs.length - 1 ? ' (newest)' : ''}`);
+  showEpochOnSlider(epochSlider, epochLabel, epochs, epoch !== undefined ? epochs.indexOf(epoch) : -1);
 }
 
 let legendSignature = '';
@@ -746,15 +642,9 @@ epochSlider.addEventListener('input', () => {
   const epochs = runEpochs(run);
   const i = Number(epochSlider.value);
   if (!(i >= 0 && i < epochs.length)) return;
-  select({ epoch: i === epochs.length - 1 ? undefined : epochs[i] });
+  select({ epoch: epochToKeep(epochs, epochs[i]) });
 });
 epochSlider.addEventListener('change', () => publish(false));
-
-summaryButton.addEventListener('click', () => {
-  const run = chosenRun();
-  if (run === undefined) return;
-  client.request('showRunSummary', { run: run.dir }).catch((err: unknown) => client.log('warn', `showing the run summary failed: ${String(err)}`));
-});
 
 /** Another view's or the tree's choice: its layer, the channel to highlight (and project), the epoch. */
 function followLinked(l: LinkedSelection): void {
@@ -764,10 +654,7 @@ function followLinked(l: LinkedSelection): void {
   const recorded = l.layer !== undefined && run.info.manifest.layers.some((x) => x.name === l.layer);
   if (recorded && l.layer !== chosenLayer(run)) change = { layer: l.layer, channel: l.channel, zoom: undefined };
   else if (l.channel !== undefined && (l.layer === undefined || recorded)) change = { channel: l.channel };
-  if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) {
-    const epochs = runEpochs(run);
-    change = { ...change, epoch: l.epoch === epochs[epochs.length - 1] ? undefined : l.epoch };
-  }
+  if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) change = { ...change, epoch: epochToKeep(runEpochs(run), l.epoch) };
   showAllProjections = false;
   select(change);
 }

@@ -2,6 +2,7 @@
 // and one for all samples, every box on the same y scale so boxes compare at a glance. All boxes
 // are drawn on one canvas with the 2-D context: 64 chart.js instances would take seconds to build
 // and each would keep its own listeners. The pointer is mapped to a box by arithmetic.
+import { clearedCanvasContext } from '../shared/canvas';
 import { classDash, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { lineValue, type EntropyLines } from './entropyModel';
 
@@ -61,19 +62,8 @@ export class SmallMultiples {
     const rows = Math.ceil(lines.channels / columns);
     const height = Math.max(1, rows * boxHeight + Math.max(0, rows - 1) * GAP_PX);
     this.geometryValue = { columns, boxWidth, boxHeight, gap: GAP_PX };
-    const dpr = window.devicePixelRatio || 1;
-    const pw = Math.round(width * dpr);
-    const ph = Math.round(height * dpr);
-    if (this.canvas.width !== pw || this.canvas.height !== ph) {
-      this.canvas.width = pw;
-      this.canvas.height = ph;
-    }
-    this.canvas.style.width = `${width}px`;
-    this.canvas.style.height = `${height}px`;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = clearedCanvasContext(this.canvas, width, height);
     if (ctx === null) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
 
     const e = lines.epochs.length;
     const firstEpoch = lines.epochs[0] ?? 0;

@@ -2,6 +2,7 @@
 // pair, drawn with fillRect, never one DOM node per cell (a 512-channel pair would be 262,144
 // nodes). The pointer is mapped to a cell by arithmetic on its position.
 import type { ChannelCapacityResult } from '../../src/shared/measures';
+import { clearedCanvasContext } from '../shared/canvas';
 import { mix, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { capacityAt, scalePosition, type CapacityRamp, type DisplayOrder, type ScaleRange } from './capacityModel';
 
@@ -89,19 +90,8 @@ export class HeatmapCanvas {
     const y0 = (labels ? fontPx + 6 : 0) + 2;
     const width = x0 + result.cols * cell + 2;
     const height = y0 + result.rows * cell + 2;
-    const dpr = window.devicePixelRatio || 1;
-    const pw = Math.round(width * dpr);
-    const ph = Math.round(height * dpr);
-    if (this.canvas.width !== pw || this.canvas.height !== ph) {
-      this.canvas.width = pw;
-      this.canvas.height = ph;
-    }
-    this.canvas.style.width = `${width}px`;
-    this.canvas.style.height = `${height}px`;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = clearedCanvasContext(this.canvas, width, height);
     if (ctx === null) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, height);
     this.geometryValue = { x0, y0, cell, rows: result.rows, cols: result.cols };
 
     const lut = this.rampLut(ramp);
@@ -189,14 +179,8 @@ export class HeatmapCanvas {
 
 /** The legend's gradient, drawn left (smallest, brightest) to right (largest). */
 export function drawRampLegend(canvas: HTMLCanvasElement, ramp: CapacityRamp, colors: ThemeColors, width: number, height: number): void {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${width}px`;
-  canvas.style.height = `${height}px`;
-  const ctx = canvas.getContext('2d');
+  const ctx = clearedCanvasContext(canvas, width, height);
   if (ctx === null) return;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const gradient = ctx.createLinearGradient(0, 0, width, 0);
   gradient.addColorStop(0, toCss(ramp.small));
   gradient.addColorStop(1, toCss(ramp.large));

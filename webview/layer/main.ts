@@ -10,28 +10,22 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { ProgressInfo, SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
-import type { ErrorInfo } from '../../src/shared/errors';
+import type { SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { ChannelCapacityResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
 import { parseLayerSelection } from '../../src/shared/messageValidation';
 import { LOGITS_NAME } from '../../src/shared/runFormat';
 import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection, type PanelRun, type ViewUpdate } from '../../src/shared/webviewProtocol';
-import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { HostClient, RequestError } from '../shared/hostClient';
+import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
+import { RunHeader } from '../shared/runHeader';
+import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { capacityRamp, columnStatistic, displayOrder, rowStatistic, valueRange, type ScaleRange } from './capacityModel';
+import { capacityRamp, displayOrder, valueRange, type ScaleRange } from './capacityModel';
 import { cellSizeFor, drawRampLegend, HeatmapCanvas, type HeatmapGeometry } from './heatmap';
 import { isImageShape, tensorImage } from './mapImages';
-
-type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
-
-interface Fetched<T> {
-  value?: T;
-  error?: ErrorInfo;
-  progress?: ProgressInfo;
-  abort?: AbortController;
-}
 
 /** Probe samples whose feature maps a clicked cell shows (Fig. 9 shows a handful). */
 const PROBE_IMAGES = 6;
@@ -59,8 +53,7 @@ let lastParams: EstimatorParams | undefined;
 const root = byId('root');
 const tooltip = new Tooltip('view-tooltip');
 
-const runTitle = h('h2', { className: 'run-title', attrs: { id: 'run-title' } });
-const summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the run’s summary' } }, 'Run Summary');
+const header = new RunHeader(client, () => chosenRun());
 const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
 
 const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer li: the columns of every heatmap' } });
@@ -73,8 +66,8 @@ const scaleSelect = h(
   h('vscode-option', { attrs: { value: 'epoch' } }, 'this epoch (min to max)'),
   h('vscode-option', { attrs: { value: 'run' } }, 'all epochs (0 to max)'),
 );
-const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch' } });
-const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const epochControl = epochSliderControl('Epoch', 'Epoch');
+const { slider: epochSlider, output: epochLabel } = epochControl;
 
 const heatmapRow = h('div', { className: 'heatmap-row', attrs: { id: 'heatmaps' } });
 const addOtherButton = h('vscode-button', { attrs: { id: 'add-other', secondary: true, title: 'Compare li with one more layer, side by side on the same colour scale' } }, 'Compare with another layer');
@@ -107,11 +100,10 @@ function control(label: string, forId: string, element: HTMLElement): HTMLElemen
 
 replaceChildren(
   root,
-  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, summaryButton)),
+  header.element,
   status,
-  h(
-    'section',
-    { className: 'card', attrs: { id: 'card-heatmaps', 'aria-labelledby': 'heatmaps-title' } },
+  card(
+    'card-heatmaps',
     h('h2', { attrs: { id: 'heatmaps-title' } }, 'Channel capacity between layers'),
     h(
       'div',
@@ -122,7 +114,7 @@ replaceChildren(
       control('Sort rows', 'sort-rows', sortRowsSelect),
       control('Colour scale', 'scale-select', scaleSelect),
     ),
-    h('div', { className: 'controls' }, h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch'), epochSlider, epochLabel), addOtherButton),
+    h('div', { className: 'controls' }, epochControl.element, addOtherButton),
     heatmapRow,
     h(
       'div',
@@ -135,7 +127,7 @@ replaceChildren(
       legendNote,
     ),
   ),
-  h('section', { className: 'card', attrs: { id: 'card-detail', 'aria-labelledby': 'detail-title' } }, detailTitle, detailCaption, detailMessage, detailGrid),
+  card('card-detail', detailTitle, detailCaption, detailMessage, detailGrid),
   estimatorParams,
 );
 root.removeAttribute('aria-busy');
@@ -143,13 +135,8 @@ root.removeAttribute('aria-busy');
 // ---------------------------------------------------------------------------------------------
 // What is chosen, with defaults for what is not.
 
-function loadedRuns(): LoadedRun[] {
-  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
-}
-
 function chosenRun(): LoadedRun | undefined {
-  const loaded = loadedRuns();
-  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
+  return selectedOrFirstRun(runs, selection.run);
 }
 
 /** Layers a capacity can be computed between: the inputs (layer 0), the recorded layers, the logits. */
@@ -194,14 +181,8 @@ function chosenOthers(run: LoadedRun): string[] {
   return others.length > 0 ? others : [defaultOther(run, layer)];
 }
 
-function runEpochs(run: LoadedRun): number[] {
-  return run.info.manifest.epochs.map((e) => e.epoch);
-}
-
 function chosenEpoch(run: LoadedRun): number | undefined {
-  const epochs = runEpochs(run);
-  if (selection.epoch !== undefined && epochs.includes(selection.epoch)) return selection.epoch;
-  return epochs[epochs.length - 1];
+  return selectedOrNewestEpoch(run, selection.epoch);
 }
 
 function chosenSamples(): SampleSelection {
@@ -257,62 +238,6 @@ function publishSelection(channel?: number): void {
   client.publish(out);
 }
 
-function errorText(error: ErrorInfo): string {
-  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
-}
-
-function progressText(progress: ProgressInfo | undefined): string {
-  if (progress === undefined || progress.total <= 0) return 'computing…';
-  return `computing… ${Math.floor((100 * progress.done) / progress.total)}%`;
-}
-
-/** Starts a request unless `key` has its result or is being computed. */
-function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, request: (signal: AbortSignal, onProgress: (p: ProgressInfo) => void) => Promise<T>, onValue?: (value: T) => void): void {
-  const current = store.get(key);
-  if (current !== undefined && (current.value !== undefined || current.abort !== undefined || current.error !== undefined)) return;
-  const entry: Fetched<T> = { abort: new AbortController() };
-  store.set(key, entry);
-  request(entry.abort!.signal, (progress) => {
-    entry.progress = progress;
-    scheduleRender();
-  })
-    .then(
-      (value) => {
-        entry.value = value;
-        entry.error = undefined;
-        onValue?.(value);
-      },
-      (err: unknown) => {
-        if (err instanceof RequestError && err.cancelled) {
-          // Asked for again when it is wanted again.
-          if (store.get(key) === entry) store.delete(key);
-          return;
-        }
-        entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
-      },
-    )
-    .finally(() => {
-      entry.abort = undefined;
-      entry.progress = undefined;
-      scheduleRender();
-    });
-}
-
-/**
- * Cancels what is being computed for keys no longer wanted, and forgets the oldest results beyond
- * `keep`, so stepping through a long run's epochs and layers does not hold every matrix seen.
- */
-function cancelUnwanted<T>(store: Map<string, Fetched<T>>, wanted: ReadonlySet<string>, keep: number): void {
-  for (const [key, entry] of store) if (!wanted.has(key) && entry.abort !== undefined) entry.abort.abort();
-  let excess = store.size - keep;
-  for (const key of store.keys()) {
-    if (excess <= 0) break;
-    if (wanted.has(key)) continue;
-    store.delete(key);
-    excess--;
-  }
-}
-
 function epochsKey(run: LoadedRun): string {
   return runEpochs(run).join(',');
 }
@@ -354,7 +279,7 @@ function requestData(): void {
       if (selection.scale === 'run') {
         const seriesKey = `${key}|all|${epochsKey(run)}`;
         wantedSeries.add(seriesKey);
-        fetchInto(series, seriesKey, (signal, onProgress) => client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch: 'all' }, { signal, onProgress }), (value) => {
+        fetchInto(series, seriesKey, (signal, onProgress) => client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch: 'all' }, { signal, onProgress }), scheduleRender, (value) => {
           lastParams = value.params;
           // A live run's older series of this pair hold nothing this one does not.
           for (const k of [...series.keys()]) if (k !== seriesKey && k.startsWith(`${key}|all|`)) series.delete(k);
@@ -373,12 +298,13 @@ function requestData(): void {
               if (item === undefined) throw new RequestError({ code: 'internal', message: `the engine returned no matrix for epoch ${epoch}` });
               return item;
             }),
+          scheduleRender,
         );
       }
     }
     for (const request of sliceRequests(run, epoch)) {
       wantedSlices.add(request.key);
-      fetchInto(slices, request.key, (signal) => client.request('slice', request.params, { signal }));
+      fetchInto(slices, request.key, (signal) => client.request('slice', request.params, { signal }), scheduleRender);
     }
   }
   // A few hundred 64 × 64 matrices are a few megabytes; series hold every epoch, so fewer of them.
@@ -425,16 +351,7 @@ function sliceRequests(run: LoadedRun, epoch: number): SliceRequest[] {
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
-let renderScheduled = false;
-
-function scheduleRender(): void {
-  if (renderScheduled) return;
-  renderScheduled = true;
-  requestAnimationFrame(() => {
-    renderScheduled = false;
-    render();
-  });
-}
+const scheduleRender = frameScheduler(() => render());
 
 interface Slot {
   readonly other: string;
@@ -513,7 +430,7 @@ window.cnnslicerLayerView = (): LayerViewModel => {
 function render(): void {
   const colors = themeColors();
   const run = chosenRun();
-  renderToolbar(run);
+  header.show(run, runs.length > 0);
   renderStatus(run);
   renderControls(run);
   renderHeatmaps(run, colors);
@@ -521,25 +438,8 @@ function render(): void {
   renderParams(run);
 }
 
-function renderToolbar(run: LoadedRun | undefined): void {
-  setText(runTitle, run !== undefined ? run.info.name : runs.length > 0 ? 'Reading the run…' : 'No run');
-  if (run !== undefined) runTitle.title = run.dir;
-  summaryButton.toggleAttribute('disabled', run === undefined);
-}
-
-function runName(run: PanelRun): string {
-  if (run.state === 'loaded') return run.info.name;
-  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
-  return parts[parts.length - 1] ?? run.dir;
-}
-
 function renderStatus(run: LoadedRun | undefined): void {
-  const lines: (string | Node)[] = [];
-  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Layer View”.');
-  for (const r of runs) {
-    if (r.state === 'loading') lines.push(`Reading ${runName(r)}…`);
-    if (r.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(r)} could not be read: ${errorText(r.error)}`));
-  }
+  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Layer View”.');
   if (run !== undefined && run.info.manifest.epochs.length === 0) lines.push(`${run.info.name} has no finished epoch yet.`);
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
 }
@@ -581,11 +481,7 @@ function renderControls(run: LoadedRun | undefined): void {
 
   const epochs = run !== undefined ? runEpochs(run) : [];
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
-  const index = epoch !== undefined ? epochs.indexOf(epoch) : -1;
-  epochSlider.max = String(Math.max(0, epochs.length - 1));
-  epochSlider.value = String(Math.max(0, index));
-  epochSlider.disabled = epochs.length < 2;
-  setText(epochLabel, epoch === undefined ? '–' : `${epoch}${index === epochs.length - 1 ? ' (newest)' : ''}`);
+  showEpochOnSlider(epochSlider, epochLabel, epochs, epoch !== undefined ? epochs.indexOf(epoch) : -1);
   addOtherButton.toggleAttribute('disabled', run === undefined || chosenOthers(run).length >= MAX_LAYER_VIEW_OTHERS || chosenOthers(run).length >= layerNames(run).length - 1);
 }
 
@@ -929,8 +825,7 @@ epochSlider.addEventListener('input', () => {
   const epochs = runEpochs(run);
   const i = Number(epochSlider.value);
   if (!(i >= 0 && i < epochs.length)) return;
-  // At the right end the view follows the newest epoch of a run still training.
-  selection = { ...selection, epoch: i === epochs.length - 1 ? undefined : epochs[i] };
+  selection = { ...selection, epoch: epochToKeep(epochs, epochs[i]) };
   save();
   scheduleRender();
   requestSoon();
@@ -950,12 +845,6 @@ addOtherButton.addEventListener('click', () => {
   select({ otherLayers: [...others, candidates[0]] }, true);
 });
 
-summaryButton.addEventListener('click', () => {
-  const run = chosenRun();
-  if (run === undefined) return;
-  client.request('showRunSummary', { run: run.dir }).catch((err: unknown) => client.log('warn', `showing the run summary failed: ${String(err)}`));
-});
-
 /** Another view's or the tree's choice: the layers compared, the epoch, a channel to outline. */
 function followLinked(l: LinkedSelection): void {
   const run = chosenRun();
@@ -972,10 +861,7 @@ function followLinked(l: LinkedSelection): void {
     }
     linked = l.channel !== undefined ? { layer: l.layer, channel: l.channel } : undefined;
   }
-  if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) {
-    const epochs = runEpochs(run);
-    change = { ...change, epoch: l.epoch === epochs[epochs.length - 1] ? undefined : l.epoch };
-  }
+  if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) change = { ...change, epoch: epochToKeep(runEpochs(run), l.epoch) };
   if (l.samples !== undefined) change = { ...change, samples: l.samples.kind === 'all' ? undefined : l.samples };
   select(change);
 }

@@ -8,13 +8,15 @@
 // other views for their (costly) measures, as in the paper.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { SampleSelection } from '../../src/shared/engineProtocol';
-import type { ErrorInfo } from '../../src/shared/errors';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parseQuerySelection } from '../../src/shared/messageValidation';
 import type { LayerInfo, LayerKind, RunInfo } from '../../src/shared/runFormat';
 import { MAX_VIEW_RUNS, type PanelRun, type QuerySamples, type QuerySelection, type ViewUpdate } from '../../src/shared/webviewProtocol';
-import { byId, h, replaceChildren, setText } from '../shared/dom';
+import { byId, card, frameScheduler, h, replaceChildren, setText } from '../shared/dom';
+import { epochSliderControl } from '../shared/epochSlider';
 import { HostClient, RequestError } from '../shared/hostClient';
+import { errorText } from '../shared/requests';
+import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
 import { boxFaces, channelAt, channelSpan, contains, CUBE, distanceToTAxis, epochAt, epochDepth, layerAt, layerSpan, points, tickIndices, type Point } from './cube';
 import { describeSamples, directSampleSelection, unionIndices } from './samples';
 import {
@@ -34,7 +36,6 @@ import {
 } from './selection';
 import { s, titled } from './svg';
 
-type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
 
 const client = new HostClient<QuerySelection>();
 const saved = client.savedState((value) => parseQuerySelection(value));
@@ -79,8 +80,8 @@ const cubeHelp = h(
 const channelInput = h('input', { attrs: { id: 'channel-input', type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-describedby': 'channel-range' } });
 const channelRange = h('span', { className: 'note', attrs: { id: 'channel-range' } });
 const clearChannelButton = h('button', { className: 'link-button', attrs: { id: 'clear-channel', type: 'button' } }, 'All channels');
-const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch (T)' } });
-const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const epochControl = epochSliderControl('Epoch (T)', 'Epoch (T)');
+const { slider: epochSlider, output: epochLabel } = epochControl;
 
 const samplesAll = h('input', { attrs: { id: 'samples-all', type: 'radio', name: 'samples', value: 'all' } });
 const samplesClasses = h('input', { attrs: { id: 'samples-classes', type: 'radio', name: 'samples', value: 'classes' } });
@@ -98,10 +99,6 @@ const targetText = h('p', { className: 'note', attrs: { id: 'query-target' } });
 const queryButton = h('vscode-button', { attrs: { id: 'query-button', title: 'Send this slice to the other views' } }, 'Query');
 const sourceButton = h('vscode-button', { attrs: { id: 'go-to-source', secondary: true } }, 'Go to source');
 const queryStatusEl = h('p', { className: 'message', attrs: { id: 'query-status', role: 'status', 'aria-live': 'polite' } });
-
-function card(id: string, title: string, ...body: (Node | null)[]): HTMLElement {
-  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': `${id}-title` } }, h('h2', { attrs: { id: `${id}-title` } }, title), ...body);
-}
 
 replaceChildren(
   root,
@@ -124,7 +121,7 @@ replaceChildren(
         'div',
         { className: 'controls' },
         h('div', { className: 'control' }, h('label', { attrs: { for: 'channel-input' } }, 'Channel (C)'), channelInput, channelRange, clearChannelButton),
-        h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch (T)'), epochSlider, epochLabel),
+        epochControl.element,
       ),
       cubeHelp,
     ),
@@ -149,19 +146,8 @@ root.removeAttribute('aria-busy');
 // ---------------------------------------------------------------------------------------------
 // State helpers.
 
-function loadedRuns(): LoadedRun[] {
-  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
-}
-
 function chosenRun(): LoadedRun | undefined {
-  const loaded = loadedRuns();
-  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
-}
-
-function runName(run: PanelRun): string {
-  if (run.state === 'loaded') return run.info.name;
-  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
-  return parts[parts.length - 1] ?? run.dir;
+  return selectedOrFirstRun(runs, selection.run);
 }
 
 function save(): void {
@@ -173,10 +159,6 @@ function save(): void {
 
 function samplesOf(sel: QuerySelection): QuerySamples {
   return sel.samples ?? { kind: 'all' };
-}
-
-function errorText(error: ErrorInfo): string {
-  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
 }
 
 /** Commits a change the user made; publishes the focus layer when it changed, so the Runs tree and the views showing this run follow. */
@@ -203,16 +185,7 @@ function shown(): QuerySelection {
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
-let renderScheduled = false;
-
-function scheduleRender(): void {
-  if (renderScheduled) return;
-  renderScheduled = true;
-  requestAnimationFrame(() => {
-    renderScheduled = false;
-    render();
-  });
-}
+const scheduleRender = frameScheduler(() => render());
 
 function render(): void {
   const run = chosenRun();
@@ -230,7 +203,7 @@ let runOptionsSignature = '';
 function renderToolbar(run: LoadedRun | undefined): void {
   setText(runTitle, run !== undefined ? run.info.name : runs.length > 0 ? runName(runs[0]) : 'Query');
   runTitle.title = run?.dir ?? '';
-  const loaded = loadedRuns();
+  const loaded = loadedRuns(runs);
   const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
   if (signature !== runOptionsSignature) {
     runOptionsSignature = signature;
@@ -241,12 +214,7 @@ function renderToolbar(run: LoadedRun | undefined): void {
 }
 
 function renderStatus(): void {
-  const lines: (string | Node)[] = [];
-  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Open one with CNNSlicer: Analyze Model.');
-  for (const r of runs) {
-    if (r.state === 'loading') lines.push(`Reading ${runName(r)}…`);
-    if (r.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(r)} could not be read: ${errorText(r.error)}`));
-  }
+  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open one with CNNSlicer: Analyze Model.');
   const run = chosenRun();
   if (run !== undefined && run.info.manifest.layers.length === 0) lines.push('This run records no layer; only its input and output can be queried.');
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
@@ -730,7 +698,7 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
 // Controls.
 
 runSelect.addEventListener('change', () => {
-  const run = loadedRuns().find((r) => r.dir === runSelect.value);
+  const run = loadedRuns(runs).find((r) => r.dir === runSelect.value);
   if (run === undefined || run.dir === chosenRun()?.dir) return;
   commit({ ...clearLayers(selection), run: run.dir });
 });
@@ -870,7 +838,7 @@ client.onUpdate((update: ViewUpdate<QuerySelection>) => {
       break;
     case 'linked': {
       // The Runs tree or another view chose a layer of this run.
-      const run = loadedRuns().find((r) => r.dir === update.selection.run);
+      const run = loadedRuns(runs).find((r) => r.dir === update.selection.run);
       if (run !== undefined) selection = applyLinked(run.info, selection, update.selection);
       break;
     }

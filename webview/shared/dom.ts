@@ -88,3 +88,30 @@ export class Tooltip {
     this.element.hidden = true;
   }
 }
+
+/**
+ * A function that runs `render` on the next animation frame, once however many times it is called
+ * before then: every response, progress and event of a frame costs one render.
+ */
+export function frameScheduler(render: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      render();
+    });
+  };
+}
+
+/**
+ * A card of a view: a <section> labelled by its heading for screen readers. A string title becomes
+ * an <h2> with the id `<id>-title`; a heading element the view keeps (to change its text) keeps
+ * its own id, or gets that one.
+ */
+export function card(id: string, title: HTMLElement | string, ...body: Child[]): HTMLElement {
+  const heading = typeof title === 'string' ? h('h2', { attrs: { id: `${id}-title` } }, title) : title;
+  if (heading.id === '') heading.id = `${id}-title`;
+  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': heading.id } }, heading, ...body);
+}

@@ -11,29 +11,26 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart, TooltipItem } from 'chart.js';
-import type { ProgressInfo } from '../../src/shared/engineProtocol';
-import type { ErrorInfo } from '../../src/shared/errors';
 import type { InterSampleEntropyResult, LabelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
 import { parseTrainingSelection } from '../../src/shared/messageValidation';
 import type { PanelRun, TrainingSelection, ViewUpdate } from '../../src/shared/webviewProtocol';
 import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
-import { byId, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
+import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { HostClient, RequestError } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
+import { errorText, progressText, type FetchRequest, type Fetched } from '../shared/requests';
+import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
 import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
 import { ConfusionMatrixView } from './confusionMatrix';
 import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, lossLine, shortName, type EntropyKind, type XY } from './series';
 
-type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
-
-/** What the view has (or is getting) for one run and one key of what the result depends on. */
-interface Fetched<T> {
+/**
+ * What the view has (or is getting) for one run, with the key of what the result depends on: the
+ * view keeps one result per run, replaced when the key changes (a new epoch).
+ */
+interface RunFetched<T> extends Fetched<T> {
   readonly key: string;
-  value?: T;
-  error?: ErrorInfo;
-  progress?: ProgressInfo;
-  /** Set while a request is in flight. */
-  abort?: AbortController;
 }
 
 markMilestone('script-start');
@@ -45,8 +42,8 @@ let selection: TrainingSelection = saved?.selection ?? {};
 /** Whether the host has sent the runs yet; until then the saved ones are only placeholders. */
 let runsReceived = false;
 const hiddenClasses = new Set<number>();
-const labelData = new Map<string, Fetched<MeasureSeries<LabelEntropiesResult>>>();
-const inputEntropy = new Map<string, Fetched<MeasureSeries<InterSampleEntropyResult>>>();
+const labelData = new Map<string, RunFetched<MeasureSeries<LabelEntropiesResult>>>();
+const inputEntropy = new Map<string, RunFetched<MeasureSeries<InterSampleEntropyResult>>>();
 
 const epochCursorColor = (): string => toCss(themeColors().muted);
 /** Read by the charts' cursor plugin at each draw; plugins stay with a chart when it is re-rendered. */
@@ -65,8 +62,8 @@ const runChips = h('ul', { className: 'run-chips', attrs: { id: 'runs', 'aria-la
 const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
 
 const runSelect = h('vscode-single-select', { attrs: { id: 'run-select', 'aria-label': 'Run shown in (A), (B) and (C)' } });
-const epochSlider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch of the confusion matrix' } });
-const epochLabel = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
+const epochControl = epochSliderControl('Epoch', 'Epoch of the confusion matrix');
+const { slider: epochSlider, output: epochLabel } = epochControl;
 const matrixContainer = h('div', { className: 'matrix-wrap', attrs: { id: 'confusion' } });
 const matrixCaption = h('p', { className: 'caption', attrs: { id: 'matrix-caption' } });
 const matrixMessage = h('p', { className: 'message', attrs: { id: 'matrix-message' } });
@@ -85,10 +82,6 @@ const logLossCheckbox = h('vscode-checkbox', { attrs: { id: 'log-loss', label: '
 
 const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
 
-function card(id: string, title: string, ...body: (Node | null)[]): HTMLElement {
-  return h('section', { className: 'card', attrs: { id, 'aria-labelledby': `${id}-title` } }, h('h2', { attrs: { id: `${id}-title` } }, title), ...body);
-}
-
 replaceChildren(
   root,
   h('header', { className: 'toolbar' }, runChips, h('div', { className: 'toolbar-actions' }, addRunsButton, summaryButton)),
@@ -103,7 +96,7 @@ replaceChildren(
         'div',
         { className: 'controls' },
         h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect),
-        h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, 'Epoch'), epochSlider, epochLabel),
+        epochControl.element,
       ),
       matrixMessage,
       matrixContainer,
@@ -140,25 +133,14 @@ const matrix = new ConfusionMatrixView(matrixContainer, tooltip);
 // ---------------------------------------------------------------------------------------------
 // State helpers.
 
-function loadedRuns(): LoadedRun[] {
-  return runs.filter((r): r is LoadedRun => r.state === 'loaded');
-}
-
-/** The run (A)–(C) show: the selected one when it is loaded, else the first loaded run. */
+/** The run (A)–(C) show. */
 function chosenRun(): LoadedRun | undefined {
-  const loaded = loadedRuns();
-  return loaded.find((r) => r.dir === selection.run) ?? loaded[0];
+  return selectedOrFirstRun(runs, selection.run);
 }
 
 function runColorOf(dir: string, palette: readonly string[]): string {
   const i = runs.findIndex((r) => r.dir === dir);
   return palette[Math.max(0, i)];
-}
-
-function runName(run: PanelRun): string {
-  if (run.state === 'loaded') return run.info.name;
-  const parts = run.dir.split(/[\\/]/).filter((p) => p !== '');
-  return parts[parts.length - 1] ?? run.dir;
 }
 
 function save(): void {
@@ -195,24 +177,15 @@ function publishSelection(): void {
   client.publish(epoch !== undefined ? { run: chosen.dir, epoch } : { run: chosen.dir });
 }
 
-function errorText(error: ErrorInfo): string {
-  return error.file !== undefined ? `${error.file}: ${error.message}` : error.message;
-}
-
-function progressText(progress: ProgressInfo | undefined): string {
-  if (progress === undefined || progress.total <= 0) return 'computing…';
-  return `computing… ${Math.floor((100 * progress.done) / progress.total)}%`;
-}
-
 /**
  * Starts a request unless the result for `key` is there or on its way. A previous result stays
  * on screen until the new one arrives, so a live run does not flicker at each epoch.
  */
-function fetchInto<T>(store: Map<string, Fetched<T>>, dir: string, key: string, request: (signal: AbortSignal, onProgress: (p: ProgressInfo) => void) => Promise<T>): void {
+function fetchForRun<T>(store: Map<string, RunFetched<T>>, dir: string, key: string, request: FetchRequest<T>): void {
   const current = store.get(dir);
   if (current?.key === key) return;
   current?.abort?.abort();
-  const entry: Fetched<T> = { key, value: current?.value, abort: new AbortController() };
+  const entry: RunFetched<T> = { key, value: current?.value, abort: new AbortController() };
   store.set(dir, entry);
   const signal = entry.abort!.signal;
   request(signal, (progress) => {
@@ -240,39 +213,30 @@ function fetchInto<T>(store: Map<string, Fetched<T>>, dir: string, key: string, 
 /** Asks for what the runs on screen need and forgets what belongs to runs no longer shown. */
 function requestData(): void {
   const dirs = new Set(runs.map((r) => r.dir));
-  for (const store of [labelData, inputEntropy] as Map<string, Fetched<unknown>>[]) {
+  for (const store of [labelData, inputEntropy] as Map<string, RunFetched<unknown>>[]) {
     for (const [dir, entry] of store) {
       if (dirs.has(dir)) continue;
       entry.abort?.abort();
       store.delete(dir);
     }
   }
-  for (const run of loadedRuns()) {
+  for (const run of loadedRuns(runs)) {
     const probe = run.info.manifest.probe;
     // The inputs do not change with training: one result per probe set, whatever the epochs.
-    fetchInto(inputEntropy, run.dir, `${probe.file}|${probe.count}`, (signal, onProgress) =>
+    fetchForRun(inputEntropy, run.dir, `${probe.file}|${probe.count}`, (signal, onProgress) =>
       client.request('interSampleEntropy', { run: run.dir, samples: { kind: 'all' }, layer: 'input', epoch: 'all' }, { signal, onProgress }),
     );
   }
   const chosen = chosenRun();
   if (chosen !== undefined && chosen.info.manifest.epochs.length > 0) {
-    fetchInto(labelData, chosen.dir, epochsKey(chosen.info), (signal, onProgress) => client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }));
+    fetchForRun(labelData, chosen.dir, epochsKey(chosen.info), (signal, onProgress) => client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
-let renderScheduled = false;
-
-function scheduleRender(): void {
-  if (renderScheduled) return;
-  renderScheduled = true;
-  requestAnimationFrame(() => {
-    renderScheduled = false;
-    render();
-  });
-}
+const scheduleRender = frameScheduler(() => render());
 
 function render(): void {
   const colors = themeColors();
@@ -323,19 +287,14 @@ function renderToolbar(palette: readonly string[]): void {
 }
 
 function renderStatus(): void {
-  const lines: (string | Node)[] = [];
-  if (runsReceived && runs.length === 0) lines.push('This view shows no run. Use Add Runs… to pick one.');
-  for (const run of runs) {
-    if (run.state === 'loading') lines.push(`Reading ${runName(run)}…`);
-    if (run.state === 'failed') lines.push(h('span', { className: 'error' }, `${runName(run)} could not be read: ${errorText(run.error)}`));
-  }
+  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Use Add Runs… to pick one.');
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
 }
 
 let runOptionsSignature = '';
 
-function renderMatrixCard(chosen: LoadedRun | undefined, labels: Fetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], index: number, colors: ThemeColors): void {
-  const loaded = loadedRuns();
+function renderMatrixCard(chosen: LoadedRun | undefined, labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], index: number, colors: ThemeColors): void {
+  const loaded = loadedRuns(runs);
   const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
   if (signature !== runOptionsSignature) {
     runOptionsSignature = signature;
@@ -344,11 +303,8 @@ function renderMatrixCard(chosen: LoadedRun | undefined, labels: Fetched<Measure
   if (chosen !== undefined && runSelect.value !== chosen.dir) runSelect.value = chosen.dir;
   runSelect.toggleAttribute('disabled', loaded.length < 2);
 
-  epochSlider.max = String(Math.max(0, items.length - 1));
-  epochSlider.value = String(Math.max(0, index));
-  epochSlider.disabled = items.length < 2;
+  showEpochOnSlider(epochSlider, epochLabel, items.map((item) => item.epoch), index);
   const current = index >= 0 ? items[index] : undefined;
-  setText(epochLabel, current === undefined ? '–' : `${current.epoch}${index === items.length - 1 ? ' (newest)' : ''}`);
   // Screen readers would read the slider's position, not the epoch number it stands for.
   epochSlider.setAttribute('aria-valuetext', current === undefined ? 'no epoch' : `epoch ${current.epoch}`);
 
@@ -377,7 +333,7 @@ function renderMatrixCard(chosen: LoadedRun | undefined, labels: Fetched<Measure
   );
 }
 
-function renderLabelCharts(chosen: LoadedRun | undefined, labels: Fetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], epoch: number | undefined, colors: ThemeColors): void {
+function renderLabelCharts(chosen: LoadedRun | undefined, labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], epoch: number | undefined, colors: ThemeColors): void {
   const classes = chosen?.info.manifest.classes ?? [];
   const palette = classColors(classes.length);
   renderClassLegend(classes, palette);
@@ -546,7 +502,7 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
 }
 
 function renderLoss(palette: readonly string[], colors: ThemeColors, chosen: LoadedRun | undefined, epoch: number | undefined): void {
-  const loaded = loadedRuns();
+  const loaded = loadedRuns(runs);
   const log = selection.logLoss === true;
   if (logLossCheckbox.checked !== log) logLossCheckbox.checked = log;
   const lines = loaded.map((run) => ({ run, line: lossLine(run.info) }));
@@ -630,8 +586,7 @@ epochSlider.addEventListener('input', () => {
   const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
   const i = Number(epochSlider.value);
   if (!(i >= 0 && i < items.length)) return;
-  // At the right end the view follows the newest epoch of a run still training.
-  select({ epoch: i === items.length - 1 ? undefined : items[i].epoch });
+  select({ epoch: epochToKeep(items.map((item) => item.epoch), items[i].epoch) });
 });
 
 logLossCheckbox.addEventListener('change', () => select({ logLoss: logLossCheckbox.checked }));
