@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pairwiseChannelDistances } from '../src/engine/compute/pairwiseDistances';
 import { ESTIMATOR_DEFAULTS } from '../src/engine/estimators/params';
-import { channelCapacity } from '../src/engine/estimators/channelCapacity';
+import { channelCapacityParallel } from '../src/engine/estimators/channelCapacity';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { readNpy, writeNpy } from './npy';
@@ -30,11 +30,11 @@ async function engine(aFile: string, bFile: string, outFile: string): Promise<vo
   const db = await pairwiseChannelDistances(b.data as Float32Array, n, cb, hb * wb);
   const distances = since(t0);
   const t1 = performance.now();
-  const matrix = channelCapacity(da, db, { capacityBins: BINS, capacityRange: 'channel' });
+  const matrix = await channelCapacityParallel(da, db, { capacityBins: BINS, capacityRange: 'channel' });
   const capacity = since(t1);
   writeNpy(outFile, matrix.capacity, [matrix.rowsChannels, matrix.colsChannels]);
   process.stdout.write(
-    `${JSON.stringify({ timings: { load, distances, capacity, compute: distances + capacity }, peakRssBytes: peakRssBytes(), executionProvider: executionProviderInUse() })}\n`,
+    `${JSON.stringify({ timings: { load, distances, capacity, compute: distances + capacity }, peakRssBytes: peakRssBytes(), executionProvider: executionProviderInUse(), workerThreads: matrix.workerThreads })}\n`,
   );
 }
 
@@ -51,7 +51,7 @@ async function orchestrate(): Promise<void> {
     console.log(`(b) channel capacity: 64 × 64 matrix, N = ${n} samples (${(n * (n - 1)) / 2} pairs), li 64×16×16, lj 64×8×8, ${BINS} bins`);
     console.log(`    machine: ${JSON.stringify(machine())}`);
 
-    type EngineRun = { timings: Record<string, number>; peakRssBytes: number; executionProvider: string };
+    type EngineRun = { timings: Record<string, number>; peakRssBytes: number; executionProvider: string; workerThreads: number };
     const compute = (json: Record<string, unknown>) => {
       const t = json.timings as Record<string, number>;
       return t.distances + t.binning + t.mutual_information;
@@ -85,7 +85,7 @@ async function orchestrate(): Promise<void> {
         ];
       }),
     ];
-    console.log(`    engine: onnxruntime ${eng.executionProvider} EP; reference BLAS ${blasSummary(refs[0].json)}`);
+    console.log(`    engine: onnxruntime ${eng.executionProvider} EP; histogram worker threads beside the main one: ${eng.workerThreads} (${machine().cores} cores); reference BLAS ${blasSummary(refs[0].json)}`);
     console.log(table(['', 'distances s', 'histograms s', 'compute s', 'peak RSS MiB', 'engine speed-up'], rows));
     // Agreement, for information: distances differ in float32 rounding, so a pair near a bin edge
     // can land in the neighbouring bin; the effect on a capacity is of order 1/pairs.

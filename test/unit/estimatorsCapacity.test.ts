@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { channelCapacity, codeDistances, fillCapacityRows, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
+import { channelCapacity, channelCapacityParallel, codeDistances, fillCapacityRows, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
 import type { CapacityRange } from '../../src/engine/estimators/params';
 
 /** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */
@@ -217,6 +217,62 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
       for (const [start, end] of [[0, 1], [1, 4], [4, 7]]) fillCapacityRows(columns, rows, start, end, chunked);
       assert.deepEqual(chunked, whole.capacity);
     }
+  });
+
+  describe('on worker threads (channelCapacityParallel)', () => {
+    it('gives the single-threaded matrix bit for bit, for any thread count and task size', async function () {
+      this.timeout(120000);
+      const rnd = random(15);
+      for (const [capacityBins, capacityRange, pairs] of [
+        [16, 'channel', 2003],
+        [20, 'layer', 1001],
+        [3, 'channel', 4000],
+      ] as const) {
+        // 9 rows: the nibble kernel's groups of 4 rows end with a group of 1.
+        const [layerI, layerJ] = correlatedLayers(rnd, pairs, 6, 9);
+        const params = { capacityBins, capacityRange };
+        const single = channelCapacity(layerI, layerJ, params);
+        const same = channelCapacity(layerI, layerI, params);
+        for (const [threads, taskIncrements, callerComputes] of [
+          [1, undefined, true],
+          [2, 1, true],
+          [3, 3 * 4 * pairs, true],
+          [2, 2 * 4 * pairs, false],
+        ] as const) {
+          const what = `${capacityBins} bins, ${threads} threads, ${taskIncrements} increments a task, caller ${callerComputes}`;
+          const parallel = await channelCapacityParallel(layerI, layerJ, params, { threads, taskIncrements, callerComputes });
+          assert.deepEqual(parallel.capacity, single.capacity, what);
+          assert.deepEqual(parallel.hA, single.hA, what);
+          assert.deepEqual(parallel.hB, single.hB, what);
+          assert.equal(parallel.rowsChannels, 9);
+          assert.equal(parallel.colsChannels, 6);
+          assert.ok(!(parallel.capacity.buffer instanceof SharedArrayBuffer), 'the result is out of shared memory');
+          if (!callerComputes) assert.ok(parallel.workerThreads >= 1, `${what}: the workers did the work`);
+          const itself = await channelCapacityParallel(layerI, layerI, params, { threads, taskIncrements, callerComputes });
+          assert.deepEqual(itself.capacity, same.capacity, `${what}, a layer with itself`);
+        }
+      }
+    });
+
+    it('reports progress up to its task count and stops when cancelled', async function () {
+      this.timeout(60000);
+      const [layerI, layerJ] = correlatedLayers(random(16), 3001, 6, 5);
+      const seen: [number, number][] = [];
+      await channelCapacityParallel(layerI, layerJ, undefined, { threads: 2, taskIncrements: 1, onProgress: (d, t) => seen.push([d, t]) });
+      // 2 groups of up to 4 rows × 6 single-column blocks.
+      assert.deepEqual(seen[seen.length - 1], [12, 12]);
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] > seen[i - 1][0], 'progress increases');
+
+      const before = new AbortController();
+      before.abort();
+      await assert.rejects(channelCapacityParallel(layerI, layerJ, undefined, { signal: before.signal, threads: 2 }), (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled');
+      const during = new AbortController();
+      await assert.rejects(
+        channelCapacityParallel(layerI, layerJ, undefined, { signal: during.signal, threads: 2, taskIncrements: 1, onProgress: (d) => d >= 2 && during.abort() }),
+        (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
+      );
+      await assert.rejects(channelCapacityParallel(layerI, layerJ, undefined, { threads: 0 }), CnnSlicerError);
+    });
   });
 
   it('rejects mismatched layers, bad bin counts and non-finite distances', () => {

@@ -18,7 +18,7 @@ import type { ResultCache } from '../cache/resultCache';
 import { knn } from '../compute/knn';
 import { pairwiseChannelDistances } from '../compute/pairwiseDistances';
 import {
-  channelCapacity,
+  channelCapacityParallel,
   channelEntropyByClass,
   confusionMatrix,
   effectiveK,
@@ -220,7 +220,11 @@ export async function channelCapacityOf(
         );
       }
       throwIfCancelled(ctx.signal);
-      const m = channelCapacity(distances[0], distances[1], params);
+      // On every core (for large enough matrices), cancellable and reporting between its tasks.
+      const m = await channelCapacityParallel(distances[0], distances[1], params, {
+        signal: ctx.signal,
+        onProgress: (done, total) => progress(2 + done / Math.max(total, 1), 3),
+      });
       const result: ChannelCapacityResult = {
         layerI: query.layerI,
         layerJ: query.layerJ,

@@ -9,5 +9,5 @@ export { interSampleEntropy, sigmaResidual } from './interSampleEntropy';
 export type { InterSampleEntropy, InterSampleParams, KnnGraph } from './interSampleEntropy';
 export { confusionMatrix, labelEntropies, predictionsFromLogits } from './labelEntropy';
 export type { LabelEntropies } from './labelEntropy';
-export { channelCapacity, codeDistances, fillCapacityRows, sortOrder } from './channelCapacity';
-export type { CapacityMatrix, CapacityParams, CodedChannels, PairDistances } from './channelCapacity';
+export { channelCapacity, channelCapacityParallel, codeDistances, fillCapacityRows, sortOrder } from './channelCapacity';
+export type { CapacityMatrix, CapacityParams, CapacityRunOptions, CodedChannels, PairDistances } from './channelCapacity';
