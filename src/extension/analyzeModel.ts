@@ -106,16 +106,23 @@ async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Prom
   quickPick.items = extra;
   quickPick.busy = true;
   let scanned = false;
+  let filled = false;
   const fill = (): void => {
     const active = quickPick.activeItems[0];
     const runs = ctx.runIndex.runs.map(runPickItem);
     // Offered only once the scan has found nothing, so it never appears and vanishes under the user's Enter.
     const sample = scanned && runs.length === 0 ? sampleRunItem(ctx.sampleRunDir) : undefined;
     if (sample !== undefined) runs.push(sample);
-    quickPick.items = runs.length > 0 ? [...runs, { label: '', kind: vscode.QuickPickItemKind.Separator }, ...extra] : extra;
-    // Runs finish loading while the list is open; the highlighted run must not change under the user's Enter.
-    const same = active?.runDir === undefined ? undefined : quickPick.items.find((item) => item.runDir === active.runDir);
-    if (same !== undefined) quickPick.activeItems = [same];
+    // The actions stay on top and runs come below them as they are found (as the Python
+    // extension's interpreter list does): a row never moves under the user's pointer.
+    quickPick.items = runs.length > 0 ? [...extra, { label: 'runs', kind: vscode.QuickPickItemKind.Separator }, ...runs] : extra;
+    // Runs finish loading while the list is open; the highlighted item must not change under the
+    // user's Enter. When the runs are known at once, the newest-first list starts on a run.
+    const same = active === undefined ? undefined : quickPick.items.find((item) => item === active || (active.runDir !== undefined && item.runDir === active.runDir));
+    const first = filled ? undefined : quickPick.items.find((item) => item.runDir !== undefined);
+    const keep = same ?? first;
+    if (keep !== undefined) quickPick.activeItems = [keep];
+    filled = true;
   };
   fill();
   const picked = await new Promise<RunPickItem | undefined>((resolve) => {
