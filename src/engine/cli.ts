@@ -2,6 +2,7 @@
 // (no child process: a CLI has no editor to keep responsive) and exits non-zero on any error,
 // printing the typed error with the file it concerns.
 import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CnnSlicerError, formatError, toErrorInfo } from '../shared/errors';
 import type { SampleSelection } from '../shared/engineProtocol';
@@ -9,6 +10,7 @@ import type { CapacityRange, EpochSelection, EstimatorParams, IntraNormalization
 import { LOGITS_NAME } from '../shared/runFormat';
 import { analyzeRun } from './analysis/analyzeRun';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
+import { ActivationCache, CAP_ENV, capFromGiB } from './cache/activationCache';
 import { ResultCache } from './cache/resultCache';
 import { resolveEstimatorParams } from './estimators';
 import {
@@ -51,9 +53,13 @@ Usage:
 Options take their value as "--name value" or "--name=value". Entropies are in bits.
 Exit status: 0 on success, 1 when the run, a file in it or the request is bad, 2 on a usage error.`;
 
-const CACHE_HELP = `  --no-cache            compute everything, neither reading nor writing the result cache
-  --cache-dir DIR       the result cache folder (default: $CNNSLICER_CACHE_DIR, else
-                        $XDG_CACHE_HOME/cnnslicer, else ~/.cache/cnnslicer)`;
+const CACHE_HELP = `  --no-cache            compute everything, neither reading nor writing the cache (checkpoint
+                        epochs are still materialised once, in a temporary folder)
+  --cache-dir DIR       the cache folder, shared with the extension (default: $CNNSLICER_CACHE_DIR,
+                        else $XDG_CACHE_HOME/cnnslicer, else ~/.cache/cnnslicer)
+  --activation-cache-max GiB
+                        cap of the cached activations of checkpoint epochs, least recently used
+                        first out (default: $${CAP_ENV}, else 16)`;
 
 const COMMAND_HELP: Record<string, string> = {
   info: `Usage: cnnslicer info <run> [--json]
@@ -149,7 +155,7 @@ interface Args {
   readonly values: ReadonlyMap<string, string>;
 }
 
-const CACHE_OPTIONS = { 'no-cache': 'flag', 'cache-dir': 'value' } as const;
+const CACHE_OPTIONS = { 'no-cache': 'flag', 'cache-dir': 'value', 'activation-cache-max': 'value' } as const;
 
 const OPTIONS: Record<string, Record<string, OptionKind>> = {
   info: { json: 'flag' },
@@ -295,20 +301,38 @@ function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBi
   return overrides;
 }
 
-function openCache(args: Args): ResultCache | undefined {
+/** The result cache (none with --no-cache) and the activation cache of a command, and how to let go of them. */
+interface Caches {
+  readonly results: ResultCache | undefined;
+  readonly activations: ActivationCache;
+  readonly dispose: () => Promise<void>;
+}
+
+async function openCaches(args: Args): Promise<Caches> {
   const dir = args.values.get('cache-dir');
+  // A cache problem only costs recomputation, but the user should know why a rerun is slow.
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => {
+    if (level !== 'info') process.stderr.write(`cnnslicer: cache ${level}: ${message}\n`);
+  };
+  let maxBytes: number;
+  try {
+    const flag = args.values.get('activation-cache-max');
+    maxBytes = flag !== undefined ? capFromGiB(flag, '--activation-cache-max') : capFromGiB(process.env[CAP_ENV], CAP_ENV);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (args.flags.has('no-cache')) {
     if (dir !== undefined) throw new UsageError('--no-cache and --cache-dir exclude each other');
-    return undefined;
+    // Checkpoint epochs are still computed once per command, not once per slice; nothing is kept.
+    const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'cnnslicer-activations-'));
+    return {
+      results: undefined,
+      activations: new ActivationCache({ dir: scratch, maxBytes: Number.MAX_SAFE_INTEGER, log }),
+      dispose: () => fsp.rm(scratch, { recursive: true, force: true }),
+    };
   }
-  const cache = new ResultCache({
-    dir: dir !== undefined ? path.resolve(dir) : ResultCache.defaultDir(),
-    // A cache problem only costs recomputation, but the user should know why a rerun is slow.
-    log: (level, message) => {
-      if (level !== 'info') process.stderr.write(`cnnslicer: cache ${level}: ${message}\n`);
-    },
-  });
-  return cache;
+  const results = new ResultCache({ dir: dir !== undefined ? path.resolve(dir) : ResultCache.defaultDir(), log });
+  return { results, activations: new ActivationCache({ dir: results.dir, maxBytes, log, hasher: results.content }), dispose: async () => undefined };
 }
 
 function rejectUnless(args: Args, allowed: boolean, options: readonly string[], why: string): void {
@@ -344,19 +368,24 @@ function progressLine(): { update?: (done: number, total: number, message?: stri
   };
 }
 
-/** Opens the run, runs `body` with a measure context (cache, Ctrl-C, progress) and closes everything. */
-async function withRun<T>(args: Args, cache: ResultCache | undefined, body: (reader: RunReader, ctx: MeasureContext) => Promise<T>): Promise<T> {
-  const reader = await RunReader.open(args.run);
-  const abort = new AbortController();
-  const onSigint = (): void => abort.abort();
-  process.once('SIGINT', onSigint);
-  const progress = progressLine();
+/** Opens the run, runs `body` with a measure context (caches, Ctrl-C, progress) and closes everything. */
+async function withRun<T>(args: Args, caches: Caches, body: (reader: RunReader, ctx: MeasureContext) => Promise<T>): Promise<T> {
   try {
-    return await body(reader, { ...(cache ? { cache } : {}), signal: abort.signal, ...(progress.update ? { onProgress: progress.update } : {}) });
+    const reader = await RunReader.open(args.run, { activationCache: caches.activations });
+    const abort = new AbortController();
+    const onSigint = (): void => abort.abort();
+    process.once('SIGINT', onSigint);
+    const progress = progressLine();
+    const cache = caches.results;
+    try {
+      return await body(reader, { ...(cache ? { cache } : {}), signal: abort.signal, ...(progress.update ? { onProgress: progress.update } : {}) });
+    } finally {
+      progress.clear();
+      process.removeListener('SIGINT', onSigint);
+      await reader.close();
+    }
   } finally {
-    progress.clear();
-    process.removeListener('SIGINT', onSigint);
-    await reader.close();
+    await caches.dispose();
   }
 }
 
@@ -422,8 +451,9 @@ async function analyze(args: Args): Promise<void> {
   rejectUnless(args, capacity, ['capacity-bins', 'capacity-range'], 'has no effect with --no-capacity');
   const jsonTarget = args.values.get('json');
   if (jsonTarget !== undefined && jsonTarget !== '-') await checkWritableFolder(path.resolve(jsonTarget));
-  const cache = openCache(args);
-  const analysis = await withRun(args, cache, (reader, ctx) => analyzeRun(reader, { ...(layers ? { layers } : {}), epochs, params, capacity }, ctx));
+  const caches = await openCaches(args);
+  const cache = caches.results;
+  const analysis = await withRun(args, caches, (reader, ctx) => analyzeRun(reader, { ...(layers ? { layers } : {}), epochs, params, capacity }, ctx));
   if (jsonTarget === '-') {
     process.stdout.write(analysisJson(analysis));
     return;
@@ -450,8 +480,8 @@ async function entropy(args: Args): Promise<void> {
   const indices = args.values.has('samples') ? list('samples', args.values.get('samples')!).map((s) => nonNegativeInteger('samples', s)) : undefined;
   const epochArg = epochOption(args);
   const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization' });
-  const cache = openCache(args);
-  const out = await withRun(args, cache, async (reader, ctx) => {
+  const caches = await openCaches(args);
+  const out = await withRun(args, caches, async (reader, ctx) => {
     checkLayer(reader, layer, true);
     if (typeof epochArg === 'number') reader.epochEntry(epochArg);
     const classText = args.values.get('class');
@@ -475,8 +505,8 @@ async function capacity(args: Args): Promise<void> {
   const epochArg = singleEpochOption(args);
   const sort = oneOf<CapacitySort>('sort', args.values.get('sort') ?? 'max', ['max', 'mean', 'none']);
   const params = estimatorParams(args, { capacityBins: 'bins', capacityRange: 'range' });
-  const cache = openCache(args);
-  const out = await withRun(args, cache, async (reader, ctx) => {
+  const caches = await openCaches(args);
+  const out = await withRun(args, caches, async (reader, ctx) => {
     checkLayer(reader, from, true);
     checkLayer(reader, to, true);
     const epoch = epochArg ?? lastEpoch(reader);
@@ -492,8 +522,8 @@ async function capacity(args: Args): Promise<void> {
 
 async function labels(args: Args): Promise<void> {
   const epochArg = epochOption(args);
-  const cache = openCache(args);
-  const out = await withRun(args, cache, async (reader, ctx) => {
+  const caches = await openCaches(args);
+  const out = await withRun(args, caches, async (reader, ctx) => {
     const epoch = epochArg ?? lastEpoch(reader);
     const s = await labelEntropiesOf(reader, { epoch }, ctx);
     if (args.flags.has('json')) return toJsonText({ undefinedMeans: UNDEFINED_MEANS, classes: reader.manifest.classes, items: s.items });

@@ -1,6 +1,7 @@
 // The engine process: forked by the extension host's EngineClient with an IPC channel
 // (serialization 'advanced'). It lives exactly as long as that channel, so no engine outlives its host.
 import { HEARTBEAT_INTERVAL_MS, type EngineToHost } from '../shared/engineProtocol';
+import { ActivationCache, CAP_ENV, capFromGiB } from './cache/activationCache';
 import { ResultCache } from './cache/resultCache';
 import { createHandlers } from './handlers';
 import { disposeDeconvnetSessions } from './deconvnet/deconvnet';
@@ -26,9 +27,18 @@ function main(): void {
 
   const log = (level: 'info' | 'warn' | 'error', message: string): void => send({ type: 'log', level, message });
   setRuntimeLogger(log);
-  const registry = new RunRegistry();
-  // The host passes its own storage folder; the CLI and tests fall back to the user's cache folder.
-  const cache = new ResultCache({ dir: process.env.CNNSLICER_CACHE_DIR ?? ResultCache.defaultDir(), log });
+  // One folder for the CLI and the extension (the host passes the user's choice, if any, in
+  // CNNSLICER_CACHE_DIR), so that a batch `cnnslicer analyze` warms every view.
+  const cache = new ResultCache({ dir: ResultCache.defaultDir(), log });
+  let maxBytes: number;
+  try {
+    maxBytes = capFromGiB(process.env[CAP_ENV], CAP_ENV);
+  } catch (err) {
+    log('warn', `${err instanceof Error ? err.message : String(err)}; using the default cap`);
+    maxBytes = capFromGiB(undefined, CAP_ENV);
+  }
+  const activationCache = new ActivationCache({ dir: cache.dir, maxBytes, log, hasher: cache.content });
+  const registry = new RunRegistry({ activationCache, log });
   const server = new EngineServer({
     send,
     handlers: createHandlers({ runs: registry, cache, testHooks: process.env.CNNSLICER_ENGINE_TEST_HOOKS === '1' }),

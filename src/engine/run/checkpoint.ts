@@ -168,11 +168,25 @@ function cancelled(file: string, done: number, total: number): CnnSlicerError {
   return new CnnSlicerError('cancelled', `materialising activations cancelled after ${done} of ${total} samples`, file);
 }
 
+/** One batch of a checkpoint run: rows [start, start + count) of `sampleIndices`, each output [count, ...dims]. */
+export interface CheckpointBatch {
+  readonly start: number;
+  readonly count: number;
+  readonly total: number;
+  /**
+   * Per requested output: its per-sample dims and the batch's values. The arrays are onnxruntime's
+   * and valid only until the callback's promise settles: copy what must outlive it.
+   */
+  readonly outputs: ReadonlyMap<string, { readonly dims: readonly number[]; readonly data: Float32Array }>;
+}
+
 /**
- * Runs the checkpoint on the given probe samples and returns each requested output as one
- * [n, ...per-sample dims] array, rows in the order of `sampleIndices`.
+ * Runs the checkpoint on the given probe samples batch by batch, handing each batch's outputs to
+ * `onBatch` before the next batch runs: what a caller that streams the outputs to disk needs, so
+ * that memory is one batch whatever the number of samples. Per-sample shapes are checked to be the
+ * same in every batch.
  */
-export async function materializeOutputs(opts: MaterializeOptions): Promise<Map<string, MaterializedOutput>> {
+export async function runCheckpointBatches(opts: MaterializeOptions, onBatch: (batch: CheckpointBatch) => Promise<void> | void): Promise<void> {
   const batchSize = validateOptions(opts);
   const file = opts.modelPath;
   const outputs = [...new Set(opts.outputs)];
@@ -185,8 +199,7 @@ export async function materializeOutputs(opts: MaterializeOptions): Promise<Map<
     const session = await entry.session;
     validateSession(session, opts, outputs);
     const inputName = session.inputNames[0];
-
-    const result = new Map<string, { shape: number[]; data: Float32Array; perSample: number }>();
+    const shapes = new Map<string, readonly number[]>();
     for (let start = 0; start < total; start += batchSize) {
       if (opts.signal?.aborted) throw cancelled(file, start, total);
       const rows = opts.sampleIndices.slice(start, start + batchSize);
@@ -203,30 +216,52 @@ export async function materializeOutputs(opts: MaterializeOptions): Promise<Map<
         throw new CnnSlicerError('model-error', `running the model failed: ${err instanceof Error ? err.message : String(err)}`, file);
       }
 
-      for (const name of outputs) {
-        const t = out[name] as Tensor | undefined;
-        if (t === undefined) throw new CnnSlicerError('model-error', `the model did not return output '${name}'`, file);
-        if (t.type !== 'float32') throw new CnnSlicerError('model-error', `the model's output '${name}' is ${t.type}, activations must be float32`, file);
-        const dims = t.dims;
-        if (dims.length === 0 || dims[0] !== rows.length) {
-          throw new CnnSlicerError('model-error', `output '${name}' has shape ${fmt(dims)} for a batch of ${rows.length}; its first dimension must be the batch`, file);
+      const batch = new Map<string, { dims: readonly number[]; data: Float32Array }>();
+      try {
+        for (const name of outputs) {
+          const t = out[name] as Tensor | undefined;
+          if (t === undefined) throw new CnnSlicerError('model-error', `the model did not return output '${name}'`, file);
+          if (t.type !== 'float32') throw new CnnSlicerError('model-error', `the model's output '${name}' is ${t.type}, activations must be float32`, file);
+          const dims = t.dims;
+          if (dims.length === 0 || dims[0] !== rows.length) {
+            throw new CnnSlicerError('model-error', `output '${name}' has shape ${fmt(dims)} for a batch of ${rows.length}; its first dimension must be the batch`, file);
+          }
+          const perDims = dims.slice(1);
+          const seen = shapes.get(name);
+          if (seen === undefined) shapes.set(name, perDims);
+          else if (seen.length !== perDims.length || perDims.some((d, k) => d !== seen[k])) {
+            throw new CnnSlicerError('model-error', `output '${name}' has per-sample shape ${fmt(perDims)} in one batch and ${fmt(seen)} in another`, file);
+          }
+          batch.set(name, { dims: perDims, data: t.data as Float32Array });
         }
-        const perDims = dims.slice(1);
-        const perSample = product(perDims);
-        let acc = result.get(name);
-        if (acc === undefined) {
-          acc = { shape: [total, ...perDims], data: new Float32Array(total * perSample), perSample };
-          result.set(name, acc);
-        } else if (acc.shape.length !== dims.length || perDims.some((d, k) => d !== acc!.shape[k + 1])) {
-          throw new CnnSlicerError('model-error', `output '${name}' has per-sample shape ${fmt(perDims)} in one batch and ${fmt(acc.shape.slice(1))} in another`, file);
-        }
-        acc.data.set(t.data as Float32Array, start * acc.perSample);
-        t.dispose();
+        await onBatch({ start, count: rows.length, total, outputs: batch });
+      } finally {
+        // Back to onnxruntime's arena, so the next batch reuses the memory.
+        for (const name of Object.keys(out)) (out[name] as Tensor).dispose();
       }
       opts.onProgress?.(Math.min(start + batchSize, total), total);
     }
-    return new Map([...result].map(([name, r]) => [name, { shape: r.shape, data: r.data }]));
   } finally {
     release(entry);
   }
+}
+
+/**
+ * Runs the checkpoint on the given probe samples and returns each requested output as one
+ * [n, ...per-sample dims] array, rows in the order of `sampleIndices`.
+ */
+export async function materializeOutputs(opts: MaterializeOptions): Promise<Map<string, MaterializedOutput>> {
+  const result = new Map<string, { shape: number[]; data: Float32Array; perSample: number }>();
+  await runCheckpointBatches(opts, (batch) => {
+    for (const [name, out] of batch.outputs) {
+      let acc = result.get(name);
+      if (acc === undefined) {
+        const perSample = product(out.dims);
+        acc = { shape: [batch.total, ...out.dims], data: new Float32Array(batch.total * perSample), perSample };
+        result.set(name, acc);
+      }
+      acc.data.set(out.data, batch.start * acc.perSample);
+    }
+  });
+  return new Map([...result].map(([name, r]) => [name, { shape: r.shape, data: r.data }]));
 }

@@ -100,6 +100,22 @@ function singleBitsToHalfBits(f: number): number {
   return hSign | ((hExp + (fSig >>> 13)) & 0x7fff);
 }
 
+/**
+ * encodeFloat16 into `out` (src.length values), returning whether a finite value overflowed to
+ * infinity: one pass for writers that must not store a silently wrong value.
+ */
+export function encodeFloat16Checked(src: Float32Array, out: Uint16Array): boolean {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  let overflow = false;
+  for (let i = 0; i < src.length; i++) {
+    const f = bits[i];
+    const h = singleBitsToHalfBits(f);
+    out[i] = h;
+    if ((h & 0x7fff) === 0x7c00 && (f & 0x7f800000) !== 0x7f800000) overflow = true;
+  }
+  return overflow;
+}
+
 /** Narrows float32 values to float16 bit patterns, rounding to nearest, ties to even, like numpy's astype(float16). */
 export function encodeFloat16(src: Float32Array): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);

@@ -12,6 +12,8 @@ import {
   type RunInfo,
   type RunManifest,
 } from '../../shared/runFormat';
+import { ActivationCache, DamagedEntryError } from '../cache/activationCache';
+import { errnoCode, errorText } from '../cache/contentKey';
 import { materializeOutputs } from './checkpoint';
 import { decodeFloat16 } from './float16';
 import { parseManifest } from './manifest';
@@ -22,6 +24,19 @@ import { SafetensorsFile, type SafetensorsDType } from './safetensors';
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 /** How many activation files a reader keeps open between slices. */
 const OPEN_FILES = 4;
+
+export interface RunReaderOptions {
+  /**
+   * Where checkpoint epochs are materialised once and read from (activationCache.ts). Without
+   * one, every slice of a checkpoint epoch runs the model for that slice alone.
+   */
+  readonly activationCache?: ActivationCache;
+  /** Where a cache problem that only costs time is reported. */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Samples per forward pass when a checkpoint runs for a single slice (no activation cache). */
+const DIRECT_BATCH_SIZE = 32;
 
 export interface SliceContext {
   readonly signal?: AbortSignal;
@@ -56,15 +71,17 @@ export class RunReader {
   private probeFile: SafetensorsFile | undefined;
   private readonly openFiles = new Map<string, Promise<SafetensorsFile>>();
   private closed = false;
+  private cacheFailed = false;
 
   private constructor(
     private runInfo: RunInfo,
     /** Real path of the run directory, the root every manifest path must stay under. */
     private readonly realDir: string,
     private readonly manifestFile: string,
+    private readonly options: RunReaderOptions,
   ) {}
 
-  static async open(runPathOrManifest: string): Promise<RunReader> {
+  static async open(runPathOrManifest: string, options: RunReaderOptions = {}): Promise<RunReader> {
     const { dir, manifest: manifestFile } = await locateRun(runPathOrManifest);
     const realDir = await fs.realpath(dir);
     const stat = await fs.stat(manifestFile);
@@ -72,7 +89,7 @@ export class RunReader {
     const manifest = parseManifest(await fs.readFile(manifestFile, 'utf8'), manifestFile);
     const incompleteEpochs = await findIncompleteEpochs(dir, manifest);
     const info: RunInfo = { dir, name: manifest.name ?? path.basename(dir), manifest, incompleteEpochs };
-    const reader = new RunReader(info, realDir, manifestFile);
+    const reader = new RunReader(info, realDir, manifestFile, options);
     try {
       await reader.checkProbe();
     } catch (err) {
@@ -266,12 +283,26 @@ export class RunReader {
     const checkpoint = entry.checkpoint;
     if (checkpoint === undefined) throw new CnnSlicerError('invalid-manifest', `epoch ${entry.epoch} has neither activations nor a checkpoint`, this.manifestFile);
     const modelPath = await resolveInsideRun(this.realDir, checkpoint, this.manifestFile);
+    const cache = this.options.activationCache;
+    if (cache !== undefined && !this.cacheFailed) {
+      try {
+        const data = await this.sliceFromCache(cache, entry.epoch, modelPath, params.layer, rowList, elemStart, elemCount, ctx);
+        return { shape, data, sampleIndices: rows, source: 'checkpoint' };
+      } catch (err) {
+        // A cache that cannot be written (full disk, read-only folder) costs time, never a result.
+        const code = errnoCode(err);
+        if (code === undefined || err instanceof CnnSlicerError) throw err;
+        this.cacheFailed = true;
+        this.options.log?.('warn', `the activation cache in ${cache.dir} cannot be used (${errorText(err)}); checkpoint epochs of ${this.info.name} are recomputed per slice`);
+      }
+    }
     const outputs = await materializeOutputs({
       modelPath,
       inputs: (r) => this.probeInputs(r),
       inputShape: this.manifest.probe.inputShape,
       sampleIndices: rowList,
       outputs: [params.layer],
+      batchSize: DIRECT_BATCH_SIZE,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
     });
@@ -284,25 +315,89 @@ export class RunReader {
     return { shape, data: pickElements(out.data, rows.length, perSample, elemStart, elemCount), sampleIndices: rows, source: 'checkpoint' };
   }
 
+  /**
+   * Rows of a layer at a checkpoint epoch, read from the epoch's activation cache entry (computed
+   * first if needed). A damaged entry is deleted by the check and computed once more.
+   */
+  private async sliceFromCache(
+    cache: ActivationCache,
+    epoch: number,
+    modelPath: string,
+    layer: string,
+    rows: readonly number[],
+    elemStart: number,
+    elemCount: number,
+    ctx: SliceContext,
+  ): Promise<Float32Array> {
+    for (let attempt = 0; ; attempt++) {
+      const key = `cache:${epoch}`;
+      // Not opened through openCached's shared promise: each query waits on the cache with its own
+      // signal and progress, and the cache shares the computation while any of them still wants it.
+      let file: SafetensorsFile;
+      const kept = this.openFiles.get(key);
+      if (kept !== undefined) file = await kept;
+      else {
+        const opened = await this.openCacheEntry(cache, modelPath, ctx);
+        const raced = this.openFiles.get(key);
+        if (raced !== undefined) {
+          await opened.close();
+          file = await raced;
+        } else file = await this.openCached(key, () => Promise.resolve(opened));
+      }
+      try {
+        await cache.verify(file, layer);
+        if (ctx.signal?.aborted) throw new CnnSlicerError('cancelled', 'the request was cancelled');
+        const bytes = await file.readRows(layer, rows, elemStart, elemCount);
+        return bytesToFloat32(bytes, file.entry(layer).dtype, file.path);
+      } catch (err) {
+        if (!(err instanceof DamagedEntryError) || attempt > 0) throw err;
+        this.forget(key);
+      }
+    }
+  }
+
+  private async openCacheEntry(cache: ActivationCache, modelPath: string, ctx: SliceContext): Promise<SafetensorsFile> {
+    const m = this.manifest;
+    const probePath = await resolveInsideRun(this.realDir, m.probe.file, this.manifestFile);
+    const outputs = [...m.layers.map((l) => ({ name: l.name, shape: l.shape })), { name: LOGITS_NAME, shape: [m.classes.length] }];
+    return cache.open(
+      { modelPath, inputShape: m.probe.inputShape, count: m.probe.count, outputs, inputs: (r) => this.probeInputs(r) },
+      probePath,
+      { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) },
+    );
+  }
+
   private activationsFile(relative: string): Promise<SafetensorsFile> {
-    let file = this.openFiles.get(relative);
+    return this.openCached(relative, () => this.openInsideRun(relative));
+  }
+
+  /** An open file from the reader's few kept open, opened with `open` when it is not among them. */
+  private openCached(key: string, open: () => Promise<SafetensorsFile>): Promise<SafetensorsFile> {
+    let file = this.openFiles.get(key);
     if (!file) {
-      file = this.openInsideRun(relative);
+      file = open();
       // Failed opens are not cached: the next slice retries and reports the error again.
-      file.catch(() => this.openFiles.delete(relative));
-      this.openFiles.set(relative, file);
+      file.catch(() => {
+        if (this.openFiles.get(key) === file) this.openFiles.delete(key);
+      });
+      this.openFiles.set(key, file);
       if (this.openFiles.size > OPEN_FILES) {
         const [oldest, oldFile] = this.openFiles.entries().next().value as [string, Promise<SafetensorsFile>];
         this.openFiles.delete(oldest);
-        // Delay the close so a slice still reading from it can finish.
-        setTimeout(() => oldFile.then((f) => f.close()).catch(() => undefined), 30_000).unref();
+        retire(oldFile);
       }
     } else {
       // Refresh its place in the LRU order.
-      this.openFiles.delete(relative);
-      this.openFiles.set(relative, file);
+      this.openFiles.delete(key);
+      this.openFiles.set(key, file);
     }
     return file;
+  }
+
+  private forget(key: string): void {
+    const file = this.openFiles.get(key);
+    this.openFiles.delete(key);
+    if (file) retire(file);
   }
 
   async close(): Promise<void> {
@@ -313,6 +408,11 @@ export class RunReader {
     await this.probeFile?.close();
     this.probeFile = undefined;
   }
+}
+
+/** Closes a file no longer kept open, later, so that a slice still reading from it can finish. */
+function retire(file: Promise<SafetensorsFile>): void {
+  setTimeout(() => file.then((f) => f.close()).catch(() => undefined), 30_000).unref();
 }
 
 /** Takes elements [start, start+count) of each row of a rows×rowSize array. */

@@ -2,7 +2,7 @@
 // changes on disk (a live run gained an epoch), so queries always see the latest finished epoch.
 import { promises as fs } from 'node:fs';
 import { locateRun } from './runPaths';
-import { RunReader } from './runReader';
+import { RunReader, type RunReaderOptions } from './runReader';
 
 interface OpenRun {
   readonly reader: Promise<RunReader>;
@@ -16,6 +16,9 @@ const RETIRE_DELAY_MS = 30_000;
 export class RunRegistry {
   private readonly runs = new Map<string, OpenRun>();
 
+  /** `options` go to every reader: the activation cache they share, and where they log. */
+  constructor(private readonly options: RunReaderOptions = {}) {}
+
   async get(runPathOrManifest: string): Promise<RunReader> {
     const { dir, manifest } = await locateRun(runPathOrManifest);
     const stat = await fs.stat(manifest);
@@ -23,7 +26,7 @@ export class RunRegistry {
     const open = this.runs.get(dir);
     if (open && open.stamp === stamp) return open.reader;
     if (open) this.retire(open);
-    const reader = RunReader.open(dir);
+    const reader = RunReader.open(dir, this.options);
     this.runs.set(dir, { reader, stamp });
     // A run that failed to open is not kept: the next query tries again (the writer may have fixed it).
     reader.catch(() => {
