@@ -8,7 +8,8 @@ import { CnnSlicerError } from '../../shared/errors';
  * Bumped whenever any estimator's output can change for the same input and parameters (a bug fix,
  * a changed convention), so caches written by an older build are not served.
  */
-export const ESTIMATOR_VERSION = 2;
+// 3: checkpoint epochs are measured from their float16 activation cache entries (activationCache.ts).
+export const ESTIMATOR_VERSION = 3;
 
 import type { CapacityRange, EstimatorParams, IntraNormalization } from '../../shared/measures';
 
