@@ -8,7 +8,7 @@ import { CnnSlicerError, formatError, toErrorInfo } from '../shared/errors';
 import type { SampleSelection } from '../shared/engineProtocol';
 import type { CapacityRange, EpochSelection, EstimatorParams, IntraNormalization } from '../shared/measures';
 import { LOGITS_NAME } from '../shared/runFormat';
-import { analyzeRun } from './analysis/analyzeRun';
+import { analyzeRun, AUTO_CONV_ABOVE, type CapacityLayerRule, type RunAnalysis } from './analysis/analyzeRun';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
 import { ActivationCache, CAP_ENV, capFromGiB } from './cache/activationCache';
 import { ResultCache } from './cache/resultCache';
@@ -16,7 +16,6 @@ import { resolveEstimatorParams } from './estimators';
 import {
   analysisJson,
   channelEntropiesForJson,
-  formatAnalysis,
   formatCapacity,
   formatChannelEntropies,
   formatInterSample,
@@ -25,6 +24,8 @@ import {
   UNDEFINED_MEANS,
   type CapacitySort,
 } from './format/analysisSummary';
+import { formatAnalysis } from './format/analysisText';
+import { progressReport, type ProgressReport } from './format/progressReport';
 import { formatRunInfo } from './format/runSummary';
 import { writeFileAtomic } from './run/atomicWrite';
 import { RunReader } from './run/runReader';
@@ -72,7 +73,8 @@ their metrics.
 Computes everything the four views show and prints a summary: per epoch the loss, accuracy, probe
 accuracy and the inter-sample entropy of the inputs, each layer and the logits; per layer the
 channel entropies at the last epoch; the label entropies per class at the last epoch; the channel
-capacity between consecutive feature-map layers at the last epoch.
+capacity between consecutive feature-map layers at the last epoch (see --capacity-layers). Progress
+goes to stderr, a line per finished result (every few seconds) when stderr is not a terminal.
   --layers a,b,…        recorded layers to analyse (default: all), taken in the model's order
   --epochs 0,5,10|all   epochs to analyse (default: all)
   --k N                 inter-sample entropy: neighbours per sample (default 1000, capped at n − 1)
@@ -80,9 +82,13 @@ capacity between consecutive feature-map layers at the last epoch.
   --normalization M     intra-sample entropy binning range: map, channel or layer (default map)
   --capacity-bins B     channel capacity: bins per distance axis (default 16)
   --capacity-range R    channel capacity distance range: channel or layer (default channel)
+  --capacity-layers R   between which layers the capacity is computed, each with the next:
+                        all (every layer), conv (convolutions), blocks (block outputs), or auto
+                        (default: blocks if recorded, else conv above ${AUTO_CONV_ABOVE} layers, else all)
   --no-capacity         skip the channel capacity (the most expensive part)
-  --json FILE           also write the full analysis as JSON to FILE; "-" writes it to stdout
-                        instead of the summary
+  --json FILE           also write the full analysis as JSON to FILE; while it runs, every finished
+                        result is appended to FILE.partial.jsonl (kept if the analysis is stopped);
+                        "-" writes the JSON to stdout at the end instead of the summary
 ${CACHE_HELP}`,
   entropy: `Usage: cnnslicer entropy <run> (--inter | --intra) --layer L [options]
 
@@ -168,6 +174,7 @@ const OPTIONS: Record<string, Record<string, OptionKind>> = {
     'capacity-bins': 'value',
     'capacity-range': 'value',
     'no-capacity': 'flag',
+    'capacity-layers': 'value',
     json: 'value',
     ...CACHE_OPTIONS,
   },
@@ -340,45 +347,17 @@ function rejectUnless(args: Args, allowed: boolean, options: readonly string[], 
   for (const o of options) if (args.values.has(o) || args.flags.has(o)) throw new UsageError(`--${o} ${why}`);
 }
 
-/**
- * A single progress line on stderr, rewritten in place; nothing at all when stderr is not a
- * terminal, so that logs and pipes never fill with carriage returns.
- */
-function progressLine(): { update?: (done: number, total: number, message?: string) => void; clear: () => void } {
-  const stream = process.stderr;
-  if (!stream.isTTY) return { clear: () => undefined };
-  let shown = false;
-  let last = '';
-  let lastWrite = 0;
-  return {
-    update: (done, total, message) => {
-      const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
-      const text = `cnnslicer: ${String(pct).padStart(3)}%${message ? ` ${message}` : ''}`.slice(0, Math.max((stream.columns || 80) - 1, 20));
-      const now = Date.now();
-      // Redrawing on every inner step would cost more than the step; ten times a second is smooth.
-      if (text === last || (now - lastWrite < 100 && done < total)) return;
-      stream.write(`\r${text}\x1b[K`);
-      shown = true;
-      last = text;
-      lastWrite = now;
-    },
-    clear: () => {
-      if (shown) stream.write('\r\x1b[K');
-    },
-  };
-}
-
 /** Opens the run, runs `body` with a measure context (caches, Ctrl-C, progress) and closes everything. */
-async function withRun<T>(args: Args, caches: Caches, body: (reader: RunReader, ctx: MeasureContext) => Promise<T>): Promise<T> {
+async function withRun<T>(args: Args, caches: Caches, body: (reader: RunReader, ctx: MeasureContext, progress: ProgressReport) => Promise<T>): Promise<T> {
   try {
     const reader = await RunReader.open(args.run, { activationCache: caches.activations });
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
     process.once('SIGINT', onSigint);
-    const progress = progressLine();
+    const progress = progressReport();
     const cache = caches.results;
     try {
-      return await body(reader, { ...(cache ? { cache } : {}), signal: abort.signal, ...(progress.update ? { onProgress: progress.update } : {}) });
+      return await body(reader, { ...(cache ? { cache } : {}), signal: abort.signal, onProgress: progress.update }, progress);
     } finally {
       progress.clear();
       process.removeListener('SIGINT', onSigint);
@@ -448,22 +427,66 @@ async function analyze(args: Args): Promise<void> {
   const epochs = epochsText === undefined || epochsText === 'all' ? 'all' : list('epochs', epochsText).map((e) => nonNegativeInteger('epochs', e));
   const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization', capacityBins: 'capacity-bins', capacityRange: 'capacity-range' });
   const capacity = !args.flags.has('no-capacity');
-  rejectUnless(args, capacity, ['capacity-bins', 'capacity-range'], 'has no effect with --no-capacity');
+  rejectUnless(args, capacity, ['capacity-bins', 'capacity-range', 'capacity-layers'], 'has no effect with --no-capacity');
+  const rule = args.values.has('capacity-layers') ? oneOf<CapacityLayerRule>('capacity-layers', args.values.get('capacity-layers')!, ['auto', 'all', 'conv', 'blocks']) : 'auto';
   const jsonTarget = args.values.get('json');
-  if (jsonTarget !== undefined && jsonTarget !== '-') await checkWritableFolder(path.resolve(jsonTarget));
+  const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? path.resolve(jsonTarget) : undefined;
+  if (jsonFile !== undefined) await checkWritableFolder(jsonFile);
   const caches = await openCaches(args);
   const cache = caches.results;
-  const analysis = await withRun(args, caches, (reader, ctx) => analyzeRun(reader, { ...(layers ? { layers } : {}), epochs, params, capacity }, ctx));
+  // Each result goes to disk as soon as it is computed, one JSON line each, so that an analysis
+  // that is killed or cancelled keeps everything it finished (it is also in the result cache).
+  const partialFile = jsonFile !== undefined ? `${jsonFile}.partial.jsonl` : undefined;
+  const partial = partialFile !== undefined ? await fsp.open(partialFile, 'w') : undefined;
+  let finished = 0;
+  // Chained, so the lines land in the order of the results.
+  let writing: Promise<unknown> = Promise.resolve();
+  const closePartial = async (): Promise<void> => {
+    await writing.catch(() => undefined);
+    await partial?.close();
+  };
+  let analysis: RunAnalysis;
+  try {
+    analysis = await withRun(args, caches, (reader, ctx, progress) =>
+      analyzeRun(
+        reader,
+        {
+          ...(layers ? { layers } : {}),
+          epochs,
+          params,
+          capacity,
+          capacityLayers: rule,
+          onItem: (d) => {
+            progress.itemDone(d);
+            finished = d.done;
+            if (partial !== undefined) {
+              const line = `${toJsonText({ kind: d.item.kind, label: d.label, result: d.item.result }, 0)}\n`;
+              writing = writing.then(() => partial.write(line));
+            }
+          },
+        },
+        ctx,
+      ),
+    );
+  } catch (err) {
+    await closePartial();
+    if (partialFile !== undefined && finished > 0) process.stderr.write(`cnnslicer: the ${finished} results finished are in ${partialFile} (and in the cache: run again to continue)\n`);
+    throw err;
+  }
+  await closePartial();
   if (jsonTarget === '-') {
     process.stdout.write(analysisJson(analysis));
     return;
   }
-  if (jsonTarget !== undefined) await writeFileAtomic(path.resolve(jsonTarget), analysisJson(analysis));
+  if (jsonFile !== undefined) {
+    await writeFileAtomic(jsonFile, analysisJson(analysis));
+    await fsp.unlink(partialFile as string).catch(() => undefined);
+  }
   const { total, cached } = analysis.results;
   const lines = [formatAnalysis(analysis), ''];
   const results = `${total} result${total === 1 ? '' : 's'}`;
   lines.push(cache ? `Cache: ${cached} of ${results} from the cache (${cache.dir})` : `Cache: off (--no-cache), ${results} computed`);
-  if (jsonTarget !== undefined) lines.push(`Wrote ${path.resolve(jsonTarget)}`);
+  if (jsonFile !== undefined) lines.push(`Wrote ${jsonFile}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -561,7 +584,7 @@ async function importModel(args: Args): Promise<void> {
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
-  const progress = progressLine();
+  const progress = progressReport();
   try {
     await importOnnx({
       models: [path.resolve(args.run)],
@@ -571,7 +594,7 @@ async function importModel(args: Args): Promise<void> {
       ...(probeCount !== undefined ? { probeCount } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(normalization ? { normalization } : {}),
-      ...(progress.update ? { onProgress: progress.update } : {}),
+      onProgress: progress.update,
     });
   } finally {
     progress.clear();

@@ -72,6 +72,7 @@ const LAYER_ICONS: Readonly<Record<LayerKind, string>> = {
   linear: 'symbol-numeric',
   flatten: 'fold',
   dropout: 'circle-slash',
+  block: 'symbol-namespace',
   other: 'symbol-misc',
 };
 

@@ -32,6 +32,14 @@ export interface EstimatorParams {
   readonly capacityRange: CapacityRange;
 }
 
+/** log2 n(n−1): the ceiling of the inter-sample entropy of n samples, in bits. */
+export function interSampleCeiling(n: number): number {
+  return n >= 2 ? Math.log2(n * (n - 1)) : 0;
+}
+
+/** Within this many bits of its ceiling an inter-sample entropy is marked as saturated. */
+export const SATURATION_MARGIN_BITS = 0.5;
+
 /** A request's epoch: one, or every finished epoch of the run. */
 export type EpochSelection = number | 'all';
 
@@ -46,6 +54,12 @@ export interface InterSampleEntropyResult {
   readonly k: number;
   /** In bits. */
   readonly entropy: number;
+  /**
+   * log2 n(n−1) in bits: the most the entropy of a distribution over the n(n−1) ordered sample
+   * pairs can be. With k near n every real layer sits just below it (docs/estimators.md,
+   * "Saturation"), so a value is read against it.
+   */
+  readonly ceiling: number;
   /** Samples for which Eq. 5 has no solution (exact duplicates); see docs/estimators.md. */
   readonly unsolved: number;
   readonly unconverged: number;

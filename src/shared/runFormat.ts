@@ -14,9 +14,12 @@ export const LOGITS_NAME = 'logits';
 export const PROBE_INPUTS_NAME = 'inputs';
 export const PROBE_LABELS_NAME = 'labels';
 
-/** What a recorded layer does; the views group and colour layers by it. */
-export type LayerKind = 'conv' | 'pool' | 'norm' | 'activation' | 'linear' | 'flatten' | 'dropout' | 'other';
-export const LAYER_KINDS: readonly LayerKind[] = ['conv', 'pool', 'norm', 'activation', 'linear', 'flatten', 'dropout', 'other'];
+/**
+ * What a recorded layer does; the views group and colour layers by it. `block` is the output of a
+ * composite module (a ResNet BasicBlock), a value added within format version 1.
+ */
+export type LayerKind = 'conv' | 'pool' | 'norm' | 'activation' | 'linear' | 'flatten' | 'dropout' | 'block' | 'other';
+export const LAYER_KINDS: readonly LayerKind[] = ['conv', 'pool', 'norm', 'activation', 'linear', 'flatten', 'dropout', 'block', 'other'];
 
 /** Where the module of a layer was constructed in the user's source, when the probe could tell. */
 export interface SourceLocation {

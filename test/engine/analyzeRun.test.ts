@@ -1,7 +1,8 @@
 import * as assert from 'node:assert';
 import { promises as fs } from 'node:fs';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { analyzeRun } from '../../src/engine/analysis/analyzeRun';
+import { analyzeRun, resolveCapacityLayers, type ItemDone } from '../../src/engine/analysis/analyzeRun';
+import type { LayerInfo } from '../../src/shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf } from '../../src/engine/analysis/measures';
 import { ResultCache } from '../../src/engine/cache/resultCache';
 import { RunReader } from '../../src/engine/run/runReader';
@@ -105,6 +106,44 @@ describe('analyzeRun', function () {
     const messages = new Set(seen.map(([, , m]) => m).filter((m) => m !== undefined));
     assert.ok(messages.has('inter-sample entropy of conv1, epoch 1'), [...messages].join('; '));
     assert.ok(messages.has('channel capacity conv1 → pool1, epoch 1'), [...messages].join('; '));
+  });
+
+  it('chooses the capacity layers: blocks when recorded, convolutions in large models, else every layer', async () => {
+    const layer = (name: string, kind: LayerInfo['kind']): LayerInfo => ({ name, kind, shape: [4, 2, 2] });
+    const small = [layer('conv1', 'conv'), layer('relu1', 'activation'), layer('conv2', 'conv')];
+    assert.strictEqual(resolveCapacityLayers(small).rule, 'all');
+    const large = Array.from({ length: 17 }, (_, i) => layer(`l${i}`, i % 2 === 0 ? 'conv' : 'norm'));
+    assert.deepStrictEqual(resolveCapacityLayers(large), { rule: 'conv', reason: 'auto: 17 layers analysed (more than 16), so between convolutions' });
+    const blocks = [...large, layer('layer1.0', 'block'), layer('layer1.1', 'block')];
+    assert.strictEqual(resolveCapacityLayers(blocks).rule, 'blocks');
+    assert.deepStrictEqual(resolveCapacityLayers(blocks, 'all'), { rule: 'all', reason: 'as asked' });
+
+    // The small run has one convolution: asking for convolutions leaves no pair, and says so.
+    const conv = await analyzeRun(reader, { layers: ['conv1', 'pool1'], epochs: [2], params: PARAMS, capacityLayers: 'conv' });
+    assert.deepStrictEqual(conv.capacity, []);
+    assert.deepStrictEqual(conv.capacityLayers, { rule: 'conv', reason: 'as asked' });
+    const all = await analyzeRun(reader, { layers: ['conv1', 'pool1'], epochs: [2], params: PARAMS });
+    assert.deepStrictEqual(all.capacityLayers.rule, 'all');
+    assert.deepStrictEqual(all.capacity.map((c) => [c.layerI, c.layerJ]), [['conv1', 'pool1']]);
+  });
+
+  it('hands out every result as it is finished, epoch by epoch, with a time left once something was computed', async () => {
+    const seen: ItemDone[] = [];
+    const a = await analyzeRun(reader, { layers: ['conv1', 'pool1'], epochs: [0, 1], params: PARAMS, onItem: (d) => seen.push(d) });
+    assert.strictEqual(seen.length, a.results.total);
+    assert.deepStrictEqual(seen.map((d) => d.done), seen.map((_, i) => i + 1));
+    assert.ok(seen.every((d) => d.total === a.results.total));
+    // Everything of epoch 0 before anything of epoch 1, the capacity last.
+    const epochOf = (d: ItemDone): number => (d.item.kind === 'interSample' && d.item.result.layer === 'input' ? -1 : d.item.result.epoch);
+    const order = seen.map(epochOf);
+    assert.deepStrictEqual(order, [...order].sort((x, y) => x - y));
+    assert.strictEqual(seen[seen.length - 1].item.kind, 'channelCapacity');
+    assert.ok(seen.filter((d) => !d.cached).every((d) => d.secondsLeft !== undefined && d.secondsLeft >= 0));
+    assert.strictEqual(seen[seen.length - 1].secondsLeft, 0);
+    const inter = seen.find((d) => d.item.kind === 'interSample' && d.item.result.layer === 'conv1' && d.item.result.epoch === 1);
+    assert.ok(inter !== undefined && inter.item.kind === 'interSample');
+    assert.deepStrictEqual(inter.item.result, a.interSample.epochs[1].layers[0]);
+    assert.strictEqual(inter.item.result.ceiling, Math.log2(20 * 19));
   });
 
   it('answers a second analysis from the cache with the same numbers', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_FILE } from '../../src/shared/runFormat';
@@ -152,31 +152,42 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     if (scratch !== undefined) await fs.rm(scratch, { recursive: true, force: true });
   });
 
-  it('analyze prints the per-epoch and per-layer tables with the numbers of the measures, and nothing on a non-terminal stderr', async () => {
+  it('analyze prints the per-epoch and per-layer tables with the numbers of the measures, and progress lines on a non-terminal stderr', async () => {
     const r = cli('analyze', run.dir, '--k', '5', '--no-cache');
     assert.strictEqual(r.status, 0, r.stderr);
-    assert.strictEqual(r.stderr, '', 'no progress line when stderr is not a terminal');
+    // Off a terminal: whole lines (no carriage return), the last one saying it is done.
+    assert.doesNotMatch(r.stderr, /\r/);
+    const progress = r.stderr.trim().split('\n');
+    assert.ok(progress.every((l) => /^cnnslicer: \[\d+\/26\] \d+% .+: (\d+\.\d s|from the cache); (about .+ left|done|time left not known yet)$/.test(l)), r.stderr);
+    assert.match(progress[progress.length - 1], /^cnnslicer: \[26\/26\] 100% .*; done$/);
     const out = r.stdout;
     assert.match(out, /Run: small test run/);
     assert.match(out, /Classes \(3\): zero, one, two/);
     assert.match(out, /inter-sample entropy\s+k = 5, σ tolerance 1e-9/);
     assert.match(out, /intra-sample entropy\s+32 bins, normalisation per map/);
     assert.match(out, /channel capacity\s+16 bins per axis, range per channel/);
+    assert.ok(out.split('\n').every((l) => l.length <= 160), 'fits 160 columns');
 
-    const header = row(out, /^\s+epoch\s+loss\s+accuracy/);
-    assert.deepStrictEqual(header, ['epoch', 'loss', 'accuracy', 'probe', 'acc.', 'input', 'conv1', 'pool1', 'fc', 'logits']);
     const params = { interK: 5 };
     const input = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'input', epoch: 'all', params })).items[0];
     const labels = await labelEntropiesOf(reader, { epoch: 'all' });
+    assert.deepStrictEqual(row(out, /^\s+epoch\s+loss\s+accuracy/), ['epoch', 'loss', 'accuracy', 'probe', 'acc.']);
     for (const epoch of [0, 1, 2]) {
       const cells = row(out, new RegExp(`^\\s+${epoch}\\s+\\d\\.\\d{4}\\s+\\d`));
       assert.strictEqual(cells[1], (1 / (epoch + 1)).toFixed(4), 'loss');
       assert.strictEqual(cells[2], `${((0.3 + 0.1 * epoch) * 100).toFixed(2)}%`, 'accuracy');
       assert.strictEqual(cells[3], `${(labels.items[epoch].accuracy * 100).toFixed(2)}%`, 'probe accuracy');
-      assert.strictEqual(cells[4], input.entropy.toFixed(4), 'input');
-      for (const [i, layer] of ['conv1', 'pool1', 'fc', 'logits'].entries()) {
-        const h = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer, epoch, params })).items[0].entropy;
-        assert.strictEqual(cells[5 + i], h.toFixed(4), `${layer} at epoch ${epoch}`);
+    }
+    // Inter-sample entropy: a row per layer, a column per epoch, the ceiling log2 n(n−1) above it.
+    assert.match(out, new RegExp(`ceiling log2 n\\(n−1\\) = ${Math.log2(input.n * (input.n - 1)).toFixed(4)} bits for n = ${input.n}`));
+    assert.deepStrictEqual(row(out, /^\s+layer\s+epoch 0/), ['layer', 'epoch', '0', 'epoch', '1', 'epoch', '2']);
+    const value = (cell: string): string => cell.replace(/\*$/, '');
+    assert.deepStrictEqual(row(out, /^\s+input\s+\d/).slice(1).map(value), [0, 1, 2].map(() => input.entropy.toFixed(4)));
+    for (const layer of ['conv1', 'pool1', 'fc', 'logits']) {
+      const cells = row(out, new RegExp(`^\\s+${layer}\\s+\\d\\.\\d{4}`));
+      for (const epoch of [0, 1, 2]) {
+        const h = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer, epoch, params })).items[0];
+        assert.strictEqual(cells[1 + epoch], `${h.entropy.toFixed(4)}${h.ceiling - h.entropy < 0.5 ? '*' : ''}`, `${layer} at epoch ${epoch}`);
       }
     }
 
@@ -207,7 +218,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
 
   it('analyze --layers/--epochs (both option forms) limits the tables; --no-capacity skips the capacity', () => {
     const out = ok('analyze', run.dir, '--layers=pool1,conv1', '--epochs', '0,2', '--k=4', '--no-capacity', '--no-cache');
-    assert.deepStrictEqual(row(out, /^\s+epoch\s+loss/).slice(5), ['input', 'conv1', 'pool1', 'logits']);
+    const names = out.split('\n').map((l) => l.trim().split(/\s+/)[0]);
+    const first = names.indexOf('layer');
+    assert.deepStrictEqual(names.slice(first + 1, first + 5), ['input', 'conv1', 'pool1', 'logits']);
+    assert.deepStrictEqual(row(out, /^\s+layer\s+epoch 0/), ['layer', 'epoch', '0', 'epoch', '2']);
     assert.match(out, /Epochs analysed \(2\): 0, 2/);
     assert.doesNotMatch(out, /^\s+1\s+0\.5000/m);
     assert.match(out, /Channel capacity: not computed \(--no-capacity\)/);
@@ -246,6 +260,45 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.ok(Array.isArray(cap.capacity) && cap.capacity.length === 360);
     assert.ok(Array.isArray(cap.order.colsByMax) && cap.order.colsByMax.length === 20);
     assert.deepStrictEqual(json.results, { total: 1 + 2 * 3 + 2 * 2 + 2 + 1, cached: 0 });
+  });
+
+  it('analyze --json keeps every finished result in FILE.partial.jsonl when stopped with Ctrl-C, and removes it when done', async () => {
+    const longRun = await writeSmallRun({ n: 40, epochs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    try {
+      const file = path.join(scratch, 'stopped.json');
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/engine/cli.ts'), 'analyze', longRun.dir, '--json', file, '--no-cache'], {
+        cwd: root,
+        env: { ...process.env, CNNSLICER_CACHE_DIR: defaultCache },
+      });
+      let stderr = '';
+      let interrupted = false;
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // Once, at the first finished result, as a user pressing Ctrl-C would (a second Ctrl-C kills).
+        if (!interrupted && /\[1\/\d+\]/.test(stderr)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      });
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.strictEqual(status, 1, stderr);
+      assert.match(stderr, /error \(cancelled\)/);
+      const lines = (await fs.readFile(`${file}.partial.jsonl`, 'utf8')).trim().split('\n');
+      const kept = Number(/the (\d+) results finished are in/.exec(stderr)?.[1]);
+      assert.ok(kept >= 1 && lines.length === kept, `${kept} reported, ${lines.length} lines`);
+      const first = JSON.parse(lines[0]);
+      assert.strictEqual(first.kind, 'interSample');
+      assert.strictEqual(first.result.layer, 'input');
+      assert.strictEqual(typeof first.result.entropy, 'number');
+      await assert.rejects(fs.stat(file), 'no final JSON for a stopped analysis');
+
+      const done = path.join(scratch, 'done.json');
+      ok('analyze', run.dir, '--layers', 'conv1', '--epochs', '1', '--no-capacity', '--json', done, '--no-cache');
+      assert.strictEqual(JSON.parse(await fs.readFile(done, 'utf8')).layers[0], 'conv1');
+      await assert.rejects(fs.stat(`${done}.partial.jsonl`), 'the partial file goes once the JSON is written');
+    } finally {
+      longRun.cleanup();
+    }
   });
 
   it('analyze --json - prints the JSON alone on stdout', () => {

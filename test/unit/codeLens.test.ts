@@ -49,7 +49,7 @@ const resolve = (source: { file: string }): string => (path.isAbsolute(source.fi
 const same = (a: string, b: string): boolean => path.resolve(a) === path.resolve(b);
 
 function inter(entropy: number): InterSampleEntropyResult {
-  return { layer: 'conv1', epoch: 20, n: 1000, d: 5408, k: 10, entropy, unsolved: 0, unconverged: 0 };
+  return { layer: 'conv1', epoch: 20, n: 1000, d: 5408, k: 10, entropy, ceiling: Math.log2(1000 * 999), unsolved: 0, unconverged: 0 };
 }
 
 describe('layer CodeLens', () => {

@@ -56,6 +56,7 @@ const KIND_LABELS: Readonly<Record<LayerKind, string>> = {
   linear: 'fully connected',
   flatten: 'flatten',
   dropout: 'dropout',
+  block: 'block',
   other: 'other',
 };
 

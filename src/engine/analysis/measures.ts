@@ -13,6 +13,7 @@ import type {
   LabelEntropiesResult,
   MeasureSeries,
 } from '../../shared/measures';
+import { interSampleCeiling } from '../../shared/measures';
 import { LOGITS_NAME } from '../../shared/runFormat';
 import type { ResultCache } from '../cache/resultCache';
 import { knn } from '../compute/knn';
@@ -122,7 +123,7 @@ export async function interSampleEntropyOf(
       const graph = await knn(slice.data, n, d, k, { signal: ctx.signal, onProgress: (done, total) => progress(done, total + total / 10) });
       throwIfCancelled(ctx.signal);
       const h = interSampleEntropy(graph, params);
-      const result: InterSampleEntropyResult = { layer: query.layer, epoch, n, d, k, entropy: h.entropy, unsolved: h.unsolved, unconverged: h.unconverged };
+      const result: InterSampleEntropyResult = { layer: query.layer, epoch, n, d, k, entropy: h.entropy, ceiling: interSampleCeiling(n), unsolved: h.unsolved, unconverged: h.unconverged };
       return result;
     }),
   );

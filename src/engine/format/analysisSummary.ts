@@ -10,7 +10,7 @@ import type {
 } from '../../shared/measures';
 import type { RunAnalysis } from '../analysis/analyzeRun';
 import { ESTIMATOR_VERSION } from '../estimators';
-import { formatMetric, table } from './runSummary';
+import { table } from './runSummary';
 
 /** Below this many bits a channel's maps are (nearly) constant: the filter does not respond. */
 export const DEAD_CHANNEL_BITS = 0.1;
@@ -23,7 +23,7 @@ export function bits(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(4);
 }
 
-function percent(fraction: number): string {
+export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(2)}%`;
 }
 
@@ -113,7 +113,7 @@ export function capacityStats(r: ChannelCapacityResult): MatrixStats {
   return { mean: cells > 0 ? sum / cells : 0, max: cells > 0 ? max : 0, maxRow, maxCol };
 }
 
-function summary(values: ArrayLike<number>): { mean: number; min: number; max: number } {
+export function summary(values: ArrayLike<number>): { mean: number; min: number; max: number } {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -125,112 +125,8 @@ function summary(values: ArrayLike<number>): { mean: number; min: number; max: n
   return values.length > 0 ? { mean: sum / values.length, min, max } : { mean: 0, min: 0, max: 0 };
 }
 
-function shapeText(shape: readonly number[]): string {
+export function shapeText(shape: readonly number[]): string {
   return shape.join('×');
-}
-
-/** The readable summary of `cnnslicer analyze`. */
-export function formatAnalysis(a: RunAnalysis): string {
-  const run = a.run;
-  const lines: string[] = [];
-  lines.push(`Run: ${run.name}`);
-  lines.push(`Folder: ${run.dir}`);
-  const model = [run.model.name, run.model.framework ? `(${run.model.framework})` : undefined].filter(Boolean).join(' ');
-  if (model) lines.push(`Model: ${model}`);
-  lines.push(`Probe set: ${run.probe.count} samples of [${run.probe.inputShape.join(', ')}]${run.probe.description ? ` — ${run.probe.description}` : ''}`);
-  lines.push(`Classes (${run.classes.length}): ${run.classes.join(', ')}`);
-  lines.push(`Layers analysed (${run.layers.length}): ${run.layers.map((l) => `${l.name} [${shapeText(l.shape)}]`).join(', ') || 'none'}`);
-  lines.push(`Epochs analysed (${a.epochs.length}): ${a.epochs.join(', ') || 'none finished yet'}${run.complete ? '' : ' (run still open)'}`);
-  lines.push(formatParams(a.params, a.interSample.input.k));
-
-  lines.push('');
-  const input = a.interSample.input;
-  lines.push(`Per epoch — loss and accuracy as recorded in training; probe accuracy from the logits;`);
-  lines.push(`inter-sample entropy H(dCNN(all ${input.n} samples, l, −, t)) in bits:`);
-  if (a.epochs.length === 0) {
-    lines.push(`  no finished epoch; input: ${bits(input.entropy)}`);
-  } else {
-    const header = ['epoch', 'loss', 'accuracy', 'probe acc.', 'input', ...a.layers, 'logits'];
-    const rows = a.interSample.epochs.map((e, i) => {
-      const metrics = run.epochs[i].metrics;
-      return [
-        String(e.epoch),
-        formatMetric('loss', metrics.loss),
-        formatMetric('accuracy', metrics.accuracy),
-        percent(a.labelEntropies[i].accuracy),
-        bits(input.entropy),
-        ...e.layers.map((r) => bits(r.entropy)),
-        bits(e.logits.entropy),
-      ];
-    });
-    lines.push(table([header, ...rows], '  ', header.map((_, c) => c)));
-    lines.push(`  (the inputs do not change with training: their entropy is computed once)`);
-    const troubled = [input, ...a.interSample.epochs.flatMap((e) => [...e.layers, e.logits])].filter((r) => r.unsolved > 0 || r.unconverged > 0);
-    for (const r of troubled) {
-      lines.push(`  note: ${r.layer} at epoch ${r.epoch}: ${r.unsolved} samples with duplicate neighbours (σ → 0), ${r.unconverged} σ not converged`);
-    }
-  }
-
-  const last = a.epochs.length > 0 ? a.epochs[a.epochs.length - 1] : undefined;
-  if (last !== undefined) {
-    lines.push('');
-    lines.push(`Channels at epoch ${last} — intra-sample entropy H(dCNN(all, l, c, t)) in bits, each channel's mean over all samples;`);
-    lines.push(`dead = channels below ${DEAD_CHANNEL_BITS} bit:`);
-    if (a.layers.length === 0) lines.push('  no layer analysed');
-    else {
-      const header = ['layer', 'shape', 'channels', 'mean', 'min (channel)', 'max (channel)', 'dead'];
-      const rows = a.channelEntropies.map((ce, i) => {
-        const r = ce.items[ce.items.length - 1];
-        const s = channelStats(r);
-        return [
-          ce.layer,
-          shapeText(run.layers[i].shape),
-          String(s.channels),
-          bits(s.mean),
-          s.min ? `${bits(s.min.value)} (#${s.min.channel})` : '—',
-          s.max ? `${bits(s.max.value)} (#${s.max.channel})` : '—',
-          String(s.dead),
-        ];
-      });
-      lines.push(table([header, ...rows], '  ', [2, 3, 4, 5, 6]));
-      if (run.layers.some((l) => l.shape.length < 2)) lines.push('  (a dense layer has no maps: its values count as one channel)');
-    }
-
-    const le = a.labelEntropies[a.labelEntropies.length - 1];
-    lines.push('');
-    lines.push(`Labels at epoch ${last} (probe accuracy ${percent(le.accuracy)}), in bits:`);
-    lines.push(formatLabelTable(le, run.classes));
-
-    lines.push('');
-  }
-  if (a.epochs.length === 0) {
-    lines.push('');
-    lines.push('Channels, labels and channel capacity: no finished epoch yet.');
-  } else if (!a.capacityRequested) {
-    lines.push('Channel capacity: not computed (--no-capacity).');
-  } else if (a.capacity.length === 0 && a.capacitySkipped.length === 0) {
-    lines.push('Channel capacity: needs two consecutive analysed layers with feature maps; there are none.');
-  } else {
-    const pairs = a.capacity[0]?.pairs;
-    lines.push(`Channel capacity between consecutive layers${a.capacityEpoch !== undefined ? ` at epoch ${a.capacityEpoch}` : ''}, in bits${pairs !== undefined ? ` (${pairs} sample pairs)` : ''}:`);
-    if (a.capacity.length > 0) {
-      const header = ['from → to', 'to×from', 'mean', 'max (to ← from)', 'H(from) mean', 'H(to) mean'];
-      const rows = a.capacity.map((r) => {
-        const s = capacityStats(r);
-        return [
-          `${r.layerI} → ${r.layerJ}`,
-          `${r.rows}×${r.cols}`,
-          bits(s.mean),
-          `${bits(s.max)} (#${s.maxRow} ← #${s.maxCol})`,
-          bits(summary(r.hA).mean),
-          bits(summary(r.hB).mean),
-        ];
-      });
-      lines.push(table([header, ...rows], '  ', [2, 3, 4, 5]));
-    }
-    for (const s of a.capacitySkipped) lines.push(`  skipped ${s.layerI} → ${s.layerJ}: ${s.reason}`);
-  }
-  return lines.join('\n');
 }
 
 /** Per class: samples, predictions and both label entropies (§5.2). */
@@ -376,8 +272,8 @@ function float32Text(v: number): number {
   return v;
 }
 
-/** JSON with typed arrays as plain arrays and undefined as null, the form every `--json` output uses. */
-export function toJsonText(value: unknown): string {
+/** JSON with typed arrays as plain arrays and undefined as null, the form every `--json` output uses; indent 0 gives one line. */
+export function toJsonText(value: unknown, indent = 2): string {
   return JSON.stringify(
     value,
     (_key, v: unknown) => {
@@ -386,7 +282,7 @@ export function toJsonText(value: unknown): string {
       if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
       return v;
     },
-    2,
+    indent,
   );
 }
 

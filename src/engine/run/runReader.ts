@@ -274,7 +274,7 @@ export class RunReader {
       if (!shapesEqual(tensor.shape, expected)) {
         throw new CnnSlicerError('corrupt', `"${params.layer}" has shape [${tensor.shape.join(', ')}], expected [${expected.join(', ')}]`, file.path);
       }
-      ctx.signal?.throwIfAborted();
+      if (ctx.signal?.aborted) throw new CnnSlicerError('cancelled', 'the request was cancelled');
       const bytes = await file.readRows(params.layer, rowList, elemStart, elemCount);
       ctx.onProgress?.(rows.length, rows.length);
       return { shape, data: bytesToFloat32(bytes, tensor.dtype, file.path), sampleIndices: rows, source: 'activations' };
