@@ -20,7 +20,7 @@ import { RunIndex } from './runIndex';
 import { RunSummaryDocuments } from './runSummaryDocuments';
 import { linkRunsTreeToSelections, RunsTreeProvider } from './runsTreeProvider';
 import type { RunsTreeNode } from './runsTreeModel';
-import { engineTimeouts, sameEngineTimeouts, type EngineTimeouts } from './settings';
+import { engineCacheEnv, engineCacheSettings, engineTimeouts, sameEngineCacheSettings, sameEngineTimeouts, type EngineCacheSettings, type EngineTimeouts } from './settings';
 
 const SHOW_LOG = 'Show Log';
 const RESTART_ENGINE = 'Restart Engine';
@@ -28,6 +28,11 @@ const RESTART_ENGINE = 'Restart Engine';
 function readEngineTimeouts(): EngineTimeouts {
   const config = vscode.workspace.getConfiguration();
   return engineTimeouts((key) => config.get<unknown>(key));
+}
+
+function readCacheSettings(): EngineCacheSettings {
+  const config = vscode.workspace.getConfiguration();
+  return engineCacheSettings((key) => config.get<unknown>(key));
 }
 
 export class CnnSlicerContext implements vscode.Disposable {
@@ -43,9 +48,9 @@ export class CnnSlicerContext implements vscode.Disposable {
   private readonly runsTree: RunsTreeProvider;
   private readonly runsView: vscode.TreeView<RunsTreeNode>;
   private readonly enginePath: string;
-  /** The engine's result cache, in the extension's own storage so uninstalling removes it. */
-  private readonly cacheDir: string;
   private engineTimeouts: EngineTimeouts;
+  /** Where the engine caches results and activations: by default the CLI's folder, shared with it. */
+  private cacheSettings: EngineCacheSettings;
   private engineClient: EngineClient;
   private engineStateSubscription: { dispose(): void };
   private readonly disposables: vscode.Disposable[] = [];
@@ -53,9 +58,9 @@ export class CnnSlicerContext implements vscode.Disposable {
   constructor(extensionContext: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('CNNSlicer', { log: true });
     this.enginePath = extensionContext.asAbsolutePath('dist/engine/main.js');
-    this.cacheDir = vscode.Uri.joinPath(extensionContext.globalStorageUri, 'cache').fsPath;
     this.sampleRunDir = extensionContext.asAbsolutePath('examples/sample-run');
     this.engineTimeouts = readEngineTimeouts();
+    this.cacheSettings = readCacheSettings();
     // The client forks the engine only on its first request, so activation itself stays cheap.
     this.engineClient = this.createEngineClient();
     this.engineStateSubscription = this.watchEngineState(this.engineClient);
@@ -92,10 +97,11 @@ export class CnnSlicerContext implements vscode.Disposable {
       // Disposed first (the list is disposed in reverse): open panels cancel their engine requests while the engine still runs.
       this.panels,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('cnnslicer.engine')) this.applyEngineSettings();
+        if (e.affectsConfiguration('cnnslicer.engine') || e.affectsConfiguration('cnnslicer.cache')) this.applyEngineSettings();
       }),
     );
-    this.log.info(`CNNSlicer activated; engine ${this.enginePath}`);
+    if (this.cacheSettings.problem !== undefined) this.log.warn(this.cacheSettings.problem);
+    this.log.info(`CNNSlicer activated; engine ${this.enginePath}; cache ${this.cacheSettings.directory ?? 'the default folder (as the cnnslicer CLI)'}`);
   }
 
   /** The current engine client. Read it at each use: a settings change replaces it. */
@@ -137,7 +143,7 @@ export class CnnSlicerContext implements vscode.Disposable {
       enginePath: this.enginePath,
       heartbeatTimeoutMs: this.engineTimeouts.heartbeatTimeoutMs,
       requestTimeoutMs: this.engineTimeouts.requestTimeoutMs,
-      env: { CNNSLICER_CACHE_DIR: this.cacheDir },
+      env: engineCacheEnv(this.cacheSettings),
       log: (level, message) => this.log[level](message),
     });
   }
@@ -161,13 +167,19 @@ export class CnnSlicerContext implements vscode.Disposable {
    */
   private applyEngineSettings(): void {
     const timeouts = readEngineTimeouts();
-    if (sameEngineTimeouts(timeouts, this.engineTimeouts)) return;
+    const caches = readCacheSettings();
+    if (sameEngineTimeouts(timeouts, this.engineTimeouts) && sameEngineCacheSettings(caches, this.cacheSettings)) return;
     this.engineTimeouts = timeouts;
+    this.cacheSettings = caches;
+    if (caches.problem !== undefined) this.log.warn(caches.problem);
     const old = this.engineClient;
     this.engineStateSubscription.dispose();
     this.engineClient = this.createEngineClient();
     this.engineStateSubscription = this.watchEngineState(this.engineClient);
-    this.log.info(`Engine settings changed (heartbeat timeout ${timeouts.heartbeatTimeoutMs} ms, request timeout ${timeouts.requestTimeoutMs} ms); the engine restarts on its next request`);
+    this.log.info(
+      `Engine settings changed (heartbeat timeout ${timeouts.heartbeatTimeoutMs} ms, request timeout ${timeouts.requestTimeoutMs} ms, ` +
+        `cache ${caches.directory ?? 'the default folder'}, activations capped at ${caches.activationsMaxGB} GiB); the engine restarts on its next request`,
+    );
     void old.dispose().then(() => this.runIndex.refresh(false));
   }
 

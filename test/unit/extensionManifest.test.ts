@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { COMMAND, RUNS_VIEW_ID } from '../../src/extension/commandIds';
 import { TREE_CONTEXT } from '../../src/extension/runsTreeModel';
-import { ENGINE_SETTINGS } from '../../src/extension/settings';
+import { CACHE_SETTINGS, ENGINE_SETTINGS } from '../../src/extension/settings';
 import { VIEW_TYPES } from '../../src/shared/webviewProtocol';
 
 const root = join(__dirname, '..', '..');
@@ -54,6 +54,10 @@ describe('extension manifest (package.json)', () => {
       assert.equal(declared.default, setting.default);
       assert.equal(declared.minimum, setting.minimum);
     }
+    assert.equal(properties[CACHE_SETTINGS.directory.key].type, 'string');
+    assert.equal(properties[CACHE_SETTINGS.directory.key].default, CACHE_SETTINGS.directory.default);
+    const cap = properties[CACHE_SETTINGS.activationsMaxGB.key];
+    assert.deepEqual([cap.type, cap.default, cap.minimum], ['number', CACHE_SETTINGS.activationsMaxGB.default, CACHE_SETTINGS.activationsMaxGB.minimum]);
   });
 
   it('activates only on its commands, its view, its webview panels and workspaces holding a run, runs as a workspace extension and is limited in Restricted Mode', () => {

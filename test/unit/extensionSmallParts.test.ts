@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { escapeCodicons, plainNotificationText } from '../../src/extension/plainText';
 import { ProgressTracker } from '../../src/extension/progressReporting';
 import { checkTrustedWorkspace, restrictedModeMessage } from '../../src/extension/restrictedMode';
-import { engineTimeouts, ENGINE_SETTINGS, sameEngineTimeouts } from '../../src/extension/settings';
+import { CACHE_SETTINGS, engineCacheEnv, engineCacheSettings, engineTimeouts, ENGINE_SETTINGS, sameEngineCacheSettings, sameEngineTimeouts } from '../../src/extension/settings';
 
 describe('extension restricted mode guard', () => {
   it('lets an action through in a trusted workspace without a word', () => {
@@ -44,6 +44,36 @@ describe('extension settings', () => {
   it('tells equal timeouts from different ones', () => {
     assert.equal(sameEngineTimeouts({ heartbeatTimeoutMs: 1, requestTimeoutMs: 2 }, { heartbeatTimeoutMs: 1, requestTimeoutMs: 2 }), true);
     assert.equal(sameEngineTimeouts({ heartbeatTimeoutMs: 1, requestTimeoutMs: 2 }, { heartbeatTimeoutMs: 1, requestTimeoutMs: 3 }), false);
+  });
+});
+
+describe('extension cache settings', () => {
+  const read = (values: Record<string, unknown>) => (key: string) => values[key];
+  const home = '/home/ada';
+
+  it("leaves the folder to the engine by default (the CLI's folder), with the activation cap in GiB", () => {
+    const s = engineCacheSettings(read({}), home);
+    assert.deepEqual(s, { directory: undefined, activationsMaxGB: 16 });
+    assert.deepEqual(engineCacheEnv(s), { CNNSLICER_ACTIVATION_CACHE_GB: '16' });
+  });
+
+  it('takes an absolute folder or one under ~, and refuses a relative one with the reason', () => {
+    const dir = CACHE_SETTINGS.directory.key;
+    assert.equal(engineCacheSettings(read({ [dir]: '/data/cache' }), home).directory, '/data/cache');
+    assert.equal(engineCacheSettings(read({ [dir]: '~/scratch/cnn' }), home).directory, '/home/ada/scratch/cnn');
+    assert.deepEqual(engineCacheEnv(engineCacheSettings(read({ [dir]: '~' }), home)), { CNNSLICER_CACHE_DIR: home, CNNSLICER_ACTIVATION_CACHE_GB: '16' });
+    const relative = engineCacheSettings(read({ [dir]: 'cache' }), home);
+    assert.equal(relative.directory, undefined);
+    assert.match(relative.problem ?? '', /cnnslicer\.cache\.directory must be an absolute folder .*"cache"/);
+  });
+
+  it('clamps the cap at 0, ignores a malformed one, and tells settings apart', () => {
+    const cap = CACHE_SETTINGS.activationsMaxGB.key;
+    assert.equal(engineCacheSettings(read({ [cap]: -3 }), home).activationsMaxGB, 0);
+    assert.equal(engineCacheSettings(read({ [cap]: 'big' }), home).activationsMaxGB, 16);
+    assert.equal(engineCacheSettings(read({ [cap]: 2.5 }), home).activationsMaxGB, 2.5);
+    assert.equal(sameEngineCacheSettings({ directory: undefined, activationsMaxGB: 1 }, { directory: undefined, activationsMaxGB: 1 }), true);
+    assert.equal(sameEngineCacheSettings({ directory: '/a', activationsMaxGB: 1 }, { directory: undefined, activationsMaxGB: 1 }), false);
   });
 });
 

@@ -1,7 +1,7 @@
-// Worker-thread entry of the channel capacity (see capacityMatrixOfCodes in capacityParallel.ts):
+// Worker-thread entry of the channel capacity (see channelCapacityParallel in channelCapacity.ts):
 // fills its share of the matrix's tasks in shared memory, telling the calling thread after each.
 import { parentPort, workerData } from 'node:worker_threads';
-import { capacityWorker, type CapacityJob } from './capacityParallel';
+import { capacityWorker, type CapacityJob } from './channelCapacity';
 
 const { job, id } = workerData as { job: CapacityJob; id: number };
 const port = parentPort!;
