@@ -172,7 +172,7 @@ function expectEpochSelection(value: unknown): EpochSelection {
   throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0 or "all", got ${describe(value)}`);
 }
 
-const ESTIMATOR_PARAM_NAMES = ['intraBins', 'intraNormalization', 'interK', 'sigmaRelativeTolerance', 'sigmaMaxIterations', 'capacityBins', 'capacityRange'] as const;
+const ESTIMATOR_PARAM_NAMES = ['intraBins', 'intraNormalization', 'interK', 'sigmaRelativeTolerance', 'sigmaMaxIterations', 'capacityBins', 'capacityRange', 'capacityPairs'] as const;
 
 /** Estimator overrides: only known names; their values are checked by resolveEstimatorParams. */
 function expectEstimatorParams(value: unknown): Partial<EstimatorParams> | undefined {

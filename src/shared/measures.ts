@@ -30,6 +30,12 @@ export interface EstimatorParams {
   readonly capacityBins: number;
   /** Channel capacity: range the distances of a channel are binned over, [0, max]. */
   readonly capacityRange: CapacityRange;
+  /**
+   * Channel capacity: sample pairs counted into each 2-D histogram. 0: every pair (exact, the
+   * default); m > 0: m pairs drawn uniformly without replacement with a fixed seed (deterministic),
+   * every pair when m ≥ n(n−1)/2.
+   */
+  readonly capacityPairs: number;
 }
 
 /** log2 n(n−1): the ceiling of the inter-sample entropy of n samples, in bits. */

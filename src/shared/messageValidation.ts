@@ -127,6 +127,7 @@ const ESTIMATOR_PARAM_KINDS: Readonly<Record<keyof EstimatorParams, 'number' | '
   sigmaMaxIterations: 'number',
   capacityBins: 'number',
   capacityRange: 'string',
+  capacityPairs: 'number',
 };
 
 /** Estimator overrides: known names with values of the right type; the engine checks their ranges. */

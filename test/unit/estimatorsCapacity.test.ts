@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { channelCapacity, channelCapacityParallel, codeDistances, fillCapacityRows, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
+import { allocateCodes, channelCapacity, codeChannelChunk, codeDistances, fillCapacityRows, samplePairs, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
+import { channelCapacityParallel } from '../../src/engine/estimators/capacityParallel';
 import type { CapacityRange } from '../../src/engine/estimators/params';
 
 /** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */
@@ -217,6 +218,62 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
       for (const [start, end] of [[0, 1], [1, 4], [4, 7]]) fillCapacityRows(columns, rows, start, end, chunked);
       assert.deepEqual(chunked, whole.capacity);
     }
+  });
+
+  it('codes chunk by chunk exactly as the whole layer, for both ranges and with a sample of pairs', () => {
+    const rnd = random(17);
+    for (const capacityRange of ['channel', 'layer'] as const) {
+      for (const capacityBins of [16, 7, 40]) {
+        const [layer] = correlatedLayers(rnd, 1203, 9, 1);
+        const params = { capacityBins, capacityRange };
+        for (const sample of [undefined, samplePairs(1203, 300)]) {
+          const whole = codeDistances(layer, params, {}, sample);
+          const chunked = allocateCodes(9, sample?.length ?? 1203, params);
+          const layerUpper = capacityRange === 'layer' ? Math.max(...Array.from({ length: 9 }, (_, c) => maxOf(channelOf(layer, c)))) : undefined;
+          for (const [c0, c1] of [[0, 2], [2, 3], [3, 9]]) codeChannelChunk(chunked, c0, layer.data.subarray(c0 * 1203, c1 * 1203), 1203, layerUpper, sample);
+          assert.deepEqual(chunked.codes, whole.codes);
+          assert.deepEqual(chunked.upper, whole.upper);
+          assert.deepEqual(chunked.entropy, whole.entropy);
+        }
+      }
+    }
+  });
+
+  describe('sampled pairs (capacityPairs)', () => {
+    it('draws m distinct pairs in increasing order, the same every time, every pair when m ≥ P', () => {
+      const a = samplePairs(499500, 50000);
+      assert.equal(a.length, 50000);
+      for (let i = 1; i < a.length; i++) assert.ok(a[i] > a[i - 1]);
+      assert.ok(a[0] >= 0 && a[a.length - 1] < 499500);
+      assert.deepEqual(samplePairs(499500, 50000), a);
+      // Uniform: the mean index is P/2 within a few standard errors (P/√(12m)).
+      const mean = a.reduce((s, p) => s + p, 0) / a.length;
+      assert.ok(Math.abs(mean - 499500 / 2) < 4 * (499500 / Math.sqrt(12 * 50000)), `mean ${mean}`);
+      assert.deepEqual([...samplePairs(10, 10)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual([...samplePairs(10, 99)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.throws(() => samplePairs(10, 0), CnnSlicerError);
+    });
+
+    it('is the estimator over the sampled pairs, binned over every pair’s range', () => {
+      const rnd = random(18);
+      const [layerI, layerJ] = correlatedLayers(rnd, 5001, 3, 4);
+      const sample = samplePairs(5001, 1500);
+      const params = { capacityBins: 16, capacityRange: 'channel' as const };
+      const columns = codeDistances(layerI, params, {}, sample);
+      const rows = codeDistances(layerJ, params, {}, sample);
+      const out = new Float32Array(12);
+      fillCapacityRows(columns, rows, 0, 4, out);
+      for (let b = 0; b < 4; b++) {
+        for (let a = 0; a < 3; a++) {
+          const pick = (layer: PairDistances, c: number) => Float32Array.from(sample, (p) => channelOf(layer, c)[p]);
+          const want = referenceCapacity(pick(layerI, a), pick(layerJ, b), 16, maxOf(channelOf(layerI, a)), maxOf(channelOf(layerJ, b)));
+          assert.ok(Math.abs(out[b * 3 + a] - want) < 1e-6, `(${a}, ${b}): ${out[b * 3 + a]} vs ${want}`);
+        }
+      }
+      // Close to all pairs' capacity: the sample's plug-in error is O(1/√m) bits.
+      const exact = channelCapacity(layerI, layerJ, params);
+      for (let i = 0; i < 12; i++) assert.ok(Math.abs(out[i] - exact.capacity[i]) < 0.1, `cell ${i}: ${out[i]} vs ${exact.capacity[i]}`);
+    });
   });
 
   describe('on worker threads (channelCapacityParallel)', () => {

@@ -17,10 +17,12 @@ import { interSampleCeiling } from '../../shared/measures';
 import { LOGITS_NAME } from '../../shared/runFormat';
 import type { ResultCache } from '../cache/resultCache';
 import { knn } from '../compute/knn';
-import { pairwiseChannelDistances } from '../compute/pairwiseDistances';
+import { codeChannelMaps } from '../compute/capacityCodes';
 import {
-  channelCapacityParallel,
+  capacityMatrixOfCodes,
   channelEntropyByClass,
+  codeBytes,
+  type CodedChannels,
   confusionMatrix,
   effectiveK,
   ESTIMATOR_VERSION,
@@ -29,8 +31,10 @@ import {
   labelEntropies,
   predictionsFromLogits,
   resolveEstimatorParams,
+  samplePairs,
   sortOrder,
 } from '../estimators';
+import { createCapacityArena, type CapacityArena } from '../estimators/capacityWasm';
 import type { RunReader } from '../run/runReader';
 
 export interface MeasureContext {
@@ -203,26 +207,44 @@ export async function channelCapacityOf(
   const shapeI = layerShape(reader, query.layerI);
   const shapeJ = layerShape(reader, query.layerJ);
   const epochs = selectEpochs(reader, query.epoch);
-  const key = { layerI: query.layerI, layerJ: query.layerJ, samples: query.samples, capacityBins: params.capacityBins, capacityRange: params.capacityRange };
+  // capacityPairs joins the key only when set, so that results cached before it existed still serve exact queries.
+  const key = {
+    layerI: query.layerI,
+    layerJ: query.layerJ,
+    samples: query.samples,
+    capacityBins: params.capacityBins,
+    capacityRange: params.capacityRange,
+    ...(params.capacityPairs > 0 ? { capacityPairs: params.capacityPairs } : {}),
+  };
   return series(reader, epochs, ctx, params, (epoch, progress) =>
     cachedValue(ctx, reader, 'channelCapacity', { ...key, epoch }, [query.layerI, query.layerJ], epoch, async () => {
-      const distances = [];
+      // Each layer's maps go straight to bin codes, a chunk of channels at a time (never every
+      // channel's distances at once), into one WebAssembly arena holding both layers' codes for
+      // the fast kernel (shared memory, for the worker threads, where WebAssembly is missing).
+      const coded: CodedChannels[] = [];
+      let arena: CapacityArena | undefined;
+      let sample: Int32Array | undefined;
       for (const [which, layer, shape] of [[0, query.layerI, shapeI], [1, query.layerJ, shapeJ]] as const) {
         const slice = await reader.slice({ samples: query.samples, layer, channel: 'all', epoch }, { signal: ctx.signal });
         const n = slice.sampleIndices.length;
         if (n < 2) throw new CnnSlicerError('bad-request', `channel capacity needs at least 2 samples; the slice has ${n}`);
-        const channels = shape[0];
-        const perChannel = product(shape.slice(1));
-        distances.push(
-          await pairwiseChannelDistances(slice.data, n, channels, perChannel, {
+        const allPairs = (n * (n - 1)) / 2;
+        if (which === 0) {
+          if (params.capacityPairs > 0 && params.capacityPairs < allPairs) sample = samplePairs(allPairs, params.capacityPairs);
+          const pairs = sample?.length ?? allPairs;
+          arena = createCapacityArena([codeBytes(shapeI[0], pairs), codeBytes(shapeJ[0], pairs)]);
+        }
+        coded.push(
+          await codeChannelMaps(slice.data, n, shape[0], product(shape.slice(1)), params, { arena, shared: true }, {
             signal: ctx.signal,
+            sample,
             onProgress: (done, total) => progress(which + done / Math.max(total, 1), 3),
           }),
         );
       }
       throwIfCancelled(ctx.signal);
       // On every core (for large enough matrices), cancellable and reporting between its tasks.
-      const m = await channelCapacityParallel(distances[0], distances[1], params, {
+      const m = await capacityMatrixOfCodes(coded[0], coded[1], {
         signal: ctx.signal,
         onProgress: (done, total) => progress(2 + done / Math.max(total, 1), 3),
       });
@@ -241,7 +263,7 @@ export async function channelCapacityOf(
           rowsByMax: sortOrder(m.capacity, m.rowsChannels, m.colsChannels, 'rows', 'max'),
           rowsByMean: sortOrder(m.capacity, m.rowsChannels, m.colsChannels, 'rows', 'mean'),
         },
-        pairs: distances[0].pairs,
+        pairs: coded[0].pairs,
       };
       return result;
     }),

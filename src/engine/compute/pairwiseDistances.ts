@@ -65,25 +65,39 @@ function upperTriangle(n: number): BigInt64Array {
 }
 
 /**
- * For each channel, the Euclidean distance between the feature maps of every pair of samples.
- * `maps` is n × C × S (sample-major, as activations are stored: N×C×H×W with S = H·W).
+ * Checks the request of pairwiseChannelDistances / forEachChannelChunk (throwing `bad-request`) and
+ * returns its pair count.
  */
-export async function pairwiseChannelDistances(maps: Float32Array, n: number, C: number, S: number, opts: PairwiseOptions = {}): Promise<ChannelDistances> {
+function checkMaps(maps: Float32Array, n: number, C: number, S: number): number {
   for (const [name, v] of [['n', n], ['C', C], ['S', S]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new CnnSlicerError('bad-request', `pairwise distances: ${name} must be a positive integer, not ${v}`);
   }
   if (n < 2) throw new CnnSlicerError('bad-request', 'pairwise distances need at least 2 samples');
   if (maps.length !== n * C * S) throw new CnnSlicerError('bad-request', `pairwise distances: ${maps.length} values do not make ${n} samples × ${C} channels × ${S} values`);
-  const pairs = (n * (n - 1)) / 2;
-  if (C * pairs > MAX_RESULT_VALUES) {
-    throw new CnnSlicerError('bad-request', `pairwise distances: ${C} channels × ${pairs} sample pairs is more than ${MAX_RESULT_VALUES} values; use fewer probe samples`);
-  }
   for (let i = 0; i < maps.length; i++) {
     if (!Number.isFinite(maps[i])) {
       const sample = Math.floor(i / (C * S));
       throw new CnnSlicerError('bad-request', `pairwise distances: sample ${sample}, channel ${Math.floor(i / S) % C} has a non-finite value (${maps[i]})`);
     }
   }
+  return (n * (n - 1)) / 2;
+}
+
+/**
+ * The distances of pairwiseChannelDistances, a chunk of channels at a time: `onChunk(c0, count,
+ * distances)` gets channels [c0, c0 + count) as count × pairs values (valid only during the call),
+ * so that a caller can reduce them (bin them, take maxima) without ever holding C × pairs floats.
+ * The chunks and their values are exactly those pairwiseChannelDistances assembles.
+ */
+export async function forEachChannelChunk(
+  maps: Float32Array,
+  n: number,
+  C: number,
+  S: number,
+  onChunk: (c0: number, count: number, distances: Float32Array) => void,
+  opts: PairwiseOptions = {},
+): Promise<number> {
+  const pairs = checkMaps(maps, n, C, S);
   checkSignal(opts.signal);
   const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
   const maxPerChunk = Math.max(1, Math.min(C, opts.chunkChannels ?? Math.floor(blockBytes / (4 * n * n))));
@@ -98,7 +112,6 @@ export async function pairwiseChannelDistances(maps: Float32Array, n: number, C:
 
   const session = await channelDistancesSession();
   const pairsTensor = makeTensor(upperTriangle(n), [pairs]);
-  const data = new Float32Array(C * pairs);
   const block = new Float32Array(perChunk * n * S);
   for (let c0 = 0; c0 < C; c0 += perChunk) {
     checkSignal(opts.signal);
@@ -118,10 +131,28 @@ export async function pairwiseChannelDistances(maps: Float32Array, n: number, C:
     } catch (err) {
       throw new CnnSlicerError('internal', `pairwise distances for channels ${c0}…${c1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
     }
-    data.set(((out.D as Tensor).data as Float32Array).subarray(0, cs * pairs), c0 * pairs);
+    const d = out.D as Tensor;
+    onChunk(c0, cs, (d.data as Float32Array).subarray(0, cs * pairs));
+    // onnxruntime's output is released now rather than at the next collection.
+    d.dispose();
     opts.onProgress?.(c1, C);
     await new Promise<void>((r) => setImmediate(r));
   }
   checkSignal(opts.signal);
+  return pairs;
+}
+
+/**
+ * For each channel, the Euclidean distance between the feature maps of every pair of samples.
+ * `maps` is n × C × S (sample-major, as activations are stored: N×C×H×W with S = H·W). Holds
+ * C × n(n−1)/2 floats: the channel capacity uses forEachChannelChunk instead.
+ */
+export async function pairwiseChannelDistances(maps: Float32Array, n: number, C: number, S: number, opts: PairwiseOptions = {}): Promise<ChannelDistances> {
+  const pairs = checkMaps(maps, n, C, S);
+  if (C * pairs > MAX_RESULT_VALUES) {
+    throw new CnnSlicerError('bad-request', `pairwise distances: ${C} channels × ${pairs} sample pairs is more than ${MAX_RESULT_VALUES} values; use fewer probe samples`);
+  }
+  const data = new Float32Array(C * pairs);
+  await forEachChannelChunk(maps, n, C, S, (c0, _count, distances) => data.set(distances, c0 * pairs), opts);
   return { channels: C, pairs, data };
 }

@@ -1,7 +1,7 @@
-// Worker-thread entry of the channel capacity (see channelCapacityParallel in channelCapacity.ts):
+// Worker-thread entry of the channel capacity (see capacityMatrixOfCodes in capacityParallel.ts):
 // fills its share of the matrix's tasks in shared memory, telling the calling thread after each.
 import { parentPort, workerData } from 'node:worker_threads';
-import { capacityWorker, type CapacityJob } from './channelCapacity';
+import { capacityWorker, type CapacityJob } from './capacityParallel';
 
 const { job, id } = workerData as { job: CapacityJob; id: number };
 const port = parentPort!;
