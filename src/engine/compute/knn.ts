@@ -33,146 +33,35 @@
 // main thread works too, so the workers' start-up (tens of milliseconds, more under tsx) costs
 // little, and when a worker fails its unfinished tasks are redone on the main thread.
 //
-// FLOAT PATH, for everything else (and on CUDA): onnxruntime's float32 Gemm and TopK inside the
-// graph, so only [m, k+1] values leave it (on a GPU, only they cross the bus).
-//
-// Precision of the float path. Ranking uses D² = |q|² − 2q·x + |x|², computed in float32. Its
-// error comes from the dot product and is bounded by E = c_d·(|q|² + |x|²) with c_d ≈ (d + 4)·2⁻²⁴,
-// i.e. relative to the norms, not to D². Where D² is small against the norms (near-duplicates) the
-// float32 value is mostly noise: it can be negative, and two near-duplicates can come out in the
-// wrong order. So:
-//   - the points are centred first (distances do not change, the norms and hence E shrink);
-//   - every returned distance whose float32 value is within a factor 2¹⁰ of its bound E
-//     (relative error possibly above 2⁻¹⁰) is recomputed exactly, in float64, from the vectors,
-//     and each row is re-sorted;
-//   - with `refine: 'all'` (the default when n·k·d is small) every returned distance is.
-// Recomputing all of them is the cleanest contract but costs n·k·d float64 operations in JS,
-// which is 15.7·10⁹ at N = 20,000, k = 1000, d = 784: about 30 s here against under 10 s for the
-// whole search. The targeted pass gives the same answer for near-duplicates (exact values, exact
-// order) and elsewhere leaves errors below 2⁻¹⁰ relative by the worst-case bound; measured on
-// MNIST (N = 20,000) the largest was 1.6·10⁻⁶, the mean 4·10⁻⁸.
-// Which neighbours are returned is exact up to ties within that error: swapping two points whose
-// distances agree to within it changes no estimator downstream.
-import { existsSync } from 'node:fs';
+// FLOAT PATHS, for everything else. Points of at most `blockDims` dimensions (1,024 by default):
+// onnxruntime's float32 Gemm and TopK, on CUDA when it is in use (knnFloat.ts). More dimensions
+// (hidden layers' activations: 32,768 for 128 channels of 16×16): a Gram product in float32
+// blocks of `blockDims` dimensions summed in float64, whose error bound does not grow with d, on
+// its upper triangle, with the selection in JavaScript, always on the CPU (knnGram.ts). Both
+// recompute in float64 every distance their worst-case bound cannot vouch for to 2⁻¹⁰ relative
+// (see their top comments).
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { executionProviderInUse, loadOrt, makeTensor } from '../onnx/ortRuntime';
 import { type IntegerGemmVariant, knnBlockSession, knnIntegerBlockSession } from './graphs';
+import { knnFloat } from './knnFloat';
+import { DEFAULT_GRAM_BLOCK_DIMS, knnGram } from './knnGram';
+import {
+  INDEX_MASK,
+  type KnnOptions,
+  type KnnResult,
+  PARALLEL_MIN_WORK,
+  checkSignal,
+  messageOf,
+  threadsFromEnvironment,
+  workerEntry,
+  yieldToEventLoop,
+} from './knnShared';
 
-export type KnnRefine = 'auto' | 'all' | 'cancellation';
-
-export interface KnnOptions {
-  /**
-   * Checked between chunks: onnxruntime-node runs a session synchronously, so a chunk in flight
-   * finishes first (float path: ≈ 0.6 s at N = 20,000 with the default block on two cores; the
-   * integer path's tasks take a few tens of milliseconds).
-   */
-  signal?: AbortSignal;
-  /**
-   * Called after each chunk with the number of query rows done and n; on the integer path, whose
-   * rows are all finished in its last stage, with the share of the work done, counted in rows.
-   */
-  onProgress?: (done: number, total: number) => void;
-  /**
-   * Float path: query rows per onnxruntime call, by default as many as keep a [rows, n] block
-   * ≤ maxBlockBytes. Integer path: rows per block, 1,024 by default.
-   */
-  chunkRows?: number;
-  /** Float path: bound on the [rows, n] distance block of one call; default 128 MiB. */
-  maxBlockBytes?: number;
-  /**
-   * Which returned distances the float path recomputes exactly in float64 (see the top of this
-   * file). 'auto' (default): 'all' when n·(k+1)·d ≤ 2²⁸ (well under a second), else
-   * 'cancellation'. The integer path needs none.
-   */
-  refine?: KnnRefine;
-  /** Whether points on an exact grid of ≤ 256 levels take the integer path; default true. */
-  integer?: boolean;
-  /**
-   * Threads for the integer path, the main one included. Default: the CNNSLICER_THREADS
-   * environment variable, else every core, and then only when the product is large enough
-   * (≥ 2³⁴ multiply-adds) for worker start-up not to matter; given here or in the environment,
-   * the count is used whatever the size.
-   */
-  threads?: number;
-  /**
-   * Whether the calling thread computes its share of the integer path (default) or, when there are
-   * worker threads, only coordinates them: for tests that must see the workers do the work.
-   */
-  callerComputes?: boolean;
-  /**
-   * The integer product to use, for tests of the one a CPU would not pick: by default the fastest
-   * that a check on a worst-case product finds exact here ('u8s8' with VNNI, else 'u8u8').
-   */
-  integerVariant?: IntegerGemmVariant;
-}
-
-export interface KnnResult {
-  readonly n: number;
-  readonly k: number;
-  /**
-   * n × k Euclidean distances, each row ascending; a point is never its own neighbour. On the
-   * integer path this and `indices` are views of SharedArrayBuffers, which the worker threads of
-   * interSampleEntropy then read without a copy.
-   */
-  readonly distances: Float32Array;
-  /** n × k neighbour indices matching `distances`; equal distances are ordered by index. */
-  readonly indices: Int32Array;
-  /** How many candidate distances were recomputed in float64 (about n·k with refine 'all'; 0 on the integer path). */
-  readonly refined: number;
-  /** Which path computed the result (see the top of this file). */
-  readonly method: 'float32' | 'integer';
-  /** Worker threads that computed part of the result (0 on the float path, whose threads are onnxruntime's). */
-  readonly workerThreads: number;
-}
-
-const DEFAULT_BLOCK_BYTES = 128 * 1024 * 1024;
-const AUTO_REFINE_ALL_LIMIT = 2 ** 28;
-/** Below this many multiply-adds (a few tenths of a second on one core) the integer path stays on one thread. */
-const PARALLEL_MIN_WORK = 2 ** 34;
-const U32 = 2 ** -24;
-/** A returned D² is recomputed when its float32 error bound exceeds this fraction of it. */
-const CANCELLATION_RATIO = 2 ** -10;
-/** Row sorting packs an index into the 29 low mantissa bits a float32 value leaves zero in a float64. */
-const INDEX_BITS = 29;
-const INDEX_MASK = 2 ** INDEX_BITS - 1;
-const LOW_WORD = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
-
-function checkSignal(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CnnSlicerError('cancelled', 'the k-nearest-neighbour search was cancelled');
-}
-
-/** Lets the event loop run (heartbeats, cancellation messages) between blocking onnxruntime calls. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function exactSquaredDistance(points: Float32Array, d: number, i: number, j: number): number {
-  const a = i * d;
-  const b = j * d;
-  // Two accumulators: about a third faster in V8 than one, and no less exact in float64.
-  let s0 = 0;
-  let s1 = 0;
-  let t = 0;
-  for (; t + 1 < d; t += 2) {
-    const u = points[a + t] - points[b + t];
-    const v = points[a + t + 1] - points[b + t + 1];
-    s0 += u * u;
-    s1 += v * v;
-  }
-  if (t < d) {
-    const u = points[a + t] - points[b + t];
-    s0 += u * u;
-  }
-  return s0 + s1;
-}
+export type { KnnOptions, KnnRefine, KnnResult } from './knnShared';
+export { threadsFromEnvironment, workerEntry } from './knnShared';
 
 /** Checks the request; returns the range of the values, which exactGrid needs, from the same pass. */
 function validate(points: Float32Array, n: number, d: number, k: number): { min: number; max: number } {
@@ -197,30 +86,10 @@ function validate(points: Float32Array, n: number, d: number, k: number): { min:
 }
 
 /**
- * Float path: writes the k-NN row of query i from its candidates other than i (k, or k + 1 when i was not
- * among the K = k + 1 selected because more than k points coincide with it), given as float32
- * distances in `keys[0, count)` (float64 slots) with each candidate's index in the 29 low mantissa
- * bits a float32 leaves zero in a float64. Sorting these keys orders by distance, then index, so
- * a native numeric sort does the work of a comparator sort; rows already in order (most) skip it.
- * The first k are kept: the farthest candidate is the one dropped.
- */
-function writeRow(i: number, k: number, keys: Float64Array, keyWords: Uint32Array, count: number, distances: Float32Array, indices: Int32Array): void {
-  let ordered = true;
-  for (let c = 1; c < count && ordered; c++) ordered = keys[c - 1] < keys[c];
-  if (!ordered) keys.subarray(0, count).sort();
-  const o = i * k;
-  for (let c = 0; c < k; c++) {
-    const j = keyWords[2 * c + LOW_WORD] & INDEX_MASK;
-    keyWords[2 * c + LOW_WORD] -= j;
-    distances[o + c] = keys[c];
-    indices[o + c] = j;
-  }
-}
-
-/**
  * Exact k nearest neighbours of each of the n points (rows of `points`, n × d, row-major) among
- * the others, by Euclidean distance. Memory beyond the points and the result: on the float path a
- * centred copy and one [rows, n] block; on the integer path 8-bit copies (2·n·d bytes), per-row
+ * the others, by Euclidean distance. Memory beyond the points and the result: on the float paths a
+ * centred copy and one [rows, n] block (on the blocked Gram path, float64 and, when it fits the
+ * block budget, n × n); on the integer path 8-bit copies (2·n·d bytes), per-row
  * candidate lists (16·(k + 1) bytes a row, at most 1 GiB) and ~20 MB per thread.
  */
 export async function knn(points: Float32Array, n: number, d: number, k: number, opts: KnnOptions = {}): Promise<KnnResult> {
@@ -232,6 +101,10 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
     throw new CnnSlicerError('bad-request', `k-NN: threads must be a positive integer, not ${opts.threads}`);
   }
+  const blockDims = opts.blockDims ?? DEFAULT_GRAM_BLOCK_DIMS;
+  if (!(Number.isInteger(blockDims) && blockDims >= 1)) {
+    throw new CnnSlicerError('bad-request', `k-NN: blockDims must be a positive integer, not ${opts.blockDims}`);
+  }
   // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
   const floatSession = await knnBlockSession();
   if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
@@ -241,102 +114,7 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
       if (variant !== undefined) return knnInteger(grid, n, d, k, variant, opts);
     }
   }
-  return knnFloat(floatSession, points, n, d, k, opts);
-}
-
-/**
- * Centres the points (float64 mean, rounded back to float32) and returns them with their squared
- * norms, both as float64 (for the error bound) and as float32 (the graph's XX input).
- */
-function centre(points: Float32Array, n: number, d: number): { centred: Float32Array; norms: Float64Array; norms32: Float32Array } {
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    for (let t = 0; t < d; t++) mean[t] += points[o + t];
-  }
-  for (let t = 0; t < d; t++) mean[t] /= n;
-  const centred = new Float32Array(n * d);
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    let s = 0;
-    for (let t = 0; t < d; t++) {
-      const v = Math.fround(points[o + t] - mean[t]);
-      centred[o + t] = v;
-      s += v * v;
-    }
-    norms[i] = s;
-  }
-  return { centred, norms, norms32: Float32Array.from(norms) };
-}
-
-async function knnFloat(session: InferenceSession, points: Float32Array, n: number, d: number, k: number, opts: KnnOptions): Promise<KnnResult> {
-  const refineAll = opts.refine === 'all' || ((opts.refine ?? 'auto') === 'auto' && n * (k + 1) * d <= AUTO_REFINE_ALL_LIMIT);
-  const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
-  const rowsPerChunk = Math.max(1, Math.min(n, opts.chunkRows ?? Math.floor(blockBytes / (4 * n))));
-
-  const { centred, norms, norms32 } = centre(points, n, d);
-  const cBound = (d + 4) * U32 * 1.01;
-  const kk = k + 1;
-  const xTensor = makeTensor(centred, [n, d]);
-  const xxTensor = makeTensor(norms32, [1, n]);
-  const kTensor = makeTensor(new BigInt64Array([BigInt(kk)]), [1]);
-
-  const distances = new Float32Array(n * k);
-  const indices = new Int32Array(n * k);
-  let refined = 0;
-  // Per-row sort keys, reused: see below.
-  const keys = new Float64Array(kk);
-  const keyWords = new Uint32Array(keys.buffer);
-
-  for (let r0 = 0; r0 < n; r0 += rowsPerChunk) {
-    checkSignal(opts.signal);
-    const r1 = Math.min(n, r0 + rowsPerChunk);
-    const m = r1 - r0;
-    let out: InferenceSession.OnnxValueMapType;
-    try {
-      out = await session.run({ Q: makeTensor(centred.subarray(r0 * d, r1 * d), [m, d]), X: xTensor, XX: xxTensor, K: kTensor });
-    } catch (err) {
-      throw new CnnSlicerError('internal', `k-NN block for rows ${r0}…${r1 - 1} failed in onnxruntime: ${messageOf(err)}`);
-    }
-    const values = (out.V as Tensor).data as Float32Array;
-    // The int64 column indices read as their low 32-bit words: they are < n < 2³¹, and reading
-    // a BigInt64Array element allocates a BigInt, which cost ~0.5 s over 20 million of them.
-    const cols = out.I.data as BigInt64Array;
-    const colWords = new Uint32Array(cols.buffer, cols.byteOffset, 2 * cols.length);
-
-    for (let r = 0; r < m; r++) {
-      const i = r0 + r;
-      const qq = norms[i];
-      // Drop the query itself. It is usually first, but not when another point has the same
-      // vector (ties go to the lower index) or when rounding puts a near-duplicate ahead of it;
-      // and it may be missing altogether when more than k points coincide with it.
-      let w = 0;
-      for (let c = 0; c < kk; c++) {
-        const t = r * kk + c;
-        const j = colWords[2 * t + LOW_WORD];
-        if (j === i) continue;
-        const v = values[t] + qq;
-        let d2: number;
-        if (refineAll || cBound * (qq + norms[j]) > CANCELLATION_RATIO * v) {
-          d2 = exactSquaredDistance(points, d, i, j);
-          refined++;
-        } else {
-          d2 = v > 0 ? v : 0;
-        }
-        // The row is sorted on the float32 distance that is returned, so each returned row is
-        // exactly ascending, equal distances ordered by index.
-        keys[w] = Math.fround(Math.sqrt(d2));
-        keyWords[2 * w + LOW_WORD] |= j;
-        w++;
-      }
-      writeRow(i, k, keys, keyWords, w, distances, indices);
-    }
-    opts.onProgress?.(r1, n);
-    await yieldToEventLoop();
-  }
-  checkSignal(opts.signal);
-  return { n, k, distances, indices, refined, method: 'float32', workerThreads: 0 };
+  return d > blockDims ? knnGram(points, n, d, k, blockDims, opts) : knnFloat(floatSession, points, n, d, k, opts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -966,29 +744,6 @@ function sortUnique(a: Float64Array, count: number, buckets: Int32Array, scratch
   return w;
 }
 
-/**
- * The worker entry beside this module: the bundle's knnWorker.js in dist/, else the TypeScript
- * source, run through tsx as the tests and benchmarks run this module.
- */
-export function workerEntry(dir: string, name: string): { filename: string; execArgv: string[] } | undefined {
-  const js = join(dir, `${name}.js`);
-  if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = join(dir, `${name}.ts`);
-  // A variable, so that bundlers leave this development-only path alone.
-  const tsx = 'tsx/cjs';
-  try {
-    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CNNSLICER_THREADS, when it holds a positive integer. */
-export function threadsFromEnvironment(): number | undefined {
-  const v = Number(process.env.CNNSLICER_THREADS);
-  return Number.isInteger(v) && v >= 1 ? v : undefined;
-}
-
 /** The levels without the dimensions that are constant over all points: they add nothing to any distance. */
 function dropConstantDimensions(levels: Uint8Array, n: number, d: number): { levels: Uint8Array; d: number } {
   const keep: number[] = [];
@@ -1027,7 +782,7 @@ async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, va
   const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
   // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
   for (let id = 1; id < threads && entry !== undefined; id++) {
-    const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { id, variant } }), stopped: false };
+    const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { kind: 'integer', id, variant } }), stopped: false };
     const stopped = () => {
       w.stopped = true;
       wake?.();

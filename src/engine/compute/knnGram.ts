@@ -1,0 +1,260 @@
+// The float k-NN for points of many dimensions (knn.ts sends here points off an 8-bit grid with
+// more than `blockDims` dimensions, 1,024 by default): hidden layers' activations, e.g. the
+// 32,768 values of 128 channels of 16×16 from a ResNet block, for 1,000 or 500 probe samples,
+// where k (1,000 by default, capped at n − 1) makes every other sample a neighbour.
+//
+// WHY NOT ONE FLOAT32 PRODUCT. D² = |ci|² + |cj|² − 2ci·cj from a float32 Gemm over all d
+// dimensions carries a worst-case error of (d + 4)·2⁻²⁴·(|ci|² + |cj|²) (knnFloat.ts): 2·10⁻³ of
+// the norms at d = 32,768, more than 2⁻¹⁰ of D² for every pair of real activations, so that path
+// recomputed all n·k distances in float64 in JavaScript (54 s at n = 1,000, d = 32,768).
+//
+// WHAT THIS PATH DOES, in three stages whose tasks the main thread and worker threads claim from
+// shared counters, each thread with its own one-thread onnxruntime session on the CPU (see
+// knnGramThread.ts and gramBlockSession; the points are copied into shared memory once):
+//   1. Layout. The points are centred on the mean of ≤ 128 evenly spaced ones, rounded to
+//      float32 (any centre leaves the distances as they are; this one shrinks the norms nearly
+//      as well as the full mean for a fraction of the reading), and laid out in slices of
+//      b = blockDims dimensions, each n × b row-major, so that every product operand is one
+//      contiguous range; the same pass sums the squared norms |ci|² in float64.
+//   2. Products: per chunk of rows, one float32 Gemm (MLAS) per slice, summed in float64 in
+//      slice order, so the result does not depend on the chunking or the threads. The Gram
+//      matrix is symmetric: when all of it fits `maxBlockBytes` (8·n² bytes: n ≤ 4,096 by
+//      default) only the chunks' columns from their first row on are computed, a little over
+//      half the multiply-adds (56% at n = 1,000 with 128-row chunks), and G(i, j) is read from
+//      the row of min(i, j), so D̃²(i, j) and D̃²(j, i) are the same number. Otherwise each chunk
+//      of rows is computed against all n columns and its rows finished at once (no stage 3).
+//   3. Rows: D̃² to all n − 1 others in float64, the error bound below, a float64 recomputation
+//      from the original points of each pair the bound cannot vouch for, and a stable LSD radix
+//      sort of the float32 distances (ties stay in index order); the first k are returned. No
+//      TopK: with k ≈ n it is a full sort per row, and the sort here is O(n).
+//
+// PRECISION. Let ci be the centred float32 points (each coordinate fl(pi − m), within 2⁻²⁴ of
+// pi − m) and ni = |ci|². The Gram value of a pair is Σ over slices of a float32 dot product of at
+// most b terms, each within γb·Σ|cit·cjt| of its exact value whatever MLAS's order of summation
+// and use of FMA (γb = b·u/(1 − b·u), u = 2⁻²⁴: a sum of b rounded terms in any order has at most
+// b roundings on any path), summed in float64. With Σt|cit·cjt| ≤ |ci|·|cj| (Cauchy–Schwarz), the
+// computed D̃² = ni + nj − 2G satisfies
+//     |D̃² − D²| ≤ E(i, j) = a·|ci|·|cj| + c·(ni + nj) + e0,
+//     a = 2·(γb + 2·(d/b)·2⁻⁵³)·(1 + 2⁻²⁰),  c = (4.1·2⁻²⁴ + (d + 8)·2⁻⁵³)·(1 + 2⁻²⁰),  e0 = d·2⁻¹²²,
+// where a is the float32 slices and their float64 sum, c the centring's roundings (which move a
+// distance by at most 2⁻²⁴·(|ci| + |cj|)) and the float64 norms and formula, and e0 covers
+// underflow. That is about 2⁻¹³·|ci||cj| at b = 1,024 for any d, against 2⁻⁹·(ni + nj) for one
+// float32 product at d = 32,768. Every pair with E·(1 + 2⁻¹⁰) ≥ 2⁻¹⁰·D̃² (which includes D̃² ≤ 0:
+// exact duplicates, near-duplicates) is recomputed exactly from the original float32 points in
+// float64; every other returned D² is within 2⁻¹⁰ of its true value, relative, by the bound (so
+// each distance within 2⁻¹¹), and which neighbours are returned is exact up to ties within that
+// error. At b = 1,024 a pair needs the recomputation only when D² < 2⁻³·|ci||cj|, i.e. (equal
+// norms) cosine similarity above 0.94 of the centred activations; on the benchmark's synthetic
+// ResNet-like layer none does, and the largest relative error measured is ~10⁻⁷. With refine
+// 'all' (small problems) every returned distance is recomputed, and so is every candidate beyond
+// the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
+//
+// Measured (bench/interSample.ts, n = 1,000, d = 32,768, k = 999, two cores): see
+// docs/performance.md.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CnnSlicerError } from '../../shared/errors';
+import {
+  ABORTED,
+  CONTROL_WORDS,
+  DONE,
+  type GramKnnShared,
+  GramKnnThread,
+  STAGE,
+  STAGE_COUNT,
+  STAGE_LAYOUT,
+} from './knnGramThread';
+import {
+  DEFAULT_BLOCK_BYTES,
+  type KnnOptions,
+  type KnnResult,
+  PARALLEL_MIN_WORK,
+  U32,
+  U64,
+  checkSignal,
+  messageOf,
+  refinesAll,
+  threadsFromEnvironment,
+  workerEntry,
+  yieldToEventLoop,
+} from './knnShared';
+
+/**
+ * Dimensions per float32 product. Smaller is a tighter bound (γb ∝ b) but more, smaller products;
+ * at 1,024 MLAS runs at full speed and the bound is 32 times tighter than a single product's at
+ * d = 32,768.
+ */
+export const DEFAULT_GRAM_BLOCK_DIMS = 1024;
+/** Rows per product task: a multiple of MLAS's 16-row tiles; 8 tasks at n = 1,000 balance two threads. */
+const DEFAULT_CHUNK_ROWS = 128;
+/** Rows per layout and row task. */
+const TASK_ROWS = 64;
+/** How many points the centre is the mean of. */
+const CENTRE_SAMPLE = 128;
+
+/** The coefficients of E(i, j) (see the top of this file) for d dimensions in slices of at most b. */
+export function gramErrorBound(d: number, b: number): { a: number; c: number; e0: number } {
+  const gamma = (b * U32) / (1 - b * U32);
+  const slack = 1 + 2 ** -20;
+  return { a: 2 * (gamma + 2 * Math.ceil(d / b) * U64) * slack, c: (4.1 * U32 + (d + 8) * U64) * slack, e0: d * 2 ** -122 };
+}
+
+/** The mean of up to CENTRE_SAMPLE evenly spaced points, rounded to float32. */
+function centreOf(points: Float32Array, n: number, d: number): Float32Array {
+  const stride = Math.max(1, Math.floor(n / CENTRE_SAMPLE));
+  const sum = new Float64Array(d);
+  let count = 0;
+  for (let i = 0; i < n; i += stride, count++) {
+    const o = i * d;
+    for (let t = 0; t < d; t++) sum[t] += points[o + t];
+  }
+  const centre = new Float32Array(new SharedArrayBuffer(4 * d));
+  for (let t = 0; t < d; t++) centre[t] = sum[t] / count;
+  return centre;
+}
+
+/** Tells every thread to stop after its current task, and wakes those waiting for a stage. */
+function stopAll(control: Int32Array): void {
+  Atomics.store(control, ABORTED, 1);
+  Atomics.notify(control, STAGE);
+}
+
+/**
+ * Exact k nearest neighbours by the blocked Gram product (see the top of this file). Memory
+ * beyond the points and the result: a shared copy of the points and their centred slices
+ * (2·4·n·d bytes), the Gram matrix (8·n² bytes) or a [chunkRows, n] float64 block per thread, and
+ * ~16 MiB per thread.
+ */
+export async function knnGram(points: Float32Array, n: number, d: number, k: number, blockDims: number, opts: KnnOptions): Promise<KnnResult> {
+  const budget = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
+  const symmetric = 8 * n * n <= budget;
+  const chunkRows = Math.max(1, Math.min(n, opts.chunkRows ?? (symmetric ? DEFAULT_CHUNK_ROWS : Math.min(DEFAULT_CHUNK_ROWS, Math.floor(budget / (8 * n))))));
+  const b = Math.min(blockDims, d);
+  const chunks = Math.ceil(n / chunkRows);
+  const rowTasks = Math.ceil(n / TASK_ROWS);
+  const tasks = [rowTasks, chunks, symmetric ? rowTasks : 0];
+  const asked = opts.threads ?? threadsFromEnvironment();
+  const work = symmetric ? (n * n * d) / 2 : n * n * d;
+  const threads = Math.max(1, Math.min(chunks, asked ?? (work >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
+
+  // Called whenever a worker finishes a task or stops, and on cancellation.
+  let wake: (() => void) | undefined;
+  let report = () => undefined as void;
+  const workers: { worker: Worker; stopped: boolean }[] = [];
+  // Started first, so that their start-up overlaps the copying of the points.
+  const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
+  for (let id = 1; id < threads && entry !== undefined; id++) {
+    const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { kind: 'gram', id } }), stopped: false };
+    const stopped = () => {
+      w.stopped = true;
+      wake?.();
+    };
+    w.worker.on('message', (msg: { type: string }) => {
+      if (msg.type === 'task') {
+        report();
+        wake?.();
+      } else stopped();
+    });
+    w.worker.on('error', stopped);
+    w.worker.on('exit', stopped);
+    workers.push(w);
+  }
+  const onAbort = () => wake?.();
+  opts.signal?.addEventListener('abort', onAbort);
+  let control: Int32Array | undefined;
+  try {
+    checkSignal(opts.signal);
+    const bound = gramErrorBound(d, b);
+    const shared: GramKnnShared = {
+      n,
+      d,
+      k,
+      sliceDims: b,
+      symmetric,
+      chunkRows,
+      taskRows: TASK_ROWS,
+      refineAll: refinesAll(opts.refine, n, k, d),
+      boundA: bound.a,
+      boundC: bound.c,
+      boundE0: bound.e0,
+      tasks,
+      points: new Float32Array(new SharedArrayBuffer(4 * n * d)),
+      centre: centreOf(points, n, d),
+      data: new Float32Array(new SharedArrayBuffer(4 * n * d)),
+      norms: new Float64Array(new SharedArrayBuffer(8 * n)),
+      roots: new Float64Array(new SharedArrayBuffer(8 * n)),
+      gram: new Float64Array(new SharedArrayBuffer(symmetric ? 8 * n * n : 0)),
+      distances: new Float32Array(new SharedArrayBuffer(4 * n * k)),
+      indices: new Int32Array(new SharedArrayBuffer(4 * n * k)),
+      control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
+      taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1] + tasks[2]))),
+      threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
+      threadRefined: new Int32Array(new SharedArrayBuffer(4 * threads)),
+    };
+    shared.points.set(points);
+    control = shared.control;
+    const ctl = control;
+
+    // Progress in rows: the products are most of the work.
+    const weights = symmetric ? [0.1, 0.8, 0.1] : [0.1, 0.9, 0];
+    let reported = 0;
+    report = () => {
+      let fraction = 0;
+      for (let s = 0; s < STAGE_COUNT; s++) if (tasks[s] > 0) fraction += (weights[s] * Math.min(tasks[s], Atomics.load(ctl, DONE + s))) / tasks[s];
+      const done = Math.min(n, Math.floor(fraction * n + 1e-9));
+      if (done > reported) {
+        reported = done;
+        opts.onProgress?.(done, n);
+      }
+    };
+    Atomics.store(ctl, STAGE, STAGE_LAYOUT);
+    for (const { worker } of workers) worker.postMessage(shared);
+    let main: GramKnnThread | undefined;
+    const mainThread = async (): Promise<GramKnnThread> => {
+      try {
+        main ??= await GramKnnThread.create(shared, 0);
+      } catch (err) {
+        throw new CnnSlicerError('model-error', `cannot load the k-NN Gram graph: ${messageOf(err)}`);
+      }
+      return main;
+    };
+    const callerComputes = opts.callerComputes !== false || workers.length === 0;
+    const after = async () => {
+      report();
+      if (opts.signal?.aborted) stopAll(ctl);
+      await yieldToEventLoop();
+    };
+    let first = 0;
+    for (let stage = 1; stage <= STAGE_COUNT; stage++) {
+      if (stage > 1) {
+        Atomics.store(ctl, STAGE, stage);
+        Atomics.notify(ctl, STAGE);
+      }
+      if (callerComputes) await (await mainThread()).work(stage, after);
+      checkSignal(opts.signal);
+      // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
+      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        checkSignal(opts.signal);
+      }
+      // A task a failed worker left undone is run here.
+      for (let t = 0; t < tasks[stage - 1]; t++) {
+        if (Atomics.load(shared.taskState, first + t) !== 2) {
+          await (await mainThread()).task(stage, t);
+          await after();
+          checkSignal(opts.signal);
+        }
+      }
+      first += tasks[stage - 1];
+    }
+    report();
+    const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
+    const refined = shared.threadRefined.reduce((a, c) => a + c, 0);
+    return { n, k, distances: shared.distances, indices: shared.indices, refined, method: 'float32', workerThreads };
+  } finally {
+    if (control !== undefined) stopAll(control);
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const { worker } of workers) void worker.terminate();
+  }
+}

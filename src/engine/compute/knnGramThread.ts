@@ -1,0 +1,351 @@
+// One thread's share of the blocked Gram k-NN (knnGram.ts, whose top comment gives the method and
+// its precision): the main thread's and each worker's (knnWorker.ts). Each thread claims the
+// tasks of the current stage from counters in shared memory and runs them with its own
+// one-thread onnxruntime session, so a thread that the OS puts aside only delays its own task.
+//
+// Stages: 1. layout (rows: centred, in slices of `sliceDims` dimensions, norms); 2. products
+// (chunks of rows: their Gram values against the columns from their first row on, summed over
+// the slices; without the whole Gram matrix, against all columns, and the rows finished at once);
+// 3. rows (finished from the whole Gram matrix; no tasks without it).
+import type { InferenceSession } from 'onnxruntime-node';
+import { CnnSlicerError } from '../../shared/errors';
+import { makeTensor } from '../onnx/ortRuntime';
+import { gramBlockSession } from './graphs';
+import { CANCELLATION_RATIO, exactSquaredDistance, messageOf } from './knnShared';
+
+// Control words of GramKnnShared.control.
+export const STAGE = 0;
+export const ABORTED = 1;
+/** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
+const NEXT = 2;
+export const DONE = 5;
+export const CONTROL_WORDS = 8;
+export const STAGE_LAYOUT = 1;
+export const STAGE_PRODUCTS = 2;
+export const STAGE_ROWS = 3;
+export const STAGE_COUNT = 3;
+/** Columns per product call: bounds each thread's copy of the right-hand operand (16 MiB at 1,024 dimensions). */
+const COLUMN_PIECE = 4096;
+
+/** Everything the threads of one blocked Gram k-NN share: numbers, and typed arrays over SharedArrayBuffers. */
+export interface GramKnnShared {
+  readonly n: number;
+  readonly d: number;
+  readonly k: number;
+  /** Dimensions per float32 product (b). */
+  readonly sliceDims: number;
+  /** Whether `gram` holds the whole n × n Gram matrix (only its upper triangle is computed). */
+  readonly symmetric: boolean;
+  /** Rows per product task. */
+  readonly chunkRows: number;
+  /** Rows per layout and row task. */
+  readonly taskRows: number;
+  readonly refineAll: boolean;
+  /** E(i, j) = boundA·|ci|·|cj| + boundC·(|ci|² + |cj|²) + boundE0 (knnGram.ts). */
+  readonly boundA: number;
+  readonly boundC: number;
+  readonly boundE0: number;
+  /** tasks[s − 1]: the number of tasks of stage s. */
+  readonly tasks: readonly number[];
+  /** The caller's points, n × d, for the exact recomputations. */
+  readonly points: Float32Array;
+  /** The centre subtracted from every point, rounded to float32. */
+  readonly centre: Float32Array;
+  /** Slice s (dimensions [s·b, s·b + w)) of all n centred points, n × w row-major, at offset n·s·b. */
+  readonly data: Float32Array;
+  /** |ci|² in float64 (each square of a float32 is exact), and |ci|. */
+  readonly norms: Float64Array;
+  readonly roots: Float64Array;
+  /** Symmetric: G(i, j), i ≤ j, at i·n + j, summed over the slices in slice order. */
+  readonly gram: Float64Array;
+  readonly distances: Float32Array;
+  readonly indices: Int32Array;
+  readonly control: Int32Array;
+  /** Per task of all stages in turn: 0, 1 once claimed, 2 once done. */
+  readonly taskState: Int32Array;
+  /** Per thread (the main one is 0): tasks done, and distances recomputed in float64. */
+  readonly threadTasks: Int32Array;
+  readonly threadRefined: Int32Array;
+}
+
+/** For worker threads: blocks until the main thread opens `stage`; undefined once aborted or past the last stage. */
+export function gramStageOpen(shared: GramKnnShared, stage: number): number | undefined {
+  const { control } = shared;
+  if (stage > STAGE_COUNT) return undefined;
+  for (;;) {
+    if (Atomics.load(control, ABORTED) !== 0) return undefined;
+    const current = Atomics.load(control, STAGE);
+    if (current >= stage) return stage;
+    Atomics.wait(control, STAGE, current, 1000);
+  }
+}
+
+/** Rows [r0, r1) of the points, centred, into their slices of `data`, with their norms. */
+function layoutRows(s: GramKnnShared, r0: number, r1: number): void {
+  const { n, d, sliceDims: b, points, centre, data, norms, roots } = s;
+  for (let i = r0; i < r1; i++) {
+    const o = i * d;
+    let sq = 0;
+    for (let t0 = 0; t0 < d; t0 += b) {
+      const w = Math.min(b, d - t0);
+      const to = n * t0 + i * w - t0;
+      for (let t = t0; t < t0 + w; t++) {
+        const v = Math.fround(points[o + t] - centre[t]);
+        data[to + t] = v;
+        sq += v * v;
+      }
+    }
+    norms[i] = sq;
+    roots[i] = Math.sqrt(sq);
+  }
+}
+
+/** G[g0 + r·stride + c] += Y[r·cols + c]: one slice's float32 block into the float64 sums. */
+function accumulate(gram: Float64Array, y: Float32Array, rows: number, cols: number, g0: number, stride: number): void {
+  for (let r = 0; r < rows; r++) {
+    const g = g0 + r * stride;
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) gram[g + c] += y[o + c];
+  }
+}
+
+/**
+ * Row i's D̃² to every j ≠ i (into d2[j]) and bound E (into err[j]). G(i, j) is at
+ * gram[rowOffset + j]; in symmetric mode (rowOffset < 0) at the row of min(i, j). Writes the js
+ * whose bound fails the 2⁻¹⁰ test into `flagged`; returns how many.
+ */
+function scoreRow(
+  i: number,
+  n: number,
+  gram: Float64Array,
+  rowOffset: number,
+  norms: Float64Array,
+  roots: Float64Array,
+  a: number,
+  c: number,
+  e0: number,
+  d2: Float64Array,
+  err: Float64Array,
+  flagged: Int32Array,
+): number {
+  const ni = norms[i];
+  const ri = roots[i];
+  // R·D̃² > (1 + R)·E, i.e. E < R·(D̃² − E) ≤ R·D², keeps a value; NaN or D̃² ≤ 0 never does.
+  const keep = CANCELLATION_RATIO / (1 + CANCELLATION_RATIO);
+  const symmetric = rowOffset < 0;
+  let f = 0;
+  // j < i, then j > i. In symmetric mode the first reads G(j, i) from row j: the same number row
+  // j reads for the pair, and floating-point + and × commute, so D̃² and E of a pair are the same
+  // seen from either end.
+  for (let j = 0; j < i; j++) {
+    const nn = ni + norms[j];
+    const v = nn - 2 * (symmetric ? gram[j * n + i] : gram[rowOffset + j]);
+    const e = a * (ri * roots[j]) + c * nn + e0;
+    d2[j] = v;
+    err[j] = e;
+    if (!(keep * v > e)) flagged[f++] = j;
+  }
+  const o = symmetric ? i * n : rowOffset;
+  for (let j = i + 1; j < n; j++) {
+    const nn = ni + norms[j];
+    const v = nn - 2 * gram[o + j];
+    const e = a * (ri * roots[j]) + c * nn + e0;
+    d2[j] = v;
+    err[j] = e;
+    if (!(keep * v > e)) flagged[f++] = j;
+  }
+  return f;
+}
+
+/**
+ * Sorts keys[0, count) ascending, stably, carrying vals along: an LSD radix sort over 11, 11 and
+ * 10 bits, skipping a pass whose digit is the same for all keys (the top one, mostly). Keys are
+ * the bits of non-negative float32 distances, which order as the distances do. O(count), where a
+ * comparison sort of a row's ~1,000 keys mispredicts half its branches.
+ */
+function radixSort(keys: Uint32Array, vals: Int32Array, count: number, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
+  let srcK = keys;
+  let srcV = vals;
+  let dstK = tmpKeys;
+  let dstV = tmpVals;
+  for (let shift = 0; shift < 32; shift += 11) {
+    const mask = shift === 22 ? 0x3ff : 0x7ff;
+    hist.fill(0, 0, mask + 1);
+    for (let t = 0; t < count; t++) hist[(srcK[t] >>> shift) & mask]++;
+    if (hist[(srcK[0] >>> shift) & mask] === count) continue;
+    let sum = 0;
+    for (let h = 0; h <= mask; h++) {
+      const x = hist[h];
+      hist[h] = sum;
+      sum += x;
+    }
+    for (let t = 0; t < count; t++) {
+      const key = srcK[t];
+      const p = hist[(key >>> shift) & mask]++;
+      dstK[p] = key;
+      dstV[p] = srcV[t];
+    }
+    const k = srcK;
+    srcK = dstK;
+    dstK = k;
+    const v = srcV;
+    srcV = dstV;
+    dstV = v;
+  }
+  if (srcK !== keys) {
+    keys.set(srcK.subarray(0, count));
+    vals.set(srcV.subarray(0, count));
+  }
+}
+
+/** The n − 1 others of row i into dist (float32 √D̃²) and vals (their indices), sorted by distance, then index. */
+function sortRow(i: number, n: number, d2: Float64Array, dist: Float32Array, keys: Uint32Array, vals: Int32Array, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
+  let w = 0;
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    const v = d2[j];
+    dist[w] = v > 0 ? Math.sqrt(v) : 0;
+    vals[w++] = j;
+  }
+  radixSort(keys, vals, w, tmpKeys, tmpVals, hist);
+}
+
+export class GramKnnThread {
+  private readonly a: Float32Array;
+  private readonly b: Float32Array;
+  private readonly y: Float32Array;
+  /** Without the whole Gram matrix: this thread's rows of it, chunkRows × n. */
+  private readonly g: Float64Array;
+  private readonly d2: Float64Array;
+  private readonly err: Float64Array;
+  private readonly flagged: Int32Array;
+  private readonly dist: Float32Array;
+  private readonly keys: Uint32Array;
+  private readonly vals: Int32Array;
+  private readonly tmpKeys: Uint32Array;
+  private readonly tmpVals: Int32Array;
+  private readonly hist = new Int32Array(2048);
+
+  private constructor(
+    private readonly s: GramKnnShared,
+    private readonly session: InferenceSession,
+    private readonly id: number,
+  ) {
+    const { n, sliceDims, chunkRows, symmetric } = s;
+    const piece = Math.min(n, COLUMN_PIECE);
+    this.a = new Float32Array(chunkRows * sliceDims);
+    this.b = new Float32Array(piece * sliceDims);
+    this.y = new Float32Array(chunkRows * piece);
+    this.g = new Float64Array(symmetric ? 0 : chunkRows * n);
+    this.d2 = new Float64Array(n);
+    this.err = new Float64Array(n);
+    this.flagged = new Int32Array(n);
+    this.dist = new Float32Array(n);
+    this.keys = new Uint32Array(this.dist.buffer);
+    this.vals = new Int32Array(n);
+    this.tmpKeys = new Uint32Array(n);
+    this.tmpVals = new Int32Array(n);
+  }
+
+  /** `id`: 0 for the main thread, w for worker w (see GramKnnShared.threadTasks). */
+  static async create(shared: GramKnnShared, id: number): Promise<GramKnnThread> {
+    return new GramKnnThread(shared, await gramBlockSession(), id);
+  }
+
+  /**
+   * Claims and runs tasks of `stage` until none is left or the search is aborted, calling `after`
+   * between tasks (progress, cancellation, letting the event loop run).
+   */
+  async work(stage: number, after?: () => Promise<void> | void): Promise<void> {
+    const { control, tasks } = this.s;
+    for (;;) {
+      if (Atomics.load(control, ABORTED) !== 0) return;
+      const t = Atomics.add(control, NEXT + stage - 1, 1);
+      if (t >= tasks[stage - 1]) return;
+      await this.task(stage, t);
+      await after?.();
+    }
+  }
+
+  /** Runs task t of `stage`, and counts it done unless another thread did it first. */
+  async task(stage: number, t: number): Promise<void> {
+    const { control, taskState, tasks, threadTasks, n, taskRows, chunkRows } = this.s;
+    let slot = t;
+    for (let s = 1; s < stage; s++) slot += tasks[s - 1];
+    Atomics.compareExchange(taskState, slot, 0, 1);
+    if (stage === STAGE_LAYOUT) layoutRows(this.s, t * taskRows, Math.min(n, (t + 1) * taskRows));
+    else if (stage === STAGE_PRODUCTS) await this.productTask(t * chunkRows, Math.min(n, (t + 1) * chunkRows));
+    else for (let i = t * taskRows; i < Math.min(n, (t + 1) * taskRows); i++) this.finishRow(i, -1, this.s.gram);
+    Atomics.add(threadTasks, this.id, 1);
+    if (Atomics.exchange(taskState, slot, 2) !== 2) Atomics.add(control, DONE + stage - 1, 1);
+  }
+
+  /**
+   * Stage 2: the Gram values of rows [r0, r1) against columns c0 = r0 (symmetric) or 0 on, summed
+   * over the slices in order; each product's operands are copied out of shared memory first
+   * (onnxruntime-node refuses shared buffers), about 6% of its time.
+   */
+  private async productTask(r0: number, r1: number): Promise<void> {
+    const { n, d, sliceDims: b, symmetric, data, gram } = this.s;
+    const m = r1 - r0;
+    const c0 = symmetric ? r0 : 0;
+    const target = symmetric ? gram : this.g;
+    if (!symmetric) this.g.fill(0, 0, m * n);
+    for (let p0 = c0; p0 < n; p0 += COLUMN_PIECE) {
+      const cols = Math.min(n, p0 + COLUMN_PIECE) - p0;
+      for (let t0 = 0; t0 < d; t0 += b) {
+        const w = Math.min(b, d - t0);
+        const slice = n * t0;
+        const a = this.a.subarray(0, m * w);
+        a.set(data.subarray(slice + r0 * w, slice + r1 * w));
+        const right = this.b.subarray(0, cols * w);
+        right.set(data.subarray(slice + p0 * w, slice + (p0 + cols) * w));
+        const y = this.y.subarray(0, m * cols);
+        try {
+          // A preallocated output: onnxruntime writes the block straight into this thread's buffer.
+          await this.session.run({ A: makeTensor(a, [m, w]), B: makeTensor(right, [cols, w]) }, { Y: makeTensor(y, [m, cols]) });
+        } catch (err) {
+          throw new CnnSlicerError('internal', `k-NN Gram product of rows ${r0}…${r1 - 1}, dimensions ${t0}…${t0 + w - 1} failed in onnxruntime: ${messageOf(err)}`);
+        }
+        accumulate(target, y, m, cols, symmetric ? r0 * n + p0 : p0, n);
+      }
+    }
+    if (!symmetric) for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, this.g);
+  }
+
+  /**
+   * Row i's k neighbours from its Gram values: the pairs its bound cannot vouch for recomputed
+   * from the points, sorted, the first k written. With refine 'all', also every returned distance
+   * and every candidate beyond the k-th whose bound lets it be nearer than a returned one (its
+   * D̃² − E at most the largest D̃² + E among the first k), then sorted again.
+   */
+  private finishRow(i: number, rowOffset: number, gram: Float64Array): void {
+    const { n, d, k, points, norms, roots, boundA, boundC, boundE0, refineAll, distances, indices, threadRefined } = this.s;
+    const { d2, err, flagged, dist, keys, vals, tmpKeys, tmpVals, hist } = this;
+    const f = scoreRow(i, n, gram, rowOffset, norms, roots, boundA, boundC, boundE0, d2, err, flagged);
+    for (let t = 0; t < f; t++) {
+      const j = flagged[t];
+      d2[j] = exactSquaredDistance(points, d, i, j);
+      err[j] = 0;
+    }
+    let refined = f;
+    sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+    if (refineAll) {
+      let reach = 0;
+      for (let p = 0; p < k; p++) reach = Math.max(reach, d2[vals[p]] + err[vals[p]]);
+      const before = refined;
+      for (let p = 0; p < n - 1; p++) {
+        const j = vals[p];
+        if (err[j] > 0 && (p < k || d2[j] - err[j] <= reach)) {
+          d2[j] = exactSquaredDistance(points, d, i, j);
+          err[j] = 0;
+          refined++;
+        }
+      }
+      if (refined > before) sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+    }
+    Atomics.add(threadRefined, this.id, refined);
+    distances.set(dist.subarray(0, k), i * k);
+    indices.set(vals.subarray(0, k), i * k);
+  }
+}
