@@ -9,6 +9,7 @@
 //   node bench/run-all.mjs train   only when named: time per epoch of the paper MNIST CNN with each training engine here
 //
 //   a     inter-sample entropy, MNIST 2,000/class (N = 20,000, 784-D), k = 1000
+//   a2    inter-sample entropy of a hidden layer: N = 1,000, 32,768-D float16 activations, k = 999
 //   b     64 × 64 channel-capacity matrix, N = 1,000, 16×16 and 8×8 maps
 //   c     intra-sample entropy throughput
 //   live  latency from a manifest's rename to the Runs tree and the training view (code-server and
@@ -27,6 +28,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const benchmarks = {
   a: 'interSample.ts',
+  a2: 'interSampleHidden.ts',
   b: 'channelCapacity.ts',
   c: 'intraSample.ts',
   live: 'liveRefresh.ts',

@@ -14,8 +14,10 @@ Usage (each command prints one JSON object on stdout; .npy inputs as written by 
       --method numpy (default): chunked brute force, D^2 = |q|^2 - 2 q.x + |x|^2 with a BLAS GEMM
         in --precision (float64 default: exact to ~1e-13 relative to the norms; float32: the same
         arithmetic class as the engine's GEMM, for a like-for-like benchmark), then argpartition;
-        selected pairs where that formula cancels badly (near and exact duplicates) are
-        recomputed from coordinate differences, so duplicates are at exactly 0.
+        selected pairs where that formula may cancel badly are recomputed: with float32, first
+        by a float64 GEMM of their rows (in thousands of dimensions that is nearly every pair);
+        then those where even float64 may (near and exact duplicates) from coordinate
+        differences, so duplicates are at exactly 0.
       --method ckdtree: scipy.spatial.cKDTree, distances from coordinate differences in float64
         (an exact method with no cancellation at all; slow in hundreds of dimensions).
       Rows: self excluded by index, ascending by (distance, index).
@@ -179,17 +181,30 @@ def knn_numpy(points, k, precision="float64", block_bytes=KNN_BLOCK_BYTES):
     is bounded by about d * u * (|q|^2 + |x|^2) (u the unit roundoff of the GEMM's dtype), so
     exact duplicates come out as tiny non-zero distances, which matters to Eq. 5 (a row with
     log2 k zero distances has no sigma). So the points are centred first (smaller norms), and
-    every selected pair whose bound exceeds 2^-10 of its D^2 is recomputed from coordinate
-    differences in float64; exact duplicates then get exactly 0.
+    every selected pair whose bound exceeds 2^-10 of its D^2 is recomputed. With a float32 GEMM
+    such pairs are first taken from a float64 GEMM of their rows: in many dimensions the float32
+    bound fails for nearly every pair (at d = 32,768 it is 2e-3 of the norms), and recomputing
+    them all from coordinate differences would take minutes. Any pair whose float64 bound still
+    fails (near and exact duplicates) is recomputed from coordinate differences, a bounded number
+    at a time, so duplicates are at exactly 0.
     """
     n, d = points.shape
     dtype = np.float64 if precision == "float64" else np.float32
     x64 = np.asarray(points, dtype=np.float64)
-    a = np.ascontiguousarray(x64 - x64.mean(axis=0), dtype=dtype)
-    sq = np.einsum("ij,ij->i", a, a, dtype=np.float64)
+    c64 = np.ascontiguousarray(x64 - x64.mean(axis=0))
+    sq64 = np.einsum("ij,ij->i", c64, c64)
+    if dtype is np.float64:
+        a, sq = c64, sq64
+    else:
+        a = c64.astype(np.float32)
+        sq = np.einsum("ij,ij->i", a, a, dtype=np.float64)
     sq_row = sq.astype(dtype)[None, :]
-    bound = (d + 4) * np.finfo(dtype).eps / 2
+
+    def bound(t):
+        return (d + 4) * np.finfo(t).eps / 2
+
     rows = max(1, min(n, block_bytes // (a.itemsize * n)))
+    pairs_per_chunk = max(1, block_bytes // (16 * d))
     dist = np.empty((n, k), dtype=np.float64)
     idx = np.empty((n, k), dtype=np.int64)
     for r0 in range(0, n, rows):
@@ -201,10 +216,19 @@ def knn_numpy(points, k, precision="float64", block_bytes=KNN_BLOCK_BYTES):
         block[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf
         part = np.argpartition(block, k - 1, axis=1)[:, :k]
         d2 = np.take_along_axis(block, part, 1).astype(np.float64) + sq[r0:r1, None]
-        ii, jj = np.nonzero(bound * (sq[r0:r1, None] + sq[part]) > 2.0**-10 * d2)
-        if ii.size:
-            diff = x64[r0 + ii] - x64[part[ii, jj]]
-            d2[ii, jj] = np.einsum("ij,ij->i", diff, diff)
+        suspect = bound(dtype) * (sq[r0:r1, None] + sq[part]) > 2.0**-10 * d2
+        if dtype is np.float32 and suspect.any():
+            sel = np.nonzero(suspect.any(axis=1))[0]
+            cols = part[sel]
+            g = c64[r0 + sel] @ c64.T
+            d2_64 = sq64[r0 + sel, None] + sq64[cols] - 2 * np.take_along_axis(g, cols, 1)
+            d2[sel] = np.where(suspect[sel], d2_64, d2[sel])
+            suspect[sel] &= bound(np.float64) * (sq64[r0 + sel, None] + sq64[cols]) > 2.0**-10 * d2_64
+        ii, jj = np.nonzero(suspect)
+        for s in range(0, ii.size, pairs_per_chunk):
+            pi, pj = ii[s : s + pairs_per_chunk], jj[s : s + pairs_per_chunk]
+            diff = x64[r0 + pi] - x64[part[pi, pj]]
+            d2[pi, pj] = np.einsum("ij,ij->i", diff, diff)
         np.maximum(d2, 0, out=d2)
         dist[r0:r1] = np.sqrt(d2)
         idx[r0:r1] = part
