@@ -112,9 +112,14 @@ describe('layer CodeLens', () => {
         '/ws/runs/a',
         'Mean intra-sample entropy of its channels over all probe samples at epoch 20: 3.21 bits',
         "Inter-sample entropy of the layer's output at epoch 20: 11.2 bits (N = 1000, k = 10)",
+        'Its ceiling log2 N(N−1) is 19.9 bits',
         'Click to open its channel view.',
       ].join('\n'),
     );
+    // Within half a bit of log2 N(N−1), the value says more about N than about the layer: flagged.
+    const near = { ...inter(19.8), ceiling: Math.log2(1000 * 999) };
+    assert.equal(formatLensTitle(target, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } }), 'CNNSlicer · conv1: inter 19.8 bits (≈ ceiling) · epoch 2');
+    assert.match(formatLensTooltip({ ...target, runDir: '/r' }, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } }, 'x'), /is 19\.9 bits: the value is within half a bit of it \(saturated\)/);
   });
 
   it('averages the channels that have maps, ignoring those without a sample', () => {

@@ -389,6 +389,14 @@ describe('training view (headless Chromium)', function () {
     const values = await view.page.locator('#input-entropy-values').textContent();
     assert.match(values ?? '', /N = 30, k = 29/);
     assert.match(values ?? '', /N = 60, k = 59/);
+    // Each bar has its ceiling log2 N(N−1) beside it, as a marker and in the text.
+    const ceiling = await view.page.evaluate(() => {
+      const d = window.cnnslicerCharts?.get('chart-input-entropy')?.data.datasets[1];
+      return { label: d?.label, data: d?.data as (number | null)[] };
+    });
+    assert.equal(ceiling.label, 'ceiling log2 N(N−1)');
+    assert.deepEqual(ceiling.data, [Math.log2(30 * 29), Math.log2(60 * 59)]);
+    assert.match(values ?? '', new RegExp(`ceiling ${Math.log2(60 * 59).toPrecision(3).replace('.', '\\.')}`));
     assert.match((await view.page.locator('#loss-values').textContent()) ?? '', /0\.32 at epoch 3.*0\.18 at epoch 2/s);
     const params = (await view.page.locator('#estimator-params').textContent()) ?? '';
     assert.match(params, new RegExp(`k = ${small.inputEntropy.params.interK} nearest neighbours`));

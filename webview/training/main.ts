@@ -11,7 +11,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart, TooltipItem } from 'chart.js';
-import type { InterSampleEntropyResult, LabelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
+import { SATURATION_MARGIN_BITS, type InterSampleEntropyResult, type LabelEntropiesResult, type MeasureSeries } from '../../src/shared/measures';
 import { parseTrainingSelection } from '../../src/shared/messageValidation';
 import type { PanelRun, TrainingSelection, ViewUpdate } from '../../src/shared/webviewProtocol';
 import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
@@ -461,6 +461,18 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
           borderWidth: 1,
           maxBarThickness: 56,
         },
+        {
+          // The most the estimator can give for N samples: with k ≈ N real sets sit just below it.
+          type: 'line' as const,
+          label: 'ceiling log2 N(N−1)',
+          data: values.map((v) => (v === undefined ? null : v.ceiling)),
+          showLine: false,
+          pointStyle: 'line',
+          pointRadius: 22,
+          pointBorderWidth: 2,
+          borderColor: toCss(colors.foreground),
+          backgroundColor: toCss(colors.foreground),
+        },
       ],
     },
     options: {
@@ -473,9 +485,10 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
         tooltip: {
           ...tooltipStyle(colors),
           callbacks: {
-            label: (item: TooltipItem<'bar'>) => {
+            label: (item: TooltipItem<'bar' | 'line'>) => {
               const v = values[item.dataIndex];
-              return v === undefined ? '' : `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`;
+              if (v === undefined) return '';
+              return item.datasetIndex === 0 ? `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})` : `ceiling log2 N(N−1) = ${formatNumber(v.ceiling)} bits`;
             },
           },
         },
@@ -491,7 +504,8 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
       swatch.style.backgroundColor = runColorOf(run.dir, palette);
       let text: string;
       if (v !== undefined) {
-        text = `${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`;
+        const below = v.ceiling - v.entropy;
+        text = `${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k}); ceiling ${formatNumber(v.ceiling)}, ${formatNumber(below)} below${below < SATURATION_MARGIN_BITS ? ' (saturated)' : ''}`;
         if (v.unsolved > 0) text += `; ${v.unsolved} duplicate samples without σ`;
       } else if (fetched?.error !== undefined) text = `failed: ${errorText(fetched.error)}`;
       else if (run.state === 'failed') text = 'run not readable';

@@ -1,7 +1,7 @@
 // What the layer CodeLens shows, decided without VS Code: which recorded layers sit on which lines
 // of a file, and the text of a lens once the engine has measured its layer. The provider
 // (layerCodeLensProvider.ts) only turns these into vscode.CodeLens objects.
-import type { ChannelEntropiesResult, InterSampleEntropyResult } from '../../shared/measures';
+import { SATURATION_MARGIN_BITS, type ChannelEntropiesResult, type InterSampleEntropyResult } from '../../shared/measures';
 import type { LayerInfo, RunInfo, SourceLocation } from '../../shared/runFormat';
 import { formatNumber } from '../runText';
 
@@ -112,7 +112,9 @@ export function formatLensTitle(target: Pick<LayerLensTarget, 'layer' | 'runName
       const parts: string[] = [];
       const dense = target.layer.shape.length === 1;
       if (m.meanChannelEntropy !== undefined) parts.push(dense ? `H ${formatNumber(m.meanChannelEntropy)} bits (features)` : `H̄ ${formatNumber(m.meanChannelEntropy)} bits (channels)`);
-      if (m.interSampleEntropy !== undefined) parts.push(`inter ${formatNumber(m.interSampleEntropy.entropy)} bits`);
+      const inter = m.interSampleEntropy;
+      // Near log2 N(N−1) the value says more about N than about the layer: flagged, not hidden.
+      if (inter !== undefined) parts.push(`inter ${formatNumber(inter.entropy)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ' (≈ ceiling)' : ''}`);
       parts.push(`epoch ${m.epoch}`);
       return `${prefix}: ${parts.join(' · ')}`;
     }
@@ -126,7 +128,10 @@ export function formatLensTooltip(target: Pick<LayerLensTarget, 'layer' | 'runNa
     const m = state.measures;
     if (m.meanChannelEntropy !== undefined) lines.push(`Mean intra-sample entropy of its channels over all probe samples at epoch ${m.epoch}: ${formatNumber(m.meanChannelEntropy)} bits`);
     const inter = m.interSampleEntropy;
-    if (inter !== undefined) lines.push(`Inter-sample entropy of the layer's output at epoch ${m.epoch}: ${formatNumber(inter.entropy)} bits (N = ${inter.n}, k = ${inter.k})`);
+    if (inter !== undefined) {
+      lines.push(`Inter-sample entropy of the layer's output at epoch ${m.epoch}: ${formatNumber(inter.entropy)} bits (N = ${inter.n}, k = ${inter.k})`);
+      lines.push(`Its ceiling log2 N(N−1) is ${formatNumber(inter.ceiling)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ': the value is within half a bit of it (saturated)' : ''}`);
+    }
   } else if (state.kind === 'failed') {
     lines.push(`The engine could not measure it: ${state.reason}`);
   }
