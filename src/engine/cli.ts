@@ -13,6 +13,7 @@ import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntro
 import { ActivationCache, CAP_ENV, capFromGiB } from './cache/activationCache';
 import { ResultCache } from './cache/resultCache';
 import { resolveEstimatorParams } from './estimators';
+import { CAPACITY_SAMPLED_PAIRS } from './estimators/params';
 import {
   analysisJson,
   channelEntropiesForJson,
@@ -82,6 +83,8 @@ goes to stderr, a line per finished result (every few seconds) when stderr is no
   --normalization M     intra-sample entropy binning range: map, channel or layer (default map)
   --capacity-bins B     channel capacity: bins per distance axis (default 16)
   --capacity-range R    channel capacity distance range: channel or layer (default channel)
+  --capacity-pairs N    channel capacity: sample pairs per histogram: all (default, exact), a count
+                        drawn at random with a fixed seed, or sampled (${CAPACITY_SAMPLED_PAIRS})
   --capacity-layers R   between which layers the capacity is computed, each with the next:
                         all (every layer), conv (convolutions), blocks (block outputs), or auto
                         (default: blocks if recorded, else conv above ${AUTO_CONV_ABOVE} layers, else all)
@@ -116,6 +119,8 @@ corner and its 10 largest cells.
   --class C             only the samples of class C (an index or a class name)
   --bins B              bins per distance axis (default 16)
   --range R             distance range: channel or layer (default channel)
+  --capacity-pairs N    sample pairs per histogram: all (default, exact), a count drawn at random
+                        with a fixed seed, or sampled (${CAPACITY_SAMPLED_PAIRS})
   --sort max|mean|none  order of rows and columns: by their max or mean, largest first, or by
                         channel index (default max)
   --json                print the full result as JSON
@@ -173,6 +178,7 @@ const OPTIONS: Record<string, Record<string, OptionKind>> = {
     normalization: 'value',
     'capacity-bins': 'value',
     'capacity-range': 'value',
+    'capacity-pairs': 'value',
     'no-capacity': 'flag',
     'capacity-layers': 'value',
     json: 'value',
@@ -191,7 +197,7 @@ const OPTIONS: Record<string, Record<string, OptionKind>> = {
     json: 'flag',
     ...CACHE_OPTIONS,
   },
-  capacity: { from: 'value', to: 'value', epoch: 'value', class: 'value', bins: 'value', range: 'value', sort: 'value', json: 'flag', ...CACHE_OPTIONS },
+  capacity: { from: 'value', to: 'value', epoch: 'value', class: 'value', bins: 'value', range: 'value', 'capacity-pairs': 'value', sort: 'value', json: 'flag', ...CACHE_OPTIONS },
   labels: { epoch: 'value', json: 'flag', ...CACHE_OPTIONS },
   import: { dataset: 'value', data: 'value', probe: 'value', seed: 'value', mean: 'value', std: 'value', out: 'value' },
 };
@@ -284,7 +290,7 @@ function singleEpochOption(args: Args): number | undefined {
  * Estimator overrides from options, each checked by the estimators' own validation so that the
  * CLI can never accept a value the engine refuses; its message is reworded to name the option.
  */
-function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBins' | 'intraNormalization' | 'capacityBins' | 'capacityRange', string>>): Partial<EstimatorParams> {
+function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBins' | 'intraNormalization' | 'capacityBins' | 'capacityRange' | 'capacityPairs', string>>): Partial<EstimatorParams> {
   const overrides: { -readonly [K in keyof EstimatorParams]?: EstimatorParams[K] } = {};
   const integer = (param: 'interK' | 'intraBins' | 'capacityBins'): void => {
     const option = options[param];
@@ -305,6 +311,12 @@ function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBi
   if (norm !== undefined) overrides.intraNormalization = oneOf<IntraNormalization>(options.intraNormalization!, norm, ['map', 'channel', 'layer']);
   const range = options.capacityRange !== undefined ? args.values.get(options.capacityRange) : undefined;
   if (range !== undefined) overrides.capacityRange = oneOf<CapacityRange>(options.capacityRange!, range, ['channel', 'layer']);
+  const pairs = options.capacityPairs !== undefined ? args.values.get(options.capacityPairs) : undefined;
+  // all: every sample pair (0); sampled: the documented default sample.
+  if (pairs !== undefined) {
+    overrides.capacityPairs = pairs === 'all' ? 0 : pairs === 'sampled' ? CAPACITY_SAMPLED_PAIRS : nonNegativeInteger(options.capacityPairs!, pairs);
+    if (overrides.capacityPairs > 2 ** 31 - 1) throw new UsageError(`--${options.capacityPairs} must be at most ${2 ** 31 - 1}, got ${pairs}`);
+  }
   return overrides;
 }
 
@@ -425,9 +437,9 @@ async function analyze(args: Args): Promise<void> {
   const layers = args.values.has('layers') ? list('layers', args.values.get('layers')!) : undefined;
   const epochsText = args.values.get('epochs');
   const epochs = epochsText === undefined || epochsText === 'all' ? 'all' : list('epochs', epochsText).map((e) => nonNegativeInteger('epochs', e));
-  const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization', capacityBins: 'capacity-bins', capacityRange: 'capacity-range' });
+  const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization', capacityBins: 'capacity-bins', capacityRange: 'capacity-range', capacityPairs: 'capacity-pairs' });
   const capacity = !args.flags.has('no-capacity');
-  rejectUnless(args, capacity, ['capacity-bins', 'capacity-range', 'capacity-layers'], 'has no effect with --no-capacity');
+  rejectUnless(args, capacity, ['capacity-bins', 'capacity-range', 'capacity-pairs', 'capacity-layers'], 'has no effect with --no-capacity');
   const rule = args.values.has('capacity-layers') ? oneOf<CapacityLayerRule>('capacity-layers', args.values.get('capacity-layers')!, ['auto', 'all', 'conv', 'blocks']) : 'auto';
   const jsonTarget = args.values.get('json');
   const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? path.resolve(jsonTarget) : undefined;
@@ -527,7 +539,7 @@ async function capacity(args: Args): Promise<void> {
   if (from === undefined || to === undefined) throw new UsageError(`capacity needs ${from === undefined ? '--from' : '--to'} (the layers: --from L1 --to L2)`);
   const epochArg = singleEpochOption(args);
   const sort = oneOf<CapacitySort>('sort', args.values.get('sort') ?? 'max', ['max', 'mean', 'none']);
-  const params = estimatorParams(args, { capacityBins: 'bins', capacityRange: 'range' });
+  const params = estimatorParams(args, { capacityBins: 'bins', capacityRange: 'range', capacityPairs: 'capacity-pairs' });
   const caches = await openCaches(args);
   const out = await withRun(args, caches, async (reader, ctx) => {
     checkLayer(reader, from, true);

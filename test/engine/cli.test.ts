@@ -388,6 +388,23 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.deepStrictEqual(json.capacity.map(Math.fround), Array.from(r.capacity));
   });
 
+  it('capacity --capacity-pairs counts a fixed sample of pairs: the estimator with capacityPairs, keyed apart from all pairs', async () => {
+    const json = JSON.parse(ok('capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--epoch', '1', '--capacity-pairs', '100', '--json', '--no-cache'));
+    assert.deepStrictEqual([json.pairs, json.params.capacityPairs], [100, 100]);
+    const rr = await RunReader.open(run.dir);
+    try {
+      const r = (await channelCapacityOf(rr, { samples: { kind: 'all' }, layerI: 'conv1', layerJ: 'pool1', epoch: 1, params: { capacityPairs: 100 } })).items[0];
+      assert.deepStrictEqual(json.capacity.map(Math.fround), Array.from(r.capacity));
+    } finally {
+      await rr.close();
+    }
+    // More pairs than there are (190) is every pair.
+    const all = JSON.parse(ok('capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--epoch', '1', '--capacity-pairs', '5000', '--json', '--no-cache'));
+    const exact = JSON.parse(ok('capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--epoch', '1', '--capacity-pairs', 'all', '--json', '--no-cache'));
+    assert.deepStrictEqual([all.pairs, exact.pairs, exact.params.capacityPairs], [190, 190, 0]);
+    assert.deepStrictEqual(all.capacity, exact.capacity);
+  });
+
   it('capacity of a matrix beyond 16×16 prints the sorted top-left corner and the 10 largest cells', async () => {
     const out = ok('capacity', wide, '--from', 'wide1', '--to', 'wide2', '--no-cache');
     const wr = await RunReader.open(wide);
@@ -462,6 +479,8 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--epoch', '3'], 1, /epoch 3 is not in the run/],
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--sort', 'median'], 2, /--sort must be max, mean or none/],
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--bins', '0'], 2, /--bins must be an integer in \[1, 256\], got 0/],
+      [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--capacity-pairs', 'many'], 2, /--capacity-pairs must be a non-negative whole number, got "many"/],
+      [['analyze', run.dir, '--no-capacity', '--capacity-pairs', '10'], 2, /--capacity-pairs has no effect with --no-capacity/],
       [['labels', run.dir, '--epoch', '-1'], 2, /--epoch must be a non-negative whole number, got "-1"/],
       [['labels', path.join(run.dir, 'nope')], 1, /error \(not-found\)/],
     ];
