@@ -44,7 +44,9 @@ PROBE_FILE = "probe.safetensors"
 LOGITS_NAME = "logits"
 PROBE_INPUTS_NAME = "inputs"
 PROBE_LABELS_NAME = "labels"
-LAYER_KINDS = ("conv", "pool", "norm", "activation", "linear", "flatten", "dropout", "other")
+# "block" (the output of a composite module such as a ResNet BasicBlock) is a value added within
+# version 1: older readers refuse such a layer with an error naming the kind, nothing else changed.
+LAYER_KINDS = ("conv", "pool", "norm", "activation", "linear", "flatten", "dropout", "block", "other")
 # Names a layer may not take: the engine uses them for the probe input and the model output.
 RESERVED_LAYER_NAMES = ("input", LOGITS_NAME)
 DTYPES = ("float16", "float32")

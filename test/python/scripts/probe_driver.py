@@ -46,7 +46,7 @@ def probe_set():
 
 
 def dump_expected(out, epoch, model, x):
-    """features.0, block.act (its last call) and the logits, computed without hooks, in eval mode."""
+    """features.0, both calls of block.act and the logits, computed without hooks, in eval mode."""
     folder = os.path.join(out, "expected", str(epoch))
     os.makedirs(folder, exist_ok=True)
     flags = [(m, m.training) for m in model.modules()]
@@ -55,7 +55,8 @@ def dump_expected(out, epoch, model, x):
         h = model.features(x)
         values = {
             "features.0": model.features[0](x),
-            "block.act": F.relu(F.relu(model.block.conv(h)) - 0.25),
+            "block.act#1": F.relu(model.block.conv(h)),
+            "block.act#2": F.relu(F.relu(model.block.conv(h)) - 0.25),
             "logits": model(x),
         }
     for m, flag in flags:

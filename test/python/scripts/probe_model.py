@@ -13,7 +13,8 @@ class Block(nn.Module):
 
     def forward(self, x):
         y = self.act(self.conv(x))
-        # The same module runs twice in one forward pass: the probe records this second call.
+        # The same module runs twice in one forward pass: the probe records each call as a layer,
+        # block.act#1 and block.act#2.
         return self.act(y - 0.25)
 
 
