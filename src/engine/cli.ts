@@ -472,7 +472,7 @@ async function analyze(args: Args): Promise<void> {
             progress.itemDone(d);
             finished = d.done;
             if (partial !== undefined) {
-              const line = `${toJsonText({ kind: d.item.kind, label: d.label, result: d.item.result }, 0)}\n`;
+              const line = `${toJsonText(d.item.kind === 'activations' ? { ...d.item, label: d.label } : { kind: d.item.kind, label: d.label, result: d.item.result }, 0)}\n`;
               writing = writing.then(() => partial.write(line));
             }
           },

@@ -4,7 +4,12 @@ import { CnnSlicerError } from '../../src/shared/errors';
 import { analyzeRun, resolveCapacityLayers, type ItemDone } from '../../src/engine/analysis/analyzeRun';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf } from '../../src/engine/analysis/measures';
+import * as path from 'node:path';
+import { ActivationCache } from '../../src/engine/cache/activationCache';
 import { ResultCache } from '../../src/engine/cache/resultCache';
+import { disposeSessions } from '../../src/engine/run/checkpoint';
+import { RunWriter } from '../../src/engine/run/runWriter';
+import { buildTinyCnn, randomFloats, seededRandom, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES } from '../support/tinyCnn';
 import { RunReader } from '../../src/engine/run/runReader';
 import { tempDir, writeSmallRun, type SmallRun } from '../support/runFixtures';
 
@@ -134,7 +139,7 @@ describe('analyzeRun', function () {
     assert.deepStrictEqual(seen.map((d) => d.done), seen.map((_, i) => i + 1));
     assert.ok(seen.every((d) => d.total === a.results.total));
     // Everything of epoch 0 before anything of epoch 1, the capacity last.
-    const epochOf = (d: ItemDone): number => (d.item.kind === 'interSample' && d.item.result.layer === 'input' ? -1 : d.item.result.epoch);
+    const epochOf = (d: ItemDone): number => (d.item.kind === 'activations' ? d.item.epoch : d.item.kind === 'interSample' && d.item.result.layer === 'input' ? -1 : d.item.result.epoch);
     const order = seen.map(epochOf);
     assert.deepStrictEqual(order, [...order].sort((x, y) => x - y));
     assert.strictEqual(seen[seen.length - 1].item.kind, 'channelCapacity');
@@ -144,6 +149,44 @@ describe('analyzeRun', function () {
     assert.ok(inter !== undefined && inter.item.kind === 'interSample');
     assert.deepStrictEqual(inter.item.result, a.interSample.epochs[1].layers[0]);
     assert.strictEqual(inter.item.result.ceiling, Math.log2(20 * 19));
+  });
+
+  it('runs each checkpoint epoch once, as a step of its own before the measures of that epoch', async () => {
+    const root = tempDir('cnnslicer-analyze-ckpt-');
+    try {
+      const dir = path.join(root, 'run');
+      const n = 12;
+      const w = await RunWriter.create(dir, {
+        model: { name: 'tiny', framework: 'onnx' },
+        layers: [
+          { name: 'conv1', kind: 'conv', shape: TINY_OUTPUT_SHAPES.conv1 },
+          { name: 'pool1', kind: 'pool', shape: TINY_OUTPUT_SHAPES.pool1 },
+        ],
+        classes: ['a', 'b', 'c'],
+        probe: { inputs: randomFloats(seededRandom(2), n * 64), inputShape: [...TINY_INPUT_SHAPE], labels: Int32Array.from({ length: n }, (_, i) => i % 3) },
+      });
+      for (const e of [0, 1]) await w.writeEpoch(e, { metrics: {}, checkpoint: buildTinyCnn(tinyCnnWeights(e + 1)) });
+      const cache = new ActivationCache({ dir: path.join(root, 'cache') });
+      const ckpt = await RunReader.open(dir, { activationCache: cache });
+      try {
+        const seen: ItemDone[] = [];
+        const a = await analyzeRun(ckpt, { params: { interK: 5 }, onItem: (d) => seen.push(d) }, { onProgress: () => undefined });
+        const kinds = seen.map((d) => (d.item.kind === 'activations' ? `activations ${d.item.epoch}` : d.item.kind));
+        assert.deepStrictEqual(kinds.filter((k) => k.startsWith('activations')), ['activations 0', 'activations 1']);
+        assert.ok(kinds.indexOf('activations 1') > kinds.lastIndexOf('channelEntropies', kinds.indexOf('activations 1')), 'epoch 1 after the measures of epoch 0');
+        assert.ok(seen.filter((d) => d.item.kind === 'activations').every((d) => !d.cached && /the checkpoint run once over the 12 probe samples/.test(d.label)));
+        assert.strictEqual(a.results.total, seen.length - 2, 'the activation steps are not results');
+        // A second analysis finds the epochs already there.
+        const again: ItemDone[] = [];
+        await analyzeRun(ckpt, { params: { interK: 5 }, onItem: (d) => again.push(d) });
+        assert.ok(again.filter((d) => d.item.kind === 'activations').every((d) => d.cached));
+      } finally {
+        await ckpt.close();
+      }
+    } finally {
+      await disposeSessions();
+      await fs.rm(root, { recursive: true, force: true });
+    }
   });
 
   it('answers a second analysis from the cache with the same numbers', async () => {

@@ -35,6 +35,7 @@ export const AUTO_CONV_ABOVE = 16;
 
 /** One finished result, as analyzeRun hands it out while it works (for output that survives a kill). */
 export type AnalysisItem =
+  | { readonly kind: 'activations'; readonly epoch: number }
   | { readonly kind: 'interSample'; readonly result: InterSampleEntropyResult }
   | { readonly kind: 'channelEntropies'; readonly result: ChannelEntropiesResult }
   | { readonly kind: 'labelEntropies'; readonly result: LabelEntropiesResult }
@@ -239,7 +240,19 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
       return { item: { kind: 'interSample', result: r.value }, cached: r.cached };
     },
   });
+  const forwardCost = (): number => 30 * n * layers.reduce((sum, l) => sum + product(l.shape), 0);
   for (const epoch of epochs) {
+    if (reader.needsMaterializing(epoch)) {
+      // Its own step, so that the progress says what takes the time and the time left is not thrown off.
+      steps.push({
+        label: `activations of epoch ${epoch} (the checkpoint run once over the ${n} probe samples)`,
+        cost: forwardCost(),
+        run: async (sub) => {
+          const { computed } = await reader.prepareEpoch(epoch, { ...(sub.signal ? { signal: sub.signal } : {}), ...(sub.onProgress ? { onProgress: sub.onProgress } : {}) });
+          return { item: { kind: 'activations', epoch }, cached: !computed };
+        },
+      });
+    }
     steps.push({
       label: `label entropies, epoch ${epoch}`,
       cost: intraCost(LOGITS_NAME),
@@ -294,6 +307,7 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
   let computedCost = 0;
   let computedSeconds = 0;
   let cached = 0;
+  let resultCount = 0;
   for (const [i, step] of steps.entries()) {
     const sub: MeasureContext = {
       ...(ctx.cache ? { cache: ctx.cache } : {}),
@@ -305,8 +319,12 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
     const r = await step.run(sub);
     const seconds = (performance.now() - started) / 1000;
     doneCost += step.cost;
-    if (r.cached) cached++;
-    else {
+    // A step that materialises activations is progress, not a result.
+    if (r.item.kind !== 'activations') {
+      resultCount++;
+      if (r.cached) cached++;
+    }
+    if (!r.cached) {
       computedCost += step.cost;
       computedSeconds += seconds;
     }
@@ -342,6 +360,6 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
     capacity: results.capacity,
     capacitySkipped,
     capacityLayers,
-    results: { total, cached },
+    results: { total: resultCount, cached },
   };
 }

@@ -109,6 +109,12 @@ export class ActivationCache {
     return path.join(this.entriesDir, `${id}.safetensors`);
   }
 
+  /** Whether the epoch's entry is in the folder (not checked further: `open` does that). */
+  async has(source: EpochSource, probePath: string): Promise<boolean> {
+    const st = await fsp.stat(this.entryFile(await this.entryId(source, probePath))).catch(() => undefined);
+    return st !== undefined && st.isFile();
+  }
+
   /**
    * The epoch's entry, opened: read from the folder when it is there, else computed (concurrent
    * callers for one entry share one computation; it is abandoned only when all of them cancel).

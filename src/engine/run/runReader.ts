@@ -12,7 +12,7 @@ import {
   type RunInfo,
   type RunManifest,
 } from '../../shared/runFormat';
-import { ActivationCache, DamagedEntryError } from '../cache/activationCache';
+import { ActivationCache, DamagedEntryError, type EpochSource } from '../cache/activationCache';
 import { errnoCode, errorText } from '../cache/contentKey';
 import { materializeOutputs } from './checkpoint';
 import { decodeFloat16 } from './float16';
@@ -316,6 +316,46 @@ export class RunReader {
   }
 
   /**
+   * Whether an epoch's layers are read from a checkpoint through the activation cache, so that
+   * its first slice runs the model over the whole probe set (what `prepareEpoch` does up front).
+   */
+  needsMaterializing(epoch: number): boolean {
+    const entry = this.epochEntry(epoch);
+    return entry.activations === undefined && entry.checkpoint !== undefined && this.options.activationCache !== undefined && !this.cacheFailed;
+  }
+
+  /**
+   * Makes sure a checkpoint epoch's activation cache entry exists (runs the model once over the
+   * probe set if not), so that a long job can show that step as its own. Nothing to do for an
+   * epoch stored as activations, or without an activation cache.
+   */
+  async prepareEpoch(epoch: number, ctx: SliceContext = {}): Promise<{ computed: boolean }> {
+    const cache = this.options.activationCache;
+    if (!this.needsMaterializing(epoch) || cache === undefined) return { computed: false };
+    const present = await cache.has(this.epochSource(await this.checkpointPath(epoch)), await this.probePath());
+    // The logits are the cheapest slice to read once the entry is there.
+    await this.slice({ samples: { kind: 'indices', indices: [0] }, layer: LOGITS_NAME, channel: 'all', epoch }, ctx);
+    return { computed: !present };
+  }
+
+  private async checkpointPath(epoch: number): Promise<string> {
+    const checkpoint = this.epochEntry(epoch).checkpoint;
+    if (checkpoint === undefined) throw new CnnSlicerError('internal', `epoch ${epoch} has no checkpoint`, this.manifestFile);
+    return resolveInsideRun(this.realDir, checkpoint, this.manifestFile);
+  }
+
+  private probePath(): Promise<string> {
+    return resolveInsideRun(this.realDir, this.manifest.probe.file, this.manifestFile);
+  }
+
+  /** What the activation cache needs to know of a checkpoint epoch. */
+  private epochSource(modelPath: string): EpochSource {
+    const m = this.manifest;
+    const outputs = [...m.layers.map((l) => ({ name: l.name, shape: l.shape })), { name: LOGITS_NAME, shape: [m.classes.length] }];
+    return { modelPath, inputShape: m.probe.inputShape, count: m.probe.count, outputs, inputs: (r) => this.probeInputs(r) };
+  }
+
+  /**
    * Rows of a layer at a checkpoint epoch, read from the epoch's activation cache entry (computed
    * first if needed). A damaged entry is deleted by the check and computed once more.
    */
@@ -357,14 +397,10 @@ export class RunReader {
   }
 
   private async openCacheEntry(cache: ActivationCache, modelPath: string, ctx: SliceContext): Promise<SafetensorsFile> {
-    const m = this.manifest;
-    const probePath = await resolveInsideRun(this.realDir, m.probe.file, this.manifestFile);
-    const outputs = [...m.layers.map((l) => ({ name: l.name, shape: l.shape })), { name: LOGITS_NAME, shape: [m.classes.length] }];
-    return cache.open(
-      { modelPath, inputShape: m.probe.inputShape, count: m.probe.count, outputs, inputs: (r) => this.probeInputs(r) },
-      probePath,
-      { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) },
-    );
+    return cache.open(this.epochSource(modelPath), await this.probePath(), {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
   }
 
   private activationsFile(relative: string): Promise<SafetensorsFile> {
