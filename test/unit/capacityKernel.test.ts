@@ -46,20 +46,25 @@ describe('channel capacity: WebAssembly kernel', () => {
     assert.throws(() => assembleModule({ memory: { initial: 1, maximum: 1, shared: false }, functions: [{ name: 'g', params: [], body: 'local.get $nope' }] }), /unknown local/);
   });
 
-  it('counts exactly the joint bytes of a column against four rows', () => {
-    const arena = createCapacityArena([64 * 5]);
+  it('counts exactly the joint codes of two columns against four rows', () => {
+    const arena = createCapacityArena([64 * 6]);
     assert.ok(arena, 'this Node has WebAssembly with shared memory');
-    const codes = allocateInArena(arena, 64 * 5);
+    const codes = allocateInArena(arena, 64 * 6);
     const rnd = random(3);
     for (let i = 0; i < codes.length; i++) codes[i] = Math.floor(rnd() * 16);
     const counter = new WasmCounter(arena, 5);
-    const counts = new Int32Array(1024);
-    const rows = [1, 2, 3, 4].map((r) => codes.byteOffset + 64 * r);
-    counter.countWords(codes.byteOffset, rows, 7, counts);
+    const first = new Int32Array(1024);
+    const second = new Int32Array(1024);
+    const rows = [2, 3, 4, 5].map((r) => codes.byteOffset + 64 * r);
+    counter.countBlocks(codes.byteOffset, codes.byteOffset + 64, rows, 3, first, second);
     for (let r = 0; r < 4; r++) {
-      const want = new Int32Array(256);
-      for (let p = 0; p < 56; p++) want[(codes[p] << 4) | codes[64 * (r + 1) + p]]++;
-      assert.deepEqual(counts.subarray(256 * r, 256 * r + 256), want, `row ${r}`);
+      const want = [new Int32Array(256), new Int32Array(256)];
+      for (let p = 0; p < 48; p++) {
+        want[0][(codes[p] << 4) | codes[64 * (r + 2) + p]]++;
+        want[1][(codes[64 + p] << 4) | codes[64 * (r + 2) + p]]++;
+      }
+      assert.deepEqual(first.subarray(256 * r, 256 * r + 256), want[0], `row ${r}, first column`);
+      assert.deepEqual(second.subarray(256 * r, 256 * r + 256), want[1], `row ${r}, second column`);
     }
   });
 

@@ -113,40 +113,51 @@ function jointEntropyBytes(columnCodes: Uint8Array, a: number, rowCodes: Uint8Ar
 }
 
 /**
- * Joint entropies of column channel a with row channels b … b + 3 by the WebAssembly kernel (codes
- * in the counter's arena), into out[0 … 3]: the same counts as jointEntropiesNibbles, the pairs
- * past the last full 8-byte word counted here.
+ * Joint entropies of column channels a and a + 1 (when a + 1 < colEnd) with row channels b … b + 3
+ * by the WebAssembly kernel (codes in the counter's arena), into out[r] (column a) and out[4 + r]
+ * (column a + 1): the same counts as jointEntropiesNibbles, the pairs past the last full 16
+ * counted here.
  */
 function jointEntropiesWasm(
   counter: WasmCounter,
   columns: CodedChannels,
   a: number,
+  colEnd: number,
   rows: CodedChannels,
   b: number,
-  rowCount: number,
-  counts: Int32Array,
+  rowEnd: number,
+  first: Int32Array,
+  second: Int32Array,
   out: Float64Array,
 ): void {
   const { pairs, stride } = columns;
-  const counted = Math.min(WASM_ROWS, rowCount - b);
+  const counted = Math.min(WASM_ROWS, rowEnd - b);
+  const pair = a + 1 < colEnd;
   const rowOffsets = [0, 1, 2, 3].map((r) => rows.codes.byteOffset + (b + (r < counted ? r : 0)) * stride);
-  const words = pairs >>> 3;
-  counter.countWords(columns.codes.byteOffset + a * stride, rowOffsets, words, counts);
+  const blocks = pairs >>> 4;
+  const column = columns.codes.byteOffset + a * stride;
+  counter.countBlocks(column, pair ? column + stride : column, rowOffsets, blocks, first, second);
   const columnCodes = columns.codes;
   const rowCodes = rows.codes;
   const aBase = a * stride;
   for (let r = 0; r < counted; r++) {
     const base = 256 * r;
     const bBase = (b + r) * stride;
-    for (let p = words << 3; p < pairs; p++) counts[base + ((columnCodes[aBase + p] << 4) | rowCodes[bBase + p])]++;
-    out[r] = entropyOfCounts(counts, base, 256, pairs);
+    for (let p = blocks << 4; p < pairs; p++) {
+      const y = rowCodes[bBase + p];
+      first[base + ((columnCodes[aBase + p] << 4) | y)]++;
+      if (pair) second[base + ((columnCodes[aBase + stride + p] << 4) | y)]++;
+    }
+    out[r] = entropyOfCounts(first, base, 256, pairs);
+    out[WASM_ROWS + r] = pair ? entropyOfCounts(second, base, 256, pairs) : 0;
   }
-  for (let r = counted; r < WASM_ROWS; r++) out[r] = 0;
 }
 
 /** Scratch of one thread filling capacity cells: its histogram, the codes as 32-bit words, the joint entropies of a call, the WebAssembly kernel if the codes are in an arena. */
 export interface CellScratch {
   readonly hist: Int32Array;
+  /** The WebAssembly kernel's second column's counts. */
+  readonly second: Int32Array;
   readonly columnWords: Uint32Array;
   readonly rowWords: Uint32Array;
   readonly joint: Float64Array;
@@ -162,9 +173,10 @@ export function cellScratch(columns: CodedChannels, rows: CodedChannels, slot = 
   const wasm = kernel === 'auto' && columns.bins <= 16 && arena !== undefined && rows.arena === arena ? new WasmCounter(arena, slot) : undefined;
   return {
     hist: new Int32Array(columns.bins <= 16 ? 4096 : 4 * columns.bins * columns.bins),
+    second: new Int32Array(wasm !== undefined ? 256 * WASM_ROWS : 0),
     columnWords: new Uint32Array(columns.codes.buffer, columns.codes.byteOffset, columns.codes.length >>> 2),
     rowWords: new Uint32Array(rows.codes.buffer, rows.codes.byteOffset, rows.codes.length >>> 2),
-    joint: new Float64Array(NIBBLE_ROWS),
+    joint: new Float64Array(2 * Math.max(NIBBLE_ROWS, WASM_ROWS)),
     wasm,
   };
 }
@@ -187,7 +199,7 @@ export function fillCapacityBlock(
 ): void {
   const { pairs, bins, stride } = columns;
   const cols = columns.channels;
-  const { hist, columnWords, rowWords, joint, wasm } = scratch;
+  const { hist, second, columnWords, rowWords, joint, wasm } = scratch;
   const store = (a: number, b: number, hAB: number): void => {
     const hA = columns.entropy[a];
     const hB = rows.entropy[b];
@@ -199,9 +211,12 @@ export function fillCapacityBlock(
   if (wasm !== undefined) {
     for (let b = rowStart; b < rowEnd; b += WASM_ROWS) {
       const counted = Math.min(WASM_ROWS, rowEnd - b);
-      for (let a = colStart; a < colEnd; a++) {
-        jointEntropiesWasm(wasm, columns, a, rows, b, rowEnd, hist, joint);
-        for (let r = 0; r < counted; r++) store(a, b + r, joint[r]);
+      for (let a = colStart; a < colEnd; a += 2) {
+        jointEntropiesWasm(wasm, columns, a, colEnd, rows, b, rowEnd, hist, second, joint);
+        for (let r = 0; r < counted; r++) {
+          store(a, b + r, joint[r]);
+          if (a + 1 < colEnd) store(a + 1, b + r, joint[WASM_ROWS + r]);
+        }
       }
     }
   } else if (bins <= 16) {

@@ -38,8 +38,8 @@ export interface CodedChannels {
   readonly bins: number;
   /**
    * Bin of each distance, one byte per pair, channel c from c·stride. The stride is `pairs`
-   * rounded up to a multiple of 8 so each channel starts on an 8-byte boundary and can be read as
-   * 32- or 64-bit words, four or eight pairs at a time.
+   * rounded up to a multiple of 16 so each channel starts on a 16-byte boundary and can be read as
+   * 32-bit words or 128-bit vectors, 4 or 16 pairs at a time.
    */
   readonly codes: Uint8Array;
   readonly stride: number;
@@ -80,7 +80,7 @@ function checkParams(params: CapacityParams): void {
 
 /** Bytes of a layer's codes: its stride times its channels. */
 export function codeBytes(channels: number, pairs: number): number {
-  return channels * ((pairs + 7) & ~7);
+  return channels * ((pairs + 15) & ~15);
 }
 
 /**
@@ -92,7 +92,7 @@ export function allocateCodes(channels: number, pairs: number, params: CapacityP
   if (!Number.isInteger(channels) || !Number.isInteger(pairs) || channels < 0 || pairs < 1) {
     throw new CnnSlicerError('internal', `capacity codes: ${channels} channels × ${pairs} pairs (pairs ≥ 1)`);
   }
-  const stride = (pairs + 7) & ~7;
+  const stride = (pairs + 15) & ~15;
   const bytes = channels * stride;
   const codes =
     storage.arena !== undefined ? allocateInArena(storage.arena, bytes) : new Uint8Array(storage.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
