@@ -329,21 +329,24 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
 
   it('entropy --inter prints the entropy per epoch with n, d and k', async () => {
     const out = ok('entropy', run.dir, '--inter', '--layer', 'conv1', '--k', '5', '--no-cache');
-    assert.deepStrictEqual(row(out, /^\s+epoch\s+entropy/), ['epoch', 'entropy', 'n', 'd', 'k', 'unsolved', 'unconverged']);
+    assert.deepStrictEqual(row(out, /^\s+epoch\s+entropy/), ['epoch', 'entropy', 'ceiling', 'n', 'd', 'k', 'unsolved', 'unconverged']);
+    const ceiling = Math.log2(20 * 19).toFixed(4);
     const s = await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'conv1', epoch: 'all', params: { interK: 5 } });
     for (const item of s.items) {
-      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${item.epoch}\\s+\\d+\\.\\d{4}`)), [String(item.epoch), item.entropy.toFixed(4), '20', '144', '5', '0', '0']);
+      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${item.epoch}\\s+\\d+\\.\\d{4}`)), [String(item.epoch), item.entropy.toFixed(4), ceiling, '20', '144', '5', '0', '0']);
     }
     const logits = ok('entropy', run.dir, '--inter', '--layer', 'logits', '--epoch', '1', '--no-cache');
     const l = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'logits', epoch: 1 })).items[0];
-    assert.deepStrictEqual(row(logits, /^\s+1\s+\d/), ['1', l.entropy.toFixed(4), '20', '3', '19', '0', '0']);
+    assert.deepStrictEqual(row(logits, /^\s+1\s+\d/), ['1', l.entropy.toFixed(4), ceiling, '20', '3', '19', '0', '0']);
     assert.doesNotMatch(logits, /^\s+[02]\s+\d/m);
     // The inputs of one class (7 samples), named by the class name; k is capped at n − 1.
     const input = ok('entropy', run.dir, '--inter', '--layer', 'input', '--class', 'one', '--no-cache');
     assert.match(input, /class 1 \(one\)/);
-    assert.deepStrictEqual(row(input, /^\s+0\s+\d/).slice(2), ['7', '64', '6', '0', '0']);
+    assert.deepStrictEqual(row(input, /^\s+0\s+\d/).slice(2), [Math.log2(7 * 6).toFixed(4), '7', '64', '6', '0', '0']);
     const some = ok('entropy', run.dir, '--inter', '--layer', 'pool1', '--samples', '0,3,5,8', '--epoch', '2', '--no-cache');
-    assert.deepStrictEqual(row(some, /^\s+2\s+\d/).slice(2), ['4', '36', '3', '0', '0']);
+    assert.deepStrictEqual(row(some, /^\s+2\s+\d/).slice(2), [Math.log2(4 * 3).toFixed(4), '4', '36', '3', '0', '0']);
+    // Four samples sit right at log2 n(n−1): the saturation is said, not left to be noticed.
+    assert.match(some, /1 of 1 within 0\.5 bit of the ceiling log2 n\(n−1\): saturated/);
   });
 
   it('entropy --intra prints each channel over all samples and per class', async () => {

@@ -8,6 +8,7 @@ import type {
   InterSampleEntropyResult,
   LabelEntropiesResult,
 } from '../../shared/measures';
+import { SATURATION_MARGIN_BITS } from '../../shared/measures';
 import type { RunAnalysis } from '../analysis/analyzeRun';
 import { ESTIMATOR_VERSION } from '../estimators';
 import { table } from './runSummary';
@@ -177,8 +178,11 @@ export function formatLabels(items: readonly LabelEntropiesResult[], classes: re
 export function formatInterSample(items: readonly InterSampleEntropyResult[], params: EstimatorParams, samplesText: string): string {
   const layer = items[0]?.layer ?? '';
   const lines = [`Inter-sample entropy H(dCNN(${samplesText}, ${layer}, −, t)) in bits, k = ${params.interK} (capped at n − 1):`];
-  const rows = items.map((r) => [String(r.epoch), bits(r.entropy), String(r.n), String(r.d), String(r.k), String(r.unsolved), String(r.unconverged)]);
-  lines.push(table([['epoch', 'entropy', 'n', 'd', 'k', 'unsolved', 'unconverged'], ...rows], '  ', [0, 1, 2, 3, 4, 5, 6]));
+  // The ceiling log2 n(n−1) beside each value: with k near n the entropy sits just below it.
+  const rows = items.map((r) => [String(r.epoch), bits(r.entropy), bits(r.ceiling), String(r.n), String(r.d), String(r.k), String(r.unsolved), String(r.unconverged)]);
+  lines.push(table([['epoch', 'entropy', 'ceiling', 'n', 'd', 'k', 'unsolved', 'unconverged'], ...rows], '  ', [0, 1, 2, 3, 4, 5, 6, 7]));
+  const saturated = items.filter((r) => r.ceiling - r.entropy < SATURATION_MARGIN_BITS).length;
+  if (saturated > 0) lines.push(`  ${saturated} of ${items.length} within ${SATURATION_MARGIN_BITS} bit of the ceiling log2 n(n−1): saturated, see docs/estimators.md`);
   if (layer === 'input') lines.push('  (the inputs do not change with training: computed once, reported at epoch 0)');
   return lines.join('\n');
 }
