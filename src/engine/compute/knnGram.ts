@@ -54,16 +54,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
-import {
-  ABORTED,
-  CONTROL_WORDS,
-  DONE,
-  type GramKnnShared,
-  GramKnnThread,
-  STAGE,
-  STAGE_COUNT,
-  STAGE_LAYOUT,
-} from './knnGramThread';
+import { buildGramBlockGraph } from './graphs';
+import { ABORTED, CONTROL_WORDS, DONE, type GramKnnShared, GramKnnThread, STAGE, STAGE_COUNT, STAGE_LAYOUT } from './knnGramThread';
 import {
   DEFAULT_BLOCK_BYTES,
   type KnnOptions,
@@ -85,8 +77,12 @@ import {
  * d = 32,768.
  */
 export const DEFAULT_GRAM_BLOCK_DIMS = 1024;
-/** Rows per product task: a multiple of MLAS's 16-row tiles; 8 tasks at n = 1,000 balance two threads. */
-const DEFAULT_CHUNK_ROWS = 128;
+/**
+ * Rows per product task (its products take CALL_ROWS of them at a time, see knnGramThread.ts):
+ * 4 tasks at n = 1,000, whose work two threads share evenly (1,872, 1,360, 848 and 336 row-column
+ * products of 128 rows), and one copy of the columns' slice per task.
+ */
+const DEFAULT_CHUNK_ROWS = 256;
 /** Rows per layout and row task. */
 const TASK_ROWS = 64;
 /** How many points the centre is the mean of. */
@@ -113,6 +109,76 @@ function centreOf(points: Float32Array, n: number, d: number): Float32Array {
   return centre;
 }
 
+/** How a search of this size is split: Gram storage, rows per product task, tasks per stage, threads. */
+interface GramPlan {
+  readonly symmetric: boolean;
+  readonly chunkRows: number;
+  readonly tasks: readonly number[];
+  readonly threads: number;
+}
+
+function gramPlan(n: number, d: number, opts: KnnOptions): GramPlan {
+  const budget = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
+  const symmetric = 8 * n * n <= budget;
+  const chunkRows = Math.max(1, Math.min(n, opts.chunkRows ?? (symmetric ? DEFAULT_CHUNK_ROWS : Math.min(DEFAULT_CHUNK_ROWS, Math.floor(budget / (8 * n))))));
+  const chunks = Math.ceil(n / chunkRows);
+  const rowTasks = Math.ceil(n / TASK_ROWS);
+  const asked = opts.threads ?? threadsFromEnvironment();
+  const work = symmetric ? (n * n * d) / 2 : n * n * d;
+  const threads = Math.max(1, Math.min(chunks, asked ?? (work >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
+  return { symmetric, chunkRows, tasks: [rowTasks, chunks, symmetric ? rowTasks : 0], threads };
+}
+
+/** The Gram block graph, built once: the threads load it from these bytes. */
+let modelBytes: Uint8Array | undefined;
+
+/**
+ * The worker threads of one search. Started as early as the caller can (knn starts them before
+ * it checks the points, when they are evidently off any 8-bit grid), because a worker takes
+ * 30–100 ms to start bundled, several times that through tsx on a loaded machine, and until it
+ * has started the main thread computes alone.
+ */
+export class GramWorkers {
+  readonly threads: number;
+  readonly list: { worker: Worker; stopped: boolean }[] = [];
+  /** Called whenever a worker finishes a task or stops, and on cancellation. */
+  wake: (() => void) | undefined;
+  report: () => void = () => undefined;
+
+  constructor(n: number, d: number, opts: KnnOptions) {
+    this.threads = gramPlan(n, d, opts).threads;
+    const entry = this.threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
+    // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
+    if (entry === undefined) return;
+    modelBytes ??= buildGramBlockGraph();
+    for (let id = 1; id < this.threads; id++) {
+      const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { kind: 'gram', id, model: modelBytes } }), stopped: false };
+      const stopped = () => {
+        w.stopped = true;
+        this.wake?.();
+      };
+      w.worker.on('message', (msg: { type: string }) => {
+        if (msg.type === 'task') {
+          this.report();
+          this.wake?.();
+        } else stopped();
+      });
+      w.worker.on('error', stopped);
+      w.worker.on('exit', stopped);
+      this.list.push(w);
+    }
+  }
+
+  /** Whether a worker may still finish tasks. */
+  get anyRunning(): boolean {
+    return this.list.some((w) => !w.stopped);
+  }
+
+  terminate(): void {
+    for (const { worker } of this.list) void worker.terminate();
+  }
+}
+
 /** Tells every thread to stop after its current task, and wakes those waiting for a stage. */
 function stopAll(control: Int32Array): void {
   Atomics.store(control, ABORTED, 1);
@@ -120,50 +186,23 @@ function stopAll(control: Int32Array): void {
 }
 
 /**
- * Exact k nearest neighbours by the blocked Gram product (see the top of this file). Memory
- * beyond the points and the result: a shared copy of the points and their centred slices
- * (2·4·n·d bytes), the Gram matrix (8·n² bytes) or a [chunkRows, n] float64 block per thread, and
- * ~16 MiB per thread.
+ * Exact k nearest neighbours by the blocked Gram product (see the top of this file), with the
+ * workers `started` early by the caller (terminated here whatever happens) or started here.
+ * Memory beyond the points and the result: a shared copy of the points and their centred slices
+ * (2·4·n·d bytes), the Gram matrix (8·n² bytes) or a [chunkRows, n] float64 block per thread,
+ * and ~20 MiB per thread.
  */
-export async function knnGram(points: Float32Array, n: number, d: number, k: number, blockDims: number, opts: KnnOptions): Promise<KnnResult> {
-  const budget = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
-  const symmetric = 8 * n * n <= budget;
-  const chunkRows = Math.max(1, Math.min(n, opts.chunkRows ?? (symmetric ? DEFAULT_CHUNK_ROWS : Math.min(DEFAULT_CHUNK_ROWS, Math.floor(budget / (8 * n))))));
+export async function knnGram(points: Float32Array, n: number, d: number, k: number, blockDims: number, opts: KnnOptions, started?: GramWorkers): Promise<KnnResult> {
+  const workers = started ?? new GramWorkers(n, d, opts);
+  const { symmetric, chunkRows, tasks } = gramPlan(n, d, opts);
+  const threads = workers.threads;
   const b = Math.min(blockDims, d);
-  const chunks = Math.ceil(n / chunkRows);
-  const rowTasks = Math.ceil(n / TASK_ROWS);
-  const tasks = [rowTasks, chunks, symmetric ? rowTasks : 0];
-  const asked = opts.threads ?? threadsFromEnvironment();
-  const work = symmetric ? (n * n * d) / 2 : n * n * d;
-  const threads = Math.max(1, Math.min(chunks, asked ?? (work >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
-
-  // Called whenever a worker finishes a task or stops, and on cancellation.
-  let wake: (() => void) | undefined;
-  let report = () => undefined as void;
-  const workers: { worker: Worker; stopped: boolean }[] = [];
-  // Started first, so that their start-up overlaps the copying of the points.
-  const entry = threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
-  for (let id = 1; id < threads && entry !== undefined; id++) {
-    const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { kind: 'gram', id } }), stopped: false };
-    const stopped = () => {
-      w.stopped = true;
-      wake?.();
-    };
-    w.worker.on('message', (msg: { type: string }) => {
-      if (msg.type === 'task') {
-        report();
-        wake?.();
-      } else stopped();
-    });
-    w.worker.on('error', stopped);
-    w.worker.on('exit', stopped);
-    workers.push(w);
-  }
-  const onAbort = () => wake?.();
+  const onAbort = () => workers.wake?.();
   opts.signal?.addEventListener('abort', onAbort);
   let control: Int32Array | undefined;
   try {
     checkSignal(opts.signal);
+    modelBytes ??= buildGramBlockGraph();
     const bound = gramErrorBound(d, b);
     const shared: GramKnnShared = {
       n,
@@ -178,6 +217,7 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       boundC: bound.c,
       boundE0: bound.e0,
       tasks,
+      model: modelBytes,
       points: new Float32Array(new SharedArrayBuffer(4 * n * d)),
       centre: centreOf(points, n, d),
       data: new Float32Array(new SharedArrayBuffer(4 * n * d)),
@@ -191,6 +231,7 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
       threadRefined: new Int32Array(new SharedArrayBuffer(4 * threads)),
     };
+    // One memcpy here; the layout, from this copy, is shared with the workers (stage 1).
     shared.points.set(points);
     control = shared.control;
     const ctl = control;
@@ -198,7 +239,7 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
     // Progress in rows: the products are most of the work.
     const weights = symmetric ? [0.1, 0.8, 0.1] : [0.1, 0.9, 0];
     let reported = 0;
-    report = () => {
+    workers.report = () => {
       let fraction = 0;
       for (let s = 0; s < STAGE_COUNT; s++) if (tasks[s] > 0) fraction += (weights[s] * Math.min(tasks[s], Atomics.load(ctl, DONE + s))) / tasks[s];
       const done = Math.min(n, Math.floor(fraction * n + 1e-9));
@@ -208,7 +249,7 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       }
     };
     Atomics.store(ctl, STAGE, STAGE_LAYOUT);
-    for (const { worker } of workers) worker.postMessage(shared);
+    for (const { worker } of workers.list) worker.postMessage(shared);
     let main: GramKnnThread | undefined;
     const mainThread = async (): Promise<GramKnnThread> => {
       try {
@@ -218,9 +259,9 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       }
       return main;
     };
-    const callerComputes = opts.callerComputes !== false || workers.length === 0;
+    const callerComputes = opts.callerComputes !== false || workers.list.length === 0;
     const after = async () => {
-      report();
+      workers.report();
       if (opts.signal?.aborted) stopAll(ctl);
       await yieldToEventLoop();
     };
@@ -233,9 +274,9 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       if (callerComputes) await (await mainThread()).work(stage, after);
       checkSignal(opts.signal);
       // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
-      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.anyRunning) {
+        await new Promise<void>((resolve) => (workers.wake = resolve));
+        workers.wake = undefined;
         checkSignal(opts.signal);
       }
       // A task a failed worker left undone is run here.
@@ -248,13 +289,13 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       }
       first += tasks[stage - 1];
     }
-    report();
+    workers.report();
     const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
     const refined = shared.threadRefined.reduce((a, c) => a + c, 0);
     return { n, k, distances: shared.distances, indices: shared.indices, refined, method: 'float32', workerThreads };
   } finally {
     if (control !== undefined) stopAll(control);
     opts.signal?.removeEventListener('abort', onAbort);
-    for (const { worker } of workers) void worker.terminate();
+    workers.terminate();
   }
 }
