@@ -4,13 +4,14 @@
 // the ONNX checkpoints, and import a plainly exported torchvision ResNet through the CLI.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ActivationCache } from '../../src/engine/cache/activationCache';
 import { disposeSessions, materializeOutputs } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
-import type { LayerInfo } from '../../src/shared/runFormat';
+import { MANIFEST_FILE, type LayerInfo } from '../../src/shared/runFormat';
 import { REPO_ROOT, runPython } from '../support/python';
 import { float32FromBytes, parseOutput, requirePython } from './pyhelpers';
 
@@ -134,6 +135,81 @@ describe('torchvision models under the probe', function () {
       float16Close(await stored(reader, 'logits'), expected(model, 'logits'), `${model} logits vs PyTorch`);
     });
   }
+
+  /** A copy of a store="both" run that names only the checkpoints: its layers can only come from recomputing. */
+  function checkpointOnlyCopy(run: string): string {
+    const dir = path.join(out, `${run}-checkpoint-only`);
+    if (!existsSync(dir)) {
+      cpSync(path.join(out, run), dir, { recursive: true });
+      const file = path.join(dir, MANIFEST_FILE);
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as { epochs: Record<string, unknown>[] };
+      for (const e of manifest.epochs) {
+        delete e.activations;
+        delete e.dtype;
+      }
+      writeFileSync(file, JSON.stringify(manifest));
+    }
+    return dir;
+  }
+
+  for (const model of ['resnet18', 'mobilenet_v2'] as const) {
+    it(`${model}: through the activation cache every layer is PyTorch's eval-mode output, from one run of the checkpoint per epoch`, async function () {
+      const cacheDir = mkdtempSync(path.join(out, 'activation-cache-'));
+      const dir = checkpointOnlyCopy(`exact-${model}`);
+      const reader = await RunReader.open(dir, { activationCache: new ActivationCache({ dir: cacheDir, batchBytes: 4 * 1024 * 1024 }) });
+      try {
+        const both = await open(`exact-${model}`);
+        for (const name of [...reader.manifest.layers.map((l) => l.name), 'logits']) {
+          const s = await reader.slice({ samples: { kind: 'all' }, layer: name, channel: 'all', epoch: 1 });
+          assert.equal(s.source, 'checkpoint');
+          float16Close(s.data, await stored(both, name), `${model} ${name} from the activation cache`);
+        }
+        assert.equal(readdirSync(path.join(cacheDir, 'activations')).length, 1, 'one entry for the epoch');
+      } finally {
+        await reader.close();
+      }
+    });
+  }
+
+  it('ResNet-18 through the activation cache: a damaged entry is recomputed, two engines share a folder, the cap evicts the oldest entry', async function () {
+    const dir = checkpointOnlyCopy('exact-resnet18');
+    const cacheDir = mkdtempSync(path.join(out, 'activation-cache-'));
+    const slice = (r: RunReader, epoch: number, layer = 'layer2.0.relu#2'): Promise<Float32Array> =>
+      r.slice({ samples: { kind: 'all' }, layer, channel: 'all', epoch }).then((x) => x.data);
+    // Two cache objects on one folder stand for two engine processes asking at the same time.
+    const [a, b] = await Promise.all([0, 1].map(() => RunReader.open(dir, { activationCache: new ActivationCache({ dir: cacheDir }) })));
+    const [x, y] = await Promise.all([slice(a, 1), slice(b, 1)]);
+    assert.deepEqual(x, y);
+    await Promise.all([a.close(), b.close()]);
+    const entries = (): string[] => readdirSync(path.join(cacheDir, 'activations')).filter((f) => f.endsWith('.safetensors'));
+    assert.equal(entries().length, 1);
+
+    // Damage the middle of the entry: its checksums find it, and it is computed again.
+    const file = path.join(cacheDir, 'activations', entries()[0]);
+    const bytes = readFileSync(file);
+    bytes.fill(0x7b, bytes.length >> 1, (bytes.length >> 1) + 64);
+    writeFileSync(file, bytes);
+    const warnings: string[] = [];
+    const c = await RunReader.open(dir, { activationCache: new ActivationCache({ dir: cacheDir, log: (_l, m) => warnings.push(m) }) });
+    try {
+      for (const layer of c.manifest.layers.map((l) => l.name)) await slice(c, 1, layer);
+      assert.deepEqual(await slice(c, 1), x);
+      assert.ok(warnings.some((w) => w.includes('does not match its checksum')), warnings.join('\n'));
+
+      // Room for one entry: reading MobileNetV2's epoch evicts ResNet-18's, the least recently used.
+      const size = statSync(file).size;
+      const capped = await RunReader.open(checkpointOnlyCopy('exact-mobilenet_v2'), { activationCache: new ActivationCache({ dir: cacheDir, maxBytes: size + 1 }) });
+      try {
+        await slice(capped, 1, 'features.3');
+      } finally {
+        await capped.close();
+      }
+      assert.equal(entries().length, 1);
+      assert.ok(!existsSync(file), "ResNet-18's entry was evicted");
+    } finally {
+      await c.close();
+    }
+  });
 
   it('ResNet-18: each call of a block’s shared relu is its own layer, named #1 and #2, with the module’s kind, op and line', async function () {
     const reader = await open('exact-resnet18');
