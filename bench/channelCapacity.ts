@@ -1,7 +1,9 @@
 // Benchmark (b): the layer view's 64 × 64 channel-capacity matrix (paper §5.3.1, Fig. 8) over
 // N = 1,000 probe samples, between a layer of 16×16 maps and one of 8×8 maps (bench/syntheticMaps.ts).
 // Engine: per-channel pair distances by an onnxruntime Gram graph + channelCapacity; reference:
-// scipy pdist (the brief's method) and a float64 BLAS Gram product (a faster baseline).
+// scipy pdist (the brief's method) and a float64 BLAS Gram product (a faster baseline). Then the
+// large case, 512 × 512 channels of ResNet-like sizes, exact and sampled (channelCapacityLarge.ts;
+// BENCH_CAPACITY_LARGE=0 skips it).
 //
 //   npx tsx bench/channelCapacity.ts        (or: node bench/run-all.mjs b)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { ESTIMATOR_DEFAULTS } from '../src/engine/estimators/params';
 import { channelCapacityParallel } from '../src/engine/estimators/capacityParallel';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
+import { engineLarge, largeCase } from './channelCapacityLarge';
 import { readNpy, writeNpy } from './npy';
 import { syntheticLayers } from './syntheticMaps';
 
@@ -108,12 +111,15 @@ async function orchestrate(): Promise<void> {
       ],
       notes: [`max capacity difference ${maxAbs.toExponential(2)} bits`],
     });
+    if (process.env.BENCH_CAPACITY_LARGE !== '0') await largeCase(dir, __filename);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const main = process.argv[2] === 'engine' ? () => engine(process.argv[3], process.argv[4], process.argv[5]) : orchestrate;
+const [mode, ...rest] = process.argv.slice(2);
+const main =
+  mode !== 'engine' ? orchestrate : rest[0] === 'large' ? () => engineLarge(rest[1], rest[2], rest[3], rest[4]) : () => engine(rest[0], rest[1], rest[2]);
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

@@ -45,6 +45,16 @@ describe('codeChannelMaps', () => {
     });
   }
 
+  it('gives the same distances, in channel order, with any number of onnxruntime calls in flight', async () => {
+    const one = await pairwiseChannelDistances(maps, n, C, S, { chunkChannels: 2, inFlight: 1 });
+    for (const inFlight of [2, 3, 9]) {
+      const seen: number[] = [];
+      const many = await pairwiseChannelDistances(maps, n, C, S, { chunkChannels: 2, inFlight, onProgress: (done) => seen.push(done) });
+      assert.deepEqual(many.data, one.data, `${inFlight} in flight`);
+      assert.deepEqual(seen, [2, 4, 6, 7]);
+    }
+  });
+
   it('is cancellable and refuses non-finite maps', async () => {
     const controller = new AbortController();
     controller.abort();

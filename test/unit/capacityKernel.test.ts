@@ -53,10 +53,11 @@ describe('channel capacity: WebAssembly kernel', () => {
     const rnd = random(3);
     for (let i = 0; i < codes.length; i++) codes[i] = Math.floor(rnd() * 16);
     const counter = new WasmCounter(arena, 5);
-    const first = new Int32Array(1024);
-    const second = new Int32Array(1024);
     const rows = [2, 3, 4, 5].map((r) => codes.byteOffset + 64 * r);
-    counter.countBlocks(codes.byteOffset, codes.byteOffset + 64, rows, 3, first, second);
+    // Twice: the second count must not see the first's counts.
+    counter.countBlocks(codes.byteOffset + 16, codes.byteOffset + 80, rows, 2);
+    counter.countBlocks(codes.byteOffset, codes.byteOffset + 64, rows, 3);
+    const { first, second } = counter;
     for (let r = 0; r < 4; r++) {
       const want = [new Int32Array(256), new Int32Array(256)];
       for (let p = 0; p < 48; p++) {

@@ -30,6 +30,8 @@ export interface PairwiseOptions {
   chunkChannels?: number;
   /** Bound on one float32 [channels, n, n] block; default 64 MiB (onnxruntime holds a few such). */
   maxBlockBytes?: number;
+  /** onnxruntime calls in flight (default 2); each holds a few blocks of maxBlockBytes. */
+  inFlight?: number;
 }
 
 export interface ChannelDistances {
@@ -112,11 +114,22 @@ export async function forEachChannelChunk(
 
   const session = await channelDistancesSession();
   const pairsTensor = makeTensor(upperTriangle(n), [pairs]);
-  const block = new Float32Array(perChunk * n * S);
-  for (let c0 = 0; c0 < C; c0 += perChunk) {
-    checkSignal(opts.signal);
+  // Two calls in flight: onnxruntime keeps about one core busy with this graph, so the next chunk's
+  // distances are computed while the caller reduces the last one (binning, on the calling thread)
+  // and while another call runs. Each call has its own input block; results are handed over in
+  // channel order, and each is what the call alone computes.
+  const depth = Math.max(1, Math.min(opts.inFlight ?? 2, Math.ceil(C / perChunk)));
+  const blocks = Array.from({ length: depth }, () => new Float32Array(perChunk * n * S));
+  const pending: { c0: number; c1: number; run: Promise<Record<string, Tensor>> }[] = [];
+  let next = 0;
+  let launched = 0;
+  const launch = (): void => {
+    const c0 = next;
     const c1 = Math.min(C, c0 + perChunk);
     const cs = c1 - c0;
+    next = c1;
+    // The block of the call launched `depth` calls ago, whose result has been handed over.
+    const block = blocks[launched++ % depth];
     // [n, C, S] → [cs, n, S] for this chunk of channels: each map is S contiguous values.
     for (let c = 0; c < cs; c++) {
       for (let i = 0; i < n; i++) {
@@ -125,17 +138,27 @@ export async function forEachChannelChunk(
       }
     }
     block.fill(0, cs * n * S);
+    const run = session.run({ M: makeTensor(block, [perChunk, n, S]), PAIRS: pairsTensor }) as Promise<Record<string, Tensor>>;
+    // A call left running when an earlier one fails or the caller stops must not reject unhandled.
+    run.catch(() => undefined);
+    pending.push({ c0, c1, run });
+  };
+  while (next < C && pending.length < depth) launch();
+  while (pending.length > 0) {
+    const { c0, c1, run } = pending.shift()!;
     let out;
     try {
-      out = await session.run({ M: makeTensor(block, [perChunk, n, S]), PAIRS: pairsTensor });
+      out = await run;
     } catch (err) {
       throw new CnnSlicerError('internal', `pairwise distances for channels ${c0}…${c1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const d = out.D as Tensor;
-    onChunk(c0, cs, (d.data as Float32Array).subarray(0, cs * pairs));
+    checkSignal(opts.signal);
+    const d = out.D;
+    onChunk(c0, c1 - c0, (d.data as Float32Array).subarray(0, (c1 - c0) * pairs));
     // onnxruntime's output is released now rather than at the next collection.
     d.dispose();
     opts.onProgress?.(c1, C);
+    if (next < C) launch();
     await new Promise<void>((r) => setImmediate(r));
   }
   checkSignal(opts.signal);

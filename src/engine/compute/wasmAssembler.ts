@@ -64,6 +64,7 @@ const OPCODES: Record<string, { code: number[]; imm: Immediate; align?: number }
   'i16x8.extract_lane_u': { code: [0xfd, 0x19], imm: 'lane' },
   'i32x4.extract_lane': { code: [0xfd, 0x1b], imm: 'lane' },
   'i64x2.extract_lane': { code: [0xfd, 0x1d], imm: 'lane' },
+  'i32x4.splat': { code: [0xfd, 0x11], imm: 'none' },
   'v128.or': { code: [0xfd, 0x50], imm: 'none' },
   'v128.and': { code: [0xfd, 0x4e], imm: 'none' },
   'i8x16.shl': { code: [0xfd, 0x6b], imm: 'none' },

@@ -126,8 +126,6 @@ function jointEntropiesWasm(
   rows: CodedChannels,
   b: number,
   rowEnd: number,
-  first: Int32Array,
-  second: Int32Array,
   out: Float64Array,
 ): void {
   const { pairs, stride } = columns;
@@ -136,7 +134,8 @@ function jointEntropiesWasm(
   const rowOffsets = [0, 1, 2, 3].map((r) => rows.codes.byteOffset + (b + (r < counted ? r : 0)) * stride);
   const blocks = pairs >>> 4;
   const column = columns.codes.byteOffset + a * stride;
-  counter.countBlocks(column, pair ? column + stride : column, rowOffsets, blocks, first, second);
+  counter.countBlocks(column, pair ? column + stride : column, rowOffsets, blocks);
+  const { first, second } = counter;
   const columnCodes = columns.codes;
   const rowCodes = rows.codes;
   const aBase = a * stride;
@@ -156,8 +155,6 @@ function jointEntropiesWasm(
 /** Scratch of one thread filling capacity cells: its histogram, the codes as 32-bit words, the joint entropies of a call, the WebAssembly kernel if the codes are in an arena. */
 export interface CellScratch {
   readonly hist: Int32Array;
-  /** The WebAssembly kernel's second column's counts. */
-  readonly second: Int32Array;
   readonly columnWords: Uint32Array;
   readonly rowWords: Uint32Array;
   readonly joint: Float64Array;
@@ -173,7 +170,6 @@ export function cellScratch(columns: CodedChannels, rows: CodedChannels, slot = 
   const wasm = kernel === 'auto' && columns.bins <= 16 && arena !== undefined && rows.arena === arena ? new WasmCounter(arena, slot) : undefined;
   return {
     hist: new Int32Array(columns.bins <= 16 ? 4096 : 4 * columns.bins * columns.bins),
-    second: new Int32Array(wasm !== undefined ? 256 * WASM_ROWS : 0),
     columnWords: new Uint32Array(columns.codes.buffer, columns.codes.byteOffset, columns.codes.length >>> 2),
     rowWords: new Uint32Array(rows.codes.buffer, rows.codes.byteOffset, rows.codes.length >>> 2),
     joint: new Float64Array(2 * Math.max(NIBBLE_ROWS, WASM_ROWS)),
@@ -199,7 +195,7 @@ export function fillCapacityBlock(
 ): void {
   const { pairs, bins, stride } = columns;
   const cols = columns.channels;
-  const { hist, second, columnWords, rowWords, joint, wasm } = scratch;
+  const { hist, columnWords, rowWords, joint, wasm } = scratch;
   const store = (a: number, b: number, hAB: number): void => {
     const hA = columns.entropy[a];
     const hB = rows.entropy[b];
@@ -212,7 +208,7 @@ export function fillCapacityBlock(
     for (let b = rowStart; b < rowEnd; b += WASM_ROWS) {
       const counted = Math.min(WASM_ROWS, rowEnd - b);
       for (let a = colStart; a < colEnd; a += 2) {
-        jointEntropiesWasm(wasm, columns, a, colEnd, rows, b, rowEnd, hist, second, joint);
+        jointEntropiesWasm(wasm, columns, a, colEnd, rows, b, rowEnd, joint);
         for (let r = 0; r < counted; r++) {
           store(a, b + r, joint[r]);
           if (a + 1 < colEnd) store(a + 1, b + r, joint[WASM_ROWS + r]);
