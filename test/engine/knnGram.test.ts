@@ -112,6 +112,31 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
     }
   });
 
+  it('leaves out the dimensions constant over all points, with the same neighbours and distances', async () => {
+    // 300 points: the centre's sample takes every second one, so point 299 is not in it.
+    const m = 300;
+    const dd = 2500;
+    const k = 20;
+    const rand = seededRandom(13);
+    const p = new Float32Array(m * dd);
+    for (let i = 0; i < m; i++) {
+      for (let t = 0; t < dd; t++) {
+        // Dimensions 0…999 always 0 (a border), 1000…1499 always 2.5 (a saturated unit), the
+        // rest varying, but for dimension 2499, which only point 299 changes.
+        p[i * dd + t] = t < 1000 ? 0 : t < 1500 ? 2.5 : Math.round(rand() * 256) / 64;
+      }
+      p[i * dd + 2499] = i === 299 ? 40 : 0;
+    }
+    const brute = bruteKnn(p, m, dd, k);
+    assertMatchesBrute(await knn(p, m, dd, k, { refine: 'all' }), brute, 'refine all');
+    assertMatchesBrute(await knn(p, m, dd, k, { refine: 'cancellation' }), brute, 'cancellation', 2 ** -11);
+    // All points the same: every dimension constant, every distance 0, neighbours by index.
+    const same = new Float32Array(5 * dd).fill(0.75);
+    const got = await knn(same, 5, dd, 4);
+    assert.deepEqual(Array.from(got.distances), new Array(20).fill(0));
+    assert.deepEqual(Array.from(got.indices.subarray(0, 8)), [1, 2, 3, 4, 0, 2, 3, 4]);
+  });
+
   it('orders exactly equal distances by index', async () => {
     // Point 0 and, at distance exactly 3 from it, points 1…9 (one coordinate each, +3 or −3),
     // then random points farther away.

@@ -122,16 +122,17 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
     checkSignal(opts.signal);
     const bad = validOptions(opts);
     if (bad !== undefined) throw new CnnSlicerError('bad-request', bad);
-    // Loading the float graph first settles whether CUDA is in use, which the integer path is not.
-    const floatSession = await knnBlockSession();
-    if (opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d)) {
-      const grid = exactGrid(points, n, d, range);
-      if (grid !== undefined) {
+    const grid = opts.integer !== false && executionProviderInUse() !== 'cuda' && integerPathFits(n, d) ? exactGrid(points, n, d, range) : undefined;
+    // Loading the float graph settles whether CUDA is in use, which the integer path is not; the
+    // Gram path (always on the CPU) needs neither, nor the ~20 ms the first load takes.
+    if (grid !== undefined || d <= blockDims) {
+      const floatSession = await knnBlockSession();
+      if (grid !== undefined && executionProviderInUse() !== 'cuda') {
         const variant = opts.integerVariant ?? (await exactIntegerVariant());
         if (variant !== undefined) return await knnInteger(grid, n, d, k, variant, opts);
       }
+      if (d <= blockDims) return await knnFloat(floatSession, points, n, d, k, opts);
     }
-    if (d <= blockDims) return await knnFloat(floatSession, points, n, d, k, opts);
     handedOver = true;
     return await knnGram(points, n, d, k, blockDims, opts, early);
   } finally {

@@ -60,7 +60,6 @@ import {
   DEFAULT_BLOCK_BYTES,
   type KnnOptions,
   type KnnResult,
-  PARALLEL_MIN_WORK,
   U32,
   U64,
   checkSignal,
@@ -85,6 +84,11 @@ export const DEFAULT_GRAM_BLOCK_DIMS = 1024;
 const DEFAULT_CHUNK_ROWS = 256;
 /** Rows per layout and row task. */
 const TASK_ROWS = 64;
+/**
+ * Multiply-adds from which the default uses every core: 2³² take ~0.1 s on one core (MLAS, 42 G
+ * a second), against 30–100 ms for a worker to start (more through tsx): below, one thread.
+ */
+const PARALLEL_MIN_WORK = 2 ** 32;
 /** How many points the centre is the mean of. */
 const CENTRE_SAMPLE = 128;
 
@@ -95,18 +99,49 @@ export function gramErrorBound(d: number, b: number): { a: number; c: number; e0
   return { a: 2 * (gamma + 2 * Math.ceil(d / b) * U64) * slack, c: (4.1 * U32 + (d + 8) * U64) * slack, e0: d * 2 ** -122 };
 }
 
-/** The mean of up to CENTRE_SAMPLE evenly spaced points, rounded to float32. */
-function centreOf(points: Float32Array, n: number, d: number): Float32Array {
+/**
+ * The centre (the mean of up to CENTRE_SAMPLE evenly spaced points, rounded to float32) and the
+ * dimensions that vary between points, ascending. A dimension constant over all points adds
+ * exactly 0 to every distance, so it is left out of the products: image borders and dead units
+ * make many (36% of the 32,768 of bench a2's layer, whose MNIST digits never reach the border).
+ * Only the dimensions constant over the sample are checked on every point.
+ */
+function centreAndKept(points: Float32Array, n: number, d: number): { centre: Float32Array; kept: Int32Array } {
   const stride = Math.max(1, Math.floor(n / CENTRE_SAMPLE));
   const sum = new Float64Array(d);
+  const varies = new Uint8Array(d);
   let count = 0;
   for (let i = 0; i < n; i += stride, count++) {
     const o = i * d;
-    for (let t = 0; t < d; t++) sum[t] += points[o + t];
+    for (let t = 0; t < d; t++) {
+      const v = points[o + t];
+      sum[t] += v;
+      if (v !== points[t]) varies[t] = 1;
+    }
   }
   const centre = new Float32Array(new SharedArrayBuffer(4 * d));
   for (let t = 0; t < d; t++) centre[t] = sum[t] / count;
-  return centre;
+  // The candidates, dropped from the list as soon as a point shows them varying.
+  const candidates: number[] = [];
+  for (let t = 0; t < d; t++) if (varies[t] === 0) candidates.push(t);
+  for (let i = 1; i < n && candidates.length > 0; i++) {
+    const o = i * d;
+    for (let c = 0; c < candidates.length; c++) {
+      const t = candidates[c];
+      if (points[o + t] !== points[t]) {
+        varies[t] = 1;
+        candidates[c--] = candidates[candidates.length - 1];
+        candidates.pop();
+      }
+    }
+  }
+  let dims = 0;
+  for (let t = 0; t < d; t++) dims += varies[t];
+  // At least one, so that the products keep a shape (all points equal: every distance is 0).
+  if (dims === 0) varies[0] = dims = 1;
+  const kept = new Int32Array(new SharedArrayBuffer(4 * dims));
+  for (let t = 0, w = 0; t < d; t++) if (varies[t] === 1) kept[w++] = t;
+  return { centre, kept };
 }
 
 /** How a search of this size is split: Gram storage, rows per product task, tasks per stage, threads. */
@@ -196,18 +231,22 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
   const workers = started ?? new GramWorkers(n, d, opts);
   const { symmetric, chunkRows, tasks } = gramPlan(n, d, opts);
   const threads = workers.threads;
-  const b = Math.min(blockDims, d);
   const onAbort = () => workers.wake?.();
   opts.signal?.addEventListener('abort', onAbort);
   let control: Int32Array | undefined;
   try {
     checkSignal(opts.signal);
     modelBytes ??= buildGramBlockGraph();
-    const bound = gramErrorBound(d, b);
+    const { centre, kept } = centreAndKept(points, n, d);
+    const dims = kept.length;
+    const b = Math.min(blockDims, dims);
+    const bound = gramErrorBound(dims, b);
     const shared: GramKnnShared = {
       n,
       d,
       k,
+      kept,
+      dims,
       sliceDims: b,
       symmetric,
       chunkRows,
@@ -219,8 +258,8 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       tasks,
       model: modelBytes,
       points: new Float32Array(new SharedArrayBuffer(4 * n * d)),
-      centre: centreOf(points, n, d),
-      data: new Float32Array(new SharedArrayBuffer(4 * n * d)),
+      centre,
+      data: new Float32Array(new SharedArrayBuffer(4 * n * dims)),
       norms: new Float64Array(new SharedArrayBuffer(8 * n)),
       roots: new Float64Array(new SharedArrayBuffer(8 * n)),
       gram: new Float64Array(new SharedArrayBuffer(symmetric ? 8 * n * n : 0)),
