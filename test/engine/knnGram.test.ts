@@ -156,18 +156,34 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
     assertMatchesBrute(got, bruteKnn(p, m, dd, 12), 'ties');
   });
 
-  it('gives identical results whatever the thread count, with the workers doing the work', async () => {
+  it('gives identical results whatever the thread count, with the workers doing the work, duplicates included', async () => {
     const k = 11;
-    const opts: KnnOptions = { refine: 'cancellation', chunkRows: 8 };
-    const one = await knn(points, n, d, k, { ...opts, threads: 1 });
-    assert.equal(one.workerThreads, 0);
-    for (const [what, more] of [
-      ['two threads, the workers alone', { threads: 2, callerComputes: false }],
-      ['three threads', { threads: 3 }],
+    // Copies and near-copies, whose rows need exact recomputations: a worker leaves those rows
+    // to the main thread when it has the whole Gram matrix, and does them itself otherwise.
+    const p = points.slice();
+    p.copyWithin(40 * d, 3 * d, 4 * d);
+    p.copyWithin(41 * d, 3 * d, 4 * d);
+    p[41 * d + 100] = Math.fround(p[41 * d + 100] + 2 ** -8);
+    const brute = bruteKnn(p, n, d, k);
+    for (const [what, base] of [
+      ['cancellation', { refine: 'cancellation', chunkRows: 8 }],
+      ['refine all', { refine: 'all', chunkRows: 8 }],
+      ['Gram matrix by chunks of rows', { refine: 'cancellation', chunkRows: 8, maxBlockBytes: 8 * n * n - 1 }],
     ] as [string, KnnOptions][]) {
-      const got = await knn(points, n, d, k, { ...opts, ...more });
-      assertSameResult(got, one, what);
-      if (more.callerComputes === false) assert.ok(got.workerThreads >= 1, `${what}: worker threads did the work`);
+      const one = await knn(p, n, d, k, { ...base, threads: 1 });
+      assert.equal(one.workerThreads, 0);
+      assertMatchesBrute(one, brute, what, base.refine === 'all' ? 0 : 2 ** -11);
+      assert.deepEqual(Array.from(one.indices.subarray(3 * k, 3 * k + 2)), [40, 41], `${what}: point 3's copy and near-copy`);
+      assert.deepEqual(Array.from(one.distances.subarray(3 * k, 3 * k + 2)), [0, 2 ** -8], `${what}: at their exact distances`);
+      for (const [how, more] of [
+        ['two threads, the workers alone', { threads: 2, callerComputes: false }],
+        ['three threads', { threads: 3 }],
+      ] as [string, KnnOptions][]) {
+        const got = await knn(p, n, d, k, { ...base, ...more });
+        assertSameResult(got, one, `${what}, ${how}`);
+        assert.equal(got.refined, one.refined, `${what}, ${how}: recomputations`);
+        if (more.callerComputes === false) assert.ok(got.workerThreads >= 1, `${what}, ${how}: worker threads did the work`);
+      }
     }
   });
 

@@ -55,7 +55,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import { buildGramBlockGraph } from './graphs';
-import { ABORTED, CONTROL_WORDS, DONE, type GramKnnShared, GramKnnThread, STAGE, STAGE_COUNT, STAGE_LAYOUT } from './knnGramThread';
+import { centreAndKept, layoutPoints } from './knnGramLayout';
+import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import {
   DEFAULT_BLOCK_BYTES,
   type KnnOptions,
@@ -82,66 +83,19 @@ export const DEFAULT_GRAM_BLOCK_DIMS = 1024;
  * products of 128 rows), and one copy of the columns' slice per task.
  */
 const DEFAULT_CHUNK_ROWS = 256;
-/** Rows per layout and row task. */
+/** Rows per row task. */
 const TASK_ROWS = 64;
 /**
  * Multiply-adds from which the default uses every core: 2³² take ~0.1 s on one core (MLAS, 42 G
  * a second), against 30–100 ms for a worker to start (more through tsx): below, one thread.
  */
 const PARALLEL_MIN_WORK = 2 ** 32;
-/** How many points the centre is the mean of. */
-const CENTRE_SAMPLE = 128;
 
 /** The coefficients of E(i, j) (see the top of this file) for d dimensions in slices of at most b. */
 export function gramErrorBound(d: number, b: number): { a: number; c: number; e0: number } {
   const gamma = (b * U32) / (1 - b * U32);
   const slack = 1 + 2 ** -20;
   return { a: 2 * (gamma + 2 * Math.ceil(d / b) * U64) * slack, c: (4.1 * U32 + (d + 8) * U64) * slack, e0: d * 2 ** -122 };
-}
-
-/**
- * The centre (the mean of up to CENTRE_SAMPLE evenly spaced points, rounded to float32) and the
- * dimensions that vary between points, ascending. A dimension constant over all points adds
- * exactly 0 to every distance, so it is left out of the products: image borders and dead units
- * make many (36% of the 32,768 of bench a2's layer, whose MNIST digits never reach the border).
- * Only the dimensions constant over the sample are checked on every point.
- */
-function centreAndKept(points: Float32Array, n: number, d: number): { centre: Float32Array; kept: Int32Array } {
-  const stride = Math.max(1, Math.floor(n / CENTRE_SAMPLE));
-  const sum = new Float64Array(d);
-  const varies = new Uint8Array(d);
-  let count = 0;
-  for (let i = 0; i < n; i += stride, count++) {
-    const o = i * d;
-    for (let t = 0; t < d; t++) {
-      const v = points[o + t];
-      sum[t] += v;
-      if (v !== points[t]) varies[t] = 1;
-    }
-  }
-  const centre = new Float32Array(new SharedArrayBuffer(4 * d));
-  for (let t = 0; t < d; t++) centre[t] = sum[t] / count;
-  // The candidates, dropped from the list as soon as a point shows them varying.
-  const candidates: number[] = [];
-  for (let t = 0; t < d; t++) if (varies[t] === 0) candidates.push(t);
-  for (let i = 1; i < n && candidates.length > 0; i++) {
-    const o = i * d;
-    for (let c = 0; c < candidates.length; c++) {
-      const t = candidates[c];
-      if (points[o + t] !== points[t]) {
-        varies[t] = 1;
-        candidates[c--] = candidates[candidates.length - 1];
-        candidates.pop();
-      }
-    }
-  }
-  let dims = 0;
-  for (let t = 0; t < d; t++) dims += varies[t];
-  // At least one, so that the products keep a shape (all points equal: every distance is 0).
-  if (dims === 0) varies[0] = dims = 1;
-  const kept = new Int32Array(new SharedArrayBuffer(4 * dims));
-  for (let t = 0, w = 0; t < d; t++) if (varies[t] === 1) kept[w++] = t;
-  return { centre, kept };
 }
 
 /** How a search of this size is split: Gram storage, rows per product task, tasks per stage, threads. */
@@ -161,7 +115,7 @@ function gramPlan(n: number, d: number, opts: KnnOptions): GramPlan {
   const asked = opts.threads ?? threadsFromEnvironment();
   const work = symmetric ? (n * n * d) / 2 : n * n * d;
   const threads = Math.max(1, Math.min(chunks, asked ?? (work >= PARALLEL_MIN_WORK ? availableParallelism() : 1)));
-  return { symmetric, chunkRows, tasks: [rowTasks, chunks, symmetric ? rowTasks : 0], threads };
+  return { symmetric, chunkRows, tasks: [chunks, symmetric ? rowTasks : 0], threads };
 }
 
 /** The Gram block graph, built once: the threads load it from these bytes. */
@@ -245,7 +199,6 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       n,
       d,
       k,
-      kept,
       dims,
       sliceDims: b,
       symmetric,
@@ -257,8 +210,8 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       boundE0: bound.e0,
       tasks,
       model: modelBytes,
-      points: new Float32Array(new SharedArrayBuffer(4 * n * d)),
-      centre,
+      points: new Float32Array(new SharedArrayBuffer(symmetric ? 0 : 4 * n * d)),
+      deferred: new Int32Array(new SharedArrayBuffer(4 * n)),
       data: new Float32Array(new SharedArrayBuffer(4 * n * dims)),
       norms: new Float64Array(new SharedArrayBuffer(8 * n)),
       roots: new Float64Array(new SharedArrayBuffer(8 * n)),
@@ -266,17 +219,18 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       distances: new Float32Array(new SharedArrayBuffer(4 * n * k)),
       indices: new Int32Array(new SharedArrayBuffer(4 * n * k)),
       control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
-      taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1] + tasks[2]))),
+      taskState: new Int32Array(new SharedArrayBuffer(4 * (tasks[0] + tasks[1]))),
       threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
       threadRefined: new Int32Array(new SharedArrayBuffer(4 * threads)),
     };
-    // One memcpy here; the layout, from this copy, is shared with the workers (stage 1).
-    shared.points.set(points);
+    layoutPoints(points, n, d, centre, kept, b, shared.data, shared.norms, shared.roots);
+    if (!symmetric) shared.points.set(points);
+    checkSignal(opts.signal);
     control = shared.control;
     const ctl = control;
 
     // Progress in rows: the products are most of the work.
-    const weights = symmetric ? [0.1, 0.8, 0.1] : [0.1, 0.9, 0];
+    const weights = symmetric ? [0.85, 0.15] : [1, 0];
     let reported = 0;
     workers.report = () => {
       let fraction = 0;
@@ -287,12 +241,12 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
         opts.onProgress?.(done, n);
       }
     };
-    Atomics.store(ctl, STAGE, STAGE_LAYOUT);
+    Atomics.store(ctl, STAGE, STAGE_PRODUCTS);
     for (const { worker } of workers.list) worker.postMessage(shared);
     let main: GramKnnThread | undefined;
     const mainThread = async (): Promise<GramKnnThread> => {
       try {
-        main ??= await GramKnnThread.create(shared, 0);
+        main ??= await GramKnnThread.create(shared, 0, points);
       } catch (err) {
         throw new CnnSlicerError('model-error', `cannot load the k-NN Gram graph: ${messageOf(err)}`);
       }
@@ -328,6 +282,13 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
       }
       first += tasks[stage - 1];
     }
+    // Rows a worker left here: they need a distance recomputed from the points.
+    const deferred = Atomics.load(ctl, DEFERRED);
+    for (let t = 0; t < deferred; t++) {
+      (await mainThread()).finishRow(shared.deferred[t], -1, shared.gram);
+      if (t % TASK_ROWS === TASK_ROWS - 1) await after();
+    }
+    checkSignal(opts.signal);
     workers.report();
     const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
     const refined = shared.threadRefined.reduce((a, c) => a + c, 0);

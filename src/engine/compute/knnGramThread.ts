@@ -3,26 +3,28 @@
 // tasks of the current stage from counters in shared memory and runs them with its own
 // one-thread onnxruntime session, so a thread that the OS puts aside only delays its own task.
 //
-// Stages: 1. layout (rows: centred, into slices of `sliceDims` dimensions, with their norms);
-// 2. products (chunks of rows: their Gram values against the columns from their first row on,
-// summed over the slices; without the whole Gram matrix, against all columns, and the rows
-// finished at once); 3. rows (finished from the whole Gram matrix; no tasks without it).
+// Stages, after the main thread's layout (knnGramLayout.ts): 1. products (chunks of rows: their
+// Gram values against the columns from their first row on, summed over the slices; without the
+// whole Gram matrix, against all columns, and the rows finished at once); 2. rows (finished from
+// the whole Gram matrix; no tasks without it).
 import type { InferenceSession } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { loadOrt, makeTensor } from '../onnx/ortRuntime';
-import { CANCELLATION_RATIO, exactSquaredDistance, messageOf } from './knnShared';
+import { scoreRow, sortRow } from './knnGramRows';
+import { exactSquaredDistance, messageOf } from './knnShared';
 
 // Control words of GramKnnShared.control.
 export const STAGE = 0;
 export const ABORTED = 1;
+/** How many rows workers left to the main thread (GramKnnShared.deferred). */
+export const DEFERRED = 2;
 /** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
-const NEXT = 2;
+const NEXT = 3;
 export const DONE = 5;
 export const CONTROL_WORDS = 8;
-export const STAGE_LAYOUT = 1;
-export const STAGE_PRODUCTS = 2;
-export const STAGE_ROWS = 3;
-export const STAGE_COUNT = 3;
+export const STAGE_PRODUCTS = 1;
+export const STAGE_ROWS = 2;
+export const STAGE_COUNT = 2;
 /** Columns per copied operand: bounds each thread's copy (16 MiB at 1,024 dimensions). */
 const COLUMN_PIECE = 4096;
 /**
@@ -38,11 +40,7 @@ export interface GramKnnShared {
   /** Dimensions of the points. */
   readonly d: number;
   readonly k: number;
-  /**
-   * The dimensions that vary between points, ascending: only they are multiplied (a dimension
-   * constant over all points adds exactly 0 to every distance). `dims` of them.
-   */
-  readonly kept: Int32Array;
+  /** The dimensions multiplied: those that vary between points (knnGramLayout.ts). */
   readonly dims: number;
   /** Dimensions per float32 product (b). */
   readonly sliceDims: number;
@@ -50,7 +48,7 @@ export interface GramKnnShared {
   readonly symmetric: boolean;
   /** Rows per product task. */
   readonly chunkRows: number;
-  /** Rows per layout and row task. */
+  /** Rows per row task. */
   readonly taskRows: number;
   readonly refineAll: boolean;
   /** E(i, j) = boundA·|ci|·|cj| + boundC·(|ci|² + |cj|²) + boundE0 (knnGram.ts). */
@@ -62,13 +60,15 @@ export interface GramKnnShared {
   /** The Gram block graph (graphs.ts, buildGramBlockGraph), so that no thread but the main one needs the graph builder. */
   readonly model: Uint8Array;
   /**
-   * A copy of the caller's points, n × d, for the layout and the exact recomputations on every
-   * thread. One copy (a memcpy) and a layout shared by the threads took 0.3 s against 0.45 s
-   * for the layout on the main thread alone, from the caller's points, on two loaded cores.
+   * For the exact recomputations, which need the caller's points: without the whole Gram
+   * matrix, a shared copy of them (n × d), since a worker finishes its rows in its product
+   * tasks. With it, empty: a worker leaves a row that needs one to the main thread, which has
+   * the points, and copying them (~70 ms of page faults and copying for 131 MB) would cost more
+   * than those few rows.
    */
   readonly points: Float32Array;
-  /** The centre subtracted from every point, rounded to float32. */
-  readonly centre: Float32Array;
+  /** The rows workers left to the main thread, DEFERRED of them. */
+  readonly deferred: Int32Array;
   /** Slice s (kept dimensions [s·b, s·b + w)) of all n centred points, n × w row-major, at offset n·s·b. */
   readonly data: Float32Array;
   /** |ci|² in float64 (each square of a float32 is exact), and |ci|. */
@@ -125,42 +125,6 @@ export function gramStageOpen(shared: GramKnnShared, stage: number): number | un
   }
 }
 
-/** Rows [r0, r1) of the points, centred, their kept dimensions into slices of `data`, with their norms. */
-function layoutRows(s: GramKnnShared, r0: number, r1: number): void {
-  const { n, d, dims, kept, sliceDims: b, points, centre, data, norms, roots } = s;
-  const all = dims === d;
-  for (let i = r0; i < r1; i++) {
-    const o = i * d;
-    // Two accumulators, two values a step: ~1.5× faster in V8 (the norm is as exact either way).
-    let sq0 = 0;
-    let sq1 = 0;
-    for (let t0 = 0; t0 < dims; t0 += b) {
-      const w = Math.min(b, dims - t0);
-      const to = n * t0 + i * w;
-      let t = 0;
-      if (all) {
-        const from = o + t0;
-        for (; t + 1 < w; t += 2) {
-          const v = Math.fround(points[from + t] - centre[t0 + t]);
-          const u = Math.fround(points[from + t + 1] - centre[t0 + t + 1]);
-          data[to + t] = v;
-          data[to + t + 1] = u;
-          sq0 += v * v;
-          sq1 += u * u;
-        }
-      }
-      for (; t < w; t++) {
-        const x = kept[t0 + t];
-        const v = Math.fround(points[o + x] - centre[x]);
-        data[to + t] = v;
-        sq0 += v * v;
-      }
-    }
-    norms[i] = sq0 + sq1;
-    roots[i] = Math.sqrt(norms[i]);
-  }
-}
-
 /**
  * G[g0 + r·stride + c] += Y[c·rows + r]: one slice's float32 block, [cols, rows], into the float64
  * sums. Eight columns at a time, so that each pass over the rows reads eight of Y's and writes
@@ -189,107 +153,6 @@ function accumulate(gram: Float64Array, y: Float32Array, rows: number, cols: num
   }
 }
 
-/**
- * Row i's D̃² to every j ≠ i (into d2[j]) and bound E (into err[j]). G(i, j) is at
- * gram[rowOffset + j]; in symmetric mode (rowOffset < 0) at the row of min(i, j). Writes the js
- * whose bound fails the 2⁻¹⁰ test into `flagged`; returns how many.
- */
-function scoreRow(
-  i: number,
-  n: number,
-  gram: Float64Array,
-  rowOffset: number,
-  norms: Float64Array,
-  roots: Float64Array,
-  a: number,
-  c: number,
-  e0: number,
-  d2: Float64Array,
-  err: Float64Array,
-  flagged: Int32Array,
-): number {
-  const ni = norms[i];
-  const ri = roots[i];
-  // R·D̃² > (1 + R)·E, i.e. E < R·(D̃² − E) ≤ R·D², keeps a value; NaN or D̃² ≤ 0 never does.
-  const keep = CANCELLATION_RATIO / (1 + CANCELLATION_RATIO);
-  const symmetric = rowOffset < 0;
-  let f = 0;
-  // j < i, then j > i. In symmetric mode the first reads G(j, i) from row j: the same number row
-  // j reads for the pair, and floating-point + and × commute, so D̃² and E of a pair are the same
-  // seen from either end.
-  for (let j = 0; j < i; j++) {
-    const nn = ni + norms[j];
-    const v = nn - 2 * (symmetric ? gram[j * n + i] : gram[rowOffset + j]);
-    const e = a * (ri * roots[j]) + c * nn + e0;
-    d2[j] = v;
-    err[j] = e;
-    if (!(keep * v > e)) flagged[f++] = j;
-  }
-  const o = symmetric ? i * n : rowOffset;
-  for (let j = i + 1; j < n; j++) {
-    const nn = ni + norms[j];
-    const v = nn - 2 * gram[o + j];
-    const e = a * (ri * roots[j]) + c * nn + e0;
-    d2[j] = v;
-    err[j] = e;
-    if (!(keep * v > e)) flagged[f++] = j;
-  }
-  return f;
-}
-
-/**
- * Sorts keys[0, count) ascending, stably, carrying vals along: an LSD radix sort over 11, 11 and
- * 10 bits, skipping a pass whose digit is the same for all keys (the top one, mostly). Keys are
- * the bits of non-negative float32 distances, which order as the distances do. O(count), where a
- * comparison sort of a row's ~1,000 keys mispredicts half its branches.
- */
-function radixSort(keys: Uint32Array, vals: Int32Array, count: number, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
-  let srcK = keys;
-  let srcV = vals;
-  let dstK = tmpKeys;
-  let dstV = tmpVals;
-  for (let shift = 0; shift < 32; shift += 11) {
-    const mask = shift === 22 ? 0x3ff : 0x7ff;
-    hist.fill(0, 0, mask + 1);
-    for (let t = 0; t < count; t++) hist[(srcK[t] >>> shift) & mask]++;
-    if (hist[(srcK[0] >>> shift) & mask] === count) continue;
-    let sum = 0;
-    for (let h = 0; h <= mask; h++) {
-      const x = hist[h];
-      hist[h] = sum;
-      sum += x;
-    }
-    for (let t = 0; t < count; t++) {
-      const key = srcK[t];
-      const p = hist[(key >>> shift) & mask]++;
-      dstK[p] = key;
-      dstV[p] = srcV[t];
-    }
-    const k = srcK;
-    srcK = dstK;
-    dstK = k;
-    const v = srcV;
-    srcV = dstV;
-    dstV = v;
-  }
-  if (srcK !== keys) {
-    keys.set(srcK.subarray(0, count));
-    vals.set(srcV.subarray(0, count));
-  }
-}
-
-/** The n − 1 others of row i into dist (float32 √D̃²) and vals (their indices), sorted by distance, then index. */
-function sortRow(i: number, n: number, d2: Float64Array, dist: Float32Array, keys: Uint32Array, vals: Int32Array, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
-  let w = 0;
-  for (let j = 0; j < n; j++) {
-    if (j === i) continue;
-    const v = d2[j];
-    dist[w] = v > 0 ? Math.sqrt(v) : 0;
-    vals[w++] = j;
-  }
-  radixSort(keys, vals, w, tmpKeys, tmpVals, hist);
-}
-
 export class GramKnnThread {
   private readonly a: Float32Array;
   private readonly b: Float32Array;
@@ -310,6 +173,8 @@ export class GramKnnThread {
     private readonly s: GramKnnShared,
     private readonly session: InferenceSession,
     private readonly id: number,
+    /** The points for exact recomputations; undefined on a worker that leaves such rows to the main thread. */
+    private readonly points: Float32Array | undefined,
   ) {
     const { n, sliceDims, chunkRows, symmetric } = s;
     const piece = Math.min(n, COLUMN_PIECE);
@@ -328,9 +193,12 @@ export class GramKnnThread {
     this.tmpVals = new Int32Array(n);
   }
 
-  /** `id`: 0 for the main thread, w for worker w (see GramKnnShared.threadTasks). */
-  static async create(shared: GramKnnShared, id: number): Promise<GramKnnThread> {
-    return new GramKnnThread(shared, await gramBlockSession(shared.model), id);
+  /**
+   * `id`: 0 for the main thread, w for worker w (see GramKnnShared.threadTasks); `points`: the
+   * caller's, on the main thread.
+   */
+  static async create(shared: GramKnnShared, id: number, points?: Float32Array): Promise<GramKnnThread> {
+    return new GramKnnThread(shared, await gramBlockSession(shared.model), id, points ?? (shared.points.length > 0 ? shared.points : undefined));
   }
 
   /**
@@ -354,8 +222,7 @@ export class GramKnnThread {
     let slot = t;
     for (let s = 1; s < stage; s++) slot += tasks[s - 1];
     Atomics.compareExchange(taskState, slot, 0, 1);
-    if (stage === STAGE_LAYOUT) layoutRows(this.s, t * taskRows, Math.min(n, (t + 1) * taskRows));
-    else if (stage === STAGE_PRODUCTS) await this.productTask(t * chunkRows, Math.min(n, (t + 1) * chunkRows));
+    if (stage === STAGE_PRODUCTS) await this.productTask(t * chunkRows, Math.min(n, (t + 1) * chunkRows));
     else for (let i = t * taskRows; i < Math.min(n, (t + 1) * taskRows); i++) this.finishRow(i, -1, this.s.gram);
     Atomics.add(threadTasks, this.id, 1);
     if (Atomics.exchange(taskState, slot, 2) !== 2) Atomics.add(control, DONE + stage - 1, 1);
@@ -412,33 +279,43 @@ export class GramKnnThread {
 
   /**
    * Row i's k neighbours from its Gram values: the pairs its bound cannot vouch for recomputed
-   * from the points, sorted, the first k written. With refine 'all', also every returned distance and every candidate beyond
+   * from the points (on a worker without them, the row is left to the main thread), sorted, the
+   * first k written. With refine 'all', also every returned distance and every candidate beyond
    * the k-th whose bound lets it be nearer than a returned one (its D̃² − E at most the largest
    * D̃² + E among the first k), then sorted again.
    */
-  private finishRow(i: number, rowOffset: number, gram: Float64Array): void {
-    const { n, d, k, points, norms, roots, boundA, boundC, boundE0, refineAll, distances, indices, threadRefined } = this.s;
-    const { d2, err, flagged, dist, keys, vals, tmpKeys, tmpVals, hist } = this;
+  finishRow(i: number, rowOffset: number, gram: Float64Array): void {
+    const { n, d, k, norms, roots, boundA, boundC, boundE0, refineAll, distances, indices, threadRefined, control, deferred } = this.s;
+    const { d2, err, flagged, dist, keys, vals, tmpKeys, tmpVals, hist, points } = this;
     const f = scoreRow(i, n, gram, rowOffset, norms, roots, boundA, boundC, boundE0, d2, err, flagged);
-    for (let t = 0; t < f; t++) {
-      const j = flagged[t];
-      d2[j] = exactSquaredDistance(points, d, i, j);
-      err[j] = 0;
-    }
-    let refined = f;
-    sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
-    if (refineAll) {
-      let reach = 0;
-      for (let p = 0; p < k; p++) reach = Math.max(reach, d2[vals[p]] + err[vals[p]]);
-      for (let p = 0; p < n - 1; p++) {
-        const j = vals[p];
-        if (err[j] > 0 && (p < k || d2[j] - err[j] <= reach)) {
-          d2[j] = exactSquaredDistance(points, d, i, j);
-          err[j] = 0;
-          refined++;
-        }
+    let refined = 0;
+    if (points === undefined) {
+      if (f > 0 || refineAll) {
+        deferred[Atomics.add(control, DEFERRED, 1)] = i;
+        return;
       }
-      if (refined > f) sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+      sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+    } else {
+      for (let t = 0; t < f; t++) {
+        const j = flagged[t];
+        d2[j] = exactSquaredDistance(points, d, i, j);
+        err[j] = 0;
+      }
+      refined = f;
+      sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+      if (refineAll) {
+        let reach = 0;
+        for (let p = 0; p < k; p++) reach = Math.max(reach, d2[vals[p]] + err[vals[p]]);
+        for (let p = 0; p < n - 1; p++) {
+          const j = vals[p];
+          if (err[j] > 0 && (p < k || d2[j] - err[j] <= reach)) {
+            d2[j] = exactSquaredDistance(points, d, i, j);
+            err[j] = 0;
+            refined++;
+          }
+        }
+        if (refined > f) sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
+      }
     }
     Atomics.add(threadRefined, this.id, refined);
     distances.set(dist.subarray(0, k), i * k);

@@ -1,0 +1,105 @@
+// The per-row kernels of the blocked Gram k-NN (knnGram.ts): D̃² and its error bound from the Gram
+// values, and the sort of a row's distances. Plain functions taking their arrays as arguments:
+// V8 compiles such hot loops far better than methods reading their arrays from `this`.
+import { CANCELLATION_RATIO } from './knnShared';
+
+/**
+ * Row i's D̃² to every j ≠ i (into d2[j]) and bound E (into err[j]). G(i, j) is at
+ * gram[rowOffset + j]; in symmetric mode (rowOffset < 0) at the row of min(i, j). Writes the js
+ * whose bound fails the 2⁻¹⁰ test into `flagged`; returns how many.
+ */
+export function scoreRow(
+  i: number,
+  n: number,
+  gram: Float64Array,
+  rowOffset: number,
+  norms: Float64Array,
+  roots: Float64Array,
+  a: number,
+  c: number,
+  e0: number,
+  d2: Float64Array,
+  err: Float64Array,
+  flagged: Int32Array,
+): number {
+  const ni = norms[i];
+  const ri = roots[i];
+  // R·D̃² > (1 + R)·E, i.e. E < R·(D̃² − E) ≤ R·D², keeps a value; NaN or D̃² ≤ 0 never does.
+  const keep = CANCELLATION_RATIO / (1 + CANCELLATION_RATIO);
+  const symmetric = rowOffset < 0;
+  let f = 0;
+  // j < i, then j > i. In symmetric mode the first reads G(j, i) from row j: the same number row
+  // j reads for the pair, and floating-point + and × commute, so D̃² and E of a pair are the same
+  // seen from either end.
+  for (let j = 0; j < i; j++) {
+    const nn = ni + norms[j];
+    const v = nn - 2 * (symmetric ? gram[j * n + i] : gram[rowOffset + j]);
+    const e = a * (ri * roots[j]) + c * nn + e0;
+    d2[j] = v;
+    err[j] = e;
+    if (!(keep * v > e)) flagged[f++] = j;
+  }
+  const o = symmetric ? i * n : rowOffset;
+  for (let j = i + 1; j < n; j++) {
+    const nn = ni + norms[j];
+    const v = nn - 2 * gram[o + j];
+    const e = a * (ri * roots[j]) + c * nn + e0;
+    d2[j] = v;
+    err[j] = e;
+    if (!(keep * v > e)) flagged[f++] = j;
+  }
+  return f;
+}
+
+/**
+ * Sorts keys[0, count) ascending, stably, carrying vals along: an LSD radix sort over 11, 11 and
+ * 10 bits, skipping a pass whose digit is the same for all keys (the top one, mostly). Keys are
+ * the bits of non-negative float32 distances, which order as the distances do. O(count), where a
+ * comparison sort of a row's ~1,000 keys mispredicts half its branches.
+ */
+function radixSort(keys: Uint32Array, vals: Int32Array, count: number, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
+  let srcK = keys;
+  let srcV = vals;
+  let dstK = tmpKeys;
+  let dstV = tmpVals;
+  for (let shift = 0; shift < 32; shift += 11) {
+    const mask = shift === 22 ? 0x3ff : 0x7ff;
+    hist.fill(0, 0, mask + 1);
+    for (let t = 0; t < count; t++) hist[(srcK[t] >>> shift) & mask]++;
+    if (hist[(srcK[0] >>> shift) & mask] === count) continue;
+    let sum = 0;
+    for (let h = 0; h <= mask; h++) {
+      const x = hist[h];
+      hist[h] = sum;
+      sum += x;
+    }
+    for (let t = 0; t < count; t++) {
+      const key = srcK[t];
+      const p = hist[(key >>> shift) & mask]++;
+      dstK[p] = key;
+      dstV[p] = srcV[t];
+    }
+    const k = srcK;
+    srcK = dstK;
+    dstK = k;
+    const v = srcV;
+    srcV = dstV;
+    dstV = v;
+  }
+  if (srcK !== keys) {
+    keys.set(srcK.subarray(0, count));
+    vals.set(srcV.subarray(0, count));
+  }
+}
+
+/** The n − 1 others of row i into dist (float32 √D̃²) and vals (their indices), sorted by distance, then index. */
+export function sortRow(i: number, n: number, d2: Float64Array, dist: Float32Array, keys: Uint32Array, vals: Int32Array, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
+  let w = 0;
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    const v = d2[j];
+    dist[w] = v > 0 ? Math.sqrt(v) : 0;
+    vals[w++] = j;
+  }
+  radixSort(keys, vals, w, tmpKeys, tmpVals, hist);
+}
