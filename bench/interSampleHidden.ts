@@ -6,7 +6,9 @@
 // 3×3 convolution + ReLU of the digits, then a random 1×1 convolution to 128 channels + ReLU
 // (about 60% zeros, channels correlated), scaled to activations of a few units and rounded to
 // float16, so the values are on no 8-bit grid and the engine takes a float path: the blocked
-// Gram path of src/engine/compute/knnGram.ts.
+// Gram path of src/engine/compute/knnGram.ts. As in a real network's layer on MNIST, many
+// dimensions are constant over the samples (the digits never reach the map's border): the
+// engine leaves them out of its products, the reference multiplies them all; both are printed.
 // Engine (k-NN + interSampleEntropy) against the NumPy/SciPy reference with a float32 and with a
 // float64 GEMM, interleaved, all reading the same float32 .npy file.
 //
@@ -97,10 +99,16 @@ async function orchestrate(): Promise<void> {
     const k = Math.min(K, n - 1);
     let zeros = 0;
     for (const v of points) if (v === 0) zeros++;
+    let constant = 0;
+    for (let t = 0; t < d; t++) {
+      let i = 1;
+      while (i < n && points[i * d + t] === points[t]) i++;
+      if (i === n) constant++;
+    }
     const pointsFile = join(dir, 'points.npy');
     writeNpy(pointsFile, points, [n, d]);
     console.log(`(a2) inter-sample entropy of a hidden layer: N = ${n} (MNIST test, ${PER_CLASS}/class), d = ${d} (${CHANNELS} × 16 × 16, float16, ${((100 * zeros) / points.length).toFixed(0)}% zeros), k = ${k}`);
-    console.log(`    on an 8-bit grid (integer path): ${exactGrid(points, n, d) !== undefined}; machine: ${JSON.stringify(machine())}`);
+    console.log(`    dimensions constant over the samples: ${constant}; on an 8-bit grid (integer path): ${exactGrid(points, n, d) !== undefined}; machine: ${JSON.stringify(machine())}`);
 
     type EngineRun = { entropy: number; refined: number; method: string; unsolved: number; timings: Record<string, number>; peakRssBytes: number; loadavg: number[] };
     type RefRun = Record<string, unknown> & { timings: Record<string, number>; entropy: number; peak_rss_bytes: number };

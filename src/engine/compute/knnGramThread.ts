@@ -10,7 +10,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { loadOrt, makeTensor } from '../onnx/ortRuntime';
-import { scoreRow, sortRow } from './knnGramRows';
+import { RADIX_HISTOGRAM, scoreRow, sortRow } from './knnGramRows';
 import { exactSquaredDistance, messageOf } from './knnShared';
 
 // Control words of GramKnnShared.control.
@@ -167,7 +167,7 @@ export class GramKnnThread {
   private readonly vals: Int32Array;
   private readonly tmpKeys: Uint32Array;
   private readonly tmpVals: Int32Array;
-  private readonly hist = new Int32Array(2048);
+  private readonly hist = new Int32Array(RADIX_HISTOGRAM);
 
   private constructor(
     private readonly s: GramKnnShared,
