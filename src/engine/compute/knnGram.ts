@@ -55,7 +55,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import { buildGramBlockGraph } from './graphs';
-import { centreAndKept, layoutPoints } from './knnGramLayout';
+import { type PointScan, layoutPoints } from './knnGramLayout';
 import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import {
   DEFAULT_BLOCK_BYTES,
@@ -181,7 +181,16 @@ function stopAll(control: Int32Array): void {
  * (2·4·n·d bytes), the Gram matrix (8·n² bytes) or a [chunkRows, n] float64 block per thread,
  * and ~20 MiB per thread.
  */
-export async function knnGram(points: Float32Array, n: number, d: number, k: number, blockDims: number, opts: KnnOptions, started?: GramWorkers): Promise<KnnResult> {
+export async function knnGram(
+  points: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  blockDims: number,
+  opts: KnnOptions,
+  scan: PointScan,
+  started?: GramWorkers,
+): Promise<KnnResult> {
   const workers = started ?? new GramWorkers(n, d, opts);
   const { symmetric, chunkRows, tasks } = gramPlan(n, d, opts);
   const threads = workers.threads;
@@ -191,7 +200,7 @@ export async function knnGram(points: Float32Array, n: number, d: number, k: num
   try {
     checkSignal(opts.signal);
     modelBytes ??= buildGramBlockGraph();
-    const { centre, kept } = centreAndKept(points, n, d);
+    const { centre, kept } = scan;
     const dims = kept.length;
     const b = Math.min(blockDims, dims);
     const bound = gramErrorBound(dims, b);
