@@ -8,29 +8,32 @@
 // the norms at d = 32,768, more than 2⁻¹⁰ of D² for every pair of real activations, so that path
 // recomputed all n·k distances in float64 in JavaScript (54 s at n = 1,000, d = 32,768).
 //
-// WHAT THIS PATH DOES, in three stages whose tasks the main thread and worker threads claim from
-// shared counters, each thread with its own one-thread onnxruntime session on the CPU (see
-// knnGramThread.ts and gramBlockSession; the points are copied into shared memory once):
-//   1. Layout. The points are centred on the mean of ≤ 128 evenly spaced ones, rounded to
-//      float32 (any centre leaves the distances as they are; this one shrinks the norms nearly
-//      as well as the full mean for a fraction of the reading), and laid out in slices of
-//      b = blockDims dimensions, each n × b row-major, so that every product operand is one
-//      contiguous range; the same pass sums the squared norms |ci|² in float64.
-//   2. Products: per chunk of rows, one float32 Gemm (MLAS) per slice, summed in float64 in
-//      slice order, so the result does not depend on the chunking or the threads. The Gram
-//      matrix is symmetric: when all of it fits `maxBlockBytes` (8·n² bytes: n ≤ 4,096 by
-//      default) only the chunks' columns from their first row on are computed, a little over
-//      half the multiply-adds (56% at n = 1,000 with 128-row chunks), and G(i, j) is read from
-//      the row of min(i, j), so D̃²(i, j) and D̃²(j, i) are the same number. Otherwise each chunk
-//      of rows is computed against all n columns and its rows finished at once (no stage 3).
-//   3. Rows: D̃² to all n − 1 others in float64, the error bound below, a float64 recomputation
-//      from the original points of each pair the bound cannot vouch for, and a stable LSD radix
-//      sort of the float32 distances (ties stay in index order); the first k are returned. No
-//      TopK: with k ≈ n it is a full sort per row, and the sort here is O(n).
+// WHAT THIS PATH DOES.
+//   0. On the main thread, which alone can read the caller's array (knnGramLayout.ts): one pass
+//      for knn()'s checks, the centre (the mean of ≤ 128 evenly spaced points, rounded to
+//      float32: any centre leaves the distances as they are, this one shrinks the norms nearly as
+//      well as the full mean) and the dimensions that vary (a dimension constant over all points
+//      adds exactly 0 to every distance and is left out: image borders and dead units); then the
+//      centred kept dimensions are written into shared memory in slices of b = blockDims, each
+//      n × b row-major, so that every product operand is one contiguous range, with the squared
+//      norms |ci|² in float64. The workers start up meanwhile.
+//   1. Products, in tasks that the main thread and worker threads claim from shared counters,
+//      each thread with its own one-thread onnxruntime session on the CPU (knnGramThread.ts): per
+//      chunk of rows, one float32 Gemm (MLAS) per slice, summed in float64 in slice order, so the
+//      result does not depend on which thread computed what. The Gram matrix is symmetric: when
+//      all of it fits `maxBlockBytes` (8·n² bytes: n ≤ 4,096 by default) only its upper triangle
+//      is computed (53% of the multiply-adds at n = 1,000), and G(i, j) is read from the row of
+//      min(i, j), so D̃²(i, j) and D̃²(j, i) are the same number. Otherwise each chunk of rows is
+//      computed against all n columns and its rows finished at once (no stage 2).
+//   2. Rows (knnGramRows.ts): D̃² to all n − 1 others in float64, the error bound below, a float64
+//      recomputation from the original points of each pair the bound cannot vouch for (a worker
+//      leaves such a row to the main thread), and a stable LSD radix sort of the float32
+//      distances (ties stay in index order); the first k are returned. No TopK: with k ≈ n it is
+//      a full sort per row, and the sort here is O(n).
 //
-// PRECISION. Let ci be the centred float32 points (each coordinate fl(pi − m), within 2⁻²⁴ of
-// pi − m) and ni = |ci|². The Gram value of a pair is Σ over slices of a float32 dot product of at
-// most b terms, each within γb·Σ|cit·cjt| of its exact value whatever MLAS's order of summation
+// PRECISION. Let ci be the centred float32 points over the kept dimensions (each coordinate
+// fl(pi − m), within 2⁻²⁴ of pi − m; d below counts the kept dimensions) and ni = |ci|². The Gram
+// value of a pair is Σ over slices of a float32 dot product of at most b terms, each within γb·Σ|cit·cjt| of its exact value whatever MLAS's order of summation
 // and use of FMA (γb = b·u/(1 − b·u), u = 2⁻²⁴: a sum of b rounded terms in any order has at most
 // b roundings on any path), summed in float64. With Σt|cit·cjt| ≤ |ci|·|cj| (Cauchy–Schwarz), the
 // computed D̃² = ni + nj − 2G satisfies
@@ -42,21 +45,24 @@
 // float32 product at d = 32,768. Every pair with E·(1 + 2⁻¹⁰) ≥ 2⁻¹⁰·D̃² (which includes D̃² ≤ 0:
 // exact duplicates, near-duplicates) is recomputed exactly from the original float32 points in
 // float64; every other returned D² is within 2⁻¹⁰ of its true value, relative, by the bound (so
-// each distance within 2⁻¹¹), and which neighbours are returned is exact up to ties within that
-// error. At b = 1,024 a pair needs the recomputation only when D² < 2⁻³·|ci||cj|, i.e. (equal
-// norms) cosine similarity above 0.94 of the centred activations; on the benchmark's synthetic
-// ResNet-like layer none does, and the largest relative error measured is ~10⁻⁷. With refine
+// each distance within 2⁻¹¹, and its float32 rounding), and which neighbours are returned is
+// exact up to ties within that error. At b = 1,024 a pair needs the recomputation only when D² < 2⁻³·|ci||cj|, i.e. (equal
+// norms) cosine similarity above 0.94 of the centred activations: 148 of the 499,500 pairs of the
+// benchmark's ResNet-like layer; over 100 of its rows the others were within 9·10⁻⁷ relative
+// (2·10⁻⁸ on average). With refine
 // 'all' (small problems) every returned distance is recomputed, and so is every candidate beyond
 // the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
 //
-// Measured (bench/interSample.ts, n = 1,000, d = 32,768, k = 999, two cores): see
-// docs/performance.md.
+// MEASURED (bench/interSampleHidden.ts, node bench/run-all.mjs a2: n = 1,000, d = 32,768 float16
+// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in ~0.6 s
+// (before: 54–70 s), with the entropy within 4.5·10⁻⁹ relative of the float64 reference's; see
+// docs/performance.md, section (a2).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import { buildGramBlockGraph } from './graphs';
 import { type PointScan, layoutPoints } from './knnGramLayout';
-import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
+import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import {
   DEFAULT_BLOCK_BYTES,
   type KnnOptions,
@@ -172,6 +178,7 @@ export class GramWorkers {
 function stopAll(control: Int32Array): void {
   Atomics.store(control, ABORTED, 1);
   Atomics.notify(control, STAGE);
+  Atomics.notify(control, LAID_OUT);
 }
 
 /**
@@ -232,11 +239,10 @@ export async function knnGram(
       threadTasks: new Int32Array(new SharedArrayBuffer(4 * threads)),
       threadRefined: new Int32Array(new SharedArrayBuffer(4 * threads)),
     };
-    layoutPoints(points, n, d, centre, kept, b, shared.data, shared.norms, shared.roots);
-    if (!symmetric) shared.points.set(points);
-    checkSignal(opts.signal);
     control = shared.control;
     const ctl = control;
+    // Before the workers can finish rows themselves (without the whole Gram matrix).
+    if (!symmetric) shared.points.set(points);
 
     // Progress in rows: the products are most of the work.
     const weights = symmetric ? [0.85, 0.15] : [1, 0];
@@ -250,8 +256,15 @@ export async function knnGram(
         opts.onProgress?.(done, n);
       }
     };
+    // The products open before the layout: a worker that has started takes a task and multiplies
+    // each slice as soon as this thread has laid it out.
     Atomics.store(ctl, STAGE, STAGE_PRODUCTS);
     for (const { worker } of workers.list) worker.postMessage(shared);
+    layoutPoints(points, n, d, centre, kept, b, shared.data, shared.norms, shared.roots, (s) => {
+      Atomics.store(ctl, LAID_OUT, s + 1);
+      Atomics.notify(ctl, LAID_OUT);
+    });
+    checkSignal(opts.signal);
     let main: GramKnnThread | undefined;
     const mainThread = async (): Promise<GramKnnThread> => {
       try {

@@ -3,10 +3,10 @@
 // tasks of the current stage from counters in shared memory and runs them with its own
 // one-thread onnxruntime session, so a thread that the OS puts aside only delays its own task.
 //
-// Stages, after the main thread's layout (knnGramLayout.ts): 1. products (chunks of rows: their
-// Gram values against the columns from their first row on, summed over the slices; without the
-// whole Gram matrix, against all columns, and the rows finished at once); 2. rows (finished from
-// the whole Gram matrix; no tasks without it).
+// Stages: 1. products (chunks of rows: their Gram values against the columns from their first row
+// on, summed over the slices, each as soon as the main thread has laid it out (knnGramLayout.ts);
+// without the whole Gram matrix, against all columns, and the rows finished at once); 2. rows
+// (finished from the whole Gram matrix; no tasks without it).
 import type { InferenceSession } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { loadOrt, makeTensor } from '../onnx/ortRuntime';
@@ -21,6 +21,8 @@ export const DEFERRED = 2;
 /** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
 const NEXT = 3;
 export const DONE = 5;
+/** How many slices the main thread has laid out: products wait for theirs (see knnGram.ts). */
+export const LAID_OUT = 7;
 export const CONTROL_WORDS = 8;
 export const STAGE_PRODUCTS = 1;
 export const STAGE_ROWS = 2;
@@ -246,6 +248,11 @@ export class GramKnnThread {
       for (let t0 = 0; t0 < d; t0 += b) {
         const w = Math.min(b, d - t0);
         const slice = n * t0;
+        // A worker that starts while the main thread lays the points out waits for this slice.
+        for (let laid = Atomics.load(this.s.control, LAID_OUT); laid <= t0 / b; laid = Atomics.load(this.s.control, LAID_OUT)) {
+          if (Atomics.load(this.s.control, ABORTED) !== 0) return;
+          Atomics.wait(this.s.control, LAID_OUT, laid, 100);
+        }
         const columns = this.b.subarray(0, (p1 - p0) * w);
         columns.set(data.subarray(slice + p0 * w, slice + p1 * w));
         for (let q0 = r0; q0 < r1; q0 += CALL_ROWS) {
