@@ -100,7 +100,8 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
     const brute = bruteKnn(p, m, dd, k);
     for (const refine of ['all', 'cancellation'] as const) {
       const got = await knn(p, m, dd, k, { refine });
-      assertMatchesBrute(got, brute, refine);
+      // Recomputed pairs exactly; the others within the bound, in practice a float32 ulp or so.
+      assertMatchesBrute(got, brute, refine, refine === 'all' ? 0 : 2 ** -11);
       for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) assert.notEqual(got.indices[i * k + c], i, `row ${i} lists itself`);
       assert.deepEqual(Array.from(got.indices.subarray(3 * k, 3 * k + 2)), [20, 33]);
       assert.deepEqual(Array.from(got.distances.subarray(3 * k, 3 * k + 2)), [0, 0]);
@@ -135,6 +136,26 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
     const got = await knn(same, 5, dd, 4);
     assert.deepEqual(Array.from(got.distances), new Array(20).fill(0));
     assert.deepEqual(Array.from(got.indices.subarray(0, 8)), [1, 2, 3, 4, 0, 2, 3, 4]);
+  });
+
+  it('refuses non-finite values as knn() always has, and copes with column sums that overflow', async () => {
+    const m = 20;
+    const dd = 1500;
+    const p = activations(3, m, dd);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const q = p.slice();
+      q[3 * dd + 1234] = bad;
+      await rejectsWith(knn(q, m, dd, 5), 'bad-request', 'point 3', String(bad), 'dimension 1234');
+    }
+    // Finite values whose float32 column sum is infinite (the centre must stay finite), and
+    // whose centred products overflow float32 (those pairs must be recomputed).
+    const big = p.slice();
+    for (let i = 0; i < m; i++) big[i * dd + 7] = 3e38 - i * 1e36;
+    for (const refine of ['all', 'cancellation'] as const) {
+      const got = await knn(big, m, dd, 5, { refine });
+      assert.equal(got.refined, m * (m - 1), `${refine}: every pair overflowed in float32 and was recomputed`);
+      assertMatchesBrute(got, bruteKnn(big, m, dd, 5), `overflowing column sum, ${refine}`);
+    }
   });
 
   it('orders exactly equal distances by index', async () => {

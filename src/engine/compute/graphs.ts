@@ -5,6 +5,7 @@
 // Every dimension is symbolic and k is a runtime input, so one session per graph serves every
 // data size: building and loading a session costs milliseconds that would otherwise be paid per
 // layer, per epoch and per k.
+import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { GraphBuilder, floatAttr } from '../onnx/graphBuilder';
@@ -58,6 +59,27 @@ export function buildGramBlockGraph(): Uint8Array {
     .input('B', 'float32', ['n', 'w'])
     .node('Gemm', ['A', 'B'], ['Y'], { transB: 1 })
     .output('Y', ['m', 'n'])
+    .toModelBytes();
+}
+
+/**
+ * Column statistics of points P [n, d], for the blocked Gram k-NN's first look at them
+ * (knnGramLayout.ts, scanPoints): per dimension the minimum, maximum and sum over the n points.
+ * Three reductions over the first axis, in C++ on every core: ~40 ms for 1,000 × 32,768 here,
+ * against ~130 ms for the same in one JavaScript pass.
+ *
+ * Input: P float32 [n, d]. Outputs: MIN, MAX, SUM float32 [d].
+ */
+export function buildColumnStatsGraph(): Uint8Array {
+  return new GraphBuilder('cnnslicer_column_stats')
+    .input('P', 'float32', ['n', 'd'])
+    .node('Constant', [], ['axis'], { value_ints: [0] })
+    .node('ReduceMin', ['P'], ['MIN'], { axes: [0], keepdims: 0 })
+    .node('ReduceMax', ['P'], ['MAX'], { axes: [0], keepdims: 0 })
+    .node('ReduceSum', ['P', 'axis'], ['SUM'], { keepdims: 0 })
+    .output('MIN', ['d'])
+    .output('MAX', ['d'])
+    .output('SUM', ['d'])
     .toModelBytes();
 }
 
@@ -162,6 +184,30 @@ export function knnBlockSession(): Promise<InferenceSession> {
 
 export function channelDistancesSession(): Promise<InferenceSession> {
   return cachedSession('channel-distances', buildChannelDistancesGraph);
+}
+
+let columnStats: Promise<InferenceSession> | undefined;
+
+/**
+ * The column statistics graph, on the CPU and every core whatever the execution provider: its
+ * input is the whole set of points, which a GPU would first have to receive.
+ */
+export function columnStatsSession(): Promise<InferenceSession> {
+  if (columnStats === undefined) {
+    const s = loadOrt().InferenceSession.create(buildColumnStatsGraph(), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: availableParallelism(),
+      graphOptimizationLevel: 'all',
+      // Its pool's threads would otherwise spin after the run, taking a core from the layout and
+      // the k-NN's worker thread that follow (the layout took twice as long).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    columnStats = s;
+    s.catch(() => {
+      if (columnStats === s) columnStats = undefined;
+    });
+  }
+  return columnStats;
 }
 
 const integerSessions = new Map<IntegerGemmVariant, Promise<InferenceSession>>();

@@ -126,8 +126,8 @@ export async function knn(points: Float32Array, n: number, d: number, k: number,
   let handedOver = false;
   try {
     validateShape(points, n, d, k);
-    // The Gram path's scan makes the same checks, in the pass it needs anyway.
-    const scan = d > blockDims ? scanPoints(points, n, d) : undefined;
+    // The Gram path's scan makes the same checks, from the column statistics it needs anyway.
+    const scan = d > blockDims ? await scanPoints(points, n, d) : undefined;
     if (scan !== undefined && !scan.finite) throwNonFinite(points, d);
     const range = scan ?? valueRange(points, d);
     checkSignal(opts.signal);

@@ -9,14 +9,15 @@
 // recomputed all n·k distances in float64 in JavaScript (54 s at n = 1,000, d = 32,768).
 //
 // WHAT THIS PATH DOES.
-//   0. On the main thread, which alone can read the caller's array (knnGramLayout.ts): one pass
-//      for knn()'s checks, the centre (the mean of ≤ 128 evenly spaced points, rounded to
-//      float32: any centre leaves the distances as they are, this one shrinks the norms nearly as
-//      well as the full mean) and the dimensions that vary (a dimension constant over all points
-//      adds exactly 0 to every distance and is left out: image borders and dead units); then the
-//      centred kept dimensions are written into shared memory in slices of b = blockDims, each
-//      n × b row-major, so that every product operand is one contiguous range, with the squared
-//      norms |ci|² in float64. The workers start up meanwhile.
+//   0. On the main thread, which alone can read the caller's array (knnGramLayout.ts): each
+//      dimension's minimum, maximum and sum (an onnxruntime graph on every core) give knn()'s
+//      checks, the centre (the mean, rounded to float32: any centre leaves the distances as they
+//      are, this one shrinks the norms) and the dimensions that vary (one constant over all
+//      points adds exactly 0 to every distance and is left out: image borders and dead units);
+//      then the centred kept dimensions are written into shared memory in slices of
+//      b = blockDims, each n × b row-major, so that every product operand is one contiguous
+//      range, with the squared norms |ci|² in float64. The products (1) start on each slice as
+//      soon as it is laid out, on a worker that has started up meanwhile.
 //   1. Products, in tasks that the main thread and worker threads claim from shared counters,
 //      each thread with its own one-thread onnxruntime session on the CPU (knnGramThread.ts): per
 //      chunk of rows, one float32 Gemm (MLAS) per slice, summed in float64 in slice order, so the

@@ -1,83 +1,74 @@
 // The layout step of the blocked Gram k-NN (knnGram.ts), on the main thread, which alone has the
-// caller's points: one pass for the checks, the centre and the dimensions worth multiplying, and
-// one writing the centred points into the slices the products read. Worker threads cannot read the caller's array (it is not shared), and
+// caller's points: their column statistics (in onnxruntime) for the checks, the centre and the
+// dimensions worth multiplying, then one pass writing the centred points into the slices the
+// products read. Worker threads cannot read the caller's array (it is not shared), and
 // copying it into shared memory for them cost as much as this whole step (131 MB of page faults
 // and copying at n = 1,000, d = 32,768), while they are mostly still starting up meanwhile.
+import type { InferenceSession } from 'onnxruntime-node';
+import { CnnSlicerError } from '../../shared/errors';
+import { makeTensor } from '../onnx/ortRuntime';
+import { columnStatsSession } from './graphs';
+import { messageOf } from './knnShared';
 
-/** How many points the centre is the mean of. */
-const CENTRE_SAMPLE = 128;
-
-/** What scanPoints finds in one pass over the points. */
+/** What scanPoints finds. */
 export interface PointScan {
   readonly min: number;
   readonly max: number;
   /** Whether every value is finite (NaN and ±Infinity are not). */
   readonly finite: boolean;
-  /** The mean of up to CENTRE_SAMPLE evenly spaced points, rounded to float32. */
+  /** The mean of the points, rounded to float32. */
   readonly centre: Float32Array;
   /** The dimensions that vary between points, ascending (at least one). */
   readonly kept: Int32Array;
 }
 
 /**
- * One pass over the points for everything the blocked Gram path needs before its layout: the
- * checks knn() makes of any points (finite values; the range, for its 8-bit grid test), the centre
- * and the dimensions that vary. Any centre leaves the distances as they are; the mean of a sample
- * shrinks the norms, and with them the error bound, nearly as well as the full mean. A dimension
- * constant over all points adds exactly 0 to every distance, so it is left out of the products:
- * image borders and dead units make many (36% of the 32,768 of bench a2's layer, whose MNIST
- * digits never reach the border). One pass cost 120 ms here where the checks alone took 70 and a
- * second pass for the centre and the constant dimensions 85.
+ * Everything the blocked Gram path needs before its layout, from each dimension's minimum,
+ * maximum and sum over the points (buildColumnStatsGraph, in onnxruntime): the checks knn() makes
+ * of any points (finite values; the range, for its 8-bit grid test), the centre and the dimensions
+ * that vary. Any centre leaves the distances as they are; the mean shrinks the norms, and with
+ * them the error bound. A dimension constant over all points (minimum = maximum) adds exactly 0
+ * to every distance, so it is left out of the products: image borders and dead units make many
+ * (36% of the 32,768 of bench a2's layer, whose MNIST digits never reach the border).
  */
-export function scanPoints(points: Float32Array, n: number, d: number): PointScan {
-  const stride = Math.max(1, Math.floor(n / CENTRE_SAMPLE));
-  const sum = new Float64Array(d);
+export async function scanPoints(points: Float32Array, n: number, d: number): Promise<PointScan> {
+  let stats: InferenceSession.OnnxValueMapType;
+  try {
+    stats = await (await columnStatsSession()).run({ P: makeTensor(points, [n, d]) });
+  } catch (err) {
+    throw new CnnSlicerError('model-error', `k-NN: cannot compute the points' column statistics in onnxruntime: ${messageOf(err)}`);
+  }
+  const lo = stats.MIN.data as Float32Array;
+  const hi = stats.MAX.data as Float32Array;
+  const sum = stats.SUM.data as Float32Array;
+  let min = Infinity;
+  let max = -Infinity;
+  let finite = true;
+  const centre = new Float32Array(d);
   const varies = new Uint8Array(d);
-  let min0 = Infinity;
-  let max0 = -Infinity;
-  let min1 = Infinity;
-  let max1 = -Infinity;
-  // v − v is 0 for a finite v and NaN otherwise: one sum checks them all, with no branch a value.
-  let finite = 0;
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    const sampled = i % stride === 0;
-    if (sampled) count++;
-    let t = 0;
-    for (; t + 1 < d; t += 2) {
-      const v = points[o + t];
-      const w = points[o + t + 1];
-      min0 = Math.min(min0, v);
-      max0 = Math.max(max0, v);
-      min1 = Math.min(min1, w);
-      max1 = Math.max(max1, w);
-      finite += v - v + (w - w);
-      if (v !== points[t]) varies[t] = 1;
-      if (w !== points[t + 1]) varies[t + 1] = 1;
-      if (sampled) {
-        sum[t] += v;
-        sum[t + 1] += w;
-      }
-    }
-    if (t < d) {
-      const v = points[o + t];
-      min0 = Math.min(min0, v);
-      max0 = Math.max(max0, v);
-      finite += v - v;
-      if (v !== points[t]) varies[t] = 1;
-      if (sampled) sum[t] += v;
+  let dims = 0;
+  for (let t = 0; t < d; t++) {
+    // A NaN or ±Infinity makes its column's sum NaN or infinite; so can an overflowing sum of
+    // finite values, which the column's own values then tell apart.
+    if (!Number.isFinite(sum[t]) && !columnFinite(points, n, d, t)) finite = false;
+    min = Math.min(min, lo[t]);
+    max = Math.max(max, hi[t]);
+    centre[t] = Number.isFinite(sum[t]) ? sum[t] / n : 0.5 * lo[t] + 0.5 * hi[t];
+    if (lo[t] !== hi[t]) {
+      varies[t] = 1;
+      dims++;
     }
   }
-  const centre = new Float32Array(d);
-  for (let t = 0; t < d; t++) centre[t] = sum[t] / count;
-  let dims = 0;
-  for (let t = 0; t < d; t++) dims += varies[t];
   // At least one, so that the products keep a shape (all points equal: every distance is 0).
   if (dims === 0) varies[0] = dims = 1;
   const kept = new Int32Array(dims);
   for (let t = 0, w = 0; t < d; t++) if (varies[t] === 1) kept[w++] = t;
-  return { min: Math.min(min0, min1), max: Math.max(max0, max1), finite: finite === 0, centre, kept };
+  return { min, max, finite, centre, kept };
+}
+
+function columnFinite(points: Float32Array, n: number, d: number, t: number): boolean {
+  for (let i = 0; i < n; i++) if (!Number.isFinite(points[i * d + t])) return false;
+  return true;
 }
 
 /**

@@ -24,7 +24,9 @@ export function scoreRow(
 ): number {
   const ni = norms[i];
   const ri = roots[i];
-  // R·D̃² > (1 + R)·E, i.e. E < R·(D̃² − E) ≤ R·D², keeps a value; NaN or D̃² ≤ 0 never does.
+  // R·D̃² > (1 + R)·E, i.e. E < R·(D̃² − E) ≤ R·D², keeps a value; NaN or D̃² ≤ 0 never does,
+  // nor +Infinity: a float32 product that overflowed (|ci| beyond ~10¹⁹), which the bound,
+  // relative to the norms, does not cover; such a sum cannot come back to a finite value.
   const keep = CANCELLATION_RATIO / (1 + CANCELLATION_RATIO);
   const symmetric = rowOffset < 0;
   let f = 0;
@@ -37,7 +39,7 @@ export function scoreRow(
     const e = a * (ri * roots[j]) + c * nn + e0;
     d2[j] = v;
     err[j] = e;
-    if (!(keep * v > e)) flagged[f++] = j;
+    if (!(keep * v > e) || v === Infinity) flagged[f++] = j;
   }
   const o = symmetric ? i * n : rowOffset;
   for (let j = i + 1; j < n; j++) {
@@ -46,7 +48,7 @@ export function scoreRow(
     const e = a * (ri * roots[j]) + c * nn + e0;
     d2[j] = v;
     err[j] = e;
-    if (!(keep * v > e)) flagged[f++] = j;
+    if (!(keep * v > e) || v === Infinity) flagged[f++] = j;
   }
   return f;
 }
