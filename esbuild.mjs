@@ -2,7 +2,8 @@
 //   dist/extension/extension.js  the VS Code host (CommonJS, `vscode` external)
 //   dist/engine/main.js          the engine child process (plain `node dist/engine/main.js`)
 //   dist/engine/cli.js           the `cnnslicer` command line
-//   dist/engine/knnWorker.js, sigmaWorker.js, capacityWorker.js   worker threads of the engine and the CLI
+//   dist/engine/knnWorker.js, sigmaWorker.js, capacityWorker.js, capacityCodesWorker.js
+//                                worker threads of the engine and the CLI
 //   dist/trainer/tfjsTrainer.js  the TF.js trainer (plain `node`, never in the extension host), with
 //                                the wasm backend's .wasm files beside it
 //   dist/webview/<view>/main.js  one browser bundle per folder of webview/ that has a main.ts
@@ -37,6 +38,7 @@ const builds = [
       knnWorker: 'src/engine/compute/knnWorker.ts',
       sigmaWorker: 'src/engine/estimators/sigmaWorker.ts',
       capacityWorker: 'src/engine/estimators/capacityWorker.ts',
+      capacityCodesWorker: 'src/engine/compute/capacityCodesWorker.ts',
     },
     outdir: 'dist/engine',
     external: nodeExternals,

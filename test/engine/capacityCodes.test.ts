@@ -45,15 +45,24 @@ describe('codeChannelMaps', () => {
     });
   }
 
-  it('gives the same distances, in channel order, with any number of onnxruntime calls in flight', async () => {
-    const one = await pairwiseChannelDistances(maps, n, C, S, { chunkChannels: 2, inFlight: 1 });
-    for (const inFlight of [2, 3, 9]) {
-      const seen: number[] = [];
-      const many = await pairwiseChannelDistances(maps, n, C, S, { chunkChannels: 2, inFlight, onProgress: (done) => seen.push(done) });
-      assert.deepEqual(many.data, one.data, `${inFlight} in flight`);
-      assert.deepEqual(seen, [2, 4, 6, 7]);
-    }
-  });
+  for (const capacityRange of ['channel', 'layer'] as const) {
+    it(`gives the same codes on worker threads, each with its own onnxruntime session (range ${capacityRange})`, async function () {
+      this.timeout(60000);
+      const params = { capacityBins: 16, capacityRange };
+      const want = codeDistances(await pairwiseChannelDistances(maps, n, C, S), params);
+      for (const [threads, chunkChannels] of [[2, 2], [3, 3], [2, undefined]] as const) {
+        const progress: number[] = [];
+        const got = await codeChannelMaps(maps, n, C, S, params, { arena: createCapacityArena([codeBytes(C, pairs)]) }, { threads, chunkChannels, onProgress: (d, t) => progress.push(d / t) });
+        assert.deepEqual(got.codes, want.codes, `${threads} threads, chunks of ${chunkChannels}`);
+        assert.deepEqual(got.upper, want.upper);
+        assert.deepEqual(got.entropy, want.entropy);
+        assert.equal(progress[progress.length - 1], 1);
+        const sample = samplePairs(pairs, 700);
+        const sampled = await codeChannelMaps(maps, n, C, S, params, { shared: true }, { threads, chunkChannels, sample });
+        assert.deepEqual(sampled.codes, codeDistances(await pairwiseChannelDistances(maps, n, C, S), params, {}, sample).codes);
+      }
+    });
+  }
 
   it('is cancellable and refuses non-finite maps', async () => {
     const controller = new AbortController();
@@ -62,5 +71,15 @@ describe('codeChannelMaps', () => {
     const bad = maps.slice();
     bad[5] = NaN;
     await assert.rejects(codeChannelMaps(bad, n, C, S, { capacityBins: 16, capacityRange: 'layer' }), /non-finite/);
+    await assert.rejects(codeChannelMaps(bad, n, C, S, { capacityBins: 16, capacityRange: 'layer' }, { shared: true }, { threads: 2 }), /non-finite/);
+    await assert.rejects(
+      codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'layer' }, { shared: true }, { threads: 2, chunkChannels: 2, signal: controller.signal }),
+      (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
+    );
+    const during = new AbortController();
+    await assert.rejects(
+      codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'channel' }, { shared: true }, { threads: 2, chunkChannels: 2, signal: during.signal, onProgress: () => during.abort() }),
+      (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
+    );
   });
 });

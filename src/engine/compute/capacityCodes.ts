@@ -6,12 +6,34 @@
 // takes the maxima and a second recomputes the distances and bins them (the distances cost a
 // small share of the capacity matrix). The codes are those codeDistances gives for the whole
 // layer's distances, byte for byte.
+import { availableParallelism } from 'node:os';
+import { CnnSlicerError } from '../../shared/errors';
 import { allocateCodes, codeChannelChunk, maxDistance, type CapacityParams, type CodedChannels, type CodeStorage } from '../estimators/channelCapacity';
+import { executionProviderInUse } from '../onnx/ortRuntime';
+import { codeChannelMapsParallel, codesWorkersAvailable } from './capacityCodesParallel';
+import { channelDistancesSession } from './graphs';
 import { forEachChannelChunk, type PairwiseOptions } from './pairwiseDistances';
 
 export interface CodeMapsOptions extends PairwiseOptions {
   /** Increasing pair indices to code (samplePairs); every pair when absent. */
   sample?: Int32Array;
+  /**
+   * Worker threads for the distances and binning (capacityCodesParallel.ts). Default: the
+   * CNNSLICER_THREADS environment variable, else every core from PARALLEL_MIN_VALUES distances,
+   * else none. Used only with shared storage and onnxruntime on the CPU (a CUDA session's floats
+   * could differ from the workers' CPU sessions'); the codes are the same either way.
+   */
+  threads?: number;
+}
+
+/** C × pairs from which the default computes on worker threads (~0.4 s on one core; a worker starts in ~0.2 s). */
+const PARALLEL_MIN_VALUES = 2 ** 25;
+
+function threadsFor(C: number, allPairs: number, asked: number | undefined): number {
+  if (asked !== undefined) return asked;
+  const env = Number(process.env.CNNSLICER_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return C * allPairs >= PARALLEL_MIN_VALUES ? availableParallelism() : 1;
 }
 
 /**
@@ -30,6 +52,21 @@ export async function codeChannelMaps(
   const allPairs = (n * (n - 1)) / 2;
   const coded = allocateCodes(C, opts.sample?.length ?? Math.max(allPairs, 1), params, storage);
   const passes = params.capacityRange === 'layer' ? 2 : 1;
+  const threads = threadsFor(C, allPairs, opts.threads);
+  if (threads > 1 && n >= 2 && coded.codes.buffer instanceof SharedArrayBuffer && codesWorkersAvailable()) {
+    // The calling thread's session fixes the execution provider (CUDA where it works).
+    await channelDistancesSession();
+    if (executionProviderInUse() === 'cpu') {
+      try {
+        await codeChannelMapsParallel(maps, n, C, S, passes === 2, coded, threads, opts);
+        return coded;
+      } catch (err) {
+        // A worker that could not start or failed: this thread computes everything again (an
+        // error of the data itself then surfaces here too).
+        if (err instanceof CnnSlicerError && (err.code === 'cancelled' || err.code === 'bad-request')) throw err;
+      }
+    }
+  }
   const progress = (pass: number) => (done: number, total: number) => opts.onProgress?.(pass * total + done, passes * total);
   let layerUpper: number | undefined;
   if (passes === 2) {

@@ -30,8 +30,6 @@ export interface PairwiseOptions {
   chunkChannels?: number;
   /** Bound on one float32 [channels, n, n] block; default 64 MiB (onnxruntime holds a few such). */
   maxBlockBytes?: number;
-  /** onnxruntime calls in flight (default 2); each holds a few blocks of maxBlockBytes. */
-  inFlight?: number;
 }
 
 export interface ChannelDistances {
@@ -57,7 +55,7 @@ function checkSignal(signal: AbortSignal | undefined): void {
 }
 
 /** Flat positions i·n + j of the upper triangle, in pair order: the graph's Gather indices. */
-function upperTriangle(n: number): BigInt64Array {
+export function upperTriangle(n: number): BigInt64Array {
   const out = new BigInt64Array((n * (n - 1)) / 2);
   let p = 0;
   for (let i = 0; i < n; i++) {
@@ -70,7 +68,7 @@ function upperTriangle(n: number): BigInt64Array {
  * Checks the request of pairwiseChannelDistances / forEachChannelChunk (throwing `bad-request`) and
  * returns its pair count.
  */
-function checkMaps(maps: Float32Array, n: number, C: number, S: number): number {
+export function checkMaps(maps: Float32Array, n: number, C: number, S: number): number {
   for (const [name, v] of [['n', n], ['C', C], ['S', S]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new CnnSlicerError('bad-request', `pairwise distances: ${name} must be a positive integer, not ${v}`);
   }
@@ -83,6 +81,35 @@ function checkMaps(maps: Float32Array, n: number, C: number, S: number): number 
     }
   }
   return (n * (n - 1)) / 2;
+}
+
+/**
+ * Channels per onnxruntime call: as many as keep one float32 [channels, n, n] block within
+ * maxBlockBytes, C split evenly, at least 2. Every call gets the same number of channels, the last
+ * chunk padded with zero maps: onnxruntime's MatMul takes another code path for a batch of one,
+ * whose roundings differ in the last bit, and results should not depend on the memory budget
+ * (cached results are keyed by their inputs, not by how they were chunked). Splitting C evenly
+ * keeps the padding under one channel per chunk.
+ */
+export function chunkPlan(n: number, C: number, opts: Pick<PairwiseOptions, 'chunkChannels' | 'maxBlockBytes'>): { perChunk: number; chunks: number } {
+  const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
+  const maxPerChunk = Math.max(1, Math.min(C, opts.chunkChannels ?? Math.floor(blockBytes / (4 * n * n))));
+  if (!Number.isInteger(maxPerChunk)) throw new CnnSlicerError('bad-request', `pairwise distances: chunkChannels must be an integer, not ${opts.chunkChannels}`);
+  const chunks = Math.ceil(C / maxPerChunk);
+  const perChunk = Math.max(2, Math.ceil(C / chunks));
+  return { perChunk, chunks: Math.ceil(C / perChunk) };
+}
+
+/** Channels [c0, c0 + cs) of n × C × S maps as the graph's [perChunk, n, S] input, the rest of `block` zero. */
+export function fillBlock(maps: Float32Array, n: number, C: number, S: number, c0: number, cs: number, block: Float32Array): void {
+  // [n, C, S] → [cs, n, S]: each map is S contiguous values.
+  for (let c = 0; c < cs; c++) {
+    for (let i = 0; i < n; i++) {
+      const src = (i * C + c0 + c) * S;
+      block.set(maps.subarray(src, src + S), (c * n + i) * S);
+    }
+  }
+  block.fill(0, cs * n * S);
 }
 
 /**
@@ -101,64 +128,25 @@ export async function forEachChannelChunk(
 ): Promise<number> {
   const pairs = checkMaps(maps, n, C, S);
   checkSignal(opts.signal);
-  const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
-  const maxPerChunk = Math.max(1, Math.min(C, opts.chunkChannels ?? Math.floor(blockBytes / (4 * n * n))));
-  if (!Number.isInteger(maxPerChunk)) throw new CnnSlicerError('bad-request', `pairwise distances: chunkChannels must be an integer, not ${opts.chunkChannels}`);
-  // Every call gets the same number of channels, at least 2, the last chunk padded with zero
-  // maps: onnxruntime's MatMul takes another code path for a batch of one, whose roundings
-  // differ in the last bit, and results should not depend on the memory budget (cached results
-  // are keyed by their inputs, not by how they were chunked). Splitting C evenly keeps the padding
-  // under one channel per chunk.
-  const chunks = Math.ceil(C / maxPerChunk);
-  const perChunk = Math.max(2, Math.ceil(C / chunks));
-
+  const { perChunk } = chunkPlan(n, C, opts);
   const session = await channelDistancesSession();
   const pairsTensor = makeTensor(upperTriangle(n), [pairs]);
-  // Two calls in flight: onnxruntime keeps about one core busy with this graph, so the next chunk's
-  // distances are computed while the caller reduces the last one (binning, on the calling thread)
-  // and while another call runs. Each call has its own input block; results are handed over in
-  // channel order, and each is what the call alone computes.
-  const depth = Math.max(1, Math.min(opts.inFlight ?? 2, Math.ceil(C / perChunk)));
-  const blocks = Array.from({ length: depth }, () => new Float32Array(perChunk * n * S));
-  const pending: { c0: number; c1: number; run: Promise<Record<string, Tensor>> }[] = [];
-  let next = 0;
-  let launched = 0;
-  const launch = (): void => {
-    const c0 = next;
+  const block = new Float32Array(perChunk * n * S);
+  for (let c0 = 0; c0 < C; c0 += perChunk) {
+    checkSignal(opts.signal);
     const c1 = Math.min(C, c0 + perChunk);
-    const cs = c1 - c0;
-    next = c1;
-    // The block of the call launched `depth` calls ago, whose result has been handed over.
-    const block = blocks[launched++ % depth];
-    // [n, C, S] → [cs, n, S] for this chunk of channels: each map is S contiguous values.
-    for (let c = 0; c < cs; c++) {
-      for (let i = 0; i < n; i++) {
-        const src = (i * C + c0 + c) * S;
-        block.set(maps.subarray(src, src + S), (c * n + i) * S);
-      }
-    }
-    block.fill(0, cs * n * S);
-    const run = session.run({ M: makeTensor(block, [perChunk, n, S]), PAIRS: pairsTensor }) as Promise<Record<string, Tensor>>;
-    // A call left running when an earlier one fails or the caller stops must not reject unhandled.
-    run.catch(() => undefined);
-    pending.push({ c0, c1, run });
-  };
-  while (next < C && pending.length < depth) launch();
-  while (pending.length > 0) {
-    const { c0, c1, run } = pending.shift()!;
+    fillBlock(maps, n, C, S, c0, c1 - c0, block);
     let out;
     try {
-      out = await run;
+      out = await session.run({ M: makeTensor(block, [perChunk, n, S]), PAIRS: pairsTensor });
     } catch (err) {
       throw new CnnSlicerError('internal', `pairwise distances for channels ${c0}…${c1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
     }
-    checkSignal(opts.signal);
-    const d = out.D;
+    const d = out.D as Tensor;
     onChunk(c0, c1 - c0, (d.data as Float32Array).subarray(0, (c1 - c0) * pairs));
     // onnxruntime's output is released now rather than at the next collection.
     d.dispose();
     opts.onProgress?.(c1, C);
-    if (next < C) launch();
     await new Promise<void>((r) => setImmediate(r));
   }
   checkSignal(opts.signal);

@@ -96,7 +96,9 @@ export function allocateCodes(channels: number, pairs: number, params: CapacityP
   const bytes = channels * stride;
   const codes =
     storage.arena !== undefined ? allocateInArena(storage.arena, bytes) : new Uint8Array(storage.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  return { channels, pairs, bins: params.capacityBins, codes, stride, upper: new Float64Array(channels), entropy: new Float64Array(channels), arena: storage.arena };
+  // Shared storage is for other threads, which may fill the uppers and entropies too.
+  const doubles = (): Float64Array => new Float64Array(storage.arena !== undefined || storage.shared ? new SharedArrayBuffer(8 * channels) : new ArrayBuffer(8 * channels));
+  return { channels, pairs, bins: params.capacityBins, codes, stride, upper: doubles(), entropy: doubles(), arena: storage.arena };
 }
 
 /**
