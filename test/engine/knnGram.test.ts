@@ -114,7 +114,6 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
   });
 
   it('leaves out the dimensions constant over all points, with the same neighbours and distances', async () => {
-    // 300 points: the centre's sample takes every second one, so point 299 is not in it.
     const m = 300;
     const dd = 2500;
     const k = 20;

@@ -48,16 +48,17 @@
 // float64; every other returned D² is within 2⁻¹⁰ of its true value, relative, by the bound (so
 // each distance within 2⁻¹¹, and its float32 rounding), and which neighbours are returned is
 // exact up to ties within that error. At b = 1,024 a pair needs the recomputation only when D² < 2⁻³·|ci||cj|, i.e. (equal
-// norms) cosine similarity above 0.94 of the centred activations: 148 of the 499,500 pairs of the
-// benchmark's ResNet-like layer; over 100 of its rows the others were within 9·10⁻⁷ relative
-// (2·10⁻⁸ on average). With refine
+// norms) cosine similarity above 0.94 of the centred activations: 160 of the 499,500 pairs of the
+// benchmark's ResNet-like layer; over 100 of its rows the others were within 8·10⁻⁷ relative
+// (2·10⁻⁸ on average). A float32 product that overflows (|ci| beyond ~10¹⁹), which the bound does
+// not cover, leaves D̃² infinite or NaN, and the pair is recomputed too. With refine
 // 'all' (small problems) every returned distance is recomputed, and so is every candidate beyond
 // the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
 //
 // MEASURED (bench/interSampleHidden.ts, node bench/run-all.mjs a2: n = 1,000, d = 32,768 float16
-// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in ~0.6 s
-// (before: 54–70 s), with the entropy within 4.5·10⁻⁹ relative of the float64 reference's; see
-// docs/performance.md, section (a2).
+// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in 0.6–1.0 s
+// depending on the machine's load (before: 54–70 s), with the entropy within 5·10⁻⁹ relative of
+// the float64 reference's; see docs/performance.md, section (a2).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
