@@ -14,10 +14,10 @@ Usage (each command prints one JSON object on stdout; .npy inputs as written by 
       --method numpy (default): chunked brute force, D^2 = |q|^2 - 2 q.x + |x|^2 with a BLAS GEMM
         in --precision (float64 default: exact to ~1e-13 relative to the norms; float32: the same
         arithmetic class as the engine's GEMM, for a like-for-like benchmark), then argpartition;
-        selected pairs where that formula may cancel badly are recomputed: with float32, first
-        by a float64 GEMM of their rows (in thousands of dimensions that is nearly every pair);
-        then those where even float64 may (near and exact duplicates) from coordinate
-        differences, so duplicates are at exactly 0.
+        selected pairs where that formula may cancel badly are recomputed: with float32, when
+        they are many in their rows (in thousands of dimensions, nearly every pair), first by a
+        float64 GEMM of those rows; then those where even float64 may (near and exact
+        duplicates) from coordinate differences, so duplicates are at exactly 0.
       --method ckdtree: scipy.spatial.cKDTree, distances from coordinate differences in float64
         (an exact method with no cancellation at all; slow in hundreds of dimensions).
       Rows: self excluded by index, ascending by (distance, index).
@@ -181,12 +181,12 @@ def knn_numpy(points, k, precision="float64", block_bytes=KNN_BLOCK_BYTES):
     is bounded by about d * u * (|q|^2 + |x|^2) (u the unit roundoff of the GEMM's dtype), so
     exact duplicates come out as tiny non-zero distances, which matters to Eq. 5 (a row with
     log2 k zero distances has no sigma). So the points are centred first (smaller norms), and
-    every selected pair whose bound exceeds 2^-10 of its D^2 is recomputed. With a float32 GEMM
-    such pairs are first taken from a float64 GEMM of their rows: in many dimensions the float32
-    bound fails for nearly every pair (at d = 32,768 it is 2e-3 of the norms), and recomputing
-    them all from coordinate differences would take minutes. Any pair whose float64 bound still
-    fails (near and exact duplicates) is recomputed from coordinate differences, a bounded number
-    at a time, so duplicates are at exactly 0.
+    every selected pair whose bound exceeds 2^-10 of its D^2 is recomputed. With a float32 GEMM,
+    when such pairs are many in their rows, they are first taken from a float64 GEMM of those
+    rows: in many dimensions the float32 bound fails for nearly every pair (at d = 32,768 it is
+    2e-3 of the norms), and recomputing them all from coordinate differences would take minutes.
+    Any pair whose float64 bound still fails (near and exact duplicates) is recomputed from
+    coordinate differences, a bounded number at a time, so duplicates are at exactly 0.
     """
     n, d = points.shape
     dtype = np.float64 if precision == "float64" else np.float32
@@ -217,8 +217,12 @@ def knn_numpy(points, k, precision="float64", block_bytes=KNN_BLOCK_BYTES):
         part = np.argpartition(block, k - 1, axis=1)[:, :k]
         d2 = np.take_along_axis(block, part, 1).astype(np.float64) + sq[r0:r1, None]
         suspect = bound(dtype) * (sq[r0:r1, None] + sq[part]) > 2.0**-10 * d2
-        if dtype is np.float32 and suspect.any():
-            sel = np.nonzero(suspect.any(axis=1))[0]
+        sel = np.nonzero(suspect.any(axis=1))[0]
+        # With float32, when the suspects are more than an eighth of their rows' n columns (in
+        # thousands of dimensions: all of them), one float64 GEMM of those rows costs less than
+        # coordinate differences for each pair; otherwise (MNIST: 3,344 pairs in 1,025 of 20,000
+        # rows) not.
+        if dtype is np.float32 and 8 * np.count_nonzero(suspect) > sel.size * n:
             cols = part[sel]
             g = c64[r0 + sel] @ c64.T
             d2_64 = sq64[r0 + sel, None] + sq64[cols] - 2 * np.take_along_axis(g, cols, 1)
