@@ -242,7 +242,9 @@ export class GramKnnThread {
     const { n, dims: d, sliceDims: b, symmetric, data, gram } = this.s;
     const c0 = symmetric ? r0 : 0;
     const target = symmetric ? gram : this.g;
-    if (!symmetric) this.g.fill(0, 0, (r1 - r0) * n);
+    // From zero, so that the main thread can redo the task of a worker that died halfway.
+    if (symmetric) for (let i = r0; i < r1; i++) gram.fill(0, i * n + c0, (i + 1) * n);
+    else this.g.fill(0, 0, (r1 - r0) * n);
     for (let p0 = c0; p0 < n; p0 += COLUMN_PIECE) {
       const p1 = Math.min(n, p0 + COLUMN_PIECE);
       for (let t0 = 0; t0 < d; t0 += b) {
