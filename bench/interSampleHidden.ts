@@ -133,7 +133,7 @@ async function orchestrate(): Promise<void> {
     // Per-repeat ratios: each engine run against the reference runs next to it.
     const pairRatios = engineRuns.map((e, r) => (refCompute(ref64Runs[r].timings) / e.timings.compute).toFixed(2));
     console.log(`    per repeat, float64 reference / engine: ${pairRatios.join(', ')}; load average after each engine run: ${engineRuns.map((e) => e.loadavg[0]).join(', ')}`);
-    console.log(`    engine: ${eng.method} k-NN, ${eng.refined} of ${(n * (n - 1)) / 2} pairs recomputed in float64`);
+    console.log(`    engine: ${eng.method} k-NN, ${eng.refined} distances of the ${n * (n - 1)} (each of ${(n * (n - 1)) / 2} pairs from both ends) recomputed in float64`);
     console.log(`    reference: numpy ${String((ref64.versions as Record<string, string>).numpy)}, scipy ${String((ref64.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref64)}`);
     const row = (name: string, t: Record<string, number>, r: RefRun) => [
       name,

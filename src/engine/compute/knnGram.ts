@@ -47,12 +47,13 @@
 // exact duplicates, near-duplicates) is recomputed exactly from the original float32 points in
 // float64; every other returned D² is within 2⁻¹⁰ of its true value, relative, by the bound (so
 // each distance within 2⁻¹¹, and its float32 rounding), and which neighbours are returned is
-// exact up to ties within that error. At b = 1,024 a pair needs the recomputation only when D² < 2⁻³·|ci||cj|, i.e. (equal
-// norms) cosine similarity above 0.94 of the centred activations: 160 of the 499,500 pairs of the
-// benchmark's ResNet-like layer; over 100 of its rows the others were within 8·10⁻⁷ relative
-// (2·10⁻⁸ on average). A float32 product that overflows (|ci| beyond ~10¹⁹), which the bound does
-// not cover, leaves D̃² infinite or NaN, and the pair is recomputed too. With refine
-// 'all' (small problems) every returned distance is recomputed, and so is every candidate beyond
+// exact up to ties within that error. At b = 1,024 a pair needs the recomputation only when
+// D² < 2⁻³·|ci||cj|, i.e. (equal norms) cosine similarity above 0.94 of the centred activations:
+// 80 of the 499,500 pairs of the benchmark's ResNet-like layer (`refined` counts each twice, once
+// from each end); over 100 of its rows the others were within 8·10⁻⁷ relative (2·10⁻⁸ on
+// average). A float32 product that overflows (|ci| beyond ~10¹⁹), which the bound does not cover,
+// leaves D̃² infinite or NaN, and the pair is recomputed too. With refine 'all' (small problems)
+// every returned distance is recomputed, and so is every candidate beyond
 // the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
 //
 // MEASURED (bench/interSampleHidden.ts, node bench/run-all.mjs a2: n = 1,000, d = 32,768 float16
