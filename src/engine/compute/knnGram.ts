@@ -57,7 +57,7 @@
 // the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
 //
 // MEASURED (bench/interSampleHidden.ts, node bench/run-all.mjs a2: n = 1,000, d = 32,768 float16
-// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in 0.6–1.0 s
+// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in 0.53–0.96 s
 // depending on the machine's load (before: 54–70 s), with the entropy within 5·10⁻⁹ relative of
 // the float64 reference's; see docs/performance.md, section (a2).
 import { availableParallelism } from 'node:os';
