@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { allocateCodes, channelCapacity, codeChannelChunk, codeDistances, fillCapacityRows, samplePairs, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
 import { channelCapacityParallel } from '../../src/engine/estimators/capacityParallel';
-import type { CapacityRange } from '../../src/engine/estimators/params';
+import { ESTIMATOR_DEFAULTS, resolveEstimatorParams, type CapacityRange } from '../../src/engine/estimators/params';
 
 /** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */
 function random(seed: number): () => number {
@@ -240,6 +240,14 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
   });
 
   describe('sampled pairs (capacityPairs)', () => {
+    it('is a parameter: 0 (every pair) by default, else a whole number of pairs', () => {
+      assert.equal(ESTIMATOR_DEFAULTS.capacityPairs, 0);
+      assert.equal(resolveEstimatorParams({ capacityPairs: 50000 }).capacityPairs, 50000);
+      for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) assert.throws(() => resolveEstimatorParams({ capacityPairs: bad }), CnnSlicerError, String(bad));
+      // Codes beyond 2 GiB a layer are refused up front (5,000 probes: 12.5 M pairs × 512 channels), pointing at capacityPairs.
+      assert.throws(() => allocateCodes(512, 12497500, ESTIMATOR_DEFAULTS), (e: unknown) => e instanceof CnnSlicerError && e.code === 'bad-request' && /capacityPairs/.test(e.message));
+    });
+
     it('draws m distinct pairs in increasing order, the same every time, every pair when m ≥ P', () => {
       const a = samplePairs(499500, 50000);
       assert.equal(a.length, 50000);

@@ -78,6 +78,9 @@ function checkParams(params: CapacityParams): void {
   }
 }
 
+/** The most bytes of codes one layer may take (one byte per channel and pair): what a 4 GiB WebAssembly memory holds for two layers. */
+const MAX_CODE_BYTES = 2 ** 31;
+
 /** Bytes of a layer's codes: its stride times its channels. */
 export function codeBytes(channels: number, pairs: number): number {
   return channels * ((pairs + 15) & ~15);
@@ -94,6 +97,9 @@ export function allocateCodes(channels: number, pairs: number, params: CapacityP
   }
   const stride = (pairs + 15) & ~15;
   const bytes = channels * stride;
+  if (bytes > MAX_CODE_BYTES) {
+    throw new CnnSlicerError('bad-request', `channel capacity: ${channels} channels × ${pairs} sample pairs need ${(bytes / 2 ** 30).toFixed(1)} GiB of codes (at most ${MAX_CODE_BYTES / 2 ** 30}); use fewer probe samples or a sample of pairs (capacityPairs)`);
+  }
   const codes =
     storage.arena !== undefined ? allocateInArena(storage.arena, bytes) : new Uint8Array(storage.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   // Shared storage is for other threads, which may fill the uppers and entropies too.
