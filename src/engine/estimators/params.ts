@@ -29,10 +29,11 @@ export const ESTIMATOR_DEFAULTS = {
 
 /**
  * capacityPairs to use when a sampled channel capacity is asked for without a count (the CLI's
- * `--capacity-pairs sampled`): over 1,000 probe samples (499,500 pairs) it kept the capacity
- * matrix of benchmark (b) within 0.02 bit of the exact one, in a tenth of the time (docs/estimators.md).
+ * `--capacity-pairs sampled`): over 1,000 probe samples (499,500 pairs) it kept 512 × 512 capacity
+ * matrices (benchmark (b)'s and a ResNet-18's) within 0.014 bit of the exact ones, in about a
+ * quarter of the time; 50,000 pairs were ~2 s faster but up to 0.022 bit off (docs/estimators.md).
  */
-export const CAPACITY_SAMPLED_PAIRS = 50000;
+export const CAPACITY_SAMPLED_PAIRS = 100000;
 
 /** The k actually used for N samples: the paper's k, but never more than the N − 1 other samples. */
 export function effectiveK(sampleCount: number, params: Pick<EstimatorParams, 'interK'> = ESTIMATOR_DEFAULTS): number {
