@@ -10,7 +10,8 @@
 //
 //   a     inter-sample entropy, MNIST 2,000/class (N = 20,000, 784-D), k = 1000
 //   a2    inter-sample entropy of a hidden layer: N = 1,000, 32,768-D float16 activations, k = 999
-//   b     64 × 64 channel-capacity matrix, N = 1,000, 16×16 and 8×8 maps
+//   b     channel-capacity matrices, N = 1,000: 64 × 64 (16×16 and 8×8 maps), then 512 × 512
+//         (ResNet-like 8×8 and 4×4 maps, exact and sampled; BENCH_CAPACITY_LARGE=0 skips it)
 //   c     intra-sample entropy throughput
 //   live  latency from a manifest's rename to the Runs tree and the training view (code-server and
 //         Chromium from scripts/e2e/install.sh, a built dist/; no Python)
