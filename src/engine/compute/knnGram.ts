@@ -61,10 +61,10 @@
 // depending on the machine's load (before: 54–70 s), with the entropy within 5·10⁻⁹ relative of
 // the float64 reference's; see docs/performance.md, section (a2).
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import { buildGramBlockGraph } from './graphs';
 import { type PointScan, layoutPoints } from './knnGramLayout';
+import { type PooledWorker, giveBack, lendWorkers, postJob } from './knnGramPool';
 import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import {
   DEFAULT_BLOCK_BYTES,
@@ -76,7 +76,6 @@ import {
   messageOf,
   refinesAll,
   threadsFromEnvironment,
-  workerEntry,
   yieldToEventLoop,
 } from './knnShared';
 
@@ -131,40 +130,45 @@ function gramPlan(n: number, d: number, opts: KnnOptions): GramPlan {
 let modelBytes: Uint8Array | undefined;
 
 /**
- * The worker threads of one search. Started as early as the caller can (knn starts them before
- * it checks the points, when they are evidently off any 8-bit grid), because a worker takes
- * 30–100 ms to start bundled, several times that through tsx on a loaded machine, and until it
- * has started the main thread computes alone.
+ * The worker threads of one search, lent by the pool of warm workers (knnGramPool.ts), which
+ * starts those it lacks. Lent as early as the caller can (knn lends them before it checks the
+ * points, when they are evidently off any 8-bit grid), because a worker takes 30–100 ms to start
+ * bundled, several times that through tsx on a loaded machine, and until it has started the main
+ * thread computes alone.
  */
 export class GramWorkers {
   readonly threads: number;
-  readonly list: { worker: Worker; stopped: boolean }[] = [];
+  readonly list: { worker: PooledWorker; stopped: boolean; seq: number }[] = [];
   /** Called whenever a worker finishes a task or stops, and on cancellation. */
   wake: (() => void) | undefined;
   report: () => void = () => undefined;
 
   constructor(n: number, d: number, opts: KnnOptions) {
-    this.threads = gramPlan(n, d, opts).threads;
-    const entry = this.threads > 1 ? workerEntry(__dirname, 'knnWorker') : undefined;
-    // No entry (neither a bundle nor tsx to run the source): the main thread does it all.
-    if (entry === undefined) return;
-    modelBytes ??= buildGramBlockGraph();
-    for (let id = 1; id < this.threads; id++) {
-      const w = { worker: new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { kind: 'gram', id, model: modelBytes } }), stopped: false };
+    const wanted = gramPlan(n, d, opts).threads;
+    // None lent (neither a bundle nor tsx to run the worker's source): the main thread does it all.
+    const lent = wanted > 1 ? lendWorkers(wanted - 1, (modelBytes ??= buildGramBlockGraph())) : [];
+    this.threads = 1 + lent.length;
+    for (const worker of lent) {
+      const w = { worker, stopped: false, seq: -1 };
       const stopped = () => {
         w.stopped = true;
         this.wake?.();
       };
-      w.worker.on('message', (msg: { type: string }) => {
+      worker.onMessage = (msg) => {
+        if (msg.seq !== w.seq) return;
         if (msg.type === 'task') {
           this.report();
           this.wake?.();
         } else stopped();
-      });
-      w.worker.on('error', stopped);
-      w.worker.on('exit', stopped);
+      };
+      worker.onDeath = stopped;
       this.list.push(w);
     }
+  }
+
+  /** Posts the search to every lent worker, as worker 1, 2, …. */
+  post(shared: GramKnnShared): void {
+    this.list.forEach((w, t) => (w.seq = postJob(w.worker, 'gram', t + 1, { shared })));
   }
 
   /** Whether a worker may still finish tasks. */
@@ -172,8 +176,10 @@ export class GramWorkers {
     return this.list.some((w) => !w.stopped);
   }
 
+  /** Gives the workers back to the pool; a search they still run must have been told to stop. */
   terminate(): void {
-    for (const { worker } of this.list) void worker.terminate();
+    giveBack(this.list.map((w) => w.worker));
+    this.list.length = 0;
   }
 }
 
@@ -186,7 +192,7 @@ function stopAll(control: Int32Array): void {
 
 /**
  * Exact k nearest neighbours by the blocked Gram product (see the top of this file), with the
- * workers `started` early by the caller (terminated here whatever happens) or started here.
+ * workers `started` (lent) early by the caller, or lent here, and given back here whatever happens.
  * Memory beyond the points and the result: a shared copy of the points and their centred slices
  * (2·4·n·d bytes), the Gram matrix (8·n² bytes) or a [chunkRows, n] float64 block per thread,
  * and ~20 MiB per thread.
@@ -262,7 +268,7 @@ export async function knnGram(
     // The products open before the layout: a worker that has started takes a task and multiplies
     // each slice as soon as this thread has laid it out.
     Atomics.store(ctl, STAGE, STAGE_PRODUCTS);
-    for (const { worker } of workers.list) worker.postMessage(shared);
+    workers.post(shared);
     layoutPoints(points, n, d, centre, kept, b, shared.data, shared.norms, shared.roots, (s) => {
       Atomics.store(ctl, LAID_OUT, s + 1);
       Atomics.notify(ctl, LAID_OUT);

@@ -1,21 +1,22 @@
-// Worker-thread entry of the k-NN's threaded paths: the integer one (knn.ts) and the blocked Gram
-// one (knnGram.ts), as workerData.kind says. Loads its onnxruntime session while the main thread
-// prepares the data, then runs its share of each stage's tasks as the main thread opens the
-// stages, until the last is done or the search is aborted. Each kind loads only its own modules
-// (a Gram worker neither the integer path nor the graph builder and its protobuf code, ~100 ms
-// of start-up through tsx): its start-up is time the main thread computes alone.
+// Worker-thread entry of the k-NN's threaded paths, as workerData.kind says.
+//   'integer' (knn.ts): one search. Loads its onnxruntime session while the main thread prepares
+//     the data, runs its share of each stage's tasks as the main thread opens the stages, exits.
+//   'pool' (knnGramPool.ts): a warm worker that runs the jobs posted to it one after the other:
+//     a blocked Gram search's share (knnGram.ts), with its session loaded at start and kept, or
+//     an inter-sample entropy's σ and mutual-pair chunks (interSampleEntropy.ts).
+// Each kind loads only its own modules (a Gram worker neither the integer path nor the graph
+// builder and its protobuf code, ~100 ms of start-up through tsx): its start-up is time the main
+// thread computes alone.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { InterSampleJob } from '../estimators/interSampleEntropy';
 import type { IntegerGemmVariant } from './graphs';
 import type { IntegerKnnShared } from './knn';
+import type { PoolJob, PoolMessage } from './knnGramPool';
 import type { GramKnnShared } from './knnGramThread';
 
-type Job = { kind: 'integer'; id: number; variant: IntegerGemmVariant } | { kind: 'gram'; id: number; model: Uint8Array };
+type Start = { kind: 'integer'; id: number; variant: IntegerGemmVariant } | { kind: 'pool'; model: Uint8Array; pending: Int32Array };
 
-interface StagedThread {
-  work(stage: number, after?: () => void): Promise<void>;
-}
-
-const job = workerData as Job;
+const start = workerData as Start;
 const port = parentPort!;
 
 // Required, not imported, so that each kind loads only its own modules: a plain require, which
@@ -24,37 +25,62 @@ const port = parentPort!;
 const gramModule = () => require('./knnGramThread') as typeof import('./knnGramThread');
 const integerModule = () => require('./knn') as typeof import('./knn');
 const graphsModule = () => require('./graphs') as typeof import('./graphs');
+const interModule = () => require('../estimators/interSampleEntropy') as typeof import('../estimators/interSampleEntropy');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** This kind's thread, and the function that waits for the main thread to open each stage. */
-async function open(shared: IntegerKnnShared | GramKnnShared): Promise<{ thread: StagedThread; stageOpen: (stage: number) => number | undefined }> {
-  if (job.kind === 'gram') {
-    const { GramKnnThread, gramStageOpen } = gramModule();
-    const s = shared as GramKnnShared;
-    return { thread: await GramKnnThread.create(s, job.id), stageOpen: (stage) => gramStageOpen(s, stage) };
-  }
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+if (start.kind === 'integer') {
   const { IntegerKnnThread, knnStageOpen } = integerModule();
-  const s = shared as IntegerKnnShared;
-  return { thread: await IntegerKnnThread.create(s, job.id), stageOpen: (stage) => knnStageOpen(s, stage) };
+  // The session, loaded now: the thread's create gets this same (cached) one. A failure surfaces there.
+  graphsModule()
+    .knnIntegerBlockSession(start.variant)
+    .catch(() => undefined);
+  const main = async (shared: IntegerKnnShared): Promise<void> => {
+    const thread = await IntegerKnnThread.create(shared, start.id);
+    for (let stage = 1; ; stage++) {
+      const opened = knnStageOpen(shared, stage);
+      if (opened === undefined) return;
+      await thread.work(opened, () => port.postMessage({ type: 'task' }));
+    }
+  };
+  port.once('message', (shared: IntegerKnnShared) => {
+    main(shared).then(
+      () => port.postMessage({ type: 'done' }),
+      // The main thread redoes whatever this worker left undone; the message only says it stopped.
+      (err: unknown) => port.postMessage({ type: 'error', message: messageOf(err) }),
+    );
+  });
+} else {
+  const { pending, model } = start;
+  const gram = gramModule();
+  gram.gramBlockSession(model).catch(() => undefined);
+  const post = (msg: PoolMessage) => port.postMessage(msg);
+
+  const gramJob = async (job: PoolJob<{ shared: GramKnnShared }>): Promise<void> => {
+    const thread = await gram.GramKnnThread.create(job.shared, job.id);
+    for (let stage = 1; ; stage++) {
+      const opened = gram.gramStageOpen(job.shared, stage);
+      if (opened === undefined) return;
+      await thread.work(opened, () => post({ type: 'task', seq: job.seq }));
+    }
+  };
+
+  // Jobs one after the other: one posted while another runs (a lent worker still ending a
+  // cancelled search) waits for it.
+  let queue = Promise.resolve();
+  port.on('message', (job: PoolJob<{ shared: GramKnnShared } | { job: InterSampleJob }>) => {
+    queue = queue.then(async () => {
+      let end: PoolMessage = { type: 'done', seq: job.seq };
+      try {
+        if ('shared' in job) await gramJob(job);
+        else interModule().interSampleWorker(job.job, job.id);
+      } catch (err) {
+        // The caller redoes whatever this worker left undone; the message only says it stopped.
+        end = { type: 'error', seq: job.seq, message: messageOf(err) };
+      }
+      Atomics.sub(pending, 0, 1);
+      post(end);
+    });
+  });
 }
-
-// The session, loaded now: the thread's create gets this same (cached) one. A failure surfaces there, in main().
-const session = job.kind === 'gram' ? gramModule().gramBlockSession(job.model) : graphsModule().knnIntegerBlockSession(job.variant);
-session.catch(() => undefined);
-
-async function main(shared: IntegerKnnShared | GramKnnShared): Promise<void> {
-  const { thread, stageOpen } = await open(shared);
-  for (let stage = 1; ; stage++) {
-    const opened = stageOpen(stage);
-    if (opened === undefined) return;
-    await thread.work(opened, () => port.postMessage({ type: 'task' }));
-  }
-}
-
-port.once('message', (shared: IntegerKnnShared | GramKnnShared) => {
-  main(shared).then(
-    () => port.postMessage({ type: 'done' }),
-    // The main thread redoes whatever this worker left undone; the message only says it stopped.
-    (err: unknown) => port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
-  );
-});
