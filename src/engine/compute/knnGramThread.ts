@@ -159,7 +159,10 @@ export class GramKnnThread {
   private readonly a: Float32Array;
   private readonly b: Float32Array;
   private readonly y: Float32Array;
-  /** Without the whole Gram matrix: this thread's rows of it, chunkRows × n. */
+  /**
+   * Without the whole Gram matrix: this thread's rows of it, chunkRows × n. With it: the full
+   * rows of a row task, taskRows × n (see rowTask).
+   */
   private readonly g: Float64Array;
   private readonly d2: Float64Array;
   private readonly err: Float64Array;
@@ -184,7 +187,7 @@ export class GramKnnThread {
     this.a = new Float32Array(callRows * sliceDims);
     this.b = new Float32Array(piece * sliceDims);
     this.y = new Float32Array(callRows * piece);
-    this.g = new Float64Array(symmetric ? 0 : chunkRows * n);
+    this.g = new Float64Array((symmetric ? Math.min(n, s.taskRows) : chunkRows) * n);
     this.d2 = new Float64Array(n);
     this.err = new Float64Array(n);
     this.flagged = new Int32Array(n);
@@ -225,7 +228,7 @@ export class GramKnnThread {
     for (let s = 1; s < stage; s++) slot += tasks[s - 1];
     Atomics.compareExchange(taskState, slot, 0, 1);
     if (stage === STAGE_PRODUCTS) await this.productTask(t * chunkRows, Math.min(n, (t + 1) * chunkRows));
-    else for (let i = t * taskRows; i < Math.min(n, (t + 1) * taskRows); i++) this.finishRow(i, -1, this.s.gram);
+    else this.rowTask(t * taskRows, Math.min(n, (t + 1) * taskRows));
     Atomics.add(threadTasks, this.id, 1);
     if (Atomics.exchange(taskState, slot, 2) !== 2) Atomics.add(control, DONE + stage - 1, 1);
   }
@@ -284,6 +287,26 @@ export class GramKnnThread {
       }
     }
     if (!symmetric) for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, this.g);
+  }
+
+  /**
+   * Stage 2: rows [r0, r1) finished from the whole Gram matrix, whose upper triangle holds each
+   * pair's value at the row of its lower index. A row's values left of the diagonal are a column
+   * there, n·8 bytes apart: read one by one, a cache and TLB miss each, they took half the row
+   * stage. So the task's rows are first gathered whole into this.g, the column part a row of the
+   * Gram matrix at a time (its values for all the task's rows are adjacent), then finished from
+   * there: the same numbers, so D̃²(i, j) and D̃²(j, i) stay the same number.
+   */
+  private rowTask(r0: number, r1: number): void {
+    const { n, gram } = this.s;
+    const g = this.g;
+    for (let j = 0; j < r1 - 1; j++) {
+      const from = Math.max(r0, j + 1);
+      const src = j * n;
+      for (let i = from; i < r1; i++) g[(i - r0) * n + j] = gram[src + i];
+    }
+    for (let i = r0; i < r1; i++) g.set(gram.subarray(i * n + i + 1, (i + 1) * n), (i - r0) * n + i + 1);
+    for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, g);
   }
 
   /**
