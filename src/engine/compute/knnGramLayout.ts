@@ -131,14 +131,76 @@ export function layoutPoints(
   const slices = runs.first.length - 1;
   norms.fill(0);
   for (let s = 0; s < slices; s++) {
-    for (let i = 0; i < n; i++) {
-      norms[i] += layoutRow(points, i * d, i, centre, runs.first[s], runs.first[s + 1], runs.from, runs.to, runs.width, runs.length, data);
+    const r0 = runs.first[s];
+    const r1 = runs.first[s + 1];
+    let i = 0;
+    for (; i + ROWS_AT_ONCE <= n; i += ROWS_AT_ONCE) {
+      const sq = layoutFourRows(points, i * d, d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
+      for (let q = 0; q < ROWS_AT_ONCE; q++) norms[i + q] += sq[q];
     }
+    for (; i < n; i++) norms[i] += layoutRow(points, i * d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
     // The norms are complete before the last slice is announced: a product task that finishes
     // rows (without the whole Gram matrix) may use them as soon as it has that slice.
     if (s === slices - 1) for (let i = 0; i < n; i++) roots[i] = Math.sqrt(norms[i]);
     sliceDone(s);
   }
+}
+
+/** Points laid out together by layoutFourRows. */
+const ROWS_AT_ONCE = 4;
+const fourSums = new Float64Array(ROWS_AT_ONCE);
+
+/**
+ * Runs [r0, r1) of points i … i + 3 (at points[o…], d apart), written to consecutive rows of their
+ * slice; returns the sums of their squares (in a shared array, read before the next call). Four
+ * points a pass share each run's bounds and each centre value: 45 ms against 80 one point at a
+ * time for bench a2's 20,103 × 1,000 values, written to memory already touched.
+ */
+function layoutFourRows(
+  points: Float32Array,
+  o: number,
+  d: number,
+  i: number,
+  centre: Float32Array,
+  r0: number,
+  r1: number,
+  from: Int32Array,
+  to: Int32Array,
+  width: Int32Array,
+  length: Int32Array,
+  data: Float32Array,
+): Float64Array {
+  let sq0 = 0;
+  let sq1 = 0;
+  let sq2 = 0;
+  let sq3 = 0;
+  for (let r = r0; r < r1; r++) {
+    const c = from[r];
+    const src = o + c;
+    const w = width[r];
+    const dst = to[r] + i * w;
+    const len = length[r];
+    for (let t = 0; t < len; t++) {
+      const m = centre[c + t];
+      const v0 = Math.fround(points[src + t] - m);
+      const v1 = Math.fround(points[src + d + t] - m);
+      const v2 = Math.fround(points[src + 2 * d + t] - m);
+      const v3 = Math.fround(points[src + 3 * d + t] - m);
+      data[dst + t] = v0;
+      data[dst + w + t] = v1;
+      data[dst + 2 * w + t] = v2;
+      data[dst + 3 * w + t] = v3;
+      sq0 += v0 * v0;
+      sq1 += v1 * v1;
+      sq2 += v2 * v2;
+      sq3 += v3 * v3;
+    }
+  }
+  fourSums[0] = sq0;
+  fourSums[1] = sq1;
+  fourSums[2] = sq2;
+  fourSums[3] = sq3;
+  return fourSums;
 }
 
 /** Runs [r0, r1) of point i (at points[o…]); returns the sum of their squares. */
@@ -155,28 +217,17 @@ function layoutRow(
   length: Int32Array,
   data: Float32Array,
 ): number {
-  // Two accumulators, two values a step: ~1.5× faster in V8 (the norm is as exact either way).
-  let sq0 = 0;
-  let sq1 = 0;
+  let sq = 0;
   for (let r = r0; r < r1; r++) {
-    const src = o + from[r];
     const c = from[r];
+    const src = o + c;
     const dst = to[r] + i * width[r];
     const len = length[r];
-    let t = 0;
-    for (; t + 1 < len; t += 2) {
-      const v = Math.fround(points[src + t] - centre[c + t]);
-      const u = Math.fround(points[src + t + 1] - centre[c + t + 1]);
-      data[dst + t] = v;
-      data[dst + t + 1] = u;
-      sq0 += v * v;
-      sq1 += u * u;
-    }
-    if (t < len) {
+    for (let t = 0; t < len; t++) {
       const v = Math.fround(points[src + t] - centre[c + t]);
       data[dst + t] = v;
-      sq0 += v * v;
+      sq += v * v;
     }
   }
-  return sq0 + sq1;
+  return sq;
 }
