@@ -316,7 +316,7 @@ export async function knnGram(
     // Rows a worker left here: they need a distance recomputed from the points.
     const deferred = Atomics.load(ctl, DEFERRED);
     for (let t = 0; t < deferred; t++) {
-      (await mainThread()).finishRow(shared.deferred[t], -1, shared.gram);
+      (await mainThread()).finishDeferredRow(shared.deferred[t]);
       if (t % TASK_ROWS === TASK_ROWS - 1) await after();
     }
     checkSignal(opts.signal);

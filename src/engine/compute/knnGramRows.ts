@@ -4,9 +4,26 @@
 import { CANCELLATION_RATIO } from './knnShared';
 
 /**
- * Row i's D̃² to every j ≠ i (into d2[j]) and bound E (into err[j]). G(i, j) is at
- * gram[rowOffset + j]; in symmetric mode (rowOffset < 0) at the row of min(i, j). Writes the js
- * whose bound fails the 2⁻¹⁰ test into `flagged`; returns how many.
+ * Rows [r0, r1) of the whole Gram matrix, whose upper triangle holds each pair's value at the row
+ * of its lower index, gathered whole into g (row i at (i − r0)·n). A row's values left of the
+ * diagonal are a column there, n·8 bytes apart: read one by one, a cache and TLB miss each, they
+ * took half the row stage. So they are gathered a row of the Gram matrix at a time (its values for
+ * all of rows r0 … r1 − 1 are adjacent). The same numbers either way: D̃²(i, j) and D̃²(j, i) stay
+ * the same number.
+ */
+export function gatherRows(gram: Float64Array, g: Float64Array, n: number, r0: number, r1: number): void {
+  for (let j = 0; j < r1 - 1; j++) {
+    const from = Math.max(r0, j + 1);
+    const src = j * n;
+    for (let i = from; i < r1; i++) g[(i - r0) * n + j] = gram[src + i];
+  }
+  for (let i = r0; i < r1; i++) g.set(gram.subarray(i * n + i + 1, (i + 1) * n), (i - r0) * n + i + 1);
+}
+
+/**
+ * Row i's D̃² to every j ≠ i (into d2[j]) and bound E (into err[j]), G(i, j) being at
+ * gram[rowOffset + j]. Writes the js whose bound fails the 2⁻¹⁰ test into `flagged`; returns how
+ * many. Floating-point + and × commute, so D̃² and E of a pair are the same seen from either end.
  */
 export function scoreRow(
   i: number,
@@ -28,27 +45,17 @@ export function scoreRow(
   // nor +Infinity: a float32 product that overflowed (|ci| beyond ~10¹⁹), which the bound,
   // relative to the norms, does not cover; such a sum cannot come back to a finite value.
   const keep = CANCELLATION_RATIO / (1 + CANCELLATION_RATIO);
-  const symmetric = rowOffset < 0;
   let f = 0;
-  // j < i, then j > i. In symmetric mode the first reads G(j, i) from row j: the same number row
-  // j reads for the pair, and floating-point + and × commute, so D̃² and E of a pair are the same
-  // seen from either end.
-  for (let j = 0; j < i; j++) {
+  // Every j is written to flagged[f] and f advanced only for a flagged one: no branch that V8
+  // would first meet, and deoptimise on, at a row's first flagged pair.
+  for (let j = 0; j < n; j++) {
     const nn = ni + norms[j];
-    const v = nn - 2 * (symmetric ? gram[j * n + i] : gram[rowOffset + j]);
+    const v = nn - 2 * gram[rowOffset + j];
     const e = a * (ri * roots[j]) + c * nn + e0;
     d2[j] = v;
     err[j] = e;
-    if (!(keep * v > e) || v === Infinity) flagged[f++] = j;
-  }
-  const o = symmetric ? i * n : rowOffset;
-  for (let j = i + 1; j < n; j++) {
-    const nn = ni + norms[j];
-    const v = nn - 2 * gram[o + j];
-    const e = a * (ri * roots[j]) + c * nn + e0;
-    d2[j] = v;
-    err[j] = e;
-    if (!(keep * v > e) || v === Infinity) flagged[f++] = j;
+    flagged[f] = j;
+    f += (keep * v > e && v !== Infinity) || j === i ? 0 : 1;
   }
   return f;
 }

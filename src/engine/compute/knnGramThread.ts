@@ -10,7 +10,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { loadOrt, makeTensor } from '../onnx/ortRuntime';
-import { RADIX_HISTOGRAM, scoreRow, sortRow } from './knnGramRows';
+import { RADIX_HISTOGRAM, gatherRows, scoreRow, sortRow } from './knnGramRows';
 import { exactSquaredDistance, messageOf } from './knnShared';
 
 // Control words of GramKnnShared.control.
@@ -131,11 +131,16 @@ export function gramStageOpen(shared: GramKnnShared, stage: number): number | un
  * G[g0 + r·stride + c] += Y[c·rows + r]: one slice's float32 block, [cols, rows], into the float64
  * sums. Eight columns at a time, so that each pass over the rows reads eight of Y's and writes
  * eight adjacent G: twice as fast in V8 as one column or one row at a time (57 µs against 120 for
- * 64 × 1,000).
+ * 64 × 1,000). The odd columns first: a loop after the hot one would meet V8's optimised code
+ * (compiled while the hot loop ran) without type feedback, and deoptimise it.
  */
 function accumulate(gram: Float64Array, y: Float32Array, rows: number, cols: number, g0: number, stride: number): void {
-  let c = 0;
-  for (; c + 8 <= cols; c += 8) {
+  const odd = cols % 8;
+  for (let c = 0; c < odd; c++) {
+    const o = c * rows;
+    for (let r = 0; r < rows; r++) gram[g0 + r * stride + c] += y[o + r];
+  }
+  for (let c = odd; c < cols; c += 8) {
     for (let r = 0; r < rows; r++) {
       const g = g0 + r * stride + c;
       const o = c * rows + r;
@@ -148,10 +153,6 @@ function accumulate(gram: Float64Array, y: Float32Array, rows: number, cols: num
       gram[g + 6] += y[o + 6 * rows];
       gram[g + 7] += y[o + 7 * rows];
     }
-  }
-  for (; c < cols; c++) {
-    const o = c * rows;
-    for (let r = 0; r < rows; r++) gram[g0 + r * stride + c] += y[o + r];
   }
 }
 
@@ -289,24 +290,17 @@ export class GramKnnThread {
     if (!symmetric) for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, this.g);
   }
 
-  /**
-   * Stage 2: rows [r0, r1) finished from the whole Gram matrix, whose upper triangle holds each
-   * pair's value at the row of its lower index. A row's values left of the diagonal are a column
-   * there, n·8 bytes apart: read one by one, a cache and TLB miss each, they took half the row
-   * stage. So the task's rows are first gathered whole into this.g, the column part a row of the
-   * Gram matrix at a time (its values for all the task's rows are adjacent), then finished from
-   * there: the same numbers, so D̃²(i, j) and D̃²(j, i) stay the same number.
-   */
+  /** Stage 2: rows [r0, r1) finished from the whole Gram matrix, gathered whole first (gatherRows). */
   private rowTask(r0: number, r1: number): void {
-    const { n, gram } = this.s;
-    const g = this.g;
-    for (let j = 0; j < r1 - 1; j++) {
-      const from = Math.max(r0, j + 1);
-      const src = j * n;
-      for (let i = from; i < r1; i++) g[(i - r0) * n + j] = gram[src + i];
-    }
-    for (let i = r0; i < r1; i++) g.set(gram.subarray(i * n + i + 1, (i + 1) * n), (i - r0) * n + i + 1);
-    for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, g);
+    const n = this.s.n;
+    gatherRows(this.s.gram, this.g, n, r0, r1);
+    for (let i = r0; i < r1; i++) this.finishRow(i, (i - r0) * n, this.g);
+  }
+
+  /** A row a worker left to this (main) thread, which has the points: finished from the whole Gram matrix. */
+  finishDeferredRow(i: number): void {
+    gatherRows(this.s.gram, this.g, this.s.n, i, i + 1);
+    this.finishRow(i, 0, this.g);
   }
 
   /**
@@ -316,7 +310,7 @@ export class GramKnnThread {
    * the k-th whose bound lets it be nearer than a returned one (its D̃² − E at most the largest
    * D̃² + E among the first k), then sorted again.
    */
-  finishRow(i: number, rowOffset: number, gram: Float64Array): void {
+  private finishRow(i: number, rowOffset: number, gram: Float64Array): void {
     const { n, d, k, norms, roots, boundA, boundC, boundE0, refineAll, distances, indices, threadRefined, control, deferred } = this.s;
     const { d2, err, flagged, dist, keys, vals, tmpKeys, tmpVals, hist, points } = this;
     const f = scoreRow(i, n, gram, rowOffset, norms, roots, boundA, boundC, boundE0, d2, err, flagged);

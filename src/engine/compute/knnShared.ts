@@ -126,19 +126,20 @@ export function refinesAll(refine: KnnRefine | undefined, n: number, k: number, 
 export function exactSquaredDistance(points: Float32Array, d: number, i: number, j: number): number {
   const a = i * d;
   const b = j * d;
-  // Two accumulators: about a third faster in V8 than one, and no less exact in float64.
+  // Two accumulators: about a third faster in V8 than one, and no less exact in float64. The odd
+  // coordinate first: after the loop it would deoptimise code compiled while the loop ran.
   let s0 = 0;
   let s1 = 0;
-  let t = 0;
-  for (; t + 1 < d; t += 2) {
+  const odd = d % 2;
+  if (odd === 1) {
+    const u = points[a] - points[b];
+    s0 = u * u;
+  }
+  for (let t = odd; t < d; t += 2) {
     const u = points[a + t] - points[b + t];
     const v = points[a + t + 1] - points[b + t + 1];
     s0 += u * u;
     s1 += v * v;
-  }
-  if (t < d) {
-    const u = points[a + t] - points[b + t];
-    s0 += u * u;
   }
   return s0 + s1;
 }

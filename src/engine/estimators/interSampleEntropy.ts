@@ -316,11 +316,13 @@ function transpose(job: InterSampleJob): void {
 }
 
 /**
- * The mutual-pair correction over the rows of chunk c. `mark` and `outPosition` are the calling
+ * The mutual-pair correction over the rows of chunk c, returned: stored here, after the loop, it
+ * deoptimised the code V8 compiled while the loop ran (no type feedback for the store yet), chunk
+ * after chunk. `mark` and `outPosition` are the calling
  * thread's own (n entries each, mark zero at first): while sample i is processed, mark[j] === i + 1
  * iff j is one of i's out-neighbours, at position outPosition[j].
  */
-function mutualChunk(job: InterSampleJob, c: number, mark: Int32Array, outPosition: Int32Array): void {
+function mutualChunk(job: InterSampleJob, c: number, mark: Int32Array, outPosition: Int32Array): number {
   const { n, k, distances, indices, sigmas, inStart, inSource, inDistance } = job;
   let correction = 0;
   for (let i = c * ROWS_PER_CHUNK; i < Math.min(n, (c + 1) * ROWS_PER_CHUNK); i++) {
@@ -345,7 +347,7 @@ function mutualChunk(job: InterSampleJob, c: number, mark: Int32Array, outPositi
       if (v > 0) correction += v * Math.log2(v) - weightLogWeight(wOut, dOut, sigmaI) - weightLogWeight(wIn, dIn, sigmaSource);
     }
   }
-  job.mutualPartial[c] = correction;
+  return correction;
 }
 
 /**
@@ -373,7 +375,7 @@ export function interSampleWorker(job: InterSampleJob, id: number): void {
     while (Atomics.load(control, MUTUAL_READY) === 0 && Atomics.load(control, FAILED) === 0) Atomics.wait(control, MUTUAL_READY, 0, 1000);
     const mark = new Int32Array(job.n);
     const outPosition = new Int32Array(job.n);
-    claimChunks(job, id, NEXT_MUTUAL, DONE_MUTUAL, job.mutualState, (c) => mutualChunk(job, c, mark, outPosition));
+    claimChunks(job, id, NEXT_MUTUAL, DONE_MUTUAL, job.mutualState, (c) => (job.mutualPartial[c] = mutualChunk(job, c, mark, outPosition)));
   } catch (err) {
     Atomics.store(control, FAILED, 1);
     Atomics.notify(control, DONE_SIGMA);
@@ -486,7 +488,7 @@ export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ES
   const mark = new Int32Array(n);
   const outPosition = new Int32Array(n);
   const runSigma = (c: number) => sigmaChunk(shared, c);
-  const runMutual = (c: number) => mutualChunk(shared, c, mark, outPosition);
+  const runMutual = (c: number) => (shared.mutualPartial[c] = mutualChunk(shared, c, mark, outPosition));
   const callerComputes = options.callerComputes !== false || threads === 1;
   try {
     transpose(shared);
