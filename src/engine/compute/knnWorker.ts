@@ -81,6 +81,16 @@ if (start.kind === 'integer') {
       }
       Atomics.sub(pending, 0, 1);
       post(end);
+      // The inter-sample entropy usually follows a search and borrows this worker: its module is
+      // loaded now, while the main thread ends the search, rather than when its job comes.
+      // A failure to load it surfaces when an inter job needs it.
+      if ('shared' in job) {
+        try {
+          interModule();
+        } catch {
+          // reported by that job
+        }
+      }
     });
   });
 }

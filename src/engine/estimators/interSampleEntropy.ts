@@ -151,7 +151,8 @@ function solveSigma(distances: Float32Array, offset: number, k: number, params: 
   out.converged = bestResidual <= tolerance;
 }
 
-function validateKnn(knn: KnnGraph): void {
+/** n, k and the arrays' lengths. */
+function validateSizes(knn: KnnGraph): void {
   const { n, k, distances, indices } = knn;
   if (!Number.isInteger(n) || n < 2) throw new CnnSlicerError('bad-request', `inter-sample entropy needs at least 2 samples, got ${n}`);
   if (!Number.isInteger(k) || k < 2 || k > n - 1) {
@@ -160,6 +161,11 @@ function validateKnn(knn: KnnGraph): void {
   if (distances.length !== n * k || indices.length !== n * k) {
     throw new CnnSlicerError('internal', `k-NN graph: expected ${n}×${k} = ${n * k} distances and indices, got ${distances.length} and ${indices.length}`);
   }
+}
+
+/** Every distance finite, every neighbour another sample (a neighbour listed twice is found by the mutual-pair pass). */
+function validateEntries(knn: KnnGraph): void {
+  const { n, k, distances, indices } = knn;
   for (let i = 0; i < n; i++) {
     for (let t = i * k; t < (i + 1) * k; t++) {
       const d = distances[t];
@@ -457,7 +463,7 @@ function workerEntry(): { filename: string; execArgv: string[] } | undefined {
  * the thread count (nor on which thread computed what).
  */
 export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ESTIMATOR_DEFAULTS, options: InterSampleOptions = {}): InterSampleEntropy {
-  validateKnn(knn);
+  validateSizes(knn);
   const { n, k } = knn;
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
     throw new CnnSlicerError('bad-request', `inter-sample entropy: threads must be a positive integer, not ${options.threads}`);
@@ -491,6 +497,9 @@ export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ES
   const runMutual = (c: number) => (shared.mutualPartial[c] = mutualChunk(shared, c, mark, outPosition));
   const callerComputes = options.callerComputes !== false || threads === 1;
   try {
+    // After the workers have their job: they solve σ meanwhile. On a bad entry they stop at their
+    // next chunk (FAILED, below), and the error is thrown here.
+    validateEntries(knn);
     transpose(shared);
     if (callerComputes) claimChunks(shared, 0, NEXT_SIGMA, DONE_SIGMA, shared.sigmaState, runSigma);
     finishPhase(shared, DONE_SIGMA, shared.sigmaState, runSigma);
