@@ -284,7 +284,21 @@ export async function knnGram(
       return main;
     };
     const callerComputes = opts.callerComputes !== false || workers.list.length === 0;
+    // Rows a worker left here (they need a distance recomputed from the points), finished between
+    // this thread's own row tasks rather than all after them, while the workers would wait. A slot
+    // holds row + 1 once written; one still 0 at the end was claimed by a worker that then died,
+    // whose task this thread redoes whole.
+    let deferredDone = 0;
+    const finishDeferred = async () => {
+      while (deferredDone < Atomics.load(ctl, DEFERRED)) {
+        const row = Atomics.load(shared.deferred, deferredDone);
+        if (row === 0) break;
+        (await mainThread()).finishDeferredRow(row - 1);
+        deferredDone++;
+      }
+    };
     const after = async () => {
+      await finishDeferred();
       workers.report();
       if (opts.signal?.aborted) stopAll(ctl);
       await yieldToEventLoop();
@@ -313,11 +327,15 @@ export async function knnGram(
       }
       first += tasks[stage - 1];
     }
-    // Rows a worker left here: they need a distance recomputed from the points.
-    const deferred = Atomics.load(ctl, DEFERRED);
-    for (let t = 0; t < deferred; t++) {
-      (await mainThread()).finishDeferredRow(shared.deferred[t]);
-      if (t % TASK_ROWS === TASK_ROWS - 1) await after();
+    // The rows workers left here last, every worker being done with its tasks.
+    for (const end = Atomics.load(ctl, DEFERRED); deferredDone < end; deferredDone++) {
+      const row = Atomics.load(shared.deferred, deferredDone);
+      if (row !== 0) (await mainThread()).finishDeferredRow(row - 1);
+      if (deferredDone % TASK_ROWS === TASK_ROWS - 1) {
+        workers.report();
+        await yieldToEventLoop();
+        checkSignal(opts.signal);
+      }
     }
     checkSignal(opts.signal);
     workers.report();

@@ -16,7 +16,7 @@ import { exactSquaredDistance, messageOf } from './knnShared';
 // Control words of GramKnnShared.control.
 export const STAGE = 0;
 export const ABORTED = 1;
-/** How many rows workers left to the main thread (GramKnnShared.deferred). */
+/** How many slots of GramKnnShared.deferred workers have claimed (each then holds row + 1). */
 export const DEFERRED = 2;
 /** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
 const NEXT = 3;
@@ -69,7 +69,7 @@ export interface GramKnnShared {
    * than those few rows.
    */
   readonly points: Float32Array;
-  /** The rows workers left to the main thread, DEFERRED of them. */
+  /** The rows workers left to the main thread: DEFERRED slots claimed, each holding row + 1 once written. */
   readonly deferred: Int32Array;
   /** Slice s (kept dimensions [s·b, s·b + w)) of all n centred points, n × w row-major, at offset n·s·b. */
   readonly data: Float32Array;
@@ -317,7 +317,7 @@ export class GramKnnThread {
     let refined = 0;
     if (points === undefined) {
       if (f > 0 || refineAll) {
-        deferred[Atomics.add(control, DEFERRED, 1)] = i;
+        Atomics.store(deferred, Atomics.add(control, DEFERRED, 1), i + 1);
         return;
       }
       sortRow(i, n, d2, dist, keys, vals, tmpKeys, tmpVals, hist);
