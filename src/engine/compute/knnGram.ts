@@ -17,7 +17,8 @@
 //      then the centred kept dimensions are written into shared memory in slices of
 //      b = blockDims, each n × b row-major, so that every product operand is one contiguous
 //      range, with the squared norms |ci|² in float64. The products (1) start on each slice as
-//      soon as it is laid out, on a worker that has started up meanwhile.
+//      soon as it is laid out, on a worker that has started up meanwhile (or was already warm:
+//      the workers stay in a pool between searches, knnGramPool.ts).
 //   1. Products, in tasks that the main thread and worker threads claim from shared counters,
 //      each thread with its own one-thread onnxruntime session on the CPU (knnGramThread.ts): per
 //      chunk of rows, one float32 Gemm (MLAS) per slice, summed in float64 in slice order, so the
@@ -26,11 +27,12 @@
 //      is computed (53% of the multiply-adds at n = 1,000), and G(i, j) is read from the row of
 //      min(i, j), so D̃²(i, j) and D̃²(j, i) are the same number. Otherwise each chunk of rows is
 //      computed against all n columns and its rows finished at once (no stage 2).
-//   2. Rows (knnGramRows.ts): D̃² to all n − 1 others in float64, the error bound below, a float64
-//      recomputation from the original points of each pair the bound cannot vouch for (a worker
-//      leaves such a row to the main thread), and a stable LSD radix sort of the float32
-//      distances (ties stay in index order); the first k are returned. No TopK: with k ≈ n it is
-//      a full sort per row, and the sort here is O(n).
+//   2. Rows (knnGramRows.ts): each task's rows of the Gram matrix gathered whole, D̃² to all n − 1
+//      others in float64, the error bound below, a float64 recomputation from the original points
+//      of each pair the bound cannot vouch for (a worker leaves such a row to the main thread,
+//      which finishes it between its own tasks), and a stable sort of the float32 distances (ties
+//      stay in index order: a bucket sort, or a radix sort when the distances cluster); the first
+//      k are returned. No TopK: with k ≈ n it is a full sort per row, and the sort here is O(n).
 //
 // PRECISION. Let ci be the centred float32 points over the kept dimensions (each coordinate
 // fl(pi − m), within 2⁻²⁴ of pi − m; d below counts the kept dimensions) and ni = |ci|². The Gram

@@ -235,7 +235,7 @@ export class GramKnnThread {
   }
 
   /**
-   * Stage 2: the Gram values of rows [r0, r1) against columns c0 = r0 (symmetric) or 0 on, summed
+   * Stage 1: the Gram values of rows [r0, r1) against columns c0 = r0 (symmetric) or 0 on, summed
    * over the slices in order. Per slice and piece of columns the columns' values are copied out of
    * shared memory once (onnxruntime-node refuses shared buffers), and the task's rows, CALL_ROWS at
    * a time, are multiplied with the part of them from each call's first row on: rows in this
