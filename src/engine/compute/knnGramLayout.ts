@@ -131,18 +131,29 @@ export function layoutPoints(
   const slices = runs.first.length - 1;
   norms.fill(0);
   for (let s = 0; s < slices; s++) {
-    const r0 = runs.first[s];
-    const r1 = runs.first[s + 1];
-    let i = 0;
-    for (; i + ROWS_AT_ONCE <= n; i += ROWS_AT_ONCE) {
-      const sq = layoutFourRows(points, i * d, d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
-      for (let q = 0; q < ROWS_AT_ONCE; q++) norms[i + q] += sq[q];
-    }
-    for (; i < n; i++) norms[i] += layoutRow(points, i * d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
+    layoutSlice(points, n, d, centre, runs, runs.first[s], runs.first[s + 1], data, norms);
     // The norms are complete before the last slice is announced: a product task that finishes
     // rows (without the whole Gram matrix) may use them as soon as it has that slice.
     if (s === slices - 1) for (let i = 0; i < n; i++) roots[i] = Math.sqrt(norms[i]);
     sliceDone(s);
+  }
+}
+
+/**
+ * Runs [r0, r1) (one slice) of every point, four points a pass, adding their squares to norms. A
+ * function of its own, called once a slice, so that V8 optimises it as a whole after a few slices
+ * instead of compiling the loop in the middle of the first one and then deoptimising at the code
+ * after it, which it had not yet met (three compilations of the layout a run, before).
+ */
+function layoutSlice(points: Float32Array, n: number, d: number, centre: Float32Array, runs: Runs, r0: number, r1: number, data: Float32Array, norms: Float64Array): void {
+  const last = n - (n % ROWS_AT_ONCE);
+  for (let i = last; i < n; i++) norms[i] += layoutRow(points, i * d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
+  for (let i = 0; i < last; i += ROWS_AT_ONCE) {
+    const sq = layoutFourRows(points, i * d, d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
+    norms[i] += sq[0];
+    norms[i + 1] += sq[1];
+    norms[i + 2] += sq[2];
+    norms[i + 3] += sq[3];
   }
 }
 
