@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { knn, type KnnOptions, type KnnResult } from '../../src/engine/compute/knn';
 import { gramErrorBound } from '../../src/engine/compute/knnGram';
+import { idleWorkers } from '../../src/engine/compute/knnGramPool';
 import { interSampleEntropy } from '../../src/engine/estimators/interSampleEntropy';
 import { assertMatchesBrute, assertSameResult, bruteKnn } from '../support/knnBrute';
 import { rejectsWith, seededRandom } from '../support/tinyCnn';
@@ -238,6 +239,26 @@ describe('knn: the blocked Gram path (many dimensions)', function () {
     assert.ok(gram.workerThreads >= 1, 'the Gram path runs on worker threads when asked');
     assert.equal(topK.workerThreads, 0, 'the TopK path runs on onnxruntime threads only');
     assertSameResult(gram, topK, 'both recompute every returned distance');
+  });
+
+  it('keeps its worker warm for the next search and lends it to the inter-sample entropy, with the same results', async () => {
+    // n·k ≥ 2¹⁶ edges, from which interSampleEntropy borrows idle pooled workers by default.
+    const m = 300;
+    const dd = 1100;
+    const p = activations(5, m, dd);
+    const first = await knn(p, m, dd, m - 1, { threads: 2, refine: 'cancellation' });
+    // The worker ends its share of the search on its own, just after knn returns.
+    for (let waited = 0; idleWorkers() === 0 && waited < 10000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(idleWorkers() >= 1, 'the worker is back in the pool, idle');
+    const second = await knn(p, m, dd, m - 1, { threads: 2, refine: 'cancellation', callerComputes: false });
+    assert.ok(second.workerThreads >= 1, 'the pooled worker did the second search');
+    assertSameResult(second, first, 'second search on the warm worker');
+    for (let waited = 0; idleWorkers() === 0 && waited < 10000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    const alone = interSampleEntropy(second, undefined, { threads: 1 });
+    const borrowed = interSampleEntropy(second, undefined, { callerComputes: false });
+    assert.ok(borrowed.workerThreads >= 1, 'the entropy borrowed the idle worker by default');
+    assert.equal(borrowed.entropy, alone.entropy);
+    assert.deepEqual(borrowed.sigmas, alone.sigmas);
   });
 
   it('reports progress up to n and stops with "cancelled" when aborted', async () => {
