@@ -59,7 +59,7 @@
 // the k-th whose bound lets it be nearer than one returned, so the neighbours are exact too.
 //
 // MEASURED (bench/interSampleHidden.ts, node bench/run-all.mjs a2: n = 1,000, d = 32,768 float16
-// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in 0.46–0.48 s
+// activations, 12,665 of them constant, k = 999, two shared cores): k-NN + σ + H in 0.46–0.49 s
 // in a fresh process on a quiet machine, 0.77 s at load 3.4 (before: 54–70 s), 0.31–0.34 s for a
 // second call in the same process (warm workers and sessions), with the entropy within 5·10⁻⁹
 // relative of the float64 reference's; see docs/performance.md, section (a2).
