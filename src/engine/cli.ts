@@ -27,6 +27,7 @@ import {
 } from './format/analysisSummary';
 import { formatAnalysis } from './format/analysisText';
 import { progressReport, type ProgressReport } from './format/progressReport';
+import { needsMallocTuning, runTuned } from './cliProcess';
 import { formatRunInfo } from './format/runSummary';
 import { writeFileAtomic } from './run/atomicWrite';
 import { RunReader } from './run/runReader';
@@ -662,7 +663,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+if (require.main === module && needsMallocTuning()) {
+  void runTuned().then((code) => {
+    process.exitCode = code;
+  });
+} else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

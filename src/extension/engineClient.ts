@@ -2,6 +2,7 @@
 // to requests, and turns every way the engine can fail (exit, crash, hang, crash loop) into a
 // CnnSlicerError on the requests it affects. Deliberately free of `vscode` so mocha tests it
 // directly and the command line can reuse it.
+import { ENGINE_MALLOC_ENV } from '../shared/memoryTuning';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseEngineMessage, type EngineMethod, type EngineParams, type EngineResult, type HostToEngine, type ProgressInfo } from '../shared/engineProtocol';
@@ -197,7 +198,7 @@ export class EngineClient {
 
   private ensureEngine(): Engine {
     if (this.engine !== undefined) return this.engine;
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env };
+    const env: NodeJS.ProcessEnv = { ...ENGINE_MALLOC_ENV, ...process.env, ...this.env };
     // Inside VS Code process.execPath is Electron; without this the fork would start an Electron app, not Node.
     if (process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
     const child = fork(this.enginePath, [], {

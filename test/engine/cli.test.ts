@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_FILE } from '../../src/shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf } from '../../src/engine/analysis/measures';
+import { needsMallocTuning } from '../../src/engine/cliProcess';
 import { RunReader } from '../../src/engine/run/runReader';
 import { RunWriter } from '../../src/engine/run/runWriter';
 import { randomArray, seededRandom, tempDir, writeSmallRun, type SmallRun } from '../support/runFixtures';
@@ -296,6 +297,33 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
       ok('analyze', run.dir, '--layers', 'conv1', '--epochs', '1', '--no-capacity', '--json', done, '--no-cache');
       assert.strictEqual(JSON.parse(await fs.readFile(done, 'utf8')).layers[0], 'conv1');
       await assert.rejects(fs.stat(`${done}.partial.jsonl`), 'the partial file goes once the JSON is written');
+    } finally {
+      longRun.cleanup();
+    }
+  });
+
+  it('runs in a child with the memory settings, which a SIGTERM to the command reaches: the command dies of it', async () => {
+    assert.equal(needsMallocTuning({}, 'linux'), true);
+    assert.equal(needsMallocTuning({ MALLOC_MMAP_THRESHOLD_: '65536' }, 'linux'), false, "the user's own setting is kept");
+    assert.equal(needsMallocTuning({ CNNSLICER_CLI_TUNED: '1' }, 'linux'), false, 'the child never starts another');
+    assert.equal(needsMallocTuning({}, 'darwin'), false);
+    const longRun = await writeSmallRun({ n: 40, epochs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    try {
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/engine/cli.ts'), 'analyze', longRun.dir, '--no-cache'], {
+        cwd: root,
+        env: { ...process.env, CNNSLICER_CACHE_DIR: defaultCache },
+      });
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!sent && /\[1\/\d+\]/.test(stderr)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      assert.deepEqual([code, signal], [null, 'SIGTERM'], stderr);
     } finally {
       longRun.cleanup();
     }
