@@ -181,9 +181,9 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     const sess = s();
     await sess.tab('model.py').click();
     const lenses = sess.page.locator('.editor-group-container.active .monaco-editor .codelens-decoration');
-    const conv1 = lenses.filter({ hasText: /^CNNSlicer · conv1: H̄ \d+(\.\d+)? bits \(channels\) · inter -?\d+(\.\d+)? bits · epoch 2$/ });
+    const conv1 = lenses.filter({ hasText: /^CNNSlicer · conv1: H̄ \d+(\.\d+)? bits \(channels\) · inter -?\d+(\.\d+)? bits( \(≈ ceiling\))? · epoch 2$/ });
     await conv1.waitFor({ timeout: 120_000 });
-    const fc = lenses.filter({ hasText: /^CNNSlicer · fc: H \d+(\.\d+)? bits \(features\) · inter -?\d+(\.\d+)? bits · epoch 2$/ });
+    const fc = lenses.filter({ hasText: /^CNNSlicer · fc: H \d+(\.\d+)? bits \(features\) · inter -?\d+(\.\d+)? bits( \(≈ ceiling\))? · epoch 2$/ });
     await fc.waitFor({ timeout: 120_000 });
     // The editor keeps lenses in the DOM in no particular order: sorted by where they are drawn.
     const drawn = await lenses.evaluateAll((els) => els.map((e) => ({ text: (e.textContent ?? '').trim(), top: e.getBoundingClientRect().top })));
