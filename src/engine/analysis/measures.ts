@@ -17,12 +17,8 @@ import { interSampleCeiling } from '../../shared/measures';
 import { LOGITS_NAME } from '../../shared/runFormat';
 import type { ResultCache } from '../cache/resultCache';
 import { knn } from '../compute/knn';
-import { codeChannelMaps } from '../compute/capacityCodes';
 import {
-  capacityMatrixOfCodes,
   channelEntropyByClass,
-  codeBytes,
-  type CodedChannels,
   confusionMatrix,
   effectiveK,
   ESTIMATOR_VERSION,
@@ -34,8 +30,8 @@ import {
   samplePairs,
   sortOrder,
 } from '../estimators';
-import { createCapacityArena, type CapacityArena } from '../estimators/capacityWasm';
 import type { RunReader } from '../run/runReader';
+import { capacityMatrixTiled } from './capacityTiles';
 
 export interface MeasureContext {
   /** Where results are kept between sessions; without it every query computes. */
@@ -218,36 +214,20 @@ export async function channelCapacityOf(
   };
   return series(reader, epochs, ctx, params, (epoch, progress) =>
     cachedValue(ctx, reader, 'channelCapacity', { ...key, epoch }, [query.layerI, query.layerJ], epoch, async () => {
-      // Each layer's maps go straight to bin codes, a chunk of channels at a time (never every
-      // channel's distances at once), into one WebAssembly arena holding both layers' codes for
-      // the fast kernel (shared memory, for the worker threads, where WebAssembly is missing).
-      const coded: CodedChannels[] = [];
-      let arena: CapacityArena | undefined;
-      let sample: Int32Array | undefined;
-      for (const [which, layer, shape] of [[0, query.layerI, shapeI], [1, query.layerJ, shapeJ]] as const) {
+      // Bin codes a tile of channels at a time (capacityTiles.ts), each chunk of distances binned
+      // as onnxruntime gives it: neither every channel's distances nor, for wide layers, every
+      // channel's codes are ever held at once.
+      const maps = [];
+      for (const [layer, shape] of [[query.layerI, shapeI], [query.layerJ, shapeJ]] as const) {
         const slice = await reader.slice({ samples: query.samples, layer, channel: 'all', epoch }, { signal: ctx.signal });
-        const n = slice.sampleIndices.length;
-        if (n < 2) throw new CnnSlicerError('bad-request', `channel capacity needs at least 2 samples; the slice has ${n}`);
-        const allPairs = (n * (n - 1)) / 2;
-        if (which === 0) {
-          if (params.capacityPairs > 0 && params.capacityPairs < allPairs) sample = samplePairs(allPairs, params.capacityPairs);
-          const pairs = sample?.length ?? allPairs;
-          arena = createCapacityArena([codeBytes(shapeI[0], pairs), codeBytes(shapeJ[0], pairs)]);
-        }
-        coded.push(
-          await codeChannelMaps(slice.data, n, shape[0], product(shape.slice(1)), params, { arena, shared: true }, {
-            signal: ctx.signal,
-            sample,
-            onProgress: (done, total) => progress(which + done / Math.max(total, 1), 3),
-          }),
-        );
+        maps.push({ data: slice.data, channels: shape[0], mapSize: product(shape.slice(1)), n: slice.sampleIndices.length });
       }
+      const n = maps[0].n;
+      if (n < 2) throw new CnnSlicerError('bad-request', `channel capacity needs at least 2 samples; the slice has ${n}`);
+      const allPairs = (n * (n - 1)) / 2;
+      const sample = params.capacityPairs > 0 && params.capacityPairs < allPairs ? samplePairs(allPairs, params.capacityPairs) : undefined;
       throwIfCancelled(ctx.signal);
-      // On every core (for large enough matrices), cancellable and reporting between its tasks.
-      const m = await capacityMatrixOfCodes(coded[0], coded[1], {
-        signal: ctx.signal,
-        onProgress: (done, total) => progress(2 + done / Math.max(total, 1), 3),
-      });
+      const m = await capacityMatrixTiled(maps[0], maps[1], n, params, { signal: ctx.signal, ...(sample ? { sample } : {}), onProgress: progress });
       const result: ChannelCapacityResult = {
         layerI: query.layerI,
         layerJ: query.layerJ,
@@ -263,7 +243,7 @@ export async function channelCapacityOf(
           rowsByMax: sortOrder(m.capacity, m.rowsChannels, m.colsChannels, 'rows', 'max'),
           rowsByMean: sortOrder(m.capacity, m.rowsChannels, m.colsChannels, 'rows', 'mean'),
         },
-        pairs: coded[0].pairs,
+        pairs: sample?.length ?? allPairs,
       };
       return result;
     }),

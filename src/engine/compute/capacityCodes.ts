@@ -24,6 +24,12 @@ export interface CodeMapsOptions extends PairwiseOptions {
    * could differ from the workers' CPU sessions'); the codes are the same either way.
    */
   threads?: number;
+  /**
+   * capacityRange 'layer' only: the layer's largest pair distance, known already (a layer coded a
+   * chunk of channels at a time, capacityTiles.ts). Its first pass is then skipped; the coding
+   * stays on this thread.
+   */
+  layerUpper?: number;
 }
 
 /** C × pairs from which the default computes on worker threads (~0.4 s on one core; a worker starts in ~0.2 s). */
@@ -51,8 +57,9 @@ export async function codeChannelMaps(
 ): Promise<CodedChannels> {
   const allPairs = (n * (n - 1)) / 2;
   const coded = allocateCodes(C, opts.sample?.length ?? Math.max(allPairs, 1), params, storage);
-  const passes = params.capacityRange === 'layer' ? 2 : 1;
-  const threads = threadsFor(C, allPairs, opts.threads);
+  const given = params.capacityRange === 'layer' ? opts.layerUpper : undefined;
+  const passes = params.capacityRange === 'layer' && given === undefined ? 2 : 1;
+  const threads = given !== undefined ? 1 : threadsFor(C, allPairs, opts.threads);
   if (threads > 1 && n >= 2 && coded.codes.buffer instanceof SharedArrayBuffer && codesWorkersAvailable()) {
     // The calling thread's session fixes the execution provider (CUDA where it works).
     await channelDistancesSession();
@@ -68,7 +75,7 @@ export async function codeChannelMaps(
     }
   }
   const progress = (pass: number) => (done: number, total: number) => opts.onProgress?.(pass * total + done, passes * total);
-  let layerUpper: number | undefined;
+  let layerUpper: number | undefined = given;
   if (passes === 2) {
     let max = 0;
     await forEachChannelChunk(
