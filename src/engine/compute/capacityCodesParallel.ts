@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import type { CodedChannels } from '../estimators/channelCapacity';
 import { buildChannelDistancesGraph } from './graphs';
+import { closeWorkers } from './workerClose';
 import { checkMaps, chunkPlan, fillBlock, type PairwiseOptions } from './pairwiseDistances';
 
 /** What every worker of one layer gets once. */
@@ -142,6 +143,7 @@ export async function codeChannelMapsParallel(
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     onFailure = () => undefined;
-    for (const w of workers) void w.terminate();
+    await closeWorkers(workers);
   }
 }
+

@@ -6,22 +6,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { codeChannelChunk, maxDistance, type CodedChannels } from '../estimators/channelCapacity';
-import { loadOrt, makeTensor } from '../onnx/ortRuntime';
+import { loadOrt, makeTensor, trackSession } from '../onnx/ortRuntime';
 import type { CodesJob, CodesReply, CodesTask } from './capacityCodesParallel';
 import { upperTriangle } from './pairwiseDistances';
+import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './workerClose';
 
 const job = workerData as CodesJob;
 const port = parentPort!;
 const target: CodedChannels = { ...job.target };
 
 async function session(): Promise<InferenceSession> {
-  return loadOrt().InferenceSession.create(job.graph, {
+  return trackSession(loadOrt().InferenceSession.create(job.graph, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: false,
-  });
+  }));
 }
 
 const ready = session();
@@ -45,9 +46,17 @@ async function run(task: CodesTask): Promise<CodesReply> {
   return { type: 'done', c0: task.c0, block: task.block, maxima };
 }
 
-port.on('message', (task: CodesTask) => {
-  run(task).then(
+// The tasks in flight: a request to end (workerClose.ts) waits for them before the session goes.
+let inFlight: Promise<unknown> = Promise.resolve();
+
+port.on('message', (task: CodesTask | typeof CLOSE_REQUEST) => {
+  if (isCloseRequest(task)) {
+    endWorkerThread(port, inFlight);
+    return;
+  }
+  const done = run(task).then(
     (reply) => port.postMessage(reply, [reply.block]),
     (err: unknown) => port.postMessage({ type: 'error', c0: task.c0, block: task.block, message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }),
   );
+  inFlight = Promise.all([inFlight, done]);
 });

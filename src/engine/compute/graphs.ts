@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { GraphBuilder, floatAttr } from '../onnx/graphBuilder';
-import { createSession, loadOrt } from '../onnx/ortRuntime';
+import { createSession, loadOrt, trackSession } from '../onnx/ortRuntime';
 
 /**
  * k-NN block: for query rows Q [m, d] against all points X [n, d] with their squared norms
@@ -194,14 +194,14 @@ let columnStats: Promise<InferenceSession> | undefined;
  */
 export function columnStatsSession(): Promise<InferenceSession> {
   if (columnStats === undefined) {
-    const s = loadOrt().InferenceSession.create(buildColumnStatsGraph(), {
+    const s = trackSession(loadOrt().InferenceSession.create(buildColumnStatsGraph(), {
       executionProviders: ['cpu'],
       intraOpNumThreads: availableParallelism(),
       graphOptimizationLevel: 'all',
       // Its pool's threads would otherwise spin after the run, taking a core from the layout and
       // the k-NN's worker thread that follow (the layout took twice as long).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    }));
     columnStats = s;
     s.catch(() => {
       if (columnStats === s) columnStats = undefined;
@@ -224,12 +224,12 @@ export function knnIntegerBlockSession(variant: IntegerGemmVariant): Promise<Inf
   let s = integerSessions.get(variant);
   if (s === undefined) {
     const bytes = buildKnnIntegerBlockGraph(variant);
-    s = loadOrt().InferenceSession.create(bytes, {
+    s = trackSession(loadOrt().InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-    });
+    }));
     integerSessions.set(variant, s);
     s.catch(() => integerSessions.delete(variant));
   }

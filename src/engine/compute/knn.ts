@@ -42,6 +42,7 @@
 // (see their top comments).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { closeWorkers } from './workerClose';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
 import { executionProviderInUse, loadOrt, makeTensor } from '../onnx/ortRuntime';
@@ -976,8 +977,9 @@ async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, va
   } finally {
     if (control !== undefined) stopAll(control);
     opts.signal?.removeEventListener('abort', onAbort);
-    // A worker still waiting for its data, or between stages, has nothing to finish.
-    for (const { worker } of workers) void worker.terminate();
+    // A worker still waiting for its data, or between stages, has nothing to finish; one in a task
+    // (told to stop above) ends after it. Not awaited: the result does not wait for threads to end.
+    void closeWorkers(workers.map((w) => w.worker));
   }
 }
 

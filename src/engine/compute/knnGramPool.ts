@@ -13,6 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './knnShared';
+import { closeWorker } from './workerClose';
 
 /** How long a worker stays in the pool unused: long enough for the next epoch or layer of a view. */
 const IDLE_MS = 60_000;
@@ -113,13 +114,21 @@ export function giveBack(workers: readonly PooledWorker[]): void {
   }
   const kept = Math.max(1, availableParallelism());
   const spare = pool.filter((w) => !w.lent && !w.dead);
-  for (const w of spare.slice(kept)) void w.worker.terminate();
+  for (const w of spare.slice(kept)) retire(w);
   reaper ??= setTimeout(reap, IDLE_MS).unref();
 }
 
 function reap(): void {
   reaper = undefined;
   const now = Date.now();
-  for (const w of pool.filter((w) => !w.lent && !w.dead && now - w.lastUsed >= IDLE_MS)) void w.worker.terminate();
+  for (const w of pool.filter((w) => !w.lent && !w.dead && now - w.lastUsed >= IDLE_MS)) retire(w);
   if (pool.some((w) => !w.dead)) reaper = setTimeout(reap, IDLE_MS).unref();
+}
+
+/** Takes an idle worker out of the pool for good and ends it (after releasing its session: workerClose.ts). */
+function retire(w: PooledWorker): void {
+  w.dead = true;
+  const i = pool.indexOf(w);
+  if (i >= 0) pool.splice(i, 1);
+  void closeWorker(w.worker);
 }

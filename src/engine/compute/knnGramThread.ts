@@ -9,7 +9,7 @@
 // (finished from the whole Gram matrix; no tasks without it).
 import type { InferenceSession } from 'onnxruntime-node';
 import { CnnSlicerError } from '../../shared/errors';
-import { loadOrt, makeTensor } from '../onnx/ortRuntime';
+import { loadOrt, makeTensor, trackSession } from '../onnx/ortRuntime';
 import { RADIX_HISTOGRAM, gatherRows, scoreRow, sortRow } from './knnGramRows';
 import { exactSquaredDistance, messageOf } from './knnShared';
 
@@ -101,12 +101,12 @@ let gramSession: Promise<InferenceSession> | undefined;
  */
 export function gramBlockSession(model: Uint8Array): Promise<InferenceSession> {
   if (gramSession === undefined) {
-    const s = loadOrt().InferenceSession.create(model, {
+    const s = trackSession(loadOrt().InferenceSession.create(model, {
       executionProviders: ['cpu'],
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-    });
+    }));
     gramSession = s;
     s.catch(() => {
       if (gramSession === s) gramSession = undefined;

@@ -13,6 +13,7 @@ import type { IntegerGemmVariant } from './graphs';
 import type { IntegerKnnShared } from './knn';
 import type { PoolJob, PoolMessage } from './knnGramPool';
 import type { GramKnnShared } from './knnGramThread';
+import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './workerClose';
 
 type Start = { kind: 'integer'; id: number; variant: IntegerGemmVariant } | { kind: 'pool'; model: Uint8Array; pending: Int32Array };
 
@@ -67,8 +68,13 @@ if (start.kind === 'integer') {
       await thread.work(opened, () => port.postMessage({ type: 'task' }));
     }
   };
-  port.once('message', (shared: IntegerKnnShared) => {
-    main(shared).then(
+  let running: Promise<void> = Promise.resolve();
+  port.on('message', (msg: IntegerKnnShared | typeof CLOSE_REQUEST) => {
+    if (isCloseRequest(msg)) {
+      endWorkerThread(port, running);
+      return;
+    }
+    running = main(msg).then(
       () => port.postMessage({ type: 'done' }),
       // The main thread redoes whatever this worker left undone; the message only says it stopped.
       (err: unknown) => port.postMessage({ type: 'error', message: messageOf(err) }),
@@ -92,7 +98,11 @@ if (start.kind === 'integer') {
   // Jobs one after the other: one posted while another runs (a lent worker still ending a
   // cancelled search) waits for it.
   let queue = Promise.resolve();
-  port.on('message', (job: PoolJob<{ shared: GramKnnShared } | { job: InterSampleJob }>) => {
+  port.on('message', (job: PoolJob<{ shared: GramKnnShared } | { job: InterSampleJob }> | typeof CLOSE_REQUEST) => {
+    if (isCloseRequest(job)) {
+      endWorkerThread(port, queue);
+      return;
+    }
     queue = queue.then(async () => {
       let end: PoolMessage = { type: 'done', seq: job.seq };
       try {

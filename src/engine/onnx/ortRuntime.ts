@@ -85,6 +85,24 @@ function cudaProviderLibraryPresent(): boolean {
   }
 }
 
+// The sessions this thread created, so that a worker thread can release them before it ends
+// (releaseThreadSessions): a thread terminated with live sessions can abort the whole process.
+const threadSessions = new Set<Promise<InferenceSession>>();
+
+/** Registers a session being created on this thread for releaseThreadSessions; returns it. */
+export function trackSession(session: Promise<InferenceSession>): Promise<InferenceSession> {
+  threadSessions.add(session);
+  session.catch(() => threadSessions.delete(session));
+  return session;
+}
+
+/** Releases every session this thread created; for a worker thread about to end. */
+export async function releaseThreadSessions(): Promise<void> {
+  const all = [...threadSessions];
+  threadSessions.clear();
+  await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+}
+
 function open(m: OrtModule, model: string | Uint8Array, executionProviders: Provider[]): Promise<InferenceSession> {
   // No CPU memory arena: an arena keeps the peak of every run for the life of its session, and the
   // engine holds several sessions (a checkpoint's forward pass, the k-NN and distance graphs), so
@@ -92,7 +110,7 @@ function open(m: OrtModule, model: string | Uint8Array, executionProviders: Prov
   // no slower). Buffers go back to the system after each run instead.
   const options: InferenceSession.SessionOptions = { executionProviders, intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all', enableCpuMemArena: false };
   // Two calls because create's overloads do not take the union.
-  return typeof model === 'string' ? m.InferenceSession.create(model, options) : m.InferenceSession.create(model, options);
+  return trackSession(typeof model === 'string' ? m.InferenceSession.create(model, options) : m.InferenceSession.create(model, options));
 }
 
 /**
