@@ -36,8 +36,8 @@ const builds = [
     ...common,
     entryPoints: {
       knnWorker: 'src/engine/compute/knnWorker.ts',
-      sigmaWorker: 'src/engine/estimators/sigmaWorker.ts',
-      capacityWorker: 'src/engine/estimators/capacityWorker.ts',
+      sigmaWorker: 'src/engine/compute/sigmaWorker.ts',
+      capacityWorker: 'src/engine/compute/capacityWorker.ts',
       capacityCodesWorker: 'src/engine/compute/capacityCodesWorker.ts',
     },
     outdir: 'dist/engine',

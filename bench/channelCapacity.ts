@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pairwiseChannelDistances } from '../src/engine/compute/pairwiseDistances';
 import { ESTIMATOR_DEFAULTS } from '../src/engine/estimators/params';
-import { channelCapacityParallel } from '../src/engine/estimators/capacityParallel';
+import { channelCapacityParallel } from '../src/engine/compute/capacityParallel';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { engineLarge, largeCase } from './channelCapacityLarge';

@@ -7,7 +7,7 @@
 // pairs), which the printed line says.
 import { join } from 'node:path';
 import { codeChannelMaps } from '../src/engine/compute/capacityCodes';
-import { capacityMatrixOfCodes } from '../src/engine/estimators/capacityParallel';
+import { capacityMatrixOfCodes } from '../src/engine/compute/capacityParallel';
 import { createCapacityArena } from '../src/engine/estimators/capacityWasm';
 import { codeBytes, samplePairs } from '../src/engine/estimators/channelCapacity';
 import { CAPACITY_SAMPLED_PAIRS, resolveEstimatorParams } from '../src/engine/estimators/params';

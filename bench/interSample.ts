@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { knn } from '../src/engine/compute/knn';
 import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
-import { interSampleEntropy } from '../src/engine/estimators/interSampleEntropy';
+import { interSampleEntropyThreaded } from '../src/engine/compute/interSampleThreads';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { readNpy, writeNpy } from './npy';
@@ -31,7 +31,7 @@ async function engine(pointsFile: string, k: number): Promise<void> {
   const graph = await knn(data as Float32Array, n, d, k);
   const knnSeconds = since(t0);
   const t1 = performance.now();
-  const result = interSampleEntropy(graph);
+  const result = interSampleEntropyThreaded(graph);
   const entropySeconds = since(t1);
   process.stdout.write(
     `${JSON.stringify({

@@ -19,8 +19,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exactGrid, knn } from '../src/engine/compute/knn';
-import { interSampleEntropy } from '../src/engine/estimators/interSampleEntropy';
+import { knn } from '../src/engine/compute/knn';
+import { exactGrid } from '../src/engine/compute/knnIntegerGrid';
+import { interSampleEntropyThreaded } from '../src/engine/compute/interSampleThreads';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { readNpy, writeNpy } from './npy';
 import { syntheticLayers } from './syntheticMaps';
@@ -80,7 +81,7 @@ async function engine(pointsFile: string, k: number): Promise<void> {
     const graph = await knn(data as Float32Array, n, d, k);
     const knnSeconds = since(t0);
     const t1 = performance.now();
-    const result = interSampleEntropy(graph);
+    const result = interSampleEntropyThreaded(graph);
     const entropySeconds = since(t1);
     return { graph, result, timings: { knn: knnSeconds, entropy: entropySeconds, compute: knnSeconds + entropySeconds } };
   };

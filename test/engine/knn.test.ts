@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { buildChannelDistancesGraph, buildKnnBlockGraph } from '../../src/engine/compute/graphs';
-import { exactGrid, knn, type KnnOptions } from '../../src/engine/compute/knn';
-import { interSampleEntropy } from '../../src/engine/estimators/interSampleEntropy';
+import { knn, type KnnOptions } from '../../src/engine/compute/knn';
+import { exactGrid } from '../../src/engine/compute/knnIntegerGrid';
+import { interSampleEntropyThreaded as interSampleEntropy } from '../../src/engine/compute/interSampleThreads';
 import { pairIndex, pairwiseChannelDistances } from '../../src/engine/compute/pairwiseDistances';
 import { createSession, makeTensor } from '../../src/engine/onnx/ortRuntime';
 import { assertMatchesBrute, assertSameResult, bruteKnn } from '../support/knnBrute';

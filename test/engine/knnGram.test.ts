@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { knn, type KnnOptions, type KnnResult } from '../../src/engine/compute/knn';
 import { gramErrorBound } from '../../src/engine/compute/knnGram';
 import { idleWorkers } from '../../src/engine/compute/knnGramPool';
-import { interSampleEntropy } from '../../src/engine/estimators/interSampleEntropy';
+import { interSampleEntropyThreaded as interSampleEntropy } from '../../src/engine/compute/interSampleThreads';
 import { assertMatchesBrute, assertSameResult, bruteKnn } from '../support/knnBrute';
 import { rejectsWith, seededRandom } from '../support/tinyCnn';
 

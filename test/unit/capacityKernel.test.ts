@@ -2,8 +2,8 @@
 // against the JavaScript kernels: the same counts, hence the same matrix bit for bit.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assembleModule } from '../../src/engine/compute/wasmAssembler';
-import { channelCapacityParallel } from '../../src/engine/estimators/capacityParallel';
+import { assembleModule } from '../../src/engine/estimators/wasmAssembler';
+import { channelCapacityParallel } from '../../src/engine/compute/capacityParallel';
 import { allocateInArena, createCapacityArena, WasmCounter } from '../../src/engine/estimators/capacityWasm';
 import { channelCapacity, codeDistances, type PairDistances } from '../../src/engine/estimators/channelCapacity';
 import type { CapacityRange } from '../../src/engine/estimators/params';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { allocateCodes, channelCapacity, codeChannelChunk, codeDistances, fillCapacityRows, samplePairs, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
-import { channelCapacityParallel } from '../../src/engine/estimators/capacityParallel';
+import { channelCapacityParallel } from '../../src/engine/compute/capacityParallel';
 import { ESTIMATOR_DEFAULTS, resolveEstimatorParams, type CapacityRange } from '../../src/engine/estimators/params';
 
 /** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */

@@ -12,7 +12,8 @@
 import { CnnSlicerError } from '../../shared/errors';
 import { codeChannelMaps } from '../compute/capacityCodes';
 import { forEachChannelChunk } from '../compute/pairwiseDistances';
-import { capacityMatrixOfCodes, codeBytes, type CapacityMatrix, type CapacityParams } from '../estimators';
+import { capacityMatrixOfCodes } from '../compute/capacityParallel';
+import { codeBytes, type CapacityMatrix, type CapacityParams } from '../estimators';
 import { maxDistance } from '../estimators/channelCapacity';
 import { createCapacityArena, type CapacityArena } from '../estimators/capacityWasm';
 

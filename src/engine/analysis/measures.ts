@@ -16,6 +16,7 @@ import type {
 import { interSampleCeiling } from '../../shared/measures';
 import { LOGITS_NAME } from '../../shared/runFormat';
 import type { ResultCache } from '../cache/resultCache';
+import { interSampleEntropyThreaded } from '../compute/interSampleThreads';
 import { knn } from '../compute/knn';
 import {
   channelEntropyByClass,
@@ -23,7 +24,6 @@ import {
   effectiveK,
   ESTIMATOR_VERSION,
   featureMapEntropies,
-  interSampleEntropy,
   labelEntropies,
   predictionsFromLogits,
   resolveEstimatorParams,
@@ -122,7 +122,7 @@ export async function interSampleEntropyOf(
       const k = effectiveK(n, params);
       const graph = await knn(slice.data, n, d, k, { signal: ctx.signal, onProgress: (done, total) => progress(done, total + total / 10) });
       throwIfCancelled(ctx.signal);
-      const h = interSampleEntropy(graph, params);
+      const h = interSampleEntropyThreaded(graph, params);
       const result: InterSampleEntropyResult = { layer: query.layer, epoch, n, d, k, entropy: h.entropy, ceiling: interSampleCeiling(n), unsolved: h.unsolved, unconverged: h.unconverged };
       return result;
     }),

@@ -6,13 +6,11 @@
 // shared codes; the calling thread only transposes each chunk's maps into a buffer it sends over,
 // and stays responsive. The chunks are those of the calling thread's path (chunkPlan), so the
 // codes are the same bytes.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
 import type { CodedChannels } from '../estimators/channelCapacity';
 import { buildChannelDistancesGraph } from './graphs';
-import { closeWorkers } from './workerClose';
+import { closeWorkers, workerEntry } from './threads';
 import { checkMaps, chunkPlan, fillBlock, type PairwiseOptions } from './pairwiseDistances';
 
 /** What every worker of one layer gets once. */
@@ -40,23 +38,9 @@ export type CodesReply =
   | { type: 'done'; c0: number; block: ArrayBuffer; maxima?: Float64Array }
   | { type: 'error'; c0: number; block: ArrayBuffer; message: string; code?: string };
 
-/** The worker entry: the bundle's capacityCodesWorker.js beside this code in dist/, else the TypeScript source through tsx. */
-function workerEntry(): { filename: string; execArgv: string[] } | undefined {
-  const js = join(__dirname, 'capacityCodesWorker.js');
-  if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = join(__dirname, 'capacityCodesWorker.ts');
-  // A variable, so that bundlers leave this development-only path alone.
-  const tsx = 'tsx/cjs';
-  try {
-    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the worker entry exists (the bundle or the sources with tsx). */
 export function codesWorkersAvailable(): boolean {
-  return workerEntry() !== undefined;
+  return workerEntry(__dirname, 'capacityCodesWorker') !== undefined;
 }
 
 function cancelled(): CnnSlicerError {
@@ -81,7 +65,7 @@ export async function codeChannelMapsParallel(
 ): Promise<void> {
   const allPairs = checkMaps(maps, n, C, S);
   if (opts.signal?.aborted) throw cancelled();
-  const entry = workerEntry();
+  const entry = workerEntry(__dirname, 'capacityCodesWorker');
   if (entry === undefined) throw new CnnSlicerError('internal', 'the capacity codes worker entry is missing');
   const { perChunk, chunks } = chunkPlan(n, C, opts);
   const job: CodesJob = { graph: buildChannelDistancesGraph(), n, S, perChunk, allPairs, target, sample: opts.sample };

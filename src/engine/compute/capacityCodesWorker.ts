@@ -9,7 +9,7 @@ import { codeChannelChunk, maxDistance, type CodedChannels } from '../estimators
 import { loadOrt, makeTensor, trackSession } from '../onnx/ortRuntime';
 import type { CodesJob, CodesReply, CodesTask } from './capacityCodesParallel';
 import { upperTriangle } from './pairwiseDistances';
-import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './workerClose';
+import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './threads';
 
 const job = workerData as CodesJob;
 const port = parentPort!;
@@ -46,7 +46,7 @@ async function run(task: CodesTask): Promise<CodesReply> {
   return { type: 'done', c0: task.c0, block: task.block, maxima };
 }
 
-// The tasks in flight: a request to end (workerClose.ts) waits for them before the session goes.
+// The tasks in flight: a request to end (threads.ts) waits for them before the session goes.
 let inFlight: Promise<unknown> = Promise.resolve();
 
 port.on('message', (task: CodesTask | typeof CLOSE_REQUEST) => {

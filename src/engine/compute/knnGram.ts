@@ -78,9 +78,9 @@ import {
   checkSignal,
   messageOf,
   refinesAll,
-  threadsFromEnvironment,
   yieldToEventLoop,
 } from './knnShared';
+import { threadsFromEnvironment } from './threads';
 
 /**
  * Dimensions per float32 product. Smaller is a tighter bound (γb ∝ b) but more, smaller products;

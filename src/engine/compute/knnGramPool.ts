@@ -12,8 +12,7 @@
 // it does not (unref), and it is terminated after IDLE_MS unused.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from './knnShared';
-import { closeWorker } from './workerClose';
+import { closeWorker, workerEntry } from './threads';
 
 /** How long a worker stays in the pool unused: long enough for the next epoch or layer of a view. */
 const IDLE_MS = 60_000;
@@ -125,7 +124,7 @@ function reap(): void {
   if (pool.some((w) => !w.dead)) reaper = setTimeout(reap, IDLE_MS).unref();
 }
 
-/** Takes an idle worker out of the pool for good and ends it (after releasing its session: workerClose.ts). */
+/** Takes an idle worker out of the pool for good and ends it (after releasing its session: threads.ts). */
 function retire(w: PooledWorker): void {
   w.dead = true;
   const i = pool.indexOf(w);

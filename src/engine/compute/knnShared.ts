@@ -2,8 +2,6 @@
 // float32 product with TopK; knnGram.ts: the blocked float32 Gram product for many dimensions)
 // share: the options and result of `knn`, cancellation, and the float64 recomputation of a
 // distance that every float path falls back on.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { CnnSlicerError } from '../../shared/errors';
 import type { IntegerGemmVariant } from './graphs';
 
@@ -142,27 +140,4 @@ export function exactSquaredDistance(points: Float32Array, d: number, i: number,
     s1 += v * v;
   }
   return s0 + s1;
-}
-
-/**
- * The worker entry beside this module: the bundle's knnWorker.js in dist/, else the TypeScript
- * source, run through tsx as the tests and benchmarks run this module.
- */
-export function workerEntry(dir: string, name: string): { filename: string; execArgv: string[] } | undefined {
-  const js = join(dir, `${name}.js`);
-  if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = join(dir, `${name}.ts`);
-  // A variable, so that bundlers leave this development-only path alone.
-  const tsx = 'tsx/cjs';
-  try {
-    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CNNSLICER_THREADS, when it holds a positive integer. */
-export function threadsFromEnvironment(): number | undefined {
-  const v = Number(process.env.CNNSLICER_THREADS);
-  return Number.isInteger(v) && v >= 1 ? v : undefined;
 }

@@ -1,5 +1,5 @@
 // Worker-thread entry of the k-NN's threaded paths, as workerData.kind says.
-//   'integer' (knn.ts): one search. Loads its onnxruntime session while the main thread prepares
+//   'integer' (knnInteger.ts): one search. Loads its onnxruntime session while the main thread prepares
 //     the data, runs its share of each stage's tasks as the main thread opens the stages, exits.
 //   'pool' (knnGramPool.ts): a warm worker that runs the jobs posted to it one after the other:
 //     a blocked Gram search's share (knnGram.ts), with its session loaded at start and kept, or
@@ -10,10 +10,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InterSampleJob } from '../estimators/interSampleEntropy';
 import type { IntegerGemmVariant } from './graphs';
-import type { IntegerKnnShared } from './knn';
+import type { IntegerKnnShared } from './knnIntegerThread';
 import type { PoolJob, PoolMessage } from './knnGramPool';
 import type { GramKnnShared } from './knnGramThread';
-import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './workerClose';
+import { CLOSE_REQUEST, endWorkerThread, isCloseRequest } from './threads';
 
 type Start = { kind: 'integer'; id: number; variant: IntegerGemmVariant } | { kind: 'pool'; model: Uint8Array; pending: Int32Array };
 
@@ -24,7 +24,7 @@ const port = parentPort!;
 // the bundler inlines and tsx compiles (a dynamic import() would bypass tsx/cjs).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const gramModule = () => require('./knnGramThread') as typeof import('./knnGramThread');
-const integerModule = () => require('./knn') as typeof import('./knn');
+const integerModule = () => require('./knnIntegerThread') as typeof import('./knnIntegerThread');
 const graphsModule = () => require('./graphs') as typeof import('./graphs');
 const interModule = () => require('../estimators/interSampleEntropy') as typeof import('../estimators/interSampleEntropy');
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -11,7 +11,7 @@
 // Memory: one shared WebAssembly.Memory per capacity matrix (a CapacityArena), holding each
 // thread's histograms (a slot of SLOT_BYTES from 0) and then the codes of both layers, so that
 // worker threads read the same codes without copies.
-import { assembleModule } from '../compute/wasmAssembler';
+import { assembleModule } from './wasmAssembler';
 
 /** Row channels counted in one call, against one load of each column vector. */
 export const WASM_ROWS = 4;

@@ -6,10 +6,8 @@ export type { CapacityRange, EstimatorParams, IntraNormalization } from './param
 export { channelEntropyByClass, featureMapEntropies, histogramEntropy } from './intraSampleEntropy';
 export type { ChannelEntropyByClass, FeatureMapEntropies, IntraSampleParams } from './intraSampleEntropy';
 export { interSampleEntropy, sigmaResidual } from './interSampleEntropy';
-export type { InterSampleEntropy, InterSampleParams, KnnGraph } from './interSampleEntropy';
+export type { InterSampleEntropy, InterSampleJob, InterSampleOptions, InterSampleParams, InterSampleThreads, KnnGraph } from './interSampleEntropy';
 export { confusionMatrix, labelEntropies, predictionsFromLogits } from './labelEntropy';
 export type { LabelEntropies } from './labelEntropy';
 export { allocateCodes, channelCapacity, codeBytes, codeChannelChunk, codeDistances, fillCapacityRows, samplePairs, sortOrder } from './channelCapacity';
-export { capacityMatrixOfCodes, channelCapacityParallel } from './capacityParallel';
 export type { CapacityMatrix, CapacityParams, CodedChannels, CodeStorage, PairDistances } from './channelCapacity';
-export type { CapacityRunOptions } from './capacityParallel';

@@ -7,12 +7,7 @@
 // nearest neighbours and is 0 elsewhere, so the joint table is nonzero exactly on the union of the
 // directed k-NN edges; P(i|j) for an edge i→j is read from j's own list when i is in it, else 0.
 
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
-import { giveBack, idleWorkers, lendWorkers, postJob } from '../compute/knnGramPool';
 import { ESTIMATOR_DEFAULTS, type EstimatorParams } from './params';
 
 /** Each sample's k nearest other samples, as the k-NN graph computation produces them. */
@@ -44,7 +39,7 @@ export interface InterSampleEntropy {
   readonly unsolved: number;
   /** Samples whose σ stopped at `sigmaMaxIterations` with the residual still above tolerance. */
   readonly unconverged: number;
-  /** Worker threads that computed part of the result (see InterSampleOptions.threads). */
+  /** Worker threads that computed part of the result (see InterSampleOptions.helpers). */
   readonly workerThreads: number;
 }
 
@@ -181,29 +176,32 @@ function weightLogWeight(w: number, d: number, sigma: number): number {
   return sigma > 0 ? (-w * (d / sigma)) / Math.LN2 : 0;
 }
 
+/**
+ * Threads that share one inter-sample entropy with the calling thread, reserved for a graph of
+ * n samples and k neighbours cut into `chunks` chunks. This module computes; where threads come
+ * from is the compute layer's business (compute/interSampleThreads.ts), so it stays free of
+ * worker_threads and files.
+ */
+export interface InterSampleThreads {
+  /** The threads, the calling one included (1: it computes alone). */
+  readonly threads: number;
+  /** Starts the helpers on `job` (its arrays in shared memory), as threads 1, 2, … of it. */
+  start(job: InterSampleJob): void;
+  /** Ends or gives back the helpers; called once the job's FAILED word tells them to stop. */
+  stop(): void;
+}
+
 /** Options of interSampleEntropy that change only how it runs, never its result. */
 export interface InterSampleOptions {
+  /** Reserves helper threads for a graph of this size; without it the calling thread computes alone. */
+  helpers?: (n: number, k: number, chunks: number) => InterSampleThreads;
   /**
-   * Threads, the calling one included. Default: the CNNSLICER_THREADS environment variable, else
-   * every core, and then only for graphs of at least PARALLEL_MIN_EDGES edges, where starting
-   * worker threads costs little against the work; given here or in the environment, the count is
-   * used whatever the size. The result is the same for any count.
-   */
-  threads?: number;
-  /**
-   * Whether the calling thread computes its share (default) or, when there are worker threads,
-   * only builds the transposed graph and waits: for tests that must see the workers do the work.
+   * Whether the calling thread computes its share (default) or, when there are helpers, only
+   * builds the transposed graph and waits: for tests that must see the helpers do the work.
    */
   callerComputes?: boolean;
 }
 
-/** n·k from which the default starts worker threads on every core (N = 20,000 at k = 1,000 is 2·10⁷). */
-const PARALLEL_MIN_EDGES = 2 ** 21;
-/**
- * n·k from which the default shares the work with warm workers (the k-NN's, idle in its pool,
- * knnGramPool.ts): ~10 ms of work, against well under a millisecond to post a job to one.
- */
-const WARM_MIN_EDGES = 2 ** 16;
 /**
  * Rows per unit of work: small enough to balance two threads at n = 1,000 (16 chunks), large
  * enough that claiming one (an atomic add) is free.
@@ -373,7 +371,7 @@ function claimChunks(job: InterSampleJob, id: number, next: number, done: number
   }
 }
 
-/** A worker thread's share of a job (sigmaWorker.ts): σ chunks, then mutual-pair chunks once the calling thread opens them. */
+/** A worker thread's share of a job (compute/sigmaWorker.ts, or a pooled k-NN worker): σ chunks, then mutual-pair chunks once the calling thread opens them. */
 export function interSampleWorker(job: InterSampleJob, id: number): void {
   const { control } = job;
   try {
@@ -423,26 +421,6 @@ function finishPhase(job: InterSampleJob, done: number, state: Int32Array, run: 
   }
 }
 
-/** CNNSLICER_THREADS, when it holds a positive integer. */
-function threadsFromEnvironment(): number | undefined {
-  const v = Number(process.env.CNNSLICER_THREADS);
-  return Number.isInteger(v) && v >= 1 ? v : undefined;
-}
-
-/** The worker entry: the bundle's sigmaWorker.js beside this code in dist/, else the TypeScript source through tsx. */
-function workerEntry(): { filename: string; execArgv: string[] } | undefined {
-  const js = join(__dirname, 'sigmaWorker.js');
-  if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = join(__dirname, 'sigmaWorker.ts');
-  // A variable, so that bundlers leave this development-only path alone.
-  const tsx = 'tsx/cjs';
-  try {
-    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Inter-sample entropy H(dCNN(x, l, −, t)) of the samples whose k-NN graph is given.
  *
@@ -456,8 +434,8 @@ function workerEntry(): { filename: string; execArgv: string[] } | undefined {
  * makes this O(n·k) time with 8·n·k bytes beyond the input.
  *
  * Threads. The σ of each sample and the mutual correction of each chunk of samples are
- * independent, so worker threads (sigmaWorker.ts) share them, over shared memory, with the calling
- * thread, which meanwhile also builds the transposed graph. The call stays synchronous: the
+ * independent, so helper threads (options.helpers; compute/interSampleThreads.ts) share them,
+ * over shared memory, with the calling thread, which meanwhile also builds the transposed graph. The call stays synchronous: the
  * calling thread blocks (Atomics.wait) only once no chunk is left to claim. S and E are summed in
  * sample order and M in chunk order whatever the threads did, so the result does not depend on
  * the thread count (nor on which thread computed what).
@@ -465,32 +443,11 @@ function workerEntry(): { filename: string; execArgv: string[] } | undefined {
 export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ESTIMATOR_DEFAULTS, options: InterSampleOptions = {}): InterSampleEntropy {
   validateSizes(knn);
   const { n, k } = knn;
-  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
-    throw new CnnSlicerError('bad-request', `inter-sample entropy: threads must be a positive integer, not ${options.threads}`);
-  }
-  const asked = options.threads ?? threadsFromEnvironment();
-  const chunkCount = Math.ceil(n / ROWS_PER_CHUNK);
-  // Warm workers (the k-NN's, idle in its pool) cost nothing to start: the default takes them
-  // from WARM_MIN_EDGES on, and starts new ones only from PARALLEL_MIN_EDGES.
-  const warm = n * k >= WARM_MIN_EDGES ? idleWorkers() : 0;
-  const wanted = Math.min(chunkCount, asked ?? (n * k >= PARALLEL_MIN_EDGES ? availableParallelism() : 1 + Math.min(warm, availableParallelism() - 1)));
-  const lent = wanted > 1 ? lendWorkers(wanted - 1, undefined) : [];
-  // No entry (neither a bundle nor tsx to run the source): the calling thread does the rest.
-  const entry = wanted > 1 + lent.length ? workerEntry() : undefined;
-  const threads = entry === undefined ? 1 + lent.length : wanted;
+  const reserved = options.helpers?.(n, k, Math.ceil(n / ROWS_PER_CHUNK)) ?? { threads: 1, start: () => undefined, stop: () => undefined };
+  const threads = reserved.threads;
   const shared = createJob(knn, params, threads);
   const chunks = shared.chunks;
-  const workers: Worker[] = [];
-  lent.forEach((w, t) => postJob(w, 'inter', t + 1, { job: shared }));
-  if (entry !== undefined) {
-    for (let w = 1 + lent.length; w < threads; w++) {
-      const worker = new Worker(entry.filename, { execArgv: entry.execArgv, workerData: { job: shared, id: w } });
-      // Its errors reach the calling thread through FAILED; the event would arrive too late to matter.
-      worker.on('error', () => undefined);
-      worker.unref();
-      workers.push(worker);
-    }
-  }
+  if (threads > 1) reserved.start(shared);
   const mark = new Int32Array(n);
   const outPosition = new Int32Array(n);
   const runSigma = (c: number) => sigmaChunk(shared, c);
@@ -510,8 +467,7 @@ export function interSampleEntropy(knn: KnnGraph, params: InterSampleParams = ES
   } finally {
     // The stop signal: a lent worker still in its job leaves it at once.
     Atomics.store(shared.control, FAILED, 1);
-    for (const worker of workers) void worker.terminate();
-    giveBack(lent);
+    reserved.stop();
   }
 
   const { sigmas, rowSums, rowWLogW, rowFlags, mutualPartial } = shared;

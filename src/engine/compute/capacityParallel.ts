@@ -1,15 +1,14 @@
 // The channel-capacity matrix on every core: worker threads (capacityWorker.ts) and the calling
 // thread claim tasks of four rows × a block of columns from a counter in shared memory, where the
 // codes (in a WebAssembly arena, or a SharedArrayBuffer) and the matrix live.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CnnSlicerError } from '../../shared/errors';
-import { cellScratch, checkCompatible, fillCapacityBlock, NIBBLE_ROWS, type CellScratch } from './capacityKernel';
-import { ARENA_SLOTS, createCapacityArena } from './capacityWasm';
-import { codeBytes, codeDistances, type CapacityMatrix, type CapacityParams, type CodedChannels, type PairDistances } from './channelCapacity';
-import { ESTIMATOR_DEFAULTS } from './params';
+import { cellScratch, checkCompatible, fillCapacityBlock, NIBBLE_ROWS, type CellScratch } from '../estimators/capacityKernel';
+import { ARENA_SLOTS, createCapacityArena } from '../estimators/capacityWasm';
+import { codeBytes, codeDistances, type CapacityMatrix, type CapacityParams, type CodedChannels, type PairDistances } from '../estimators/channelCapacity';
+import { ESTIMATOR_DEFAULTS } from '../estimators/params';
+import { threadsFromEnvironment, workerEntry } from './threads';
 
 /** Options of channelCapacityParallel that change only how it runs, never its result. */
 export interface CapacityRunOptions {
@@ -102,26 +101,6 @@ export function capacityWorker(job: CapacityJob, id: number, onTask: () => void)
   while (claimCapacityTask(job, id, scratch)) onTask();
 }
 
-/** CNNSLICER_THREADS, when it holds a positive integer. */
-function threadsFromEnvironment(): number | undefined {
-  const v = Number(process.env.CNNSLICER_THREADS);
-  return Number.isInteger(v) && v >= 1 ? v : undefined;
-}
-
-/** The worker entry: the bundle's capacityWorker.js beside this code in dist/, else the TypeScript source through tsx. */
-function capacityWorkerEntry(): { filename: string; execArgv: string[] } | undefined {
-  const js = join(__dirname, 'capacityWorker.js');
-  if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = join(__dirname, 'capacityWorker.ts');
-  // A variable, so that bundlers leave this development-only path alone.
-  const tsx = 'tsx/cjs';
-  try {
-    return existsSync(ts) ? { filename: ts, execArgv: ['--require', require.resolve(tsx)] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function cancelled(): CnnSlicerError {
   return new CnnSlicerError('cancelled', 'the channel capacity computation was cancelled');
 }
@@ -167,7 +146,7 @@ export async function capacityMatrixOfCodes(columns: CodedChannels, rows: CodedC
   const sharedCodes = columns.codes.buffer instanceof SharedArrayBuffer && rows.codes.buffer instanceof SharedArrayBuffer;
   // One scratch slot of the arena per thread.
   let wanted = Math.min(ARENA_SLOTS, asked ?? (work >= PARALLEL_MIN_INCREMENTS ? availableParallelism() : 1));
-  const entry = wanted > 1 && sharedCodes ? capacityWorkerEntry() : undefined;
+  const entry = wanted > 1 && sharedCodes ? workerEntry(__dirname, 'capacityWorker') : undefined;
   if (entry === undefined) wanted = 1;
   const shared = wanted > 1;
   const buffer = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));

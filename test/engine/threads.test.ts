@@ -1,11 +1,10 @@
-// Worker threads that hold onnxruntime sessions end on request (compute/workerClose.ts): they
+// Worker threads that hold onnxruntime sessions end on request (compute/threads.ts): they
 // release their sessions and their threads end on their own (exit code 0), never terminated
 // (exit code 1), which now and then aborted the whole process.
 import * as assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../../src/engine/compute/knnShared';
-import { closeWorker, closeWorkers } from '../../src/engine/compute/workerClose';
+import { closeWorker, closeWorkers, workerEntry } from '../../src/engine/compute/threads';
 
 const computeDir = join(__dirname, '../../src/engine/compute');
 
