@@ -88,7 +88,9 @@ async function orchestrate(): Promise<void> {
         ];
       }),
     ];
-    console.log(`    engine: onnxruntime ${eng.executionProvider} EP; histogram worker threads beside the main one: ${eng.workerThreads} (${machine().cores} cores); reference BLAS ${blasSummary(refs[0].json)}`);
+    console.log(
+      `    engine: onnxruntime ${eng.executionProvider} EP; histogram worker threads beside the main one: ${eng.workerThreads} (${machine().cores} cores); reference BLAS ${blasSummary(refs[0].json)}`,
+    );
     console.log(table(['', 'distances s', 'histograms s', 'compute s', 'peak RSS MiB', 'engine speed-up'], rows));
     // Agreement, for information: distances differ in float32 rounding, so a pair near a bin edge
     // can land in the neighbouring bin; the effect on a capacity is of order 1/pairs.
@@ -101,7 +103,9 @@ async function orchestrate(): Promise<void> {
         maxCap = Math.max(maxCap, refMatrix[r][c]);
       }
     }
-    console.log(`    max |capacity engine − reference| = ${maxAbs.toExponential(2)} bits (largest capacity ${maxCap.toFixed(3)} bits; load average ${machine().loadavg})`);
+    console.log(
+      `    max |capacity engine − reference| = ${maxAbs.toExponential(2)} bits (largest capacity ${maxCap.toFixed(3)} bits; load average ${machine().loadavg})`,
+    );
     reportResult({
       name: `(b) channel capacity 64×64, N = ${n}`,
       rows: [

@@ -161,7 +161,10 @@ export async function largeCase(dir: string, childFile: string): Promise<void> {
       { what: `compute time vs reference (float64 GEMM, ${K}×${K} scaled)`, engine: eng.timings.compute, reference: refSeconds(ref.gemm), unit: 's' },
       { what: `sampled (${smp.pairs} pairs) vs reference (pdist, scaled)`, engine: smp.timings.compute, reference: refSeconds(ref.pdist), unit: 's' },
     ],
-    notes: [`peak RSS ${(eng.peakRssBytes / MiB).toFixed(0)} MiB exact, ${(smp.peakRssBytes / MiB).toFixed(0)} MiB sampled`, `sampled max error ${sampleError.max.toFixed(4)} bits`],
+    notes: [
+      `peak RSS ${(eng.peakRssBytes / MiB).toFixed(0)} MiB exact, ${(smp.peakRssBytes / MiB).toFixed(0)} MiB sampled`,
+      `sampled max error ${sampleError.max.toFixed(4)} bits`,
+    ],
   });
 
   // BENCH_CAPACITY_PAIRS_SWEEP=20000,50000,… : one sampled run per count, its time and error.
@@ -172,7 +175,15 @@ export async function largeCase(dir: string, childFile: string): Promise<void> {
       const file = join(dir, `sweep-${m}.npy`);
       const run = (await runEngineChild(childFile, ['large', files.a, files.b, file, m])).json as EngineRun;
       const e = errors(readNpy(file).data as Float32Array, exactMatrix);
-      lines.push([m, fmtSeconds(run.timings.codes), fmtSeconds(run.timings.matrix), fmtSeconds(run.timings.compute), e.max.toFixed(4), e.mean.toExponential(2), String(machine().loadavg)]);
+      lines.push([
+        m,
+        fmtSeconds(run.timings.codes),
+        fmtSeconds(run.timings.matrix),
+        fmtSeconds(run.timings.compute),
+        e.max.toFixed(4),
+        e.mean.toExponential(2),
+        String(machine().loadavg),
+      ]);
     }
     console.log(table(['capacityPairs', 'codes s', 'histograms s', 'compute s', 'max |error| bits', 'mean |error| bits', 'load average'], lines));
   }

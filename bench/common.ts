@@ -108,6 +108,10 @@ export function table(header: string[], rows: (string | number)[][]): string {
 }
 
 /** The line bench/run-all.mjs collects for its summary. */
-export function reportResult(result: { name: string; rows: { what: string; engine: number; reference: number; unit: string; higherIsBetter?: boolean }[]; notes?: string[] }): void {
+export function reportResult(result: {
+  name: string;
+  rows: { what: string; engine: number; reference: number; unit: string; higherIsBetter?: boolean }[];
+  notes?: string[];
+}): void {
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
 }

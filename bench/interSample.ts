@@ -99,12 +99,22 @@ async function orchestrate(): Promise<void> {
     console.log(
       `    engine: onnxruntime ${eng.executionProvider} EP; ${path}; worker threads beside the main one: k-NN ${eng.knnWorkerThreads}, σ + H ${eng.sigmaWorkerThreads} (${machine().cores} cores)`,
     );
-    console.log(`    reference: numpy ${String((ref32.versions as Record<string, string>).numpy)}, scipy ${String((ref32.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref32)}`);
+    console.log(
+      `    reference: numpy ${String((ref32.versions as Record<string, string>).numpy)}, scipy ${String((ref32.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref32)}`,
+    );
     console.log(
       table(
         ['', 'k-NN s', 'σ + H s', 'compute s', 'peak RSS MiB', 'H bits', 'engine speed-up'],
         [
-          ['engine', fmtSeconds(eng.timings.knn), fmtSeconds(eng.timings.entropy), fmtSeconds(eng.timings.compute), (eng.peakRssBytes / MiB).toFixed(0), eng.entropy.toFixed(6), ''],
+          [
+            'engine',
+            fmtSeconds(eng.timings.knn),
+            fmtSeconds(eng.timings.entropy),
+            fmtSeconds(eng.timings.compute),
+            (eng.peakRssBytes / MiB).toFixed(0),
+            eng.entropy.toFixed(6),
+            '',
+          ],
           ...[
             ['reference float32 GEMM', t32, ref32],
             ['reference float64 GEMM', t64, ref64],

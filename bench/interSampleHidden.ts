@@ -50,7 +50,7 @@ async function hiddenLayer(): Promise<{ n: number; d: number; points: Float32Arr
   const cin = 64;
   const size = 256;
   let state = SEED;
-  const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296;
   const w = Float64Array.from({ length: CHANNELS * cin }, () => (rand() * 2 - 1) / 4);
   const bias = Float64Array.from({ length: CHANNELS }, () => (rand() - 0.6) * 0.3);
   const d = CHANNELS * size;
@@ -122,8 +122,12 @@ async function orchestrate(): Promise<void> {
     }
     const pointsFile = join(dir, 'points.npy');
     writeNpy(pointsFile, points, [n, d]);
-    console.log(`(a2) inter-sample entropy of a hidden layer: N = ${n} (MNIST test, ${PER_CLASS}/class), d = ${d} (${CHANNELS} × 16 × 16, float16, ${((100 * zeros) / points.length).toFixed(0)}% zeros), k = ${k}`);
-    console.log(`    dimensions constant over the samples: ${constant}; on an 8-bit grid (integer path): ${exactGrid(points, n, d) !== undefined}; machine: ${JSON.stringify(machine())}`);
+    console.log(
+      `(a2) inter-sample entropy of a hidden layer: N = ${n} (MNIST test, ${PER_CLASS}/class), d = ${d} (${CHANNELS} × 16 × 16, float16, ${((100 * zeros) / points.length).toFixed(0)}% zeros), k = ${k}`,
+    );
+    console.log(
+      `    dimensions constant over the samples: ${constant}; on an 8-bit grid (integer path): ${exactGrid(points, n, d) !== undefined}; machine: ${JSON.stringify(machine())}`,
+    );
 
     type EngineRun = {
       entropy: number;
@@ -157,9 +161,15 @@ async function orchestrate(): Promise<void> {
     );
     // Per-repeat ratios: each engine run against the reference runs next to it.
     const pairRatios = engineRuns.map((e, r) => (refCompute(ref64Runs[r].timings) / e.timings.compute).toFixed(2));
-    console.log(`    per repeat, float64 reference / engine: ${pairRatios.join(', ')}; load average after each engine run: ${engineRuns.map((e) => e.loadavg[0]).join(', ')}`);
-    console.log(`    engine: ${eng.method} k-NN, ${eng.refined} distances of the ${n * (n - 1)} (each of ${(n * (n - 1)) / 2} pairs from both ends) recomputed in float64`);
-    console.log(`    reference: numpy ${String((ref64.versions as Record<string, string>).numpy)}, scipy ${String((ref64.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref64)}`);
+    console.log(
+      `    per repeat, float64 reference / engine: ${pairRatios.join(', ')}; load average after each engine run: ${engineRuns.map((e) => e.loadavg[0]).join(', ')}`,
+    );
+    console.log(
+      `    engine: ${eng.method} k-NN, ${eng.refined} distances of the ${n * (n - 1)} (each of ${(n * (n - 1)) / 2} pairs from both ends) recomputed in float64`,
+    );
+    console.log(
+      `    reference: numpy ${String((ref64.versions as Record<string, string>).numpy)}, scipy ${String((ref64.versions as Record<string, string>).scipy)}; BLAS ${blasSummary(ref64)}`,
+    );
     const row = (name: string, t: Record<string, number>, r: RefRun) => [
       name,
       fmtSeconds(t.knn),
@@ -173,7 +183,15 @@ async function orchestrate(): Promise<void> {
       table(
         ['', 'k-NN s', 'σ + H s', 'compute s', 'peak RSS MiB', 'H bits', 'engine speed-up'],
         [
-          ['engine, cold', fmtSeconds(eng.timings.knn), fmtSeconds(eng.timings.entropy), fmtSeconds(eng.timings.compute), (eng.peakRssBytes / MiB).toFixed(0), eng.entropy.toFixed(9), ''],
+          [
+            'engine, cold',
+            fmtSeconds(eng.timings.knn),
+            fmtSeconds(eng.timings.entropy),
+            fmtSeconds(eng.timings.compute),
+            (eng.peakRssBytes / MiB).toFixed(0),
+            eng.entropy.toFixed(9),
+            '',
+          ],
           row('reference float64 GEMM', ref64.timings, ref64),
           row('reference float32 GEMM', ref32.timings, ref32),
         ],

@@ -47,7 +47,15 @@ async function orchestrate(): Promise<void> {
 
     type EngineRun = { results: { values: number; seconds: number }[]; peakRssBytes: number };
     const engineRuns: EngineRun[] = [];
-    for (let r = 0; r < REPEATS; r++) engineRuns.push((await runEngineChild(__filename, inputs.map((i) => i.file))).json as EngineRun);
+    for (let r = 0; r < REPEATS; r++)
+      engineRuns.push(
+        (
+          await runEngineChild(
+            __filename,
+            inputs.map((i) => i.file),
+          )
+        ).json as EngineRun,
+      );
     const eng = fastest(engineRuns, (e) => e.results.reduce((sum, x) => sum + x.seconds, 0));
     const rows: (string | number)[][] = [];
     const reportRows = [];
@@ -56,7 +64,8 @@ async function orchestrate(): Promise<void> {
     for (let t = 0; t < inputs.length; t++) {
       const input = inputs[t];
       const refRuns: Record<string, unknown>[] = [];
-      for (let r = 0; r < REPEATS; r++) refRuns.push((await runReference(['intra', '--maps', input.file, '--bins', String(BINS), '--summary', '--out', `${input.file}.ref.npy`])).json);
+      for (let r = 0; r < REPEATS; r++)
+        refRuns.push((await runReference(['intra', '--maps', input.file, '--bins', String(BINS), '--summary', '--out', `${input.file}.ref.npy`])).json);
       const ref = fastest(refRuns, (x) => (x.timings as Record<string, number>).entropy);
       blas = blasSummary(ref);
       refPeak = Math.max(refPeak, ref.peak_rss_bytes as number);

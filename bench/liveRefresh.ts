@@ -89,7 +89,11 @@ function manifestRenamedAt(runDir: string): number {
  * so the figure leaves out the round trip to this process. `seen` is sent as source: it must be
  * self-contained, and return `Date.now()` itself so the moment is the page's.
  */
-async function whenSeen<A extends string | number | Record<string, string | number>>(frame: Page | Frame, seen: (arg: A) => number | false, arg: A): Promise<number | undefined> {
+async function whenSeen<A extends string | number | Record<string, string | number>>(
+  frame: Page | Frame,
+  seen: (arg: A) => number | false,
+  arg: A,
+): Promise<number | undefined> {
   try {
     // Plain data in, a number out: nothing for Playwright's handle-unboxing types to do here.
     const handle = await (frame as Page).waitForFunction(seen as (arg: unknown) => number | false, arg as unknown, { polling: POLL_MS, timeout: GIVE_UP_MS });
@@ -170,7 +174,11 @@ async function main(): Promise<void> {
     console.log(`Live refresh: ${MEASURED_EPOCHS} epochs, one every ${EPOCH_INTERVAL_MS / 1000} s, into a run of ${N} samples, ${LAYERS.length} layers`);
     console.log(`machine: ${JSON.stringify(machine())}`);
     console.log(WATCHER_OFF ? `file watcher: ignoring ${RUN_FOLDER} (files.watcherExclude), so only the poll sees new epochs` : 'file watcher: on');
-    session = await CodeServerSession.start({ workspace, extensionDir, ...(WATCHER_OFF ? { settings: { 'files.watcherExclude': { [`**/${RUN_FOLDER}/**`]: true } } } : {}) });
+    session = await CodeServerSession.start({
+      workspace,
+      extensionDir,
+      ...(WATCHER_OFF ? { settings: { 'files.watcherExclude': { [`**/${RUN_FOLDER}/**`]: true } } } : {}),
+    });
     const sess = session;
     await sess.openWorkbench('README.md');
     await sess.openViewContainer('CNNSlicer');
@@ -214,7 +222,11 @@ async function main(): Promise<void> {
       // The run's epochs are numbered from 0, so the slider's right end is the epoch itself.
       const matrix = whenSeen(
         view,
-        (e) => (document.getElementById('epoch-label')?.textContent === `${e} (newest)` && (document.getElementById('epoch-slider') as HTMLInputElement | null)?.max === String(e) ? Date.now() : false),
+        (e) =>
+          document.getElementById('epoch-label')?.textContent === `${e} (newest)` &&
+          (document.getElementById('epoch-slider') as HTMLInputElement | null)?.max === String(e)
+            ? Date.now()
+            : false,
         epoch,
       );
       await writeEpoch(writer, epoch);
@@ -274,19 +286,45 @@ async function main(): Promise<void> {
     await later.finish();
 
     console.log('');
-    console.log(table(
-      ['epoch', 'tree', 'view update', 'matrix', 'row says live'],
-      figures.map((f) => [String(f.epoch), ms(f.tree), ms(f.view), ms(f.matrix), f.live ? 'yes' : 'no']),
-    ));
+    console.log(
+      table(
+        ['epoch', 'tree', 'view update', 'matrix', 'row says live'],
+        figures.map((f) => [String(f.epoch), ms(f.tree), ms(f.view), ms(f.matrix), f.live ? 'yes' : 'no']),
+      ),
+    );
     console.log('');
     console.log(`from the manifest's rename to the screen, against the ${TARGET_MS / 1000} s target:`);
-    console.log(table(
-      ['', 'median', 'max', `≤ ${TARGET_MS / 1000} s`],
-      [summarise('Runs tree row', figures.map((f) => f.tree)), summarise('training view update', figures.map((f) => f.view)), summarise('training view matrix', figures.map((f) => f.matrix))],
-    ));
-    console.log(`run finished (complete: true): "live" left the row after ${ms(notLiveAt !== undefined ? notLiveAt - finishedAt : undefined)}; row "${finishedDescription}"`);
-    console.log(`a run created meanwhile (${LATER_RUN_FOLDER}): its row appeared, marked live, after ${ms(appearedAt !== undefined ? appearedAt - laterCreatedAt : undefined)}`);
-    console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      table(
+        ['', 'median', 'max', `≤ ${TARGET_MS / 1000} s`],
+        [
+          summarise(
+            'Runs tree row',
+            figures.map((f) => f.tree),
+          ),
+          summarise(
+            'training view update',
+            figures.map((f) => f.view),
+          ),
+          summarise(
+            'training view matrix',
+            figures.map((f) => f.matrix),
+          ),
+        ],
+      ),
+    );
+    console.log(
+      `run finished (complete: true): "live" left the row after ${ms(notLiveAt !== undefined ? notLiveAt - finishedAt : undefined)}; row "${finishedDescription}"`,
+    );
+    console.log(
+      `a run created meanwhile (${LATER_RUN_FOLDER}): its row appeared, marked live, after ${ms(appearedAt !== undefined ? appearedAt - laterCreatedAt : undefined)}`,
+    );
+    console.log(
+      `load average after: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } catch (err) {
     keep = true;
     if (session !== undefined) {

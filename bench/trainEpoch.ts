@@ -30,7 +30,21 @@ const BATCH = 64;
 const CPU_STEPS = 3;
 const scratch = path.join(ROOT, '.test-tmp', `bench-train-${process.pid}`);
 const trainer = path.join(scratch, 'tfjsTrainer.js');
-const common = ['--arch', 'paper', '--per-class', String(PER_CLASS), '--batch-size', String(BATCH), '--probe', '100', '--store', 'checkpoint', '--seed', '0', '--overwrite'];
+const common = [
+  '--arch',
+  'paper',
+  '--per-class',
+  String(PER_CLASS),
+  '--batch-size',
+  String(BATCH),
+  '--probe',
+  '100',
+  '--store',
+  'checkpoint',
+  '--seed',
+  '0',
+  '--overwrite',
+];
 
 interface EpochLine {
   readonly event: string;
@@ -76,7 +90,8 @@ async function main(): Promise<void> {
     external: ['vscode', 'onnxruntime-node'],
     logLevel: 'silent',
   });
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) copyFileSync(path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(scratch, f));
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'])
+    copyFileSync(path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(scratch, f));
 
   const rows: { engine: string; seconds: number; how: string }[] = [];
   const notes: string[] = [];
@@ -89,7 +104,13 @@ async function main(): Promise<void> {
     console.log(`\nPyTorch CPU (${epochs} epoch${epochs > 1 ? 's' : ''}):`);
     try {
       const env = { ...process.env, PYTHONPATH: path.join(ROOT, 'python') };
-      torchEpochs.push(...(await runTrainer(PYTHON, ['-m', 'cnnslicer.train', ...common, '--epochs', String(epochs), '--device', 'cpu', '--out', path.join(scratch, 'torch')], env)));
+      torchEpochs.push(
+        ...(await runTrainer(
+          PYTHON,
+          ['-m', 'cnnslicer.train', ...common, '--epochs', String(epochs), '--device', 'cpu', '--out', path.join(scratch, 'torch')],
+          env,
+        )),
+      );
     } catch (err) {
       notes.push(`PyTorch CPU: ${(err as Error).message}`);
     }
@@ -103,8 +124,14 @@ async function main(): Promise<void> {
   {
     const { tf } = await loadBackend('wasm', []);
     const e = estimateRun(tf, options, data);
-    console.log(`\nTF.js wasm (1 epoch); the refusal's estimate beforehand: ${e.epochSeconds.toFixed(1)} s per epoch (${e.stepSeconds.toFixed(3)} s per batch over ${e.steps} batches)`);
-    const secs = await runTrainer(process.execPath, [trainer, ...common, '--epochs', '1', '--backend', 'wasm', '--max-minutes', '0', '--out', path.join(scratch, 'wasm')], process.env);
+    console.log(
+      `\nTF.js wasm (1 epoch); the refusal's estimate beforehand: ${e.epochSeconds.toFixed(1)} s per epoch (${e.stepSeconds.toFixed(3)} s per batch over ${e.steps} batches)`,
+    );
+    const secs = await runTrainer(
+      process.execPath,
+      [trainer, ...common, '--epochs', '1', '--backend', 'wasm', '--max-minutes', '0', '--out', path.join(scratch, 'wasm')],
+      process.env,
+    );
     rows.push({ engine: 'TF.js wasm (SIMD, 1 thread)', seconds: secs[0], how: `measured: 1 epoch (the refusal estimated ${e.epochSeconds.toFixed(0)} s)` });
   }
 
@@ -144,13 +171,22 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(`\nTF.js ${backend} (${pkg}, 1 epoch):`);
-    const secs = await runTrainer(process.execPath, [trainer, ...common, '--epochs', '1', '--backend', backend, '--max-minutes', '0', '--out', path.join(scratch, backend), ...moduleArgs], process.env);
+    const secs = await runTrainer(
+      process.execPath,
+      [trainer, ...common, '--epochs', '1', '--backend', backend, '--max-minutes', '0', '--out', path.join(scratch, backend), ...moduleArgs],
+      process.env,
+    );
     rows.push({ engine: `TF.js ${backend} (${pkg})`, seconds: secs[0], how: 'measured: 1 epoch' });
   }
 
   await torch(1);
   const torchSeconds = torchEpochs.length > 0 ? Math.min(...torchEpochs) : undefined;
-  if (torchSeconds !== undefined) rows.unshift({ engine: 'PyTorch CPU', seconds: torchSeconds, how: `measured: fastest of ${torchEpochs.length} epochs (${torchEpochs.map((s) => s.toFixed(1)).join(', ')} s)` });
+  if (torchSeconds !== undefined)
+    rows.unshift({
+      engine: 'PyTorch CPU',
+      seconds: torchSeconds,
+      how: `measured: fastest of ${torchEpochs.length} epochs (${torchEpochs.map((s) => s.toFixed(1)).join(', ')} s)`,
+    });
   else notes.push(`PyTorch CPU: not measured${existsSync(PYTHON) ? '' : ` (${PYTHON} missing)`}`);
 
   console.log('');
@@ -165,7 +201,9 @@ async function main(): Promise<void> {
   if (torchSeconds !== undefined) {
     reportResult({
       name: 'train',
-      rows: rows.filter((r) => r.engine !== 'PyTorch CPU').map((r) => ({ what: `${r.engine} s/epoch vs PyTorch CPU`, engine: r.seconds, reference: torchSeconds!, unit: 's' })),
+      rows: rows
+        .filter((r) => r.engine !== 'PyTorch CPU')
+        .map((r) => ({ what: `${r.engine} s/epoch vs PyTorch CPU`, engine: r.seconds, reference: torchSeconds!, unit: 's' })),
       notes,
     });
   }

@@ -89,8 +89,8 @@ function writeTinyWebviewExtension(dir: string): string {
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
   // The page, as the source of a function of the nonce inside the fixture's extension.js.
   const page =
-    "(nonce) => `<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"UTF-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'nonce-${nonce}'\"><title>Tiny</title></head>` +\n" +
-    "  `<body><p id=\"tiny\">waiting</p><script nonce=\"${nonce}\">performance.mark('cnnslicer:script-start'); performance.mark('cnnslicer:page-built');` +\n" +
+    '(nonce) => `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8"><meta http-equiv="Content-Security-Policy" content="default-src \'none\'; script-src \'nonce-${nonce}\'"><title>Tiny</title></head>` +\n' +
+    '  `<body><p id="tiny">waiting</p><script nonce="${nonce}">performance.mark(\'cnnslicer:script-start\'); performance.mark(\'cnnslicer:page-built\');` +\n' +
     "  `const api = acquireVsCodeApi(); window.addEventListener('message', () => { document.getElementById('tiny').textContent = 'data'; performance.mark('cnnslicer:first-data'); });` +\n" +
     "  `api.postMessage({ type: 'ready' });</script></body></html>`";
   fs.writeFileSync(
@@ -228,14 +228,24 @@ const webviewTimes = (): FrameTimes[] => {
     const at = marks.map((t) => (t !== undefined ? origin + t : undefined));
     const nav = perf.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
     const page = inner?.contentDocument;
-    const channelView = (inner?.contentWindow as { cnnslicerChannelView?: () => { lines?: { epochs: unknown[] }; boxes?: unknown } } | null | undefined)?.cnnslicerChannelView;
+    const channelView = (inner?.contentWindow as { cnnslicerChannelView?: () => { lines?: { epochs: unknown[] }; boxes?: unknown } } | null | undefined)
+      ?.cnnslicerChannelView;
     const channelModel = page?.getElementById('packing') !== null && typeof channelView === 'function' ? channelView() : undefined;
     const built = page?.getElementById('run-title') !== null || page?.getElementById('confusion') !== null || page?.getElementById('tiny') !== null;
     const shown =
       Array.from(page?.querySelectorAll('#confusion td.cell') ?? []).some((c) => /\d/.test(c.textContent ?? '')) ||
       (channelModel?.lines !== undefined && channelModel.lines.epochs.length > 0 && channelModel.boxes !== undefined) ||
       page?.getElementById('tiny')?.textContent === 'data';
-    found.push({ frame: origin, document: nav !== undefined && nav.responseEnd > 0 ? origin + nav.responseEnd : undefined, script: at[0], page: at[1], data: at[2], visible, built: built && page !== undefined && page !== null, shown });
+    found.push({
+      frame: origin,
+      document: nav !== undefined && nav.responseEnd > 0 ? origin + nav.responseEnd : undefined,
+      script: at[0],
+      page: at[1],
+      data: at[2],
+      visible,
+      built: built && page !== undefined && page !== null,
+      shown,
+    });
   }
   return found;
 };
@@ -358,7 +368,11 @@ async function closeAllEditors(session: CodeServerSession): Promise<void> {
   // A view just shown can take the focus back from the palette: commandReady reopens it.
   const click = await commandReady(session, 'View: Close All Editors');
   await click();
-  await session.page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 30_000 }).catch(() => undefined);
+  await session.page
+    .locator('.tabs-container .tab')
+    .first()
+    .waitFor({ state: 'detached', timeout: 30_000 })
+    .catch(() => undefined);
   // Let the disposed webviews' frames go, so the next check cannot read an old one.
   await sleep(300);
 }
@@ -416,11 +430,20 @@ async function main(): Promise<void> {
     fs.cpSync(SAMPLE_RUN, path.join(workspace, 'runs', 'mnist-small'), { recursive: true });
     fs.writeFileSync(path.join(workspace, 'README.md'), '# The MNIST sample run\n');
 
-    console.log(`Views open: first data of the training and channel views on the sample run, cached; ${REPEATS} times each${MEASURE_HOST ? '; then the host during a cold layer computation' : ''}`);
+    console.log(
+      `Views open: first data of the training and channel views on the sample run, cached; ${REPEATS} times each${MEASURE_HOST ? '; then the host during a cold layer computation' : ''}`,
+    );
     console.log(`extension: ${BUILT}`);
     console.log(`machine: ${JSON.stringify(machine())}`);
-    console.log(`webview origins: ${ORIGINS === 'shared' ? "code-server's default, one origin shared by every webview" : 'one per webview (<hash>.localhost), as desktop VS Code and vscode.dev serve them'}`);
-    session = await CodeServerSession.start({ workspace, extensionDir, extraExtensionDirs: [writeTinyWebviewExtension(path.join(scratch, 'tiny-webview'))], webviewOrigins: ORIGINS });
+    console.log(
+      `webview origins: ${ORIGINS === 'shared' ? "code-server's default, one origin shared by every webview" : 'one per webview (<hash>.localhost), as desktop VS Code and vscode.dev serve them'}`,
+    );
+    session = await CodeServerSession.start({
+      workspace,
+      extensionDir,
+      extraExtensionDirs: [writeTinyWebviewExtension(path.join(scratch, 'tiny-webview'))],
+      webviewOrigins: ORIGINS,
+    });
     const sess = session;
     await sess.openWorkbench('README.md');
     await sess.openViewContainer('CNNSlicer');
@@ -441,7 +464,9 @@ async function main(): Promise<void> {
     const warmTraining = await firstSeen(sess, trainingHasData);
     const warm1 = await runWithPicks(sess, 'CNNSlicer: Open Channel View', [RUN_NAME, 'conv2']);
     const warmChannel = await firstSeen(sess, channelHasData);
-    console.log(`warm-up (cold cache): training view data after ${ms(warmTraining !== undefined ? warmTraining - warmStart : undefined)} from Analyze Model, channel view of conv2 after ${ms(warmChannel !== undefined ? warmChannel - warm1.lastPick : undefined)}`);
+    console.log(
+      `warm-up (cold cache): training view data after ${ms(warmTraining !== undefined ? warmTraining - warmStart : undefined)} from Analyze Model, channel view of conv2 after ${ms(warmChannel !== undefined ? warmChannel - warm1.lastPick : undefined)}`,
+    );
     if (warmTraining === undefined || warmChannel === undefined) throw new Error('the warm-up did not show the views’ data');
     await closeAllEditors(sess);
 
@@ -471,32 +496,99 @@ async function main(): Promise<void> {
       channel.push(since(await newViewMilestones(sess, c.lastPick), c.lastPick));
       channelCommand.push(c.lastPick - c.command);
       await closeAllEditors(sess);
-      console.log(`repetition ${i + 1}: tiny page: ${steps(tiny[i])}; training view: ${steps(training[i])}; brought back ${ms(reveal[i])}; channel view: ${steps(channel[i])}`);
+      console.log(
+        `repetition ${i + 1}: tiny page: ${steps(tiny[i])}; training view: ${steps(training[i])}; brought back ${ms(reveal[i])}; channel view: ${steps(channel[i])}`,
+      );
     }
 
     console.log('');
-    console.log(table(
-      ['repetition', 'tiny: document', 'data', 'training: document', 'script', 'page', 'matrix', 'brought back', 'channel: document', 'script', 'page', 'multiples'],
-      training.map((t, i) => [String(i + 1), ms(tiny[i].document), ms(tiny[i].data), ms(t.document), ms(t.script), ms(t.page), ms(t.data), ms(reveal[i]), ms(channel[i].document), ms(channel[i].script), ms(channel[i].page), ms(channel[i].data)]),
-    ));
+    console.log(
+      table(
+        [
+          'repetition',
+          'tiny: document',
+          'data',
+          'training: document',
+          'script',
+          'page',
+          'matrix',
+          'brought back',
+          'channel: document',
+          'script',
+          'page',
+          'multiples',
+        ],
+        training.map((t, i) => [
+          String(i + 1),
+          ms(tiny[i].document),
+          ms(tiny[i].data),
+          ms(t.document),
+          ms(t.script),
+          ms(t.page),
+          ms(t.data),
+          ms(reveal[i]),
+          ms(channel[i].document),
+          ms(channel[i].script),
+          ms(channel[i].page),
+          ms(channel[i].data),
+        ]),
+      ),
+    );
     console.log('');
-    console.log(`from the view asked for (the last quick-pick click; the command row for the tiny page) to its first data, cached, against the ${TARGET_MS / 1000} s target:`);
-    const plus = (values: readonly (number | undefined)[], extra: readonly number[]): (number | undefined)[] => values.map((v, i) => (v !== undefined ? v + extra[i] : undefined));
-    console.log(table(
-      ['', 'median', 'max', `≤ ${TARGET_MS / 1000} s`],
-      [
-        summarise('training view: confusion matrix', training.map((t) => t.data)),
-        summarise('channel view: small multiples', channel.map((c) => c.data)),
-        summarise('training view brought back from behind a tab', reveal),
-        summarise('floor: tiny webview, one message from the host', tiny.map((t) => t.data)),
-        summarise('training view: its document arrived (VS Code)', training.map((t) => t.document)),
-        summarise('channel view: its document arrived (VS Code)', channel.map((c) => c.document)),
-        summarise('tiny webview: its document arrived (VS Code)', tiny.map((t) => t.document)),
-        summarise('training view: matrix, from the command row', plus(training.map((t) => t.data), trainingCommand)),
-        summarise('channel view: multiples, from the command row', plus(channel.map((c) => c.data), channelCommand)),
-      ],
-    ));
-    console.log(`the session's first webview (tiny page, no earlier service worker to replace): document ${ms(firstTiny.document)}, data ${ms(firstTiny.data)}`);
+    console.log(
+      `from the view asked for (the last quick-pick click; the command row for the tiny page) to its first data, cached, against the ${TARGET_MS / 1000} s target:`,
+    );
+    const plus = (values: readonly (number | undefined)[], extra: readonly number[]): (number | undefined)[] =>
+      values.map((v, i) => (v !== undefined ? v + extra[i] : undefined));
+    console.log(
+      table(
+        ['', 'median', 'max', `≤ ${TARGET_MS / 1000} s`],
+        [
+          summarise(
+            'training view: confusion matrix',
+            training.map((t) => t.data),
+          ),
+          summarise(
+            'channel view: small multiples',
+            channel.map((c) => c.data),
+          ),
+          summarise('training view brought back from behind a tab', reveal),
+          summarise(
+            'floor: tiny webview, one message from the host',
+            tiny.map((t) => t.data),
+          ),
+          summarise(
+            'training view: its document arrived (VS Code)',
+            training.map((t) => t.document),
+          ),
+          summarise(
+            'channel view: its document arrived (VS Code)',
+            channel.map((c) => c.document),
+          ),
+          summarise(
+            'tiny webview: its document arrived (VS Code)',
+            tiny.map((t) => t.document),
+          ),
+          summarise(
+            'training view: matrix, from the command row',
+            plus(
+              training.map((t) => t.data),
+              trainingCommand,
+            ),
+          ),
+          summarise(
+            'channel view: multiples, from the command row',
+            plus(
+              channel.map((c) => c.data),
+              channelCommand,
+            ),
+          ),
+        ],
+      ),
+    );
+    console.log(
+      `the session's first webview (tiny page, no earlier service worker to replace): document ${ms(firstTiny.document)}, data ${ms(firstTiny.data)}`,
+    );
     if (!MEASURE_HOST) return;
 
     // 3. The host, idle and then while the engine computes results not in the cache.
@@ -530,7 +622,9 @@ async function main(): Promise<void> {
       const seen = await firstSeen(sess, outputShowsLog, 60_000);
       const busy = await firstSeen(sess, layerSeriesBusy, 1_000);
       showLog.push({ ms: seen !== undefined ? seen - at : undefined, duringComputation: computed === undefined && busy !== undefined });
-      console.log(`Show Log ${i + 1}: ${ms(showLog[i].ms)}${showLog[i].duringComputation ? ', the engine still computing after it' : ', the computation had finished'}`);
+      console.log(
+        `Show Log ${i + 1}: ${ms(showLog[i].ms)}${showLog[i].duringComputation ? ', the engine still computing after it' : ', the computation had finished'}`,
+      );
       await hidePanel(sess);
     }
     const done = await allDone;
@@ -538,15 +632,31 @@ async function main(): Promise<void> {
     console.log(`colour scale over all epochs (cold, conv1 × conv2): computed ${ms(computeMs)} after it was asked for`);
 
     console.log('');
-    console.log(`the extension host, idle and while the engine computes (conv1 × conv2 at every epoch, cold: ${ms(computeMs)}; the newest epoch alone: ${ms(firstMatrixMs)}):`);
-    console.log(table(
-      ['', 'median', 'max', 'engine computing'],
-      [
-        [...summarise('Show Log → Output panel, engine idle', idleLog, undefined).slice(0, 3), 'no'],
-        [...summarise('Show Log → Output panel, engine busy', showLog.map((s) => s.ms), undefined).slice(0, 3), `${showLog.filter((s) => s.duringComputation).length} of ${showLog.length}`],
-      ],
-    ));
-    console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `the extension host, idle and while the engine computes (conv1 × conv2 at every epoch, cold: ${ms(computeMs)}; the newest epoch alone: ${ms(firstMatrixMs)}):`,
+    );
+    console.log(
+      table(
+        ['', 'median', 'max', 'engine computing'],
+        [
+          [...summarise('Show Log → Output panel, engine idle', idleLog, undefined).slice(0, 3), 'no'],
+          [
+            ...summarise(
+              'Show Log → Output panel, engine busy',
+              showLog.map((s) => s.ms),
+              undefined,
+            ).slice(0, 3),
+            `${showLog.filter((s) => s.duringComputation).length} of ${showLog.length}`,
+          ],
+        ],
+      ),
+    );
+    console.log(
+      `load average after: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } catch (err) {
     keep = true;
     if (session !== undefined) {

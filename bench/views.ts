@@ -57,7 +57,8 @@ function capacityMatrix(): ChannelCapacityResult {
   const rand = seededRandom(3);
   const capacity = new Float32Array(CHANNELS * CHANNELS);
   // Blocks of similar filters and a strong diagonal, as in the paper's Fig. 10.
-  for (let b = 0; b < CHANNELS; b++) for (let a = 0; a < CHANNELS; a++) capacity[b * CHANNELS + a] = (a === b ? 2 : 0.3) + (Math.floor(a / 8) === Math.floor(b / 8) ? 0.6 : 0) + rand() * 0.5;
+  for (let b = 0; b < CHANNELS; b++)
+    for (let a = 0; a < CHANNELS; a++) capacity[b * CHANNELS + a] = (a === b ? 2 : 0.3) + (Math.floor(a / 8) === Math.floor(b / 8) ? 0.6 : 0) + rand() * 0.5;
   const order = (which: 'rows' | 'cols', stat: 'max' | 'mean'): Int32Array => sortOrder(capacity, CHANNELS, CHANNELS, which, stat);
   return {
     layerI: 'conv3',
@@ -131,7 +132,8 @@ async function main(): Promise<void> {
     const layer = await ViewPage.open<LayerSelection>(browser, server, 'layer', {
       viewport: { width: 1400, height: 1100 },
       onRequest: (method) => {
-        if (method === 'channelCapacity') return { items: [matrix], params: resolveEstimatorParams(), cached: 0 } satisfies MeasureSeries<ChannelCapacityResult>;
+        if (method === 'channelCapacity')
+          return { items: [matrix], params: resolveEstimatorParams(), cached: 0 } satisfies MeasureSeries<ChannelCapacityResult>;
         throw new Error(`the benchmark answers no ${method}`);
       },
     });
@@ -143,7 +145,11 @@ async function main(): Promise<void> {
     await recordFrames(layer.page);
     const resort: number[] = [];
     const sorts = ['max', 'mean', 'none'];
-    const expected: Record<string, number[]> = { max: Array.from(matrix.order.colsByMax), mean: Array.from(matrix.order.colsByMean), none: [...Array(CHANNELS).keys()] };
+    const expected: Record<string, number[]> = {
+      max: Array.from(matrix.order.colsByMax),
+      mean: Array.from(matrix.order.colsByMean),
+      none: [...Array(CHANNELS).keys()],
+    };
     for (let i = 0; i < REPEATS; i++) {
       const sort = sorts[i % sorts.length];
       resort.push(
@@ -177,7 +183,13 @@ async function main(): Promise<void> {
             const g = window.cnnslicerLayerView!().heatmaps[0].geometry!;
             const box = canvas.getBoundingClientRect();
             const start = performance.now();
-            canvas.dispatchEvent(new PointerEvent('pointermove', { bubbles: true, clientX: box.left + g.x0 + (col + 0.5) * g.cell, clientY: box.top + g.y0 + (row + 0.5) * g.cell }));
+            canvas.dispatchEvent(
+              new PointerEvent('pointermove', {
+                bubbles: true,
+                clientX: box.left + g.x0 + (col + 0.5) * g.cell,
+                clientY: box.top + g.y0 + (row + 0.5) * g.cell,
+              }),
+            );
             const elapsed = performance.now() - start;
             if (document.getElementById('view-tooltip')!.hidden) throw new Error('no tooltip');
             return elapsed;
@@ -214,31 +226,48 @@ async function main(): Promise<void> {
       await channel.page.waitForFunction(() => document.getElementById('data-message')?.textContent?.includes('computing') === true);
       await recordFrames(channel.page);
       release();
-      await channel.page.waitForFunction(() => (window.cnnslicerChannelView?.().circles.length ?? 0) === 11 * 64 && window.cnnslicerChannelView?.().lines?.channels === 64);
+      await channel.page.waitForFunction(
+        () => (window.cnnslicerChannelView?.().circles.length ?? 0) === 11 * 64 && window.cnnslicerChannelView?.().lines?.channels === 64,
+      );
       // The frame that drew the data is the longest one since the results arrived.
       firstDraw.push(await channel.page.evaluate(() => Math.max(...(window as unknown as { __frames: number[] }).__frames)));
       for (let i = 0; i < REPEATS / 5; i++) {
         epochDraw.push(
-          await channel.page.evaluate(async (index) => {
-            const w = window as unknown as { __frames: number[] };
-            const slider = document.getElementById('epoch-slider') as HTMLInputElement;
-            w.__frames = [];
-            const start = performance.now();
-            slider.value = String(index);
-            slider.dispatchEvent(new Event('input'));
-            const handler = performance.now() - start;
-            await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
-            if (window.cnnslicerChannelView!().epoch !== index) throw new Error('the epoch did not change');
-            return handler + (w.__frames[0] ?? 0);
-          }, i % (EPOCHS - 1)),
+          await channel.page.evaluate(
+            async (index) => {
+              const w = window as unknown as { __frames: number[] };
+              const slider = document.getElementById('epoch-slider') as HTMLInputElement;
+              w.__frames = [];
+              const start = performance.now();
+              slider.value = String(index);
+              slider.dispatchEvent(new Event('input'));
+              const handler = performance.now() - start;
+              await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+              if (window.cnnslicerChannelView!().epoch !== index) throw new Error('the epoch did not change');
+              return handler + (w.__frames[0] ?? 0);
+            },
+            i % (EPOCHS - 1),
+          ),
         );
       }
       await channel.close();
     }
     const fd = stats(firstDraw);
     const ed = stats(epochDraw);
-    rows.push([`channel view: first draw, 64 boxes × 11 lines × ${EPOCHS} epochs + 704 circles`, fd.median.toFixed(1), fd.p95.toFixed(1), fd.max.toFixed(1), `${DRAW_TARGET_MS}`]);
-    rows.push(['channel view: move the epoch slider (new packing, both canvases)', ed.median.toFixed(1), ed.p95.toFixed(1), ed.max.toFixed(1), `${DRAW_TARGET_MS}`]);
+    rows.push([
+      `channel view: first draw, 64 boxes × 11 lines × ${EPOCHS} epochs + 704 circles`,
+      fd.median.toFixed(1),
+      fd.p95.toFixed(1),
+      fd.max.toFixed(1),
+      `${DRAW_TARGET_MS}`,
+    ]);
+    rows.push([
+      'channel view: move the epoch slider (new packing, both canvases)',
+      ed.median.toFixed(1),
+      ed.p95.toFixed(1),
+      ed.max.toFixed(1),
+      `${DRAW_TARGET_MS}`,
+    ]);
   } finally {
     await browser.close();
     await server.stop();

@@ -72,7 +72,10 @@ const forbidden = [
   [/\.map$/, 'a source map'],
   [/(^|\/)__pycache__\/|\.pyc$/, 'Python bytecode'],
   [/^node_modules\/onnxruntime-node\/bin\/(?!napi-v\d+\/linux\/x64\/)/, 'an onnxruntime binary for another platform'],
-  [/^node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/, 'a module the bundles do not load (only onnxruntime-node and onnxruntime-common stay external)'],
+  [
+    /^node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/,
+    'a module the bundles do not load (only onnxruntime-node and onnxruntime-common stay external)',
+  ],
   [/(^|\/)\.env$|(^|\/)\.git\//, 'a secret or repository file'],
 ];
 for (const path of inExtension) {

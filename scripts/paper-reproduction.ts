@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - start) / 1000;
     const paper = PAPER[perClass];
     const diff = ((h.entropy - paper) / paper) * 100;
-    rows.push(`| ${perClass} | ${n} | ${kUsed} | ${paper.toFixed(6)} | ${h.entropy.toFixed(6)} | ${diff >= 0 ? '+' : ''}${diff.toFixed(2)}% | ${Math.log2(n * kUsed).toFixed(3)} / ${Math.log2(2 * n * kUsed).toFixed(3)} | ${seconds.toFixed(1)} s |`);
+    rows.push(
+      `| ${perClass} | ${n} | ${kUsed} | ${paper.toFixed(6)} | ${h.entropy.toFixed(6)} | ${diff >= 0 ? '+' : ''}${diff.toFixed(2)}% | ${Math.log2(n * kUsed).toFixed(3)} / ${Math.log2(2 * n * kUsed).toFixed(3)} | ${seconds.toFixed(1)} s |`,
+    );
     process.stderr.write(`${perClass}/class: H = ${h.entropy.toFixed(6)} bits (paper ${paper}), ${seconds.toFixed(1)} s, unsolved ${h.unsolved}\n`);
   }
   process.stdout.write(

@@ -36,7 +36,16 @@ for (const suite of suites) {
   const statsFile = join(statsDir, `${suites.indexOf(suite)}.json`);
   const res = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/mocha/bin/mocha.js'), '--require', 'tsx/cjs', '--reporter', join(root, 'test/support/countingReporter.cjs'), '--timeout', '120000', ...files],
+    [
+      join(root, 'node_modules/mocha/bin/mocha.js'),
+      '--require',
+      'tsx/cjs',
+      '--reporter',
+      join(root, 'test/support/countingReporter.cjs'),
+      '--timeout',
+      '120000',
+      ...files,
+    ],
     { cwd: root, stdio: 'inherit', env: { ...process.env, CNNSLICER_TEST_STATS: statsFile } },
   );
   if (existsSync(statsFile)) {

@@ -198,7 +198,18 @@ const OPTIONS: Record<string, Record<string, OptionKind>> = {
     json: 'flag',
     ...CACHE_OPTIONS,
   },
-  capacity: { from: 'value', to: 'value', epoch: 'value', class: 'value', bins: 'value', range: 'value', 'capacity-pairs': 'value', sort: 'value', json: 'flag', ...CACHE_OPTIONS },
+  capacity: {
+    from: 'value',
+    to: 'value',
+    epoch: 'value',
+    class: 'value',
+    bins: 'value',
+    range: 'value',
+    'capacity-pairs': 'value',
+    sort: 'value',
+    json: 'flag',
+    ...CACHE_OPTIONS,
+  },
   labels: { epoch: 'value', json: 'flag', ...CACHE_OPTIONS },
   import: { dataset: 'value', data: 'value', probe: 'value', seed: 'value', mean: 'value', std: 'value', out: 'value' },
 };
@@ -254,7 +265,11 @@ function parseCommandArgs(command: string, argv: readonly string[]): Args | unde
   }
   if (help) return undefined;
   const [run, ...extra] = positional;
-  if (run === undefined) throw new UsageError(command === 'import' ? 'import needs a model: an .onnx file or a folder of them' : `${command} needs a run folder or manifest`, command);
+  if (run === undefined)
+    throw new UsageError(
+      command === 'import' ? 'import needs a model: an .onnx file or a folder of them' : `${command} needs a run folder or manifest`,
+      command,
+    );
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, command);
   return { command, run, flags, values };
 }
@@ -271,7 +286,8 @@ function list(option: string, text: string): string[] {
 }
 
 function oneOf<T extends string>(option: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`--${option} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${text}"`);
+  if (!(allowed as readonly string[]).includes(text))
+    throw new UsageError(`--${option} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got "${text}"`);
   return text as T;
 }
 
@@ -291,7 +307,10 @@ function singleEpochOption(args: Args): number | undefined {
  * Estimator overrides from options, each checked by the estimators' own validation so that the
  * CLI can never accept a value the engine refuses; its message is reworded to name the option.
  */
-function estimatorParams(args: Args, options: Partial<Record<'interK' | 'intraBins' | 'intraNormalization' | 'capacityBins' | 'capacityRange' | 'capacityPairs', string>>): Partial<EstimatorParams> {
+function estimatorParams(
+  args: Args,
+  options: Partial<Record<'interK' | 'intraBins' | 'intraNormalization' | 'capacityBins' | 'capacityRange' | 'capacityPairs', string>>,
+): Partial<EstimatorParams> {
   const overrides: { -readonly [K in keyof EstimatorParams]?: EstimatorParams[K] } = {};
   const integer = (param: 'interK' | 'intraBins' | 'capacityBins'): void => {
     const option = options[param];
@@ -438,10 +457,19 @@ async function analyze(args: Args): Promise<void> {
   const layers = args.values.has('layers') ? list('layers', args.values.get('layers')!) : undefined;
   const epochsText = args.values.get('epochs');
   const epochs = epochsText === undefined || epochsText === 'all' ? 'all' : list('epochs', epochsText).map((e) => nonNegativeInteger('epochs', e));
-  const params = estimatorParams(args, { interK: 'k', intraBins: 'bins', intraNormalization: 'normalization', capacityBins: 'capacity-bins', capacityRange: 'capacity-range', capacityPairs: 'capacity-pairs' });
+  const params = estimatorParams(args, {
+    interK: 'k',
+    intraBins: 'bins',
+    intraNormalization: 'normalization',
+    capacityBins: 'capacity-bins',
+    capacityRange: 'capacity-range',
+    capacityPairs: 'capacity-pairs',
+  });
   const capacity = !args.flags.has('no-capacity');
   rejectUnless(args, capacity, ['capacity-bins', 'capacity-range', 'capacity-pairs', 'capacity-layers'], 'has no effect with --no-capacity');
-  const rule = args.values.has('capacity-layers') ? oneOf<CapacityLayerRule>('capacity-layers', args.values.get('capacity-layers')!, ['auto', 'all', 'conv', 'blocks']) : 'auto';
+  const rule = args.values.has('capacity-layers')
+    ? oneOf<CapacityLayerRule>('capacity-layers', args.values.get('capacity-layers')!, ['auto', 'all', 'conv', 'blocks'])
+    : 'auto';
   const jsonTarget = args.values.get('json');
   const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? path.resolve(jsonTarget) : undefined;
   if (jsonFile !== undefined) await checkWritableFolder(jsonFile);
@@ -483,7 +511,8 @@ async function analyze(args: Args): Promise<void> {
     );
   } catch (err) {
     await closePartial();
-    if (partialFile !== undefined && finished > 0) process.stderr.write(`cnnslicer: the ${finished} results finished are in ${partialFile} (and in the cache: run again to continue)\n`);
+    if (partialFile !== undefined && finished > 0)
+      process.stderr.write(`cnnslicer: the ${finished} results finished are in ${partialFile} (and in the cache: run again to continue)\n`);
     throw err;
   }
   await closePartial();
@@ -525,10 +554,13 @@ async function entropy(args: Args): Promise<void> {
     if (inter) {
       const samples: SampleSelection = indices ? { kind: 'indices', indices } : classIndex !== undefined ? { kind: 'class', classIndex } : { kind: 'all' };
       const s = await interSampleEntropyOf(reader, { samples, layer, epoch: epochArg ?? 'all', params }, ctx);
-      return args.flags.has('json') ? toJsonText({ params: s.params, samples, items: s.items }) : formatInterSample(s.items, s.params, samplesText(reader, samples));
+      return args.flags.has('json')
+        ? toJsonText({ params: s.params, samples, items: s.items })
+        : formatInterSample(s.items, s.params, samplesText(reader, samples));
     }
     const s = await channelEntropiesOf(reader, { layer, epoch: epochArg ?? lastEpoch(reader), params }, ctx);
-    if (args.flags.has('json')) return toJsonText({ undefinedMeans: UNDEFINED_MEANS, params: s.params, classes: reader.manifest.classes, items: s.items.map(channelEntropiesForJson) });
+    if (args.flags.has('json'))
+      return toJsonText({ undefinedMeans: UNDEFINED_MEANS, params: s.params, classes: reader.manifest.classes, items: s.items.map(channelEntropiesForJson) });
     return formatChannelEntropies(s.items, s.params, reader.manifest.classes, classIndex);
   });
   process.stdout.write(out + '\n');
@@ -583,7 +615,9 @@ async function importModel(args: Args): Promise<void> {
   const data = args.values.get('data');
   if (kind !== 'mnist' && data === undefined) throw new UsageError(`--dataset ${kind} needs --data DIR`);
   const dataset: ImportDataset =
-    kind === 'mnist' ? { kind: 'mnist', ...(data !== undefined ? { dir: path.resolve(data) } : {}) } : { kind: kind === 'cifar10' ? 'cifar10' : 'imageFolder', dir: path.resolve(data!) };
+    kind === 'mnist'
+      ? { kind: 'mnist', ...(data !== undefined ? { dir: path.resolve(data) } : {}) }
+      : { kind: kind === 'cifar10' ? 'cifar10' : 'imageFolder', dir: path.resolve(data!) };
   const probeText = args.values.get('probe');
   const probeCount = probeText !== undefined ? nonNegativeInteger('probe', probeText) : undefined;
   if (probeCount === 0) throw new UsageError('--probe must be at least 1');

@@ -76,7 +76,12 @@ export function createHandlers(options: HandlerOptions): Handlers {
 
     async interSampleEntropy(params, ctx) {
       const p = expectRecord(params, 'interSampleEntropy');
-      const query = { samples: validateSamples(p.samples), layer: expectLayer(p.layer, 'layer'), epoch: expectEpochSelection(p.epoch), params: expectEstimatorParams(p.params) };
+      const query = {
+        samples: validateSamples(p.samples),
+        layer: expectLayer(p.layer, 'layer'),
+        epoch: expectEpochSelection(p.epoch),
+        params: expectEstimatorParams(p.params),
+      };
       const reader = await measureReader(runs, p.run);
       return interSampleEntropyOf(reader, query, measureContext(ctx, options.cache));
     },
@@ -163,7 +168,8 @@ function measureContext(ctx: RequestContext, cache: ResultCache | undefined): Me
 }
 
 function expectLayer(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new CnnSlicerError('bad-request', `"${field}" must be a layer name, "input" or "logits", got ${describe(value)}`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new CnnSlicerError('bad-request', `"${field}" must be a layer name, "input" or "logits", got ${describe(value)}`);
   return value;
 }
 
@@ -172,7 +178,16 @@ function expectEpochSelection(value: unknown): EpochSelection {
   throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0 or "all", got ${describe(value)}`);
 }
 
-const ESTIMATOR_PARAM_NAMES = ['intraBins', 'intraNormalization', 'interK', 'sigmaRelativeTolerance', 'sigmaMaxIterations', 'capacityBins', 'capacityRange', 'capacityPairs'] as const;
+const ESTIMATOR_PARAM_NAMES = [
+  'intraBins',
+  'intraNormalization',
+  'interK',
+  'sigmaRelativeTolerance',
+  'sigmaMaxIterations',
+  'capacityBins',
+  'capacityRange',
+  'capacityPairs',
+] as const;
 
 /** Estimator overrides: only known names; their values are checked by resolveEstimatorParams. */
 function expectEstimatorParams(value: unknown): Partial<EstimatorParams> | undefined {
@@ -180,7 +195,8 @@ function expectEstimatorParams(value: unknown): Partial<EstimatorParams> | undef
   if (!isRecord(value)) throw new CnnSlicerError('bad-request', `"params" must be an object of estimator parameters, got ${describe(value)}`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (!(ESTIMATOR_PARAM_NAMES as readonly string[]).includes(k)) throw new CnnSlicerError('bad-request', `unknown estimator parameter "${k}" (known: ${ESTIMATOR_PARAM_NAMES.join(', ')})`);
+    if (!(ESTIMATOR_PARAM_NAMES as readonly string[]).includes(k))
+      throw new CnnSlicerError('bad-request', `unknown estimator parameter "${k}" (known: ${ESTIMATOR_PARAM_NAMES.join(', ')})`);
     out[k] = v;
   }
   return out as Partial<EstimatorParams>;
@@ -219,7 +235,8 @@ function expectRecord(params: unknown, method: EngineMethod): Record<string, unk
 }
 
 function expectRunPath(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new CnnSlicerError('bad-request', `"run" must be the path of a run directory or its manifest, got ${describe(value)}`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new CnnSlicerError('bad-request', `"run" must be the path of a run directory or its manifest, got ${describe(value)}`);
   return value;
 }
 
@@ -259,8 +276,10 @@ export function validateSliceParams(params: unknown): SliceParams {
   const p = expectRecord(params, 'slice');
   const run = expectRunPath(p.run);
   const samples = validateSamples(p.samples);
-  if (typeof p.layer !== 'string' || p.layer.length === 0) throw new CnnSlicerError('bad-request', `"layer" must be a layer name, "input" or "logits", got ${describe(p.layer)}`);
-  if (p.channel !== 'all' && !isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0 or "all", got ${describe(p.channel)}`);
+  if (typeof p.layer !== 'string' || p.layer.length === 0)
+    throw new CnnSlicerError('bad-request', `"layer" must be a layer name, "input" or "logits", got ${describe(p.layer)}`);
+  if (p.channel !== 'all' && !isIndex(p.channel))
+    throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0 or "all", got ${describe(p.channel)}`);
   if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
   return { run, samples, layer: p.layer, channel: p.channel, epoch: p.epoch };
 }
@@ -268,7 +287,8 @@ export function validateSliceParams(params: unknown): SliceParams {
 export function validateDeconvnetParams(params: unknown): DeconvnetParams {
   const p = expectRecord(params, 'deconvnet');
   const run = expectRunPath(p.run);
-  if (typeof p.layer !== 'string' || p.layer.length === 0) throw new CnnSlicerError('bad-request', `"layer" must be the name of a recorded layer, got ${describe(p.layer)}`);
+  if (typeof p.layer !== 'string' || p.layer.length === 0)
+    throw new CnnSlicerError('bad-request', `"layer" must be the name of a recorded layer, got ${describe(p.layer)}`);
   if (!isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0, got ${describe(p.channel)}`);
   if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
   const samples = validateSamples(p.samples);

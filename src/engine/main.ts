@@ -16,7 +16,9 @@ const SHUTDOWN_GRACE_MS = 2000;
 function main(): void {
   const toHost = process.send?.bind(process);
   if (toHost === undefined) {
-    process.stderr.write('The CNNSlicer engine must be started by the extension (child_process.fork with an IPC channel); for the command line use cnnslicer.\n');
+    process.stderr.write(
+      'The CNNSlicer engine must be started by the extension (child_process.fork with an IPC channel); for the command line use cnnslicer.\n',
+    );
     process.exitCode = 2;
     return;
   }

@@ -100,7 +100,9 @@ type PickedTarget = { readonly kind: 'run'; readonly run: string } | { readonly 
 async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Promise<PickedTarget | undefined> {
   const quickPick = vscode.window.createQuickPick<RunPickItem>();
   quickPick.title = 'CNNSlicer: Analyze Model';
-  quickPick.placeholder = offerImport ? 'Pick a run (a folder holding cnnslicer.json), or an ONNX model to import' : 'Pick a run (a folder holding cnnslicer.json)';
+  quickPick.placeholder = offerImport
+    ? 'Pick a run (a folder holding cnnslicer.json), or an ONNX model to import'
+    : 'Pick a run (a folder holding cnnslicer.json)';
   const extra: readonly RunPickItem[] = offerImport ? [BROWSE_ITEM, ...IMPORT_ITEMS] : [BROWSE_ITEM];
   quickPick.matchOnDescription = true;
   quickPick.items = extra;
@@ -118,7 +120,8 @@ async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Prom
     quickPick.items = runs.length > 0 ? [...extra, { label: 'runs', kind: vscode.QuickPickItemKind.Separator }, ...runs] : extra;
     // Runs finish loading while the list is open; the highlighted item must not change under the
     // user's Enter. When the runs are known at once, the newest-first list starts on a run.
-    const same = active === undefined ? undefined : quickPick.items.find((item) => item === active || (active.runDir !== undefined && item.runDir === active.runDir));
+    const same =
+      active === undefined ? undefined : quickPick.items.find((item) => item === active || (active.runDir !== undefined && item.runDir === active.runDir));
     const first = filled ? undefined : quickPick.items.find((item) => item.runDir !== undefined);
     const keep = same ?? first;
     if (keep !== undefined) quickPick.activeItems = [keep];
@@ -167,7 +170,9 @@ async function browseForRun(): Promise<string | undefined> {
   const uri = uris?.[0];
   if (uri === undefined) return undefined;
   if (uri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`CNNSlicer: ${uri.toString()} is not on this machine's file system; CNNSlicer reads runs from the disk the extension runs on.`);
+    void vscode.window.showErrorMessage(
+      `CNNSlicer: ${uri.toString()} is not on this machine's file system; CNNSlicer reads runs from the disk the extension runs on.`,
+    );
     return undefined;
   }
   const picked = uri.fsPath;
@@ -224,7 +229,12 @@ async function explorerTarget(clicked: unknown, selected: unknown): Promise<Anal
   if (all.length > 1 && all.every((u) => u.scheme === 'file' && path.extname(u.fsPath).toLowerCase() === '.onnx')) {
     return { kind: 'onnxFiles', files: all.map((u) => u.fsPath) };
   }
-  if (clicked.scheme !== 'file') return { kind: 'unsupported', path: clicked.toString(), reason: "is not on this machine's file system; the engine reads from the disk the extension runs on" };
+  if (clicked.scheme !== 'file')
+    return {
+      kind: 'unsupported',
+      path: clicked.toString(),
+      reason: "is not on this machine's file system; the engine reads from the disk the extension runs on",
+    };
   const p = clicked.fsPath;
   try {
     const stat = await fs.promises.stat(p);
@@ -296,7 +306,11 @@ function firstMessage(view: ViewPanel<unknown>, timeoutMs: number): Promise<void
 }
 
 /** Opens (or reveals) the query view of one run; with `layer`, that layer selected. */
-export function openQueryView(ctx: CnnSlicerContext, info: RunInfo, options: { layer?: string; channel?: number; preserveFocus?: boolean } = {}): ViewPanel<QuerySelection> {
+export function openQueryView(
+  ctx: CnnSlicerContext,
+  info: RunInfo,
+  options: { layer?: string; channel?: number; preserveFocus?: boolean } = {},
+): ViewPanel<QuerySelection> {
   const selection = options.layer !== undefined ? querySelectionOfLayer(info.dir, options.layer, options.channel) : { run: info.dir };
   return ctx.panels.show(QUERY_VIEW, [info.dir], { selection, preserveFocus: options.preserveFocus });
 }
@@ -367,5 +381,8 @@ export async function pickRuns(ctx: CnnSlicerContext, options: { readonly title:
     canSelectMany: true,
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
-  return (uris ?? []).filter((uri) => uri.scheme === 'file').map((uri) => runDirOf(uri.fsPath)).filter((dir) => !exclude.has(dir));
+  return (uris ?? [])
+    .filter((uri) => uri.scheme === 'file')
+    .map((uri) => runDirOf(uri.fsPath))
+    .filter((dir) => !exclude.has(dir));
 }

@@ -15,14 +15,26 @@ export function configuredCifarFolder(): string | undefined {
  * The CIFAR-10 folder: the setting's when it holds the batches (unless `forceAsk`), else one the
  * user picks; undefined when dismissed or refused (the reason is shown and logged).
  */
-export async function chooseCifarFolder(log: vscode.LogOutputChannel, forceAsk: boolean, title = 'The CIFAR-10 binary batches (the folder cifar-10-batches-bin)'): Promise<string | undefined> {
+export async function chooseCifarFolder(
+  log: vscode.LogOutputChannel,
+  forceAsk: boolean,
+  title = 'The CIFAR-10 binary batches (the folder cifar-10-batches-bin)',
+): Promise<string | undefined> {
   const configured = configuredCifarFolder();
   if (!forceAsk && configured !== undefined) {
     const problem = checkCifarFolder(configured);
     if (problem === undefined) return configured;
-    void vscode.window.showWarningMessage(`CNNSlicer: the ${CIFAR10_PATH_SETTING} setting does not point to CIFAR-10: ${plainNotificationText(problem)} Choose the folder.`);
+    void vscode.window.showWarningMessage(
+      `CNNSlicer: the ${CIFAR10_PATH_SETTING} setting does not point to CIFAR-10: ${plainNotificationText(problem)} Choose the folder.`,
+    );
   }
-  const picked = await vscode.window.showOpenDialog({ title, openLabel: 'Use for CIFAR-10', canSelectFolders: true, canSelectFiles: false, canSelectMany: false });
+  const picked = await vscode.window.showOpenDialog({
+    title,
+    openLabel: 'Use for CIFAR-10',
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+  });
   const dir = picked?.[0]?.fsPath;
   if (dir === undefined) return undefined;
   const problem = checkCifarFolder(dir);

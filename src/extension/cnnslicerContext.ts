@@ -20,7 +20,15 @@ import { RunIndex } from './runIndex';
 import { RunSummaryDocuments } from './runSummaryDocuments';
 import { linkRunsTreeToSelections, RunsTreeProvider } from './runsTreeProvider';
 import type { RunsTreeNode } from './runsTreeModel';
-import { engineCacheEnv, engineCacheSettings, engineTimeouts, sameEngineCacheSettings, sameEngineTimeouts, type EngineCacheSettings, type EngineTimeouts } from './settings';
+import {
+  engineCacheEnv,
+  engineCacheSettings,
+  engineTimeouts,
+  sameEngineCacheSettings,
+  sameEngineTimeouts,
+  type EngineCacheSettings,
+  type EngineTimeouts,
+} from './settings';
 
 const SHOW_LOG = 'Show Log';
 const RESTART_ENGINE = 'Restart Engine';

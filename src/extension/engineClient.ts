@@ -149,7 +149,10 @@ export class EngineClient {
       const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
       if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = setTimeout(() => this.abandon(id, new CnnSlicerError('timeout', `"${method}" did not finish within ${formatSeconds(timeoutMs)} and was cancelled`)), Math.min(timeoutMs, MAX_TIMER_MS));
+        timer = setTimeout(
+          () => this.abandon(id, new CnnSlicerError('timeout', `"${method}" did not finish within ${formatSeconds(timeoutMs)} and was cancelled`)),
+          Math.min(timeoutMs, MAX_TIMER_MS),
+        );
         timer.unref();
       }
       const onAbort = (): void => this.abandon(id, cancelledError(method));
@@ -339,22 +342,25 @@ export class EngineClient {
    * than being reset per message, so a stream of progress events costs no timer churn.
    */
   private armWatchdog(engine: Engine, delayMs: number): void {
-    engine.watchdog = setTimeout(() => {
-      if (engine.detached) return;
-      if (performance.now() - engine.lastSeen < this.heartbeatTimeoutMs) {
-        this.armWatchdog(engine, this.heartbeatTimeoutMs - (performance.now() - engine.lastSeen) + 1);
-        return;
-      }
-      // Timers run before I/O in the event loop: if the host itself was blocked, heartbeats may sit
-      // unread in the pipe. setImmediate runs after the pending I/O has been read, so look again then.
-      engine.recheck = setImmediate(() => {
-        engine.recheck = undefined;
+    engine.watchdog = setTimeout(
+      () => {
         if (engine.detached) return;
-        const silentMs = performance.now() - engine.lastSeen;
-        if (silentMs < this.heartbeatTimeoutMs) this.armWatchdog(engine, this.heartbeatTimeoutMs - silentMs + 1);
-        else this.onHung(engine);
-      });
-    }, Math.min(Math.max(1, delayMs), MAX_TIMER_MS));
+        if (performance.now() - engine.lastSeen < this.heartbeatTimeoutMs) {
+          this.armWatchdog(engine, this.heartbeatTimeoutMs - (performance.now() - engine.lastSeen) + 1);
+          return;
+        }
+        // Timers run before I/O in the event loop: if the host itself was blocked, heartbeats may sit
+        // unread in the pipe. setImmediate runs after the pending I/O has been read, so look again then.
+        engine.recheck = setImmediate(() => {
+          engine.recheck = undefined;
+          if (engine.detached) return;
+          const silentMs = performance.now() - engine.lastSeen;
+          if (silentMs < this.heartbeatTimeoutMs) this.armWatchdog(engine, this.heartbeatTimeoutMs - silentMs + 1);
+          else this.onHung(engine);
+        });
+      },
+      Math.min(Math.max(1, delayMs), MAX_TIMER_MS),
+    );
     engine.watchdog.unref();
   }
 
@@ -383,7 +389,9 @@ export class EngineClient {
     const wasReady = engine.ready;
     this.detach(engine);
     const affected = this.pending.size;
-    this.failAll((p) => new CnnSlicerError('engine-crashed', p.sent ? `${reason} while handling "${p.method}"` : `${reason} before it could handle "${p.method}"`));
+    this.failAll(
+      (p) => new CnnSlicerError('engine-crashed', p.sent ? `${reason} while handling "${p.method}"` : `${reason} before it could handle "${p.method}"`),
+    );
     if (clean && affected === 0 && wasReady) {
       this.log('info', `${reason}`);
       this.setState('idle');

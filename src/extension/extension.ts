@@ -53,7 +53,12 @@ async function layerOfNode(c: CnnSlicerContext, node: unknown): Promise<{ info: 
 
 /** The argument of a layer CodeLens: the run's folder and the layer's name. */
 function isLayerTarget(value: unknown): value is { run: string; layer: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'string' && typeof (value as { layer?: unknown }).layer === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { run?: unknown }).run === 'string' &&
+    typeof (value as { layer?: unknown }).layer === 'string'
+  );
 }
 
 /** The second argument the Runs tree passes when a run is clicked (see runsTreeProvider.ts). */
@@ -79,7 +84,9 @@ export function activate(context: vscode.ExtensionContext): void {
   ctx = c;
 
   // From the Explorer's context menu the clicked .onnx file or folder (and the selection) come as arguments.
-  registerCommand(context, c, COMMAND.analyzeModel, (clicked?: unknown, selected?: unknown) => analyzeModel(c, { extensionPath: context.extensionPath, clicked, selected }));
+  registerCommand(context, c, COMMAND.analyzeModel, (clicked?: unknown, selected?: unknown) =>
+    analyzeModel(c, { extensionPath: context.extensionPath, clicked, selected }),
+  );
   registerCommand(context, c, COMMAND.refreshRuns, () => c.runIndex.refresh(true));
   registerCommand(context, c, COMMAND.restartEngine, () => c.restartEngine());
   registerCommand(context, c, COMMAND.showLog, () => c.log.show());
@@ -98,7 +105,8 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   registerCommand(context, c, COMMAND.openChannelView, async (node?: unknown, options?: unknown) => {
     const target = await layerOfNode(c, node);
-    if (target !== undefined) await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
+    if (target !== undefined)
+      await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
   });
   // A click on a channel in the Runs tree: every open view of the run highlights it, and the
   // channel view shows it (opened beside when none is open yet).
@@ -112,7 +120,8 @@ export function activate(context: vscode.ExtensionContext): void {
       return;
     }
     const target = await layerOfNode(c, node);
-    if (target !== undefined) await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
+    if (target !== undefined)
+      await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
   });
   registerCommand(context, c, COMMAND.openQueryView, async (node?: unknown, options?: unknown) => {
     const target = await layerOfNode(c, node);
@@ -129,7 +138,9 @@ export function activate(context: vscode.ExtensionContext): void {
     else openQueryView(c, info, { layer: layer.name });
     c.selections.select({ run: info.dir, layer: layer.name }, 'codelens');
   });
-  registerCommand(context, c, COMMAND.trainModel, () => trainModel(c, { extensionPath: context.extensionPath, globalStoragePath: context.globalStorageUri.fsPath }));
+  registerCommand(context, c, COMMAND.trainModel, () =>
+    trainModel(c, { extensionPath: context.extensionPath, globalStoragePath: context.globalStorageUri.fsPath }),
+  );
   // A trainer outliving VS Code would keep writing a run nobody watches.
   context.subscriptions.push({ dispose: cancelAllTrainings });
   registerCommand(context, c, COMMAND.compareRuns, async () => {

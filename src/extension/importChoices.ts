@@ -49,7 +49,10 @@ export function modelName(modelPath: string): string {
 export function importRunFolderName(modelPath: string, when: Date): string {
   const two = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${when.getFullYear()}${two(when.getMonth() + 1)}${two(when.getDate())}-${two(when.getHours())}${two(when.getMinutes())}${two(when.getSeconds())}`;
-  const name = modelName(modelPath).replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[.]+/, '') || 'model';
+  const name =
+    modelName(modelPath)
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^[.]+/, '') || 'model';
   return `${name}-${stamp}`;
 }
 
@@ -84,8 +87,12 @@ export function parseNormalization(text: string, channels?: number): Normalizati
   if (mean === undefined) return 'The mean must be one number, or one per channel separated by commas';
   if (std === undefined) return 'The std must be one number, or one per channel separated by commas';
   if (std.some((v) => v <= 0)) return 'Every std must be greater than 0';
-  for (const [name, values] of [['mean', mean], ['std', std]] as const) {
-    if (channels !== undefined && values.length !== 1 && values.length !== channels) return `Give one ${name} or ${channels}, one per channel, not ${values.length}`;
+  for (const [name, values] of [
+    ['mean', mean],
+    ['std', std],
+  ] as const) {
+    if (channels !== undefined && values.length !== 1 && values.length !== channels)
+      return `Give one ${name} or ${channels}, one per channel, not ${values.length}`;
   }
   return { mean, std };
 }

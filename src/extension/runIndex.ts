@@ -272,7 +272,9 @@ export class RunIndex implements vscode.Disposable {
   private announceLiveness(justChanged: string | undefined): void {
     if (this.disposed) return;
     const live = new Set(this.liveness.liveRuns());
-    const flipped = [...new Set([...live, ...this.announcedLive])].filter((dir) => live.has(dir) !== this.announcedLive.has(dir) && dir !== justChanged && this.catalog.get(dir) !== undefined);
+    const flipped = [...new Set([...live, ...this.announcedLive])].filter(
+      (dir) => live.has(dir) !== this.announcedLive.has(dir) && dir !== justChanged && this.catalog.get(dir) !== undefined,
+    );
     this.announcedLive = live;
     if (flipped.length > 0) this.livenessEmitter.fire(flipped);
 
@@ -282,7 +284,8 @@ export class RunIndex implements vscode.Disposable {
     if (expiry !== undefined) this.expiryTimer = setTimeout(() => this.announceLiveness(undefined), Math.max(0, expiry - Date.now()) + EXPIRY_SLACK_MS);
     if (live.size > 0 && this.pollTimer === undefined) {
       this.pollTimer = setInterval(() => {
-        for (const dir of this.liveness.liveRuns()) this.checkRun(dir).catch((err: unknown) => this.log.warn(`Checking run ${dir} failed: ${toErrorInfo(err).message}`));
+        for (const dir of this.liveness.liveRuns())
+          this.checkRun(dir).catch((err: unknown) => this.log.warn(`Checking run ${dir} failed: ${toErrorInfo(err).message}`));
       }, LIVE_POLL_MS);
     } else if (live.size === 0 && this.pollTimer !== undefined) {
       clearInterval(this.pollTimer);

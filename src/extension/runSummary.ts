@@ -47,7 +47,10 @@ export function formatRunSummary(info: RunInfo): string {
   out.push(`# Run ${codeSpan(info.name)}`, '');
   out.push(`- Folder: ${codeSpan(info.dir)}`);
   if (m.model.name !== undefined || m.model.framework !== undefined) {
-    const parts = [m.model.name !== undefined ? codeSpan(m.model.name) : undefined, m.model.framework !== undefined ? `(${codeSpan(m.model.framework)})` : undefined];
+    const parts = [
+      m.model.name !== undefined ? codeSpan(m.model.name) : undefined,
+      m.model.framework !== undefined ? `(${codeSpan(m.model.framework)})` : undefined,
+    ];
     out.push(`- Model: ${parts.filter((p) => p !== undefined).join(' ')}`);
   }
   out.push(`- Probe set: ${countOf(m.probe.count, 'sample')}, each ${formatShape(m.probe.inputShape)}, in ${codeSpan(m.probe.file)}`);

@@ -73,7 +73,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode>, 
  * in the tree, when the tree is on screen (revealing would otherwise open the side bar on its own).
  * Channel nodes publish through their click command (cnnslicer.selectChannel).
  */
-export function linkRunsTreeToSelections(view: vscode.TreeView<RunsTreeNode>, index: Pick<RunIndex, 'get'>, hub: Pick<SelectionHub, 'select' | 'onDidSelect'>): vscode.Disposable {
+export function linkRunsTreeToSelections(
+  view: vscode.TreeView<RunsTreeNode>,
+  index: Pick<RunIndex, 'get'>,
+  hub: Pick<SelectionHub, 'select' | 'onDidSelect'>,
+): vscode.Disposable {
   /** The node this link revealed last: its selection event is an echo, not the user's choice. */
   let revealed: string | undefined;
   const subscriptions: { dispose(): void }[] = [

@@ -55,13 +55,18 @@ export interface EngineCacheSettings {
 /** `read(key)` returns the configured value of a full setting key, or undefined. A leading ~ is the home folder. */
 export function engineCacheSettings(read: (key: string) => unknown, home: string = os.homedir()): EngineCacheSettings {
   const max = read(CACHE_SETTINGS.activationsMaxGB.key);
-  const activationsMaxGB = typeof max === 'number' && Number.isFinite(max) ? Math.max(CACHE_SETTINGS.activationsMaxGB.minimum, max) : CACHE_SETTINGS.activationsMaxGB.default;
+  const activationsMaxGB =
+    typeof max === 'number' && Number.isFinite(max) ? Math.max(CACHE_SETTINGS.activationsMaxGB.minimum, max) : CACHE_SETTINGS.activationsMaxGB.default;
   const raw = read(CACHE_SETTINGS.directory.key);
   if (typeof raw !== 'string' || raw.trim() === '') return { directory: undefined, activationsMaxGB };
   const text = raw.trim();
   const expanded = text === '~' ? home : text.startsWith('~/') || text.startsWith('~\\') ? path.join(home, text.slice(2)) : text;
   if (!path.isAbsolute(expanded)) {
-    return { directory: undefined, activationsMaxGB, problem: `${CACHE_SETTINGS.directory.key} must be an absolute folder (or start with ~), not "${text}"; using the default cache folder` };
+    return {
+      directory: undefined,
+      activationsMaxGB,
+      problem: `${CACHE_SETTINGS.directory.key} must be an absolute folder (or start with ~), not "${text}"; using the default cache folder`,
+    };
   }
   return { directory: path.normalize(expanded), activationsMaxGB };
 }

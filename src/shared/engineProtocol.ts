@@ -17,9 +17,7 @@ import type { LayerInfo, RunInfo } from './runFormat';
 
 /** Which probe samples a slice takes: the paper's x. */
 export type SampleSelection =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'class'; readonly classIndex: number }
-  | { readonly kind: 'indices'; readonly indices: readonly number[] };
+  { readonly kind: 'all' } | { readonly kind: 'class'; readonly classIndex: number } | { readonly kind: 'indices'; readonly indices: readonly number[] };
 
 export interface SliceParams {
   /** Run directory (absolute) or its manifest. */
@@ -113,8 +111,7 @@ export type EngineParams<M extends EngineMethod> = EngineMethods[M]['params'];
 export type EngineResult<M extends EngineMethod> = EngineMethods[M]['result'];
 
 export type HostToEngine =
-  | { readonly type: 'request'; readonly id: number; readonly method: EngineMethod; readonly params: unknown }
-  | { readonly type: 'cancel'; readonly id: number };
+  { readonly type: 'request'; readonly id: number; readonly method: EngineMethod; readonly params: unknown } | { readonly type: 'cancel'; readonly id: number };
 
 export interface ProgressInfo {
   /** Units done and total; total 0 means unknown. */
@@ -134,7 +131,19 @@ export type EngineToHost =
 /** Milliseconds between two heartbeats of a healthy engine. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
-const METHODS: readonly EngineMethod[] = ['ping', 'runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'deconvnet', 'importOnnx', 'sleep', 'hang'];
+const METHODS: readonly EngineMethod[] = [
+  'ping',
+  'runInfo',
+  'slice',
+  'interSampleEntropy',
+  'channelEntropies',
+  'labelEntropies',
+  'channelCapacity',
+  'deconvnet',
+  'importOnnx',
+  'sleep',
+  'hang',
+];
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
@@ -164,7 +173,11 @@ export function parseEngineMessage(value: unknown): EngineToHost | undefined {
     case 'progress': {
       const p = value.progress;
       if (!Number.isSafeInteger(value.id) || !isRecord(p) || typeof p.done !== 'number' || typeof p.total !== 'number') return undefined;
-      return { type: 'progress', id: value.id as number, progress: { done: p.done, total: p.total, message: typeof p.message === 'string' ? p.message : undefined } };
+      return {
+        type: 'progress',
+        id: value.id as number,
+        progress: { done: p.done, total: p.total, message: typeof p.message === 'string' ? p.message : undefined },
+      };
     }
     case 'response': {
       if (!Number.isSafeInteger(value.id)) return undefined;
@@ -172,7 +185,12 @@ export function parseEngineMessage(value: unknown): EngineToHost | undefined {
       if (value.ok === true) return { type: 'response', id, ok: true, result: value.result };
       const e = value.error;
       if (value.ok === false && isRecord(e) && typeof e.code === 'string' && typeof e.message === 'string') {
-        return { type: 'response', id, ok: false, error: { code: e.code as ErrorInfo['code'], message: e.message, file: typeof e.file === 'string' ? e.file : undefined } };
+        return {
+          type: 'response',
+          id,
+          ok: false,
+          error: { code: e.code as ErrorInfo['code'], message: e.message, file: typeof e.file === 'string' ? e.file : undefined },
+        };
       }
       return undefined;
     }

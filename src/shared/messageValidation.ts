@@ -72,7 +72,8 @@ export function parseWebviewMessage(value: unknown): Parsed<WebviewToHost> {
       if (!isIndex(value.id)) return refuse(`a cancel needs an integer id ≥ 0, got ${describeValue(value.id)}`);
       return ok({ type: 'cancel', id: value.id });
     case 'log': {
-      if (value.level !== 'info' && value.level !== 'warn' && value.level !== 'error') return refuse(`a log message needs a level info, warn or error, got ${describeValue(value.level)}`);
+      if (value.level !== 'info' && value.level !== 'warn' && value.level !== 'error')
+        return refuse(`a log message needs a level info, warn or error, got ${describeValue(value.level)}`);
       if (typeof value.message !== 'string') return refuse(`a log message needs a text, got ${describeValue(value.message)}`);
       const message = value.message.length > MAX_WEBVIEW_LOG_CHARS ? `${value.message.slice(0, MAX_WEBVIEW_LOG_CHARS)}…` : value.message;
       return ok({ type: 'log', level: value.level, message });
@@ -87,12 +88,14 @@ export function parseWebviewMessage(value: unknown): Parsed<WebviewToHost> {
 }
 
 function parseRunPath(value: unknown, field = 'run'): Parsed<string> {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS) return refuse(`"${field}" must be a run path, got ${describeValue(value)}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS)
+    return refuse(`"${field}" must be a run path, got ${describeValue(value)}`);
   return ok(value);
 }
 
 function parseLayer(value: unknown, field: string): Parsed<string> {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS) return refuse(`"${field}" must be a layer name, "input" or "logits", got ${describeValue(value)}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS)
+    return refuse(`"${field}" must be a layer name, "input" or "logits", got ${describeValue(value)}`);
   return ok(value);
 }
 
@@ -107,10 +110,13 @@ function parseSamples(value: unknown): Parsed<SampleSelection> {
     case 'all':
       return ok({ kind: 'all' });
     case 'class':
-      return isIndex(value.classIndex) ? ok({ kind: 'class', classIndex: value.classIndex }) : refuse(`"samples.classIndex" must be an integer ≥ 0, got ${describeValue(value.classIndex)}`);
+      return isIndex(value.classIndex)
+        ? ok({ kind: 'class', classIndex: value.classIndex })
+        : refuse(`"samples.classIndex" must be an integer ≥ 0, got ${describeValue(value.classIndex)}`);
     case 'indices': {
       const indices = value.indices;
-      if (!Array.isArray(indices) || indices.length > MAX_SAMPLE_INDICES) return refuse(`"samples.indices" must be an array of integers ≥ 0, got ${describeValue(indices)}`);
+      if (!Array.isArray(indices) || indices.length > MAX_SAMPLE_INDICES)
+        return refuse(`"samples.indices" must be an array of integers ≥ 0, got ${describeValue(indices)}`);
       if (!indices.every(isIndex)) return refuse('"samples.indices" must hold only integers ≥ 0');
       return ok({ kind: 'indices', indices: [...indices] });
     }
@@ -164,7 +170,8 @@ const PARAM_PARSERS: ParamParsers = {
       run: () => parseRunPath(p.run),
       samples: () => parseSamples(p.samples),
       layer: () => parseLayer(p.layer, 'layer'),
-      channel: () => (p.channel === 'all' || isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0 or "all", got ${describeValue(p.channel)}`)),
+      channel: () =>
+        p.channel === 'all' || isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0 or "all", got ${describeValue(p.channel)}`),
       epoch: () => (isIndex(p.epoch) ? ok(p.epoch) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(p.epoch)}`)),
     }),
   interSampleEntropy: (p) =>
@@ -225,8 +232,14 @@ export function parseTrainingSelection(value: unknown): Parsed<TrainingSelection
   if (!isRecord(value)) return refuse(`a training selection must be an object, got ${describeValue(value)}`);
   return fields<TrainingSelection>({
     run: () => (value.run === undefined ? ok(undefined) : parseRunPath(value.run)),
-    epoch: () => (value.epoch === undefined || isIndex(value.epoch) ? ok(value.epoch as number | undefined) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(value.epoch)}`)),
-    logLoss: () => (value.logLoss === undefined || typeof value.logLoss === 'boolean' ? ok(value.logLoss as boolean | undefined) : refuse(`"logLoss" must be true or false, got ${describeValue(value.logLoss)}`)),
+    epoch: () =>
+      value.epoch === undefined || isIndex(value.epoch)
+        ? ok(value.epoch as number | undefined)
+        : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(value.epoch)}`),
+    logLoss: () =>
+      value.logLoss === undefined || typeof value.logLoss === 'boolean'
+        ? ok(value.logLoss as boolean | undefined)
+        : refuse(`"logLoss" must be true or false, got ${describeValue(value.logLoss)}`),
   });
 }
 
@@ -236,9 +249,11 @@ export function parseTrainingSelection(value: unknown): Parsed<TrainingSelection
  */
 export function parsePersistedState<S>(value: unknown, parseSelection: (value: unknown) => Parsed<S>): Parsed<PersistedViewState<S>> {
   if (!isRecord(value)) return refuse(`the saved view state must be an object, got ${describeValue(value)}`);
-  if (value.version !== PERSISTED_STATE_VERSION) return refuse(`the saved view state has version ${describeValue(value.version)}; this build reads version ${PERSISTED_STATE_VERSION}`);
+  if (value.version !== PERSISTED_STATE_VERSION)
+    return refuse(`the saved view state has version ${describeValue(value.version)}; this build reads version ${PERSISTED_STATE_VERSION}`);
   const runs = value.runs;
-  if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_VIEW_RUNS) return refuse(`the saved view state must name 1 to ${MAX_VIEW_RUNS} runs, got ${describeValue(runs)}`);
+  if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_VIEW_RUNS)
+    return refuse(`the saved view state must name 1 to ${MAX_VIEW_RUNS} runs, got ${describeValue(runs)}`);
   const dirs: string[] = [];
   for (const run of runs) {
     const r = parseRunPath(run);
@@ -334,13 +349,15 @@ const MAX_QUERY_COUNT = 2 ** 31 - 1;
 
 function parseQuerySamples(value: unknown): Parsed<QuerySamples> {
   if (!isRecord(value)) return refuse(`"samples" must be an object with a "kind", got ${describeValue(value)}`);
-  const count = (v: unknown, field: string): Parsed<number> => (isIndex(v) && v >= 1 && v <= MAX_QUERY_COUNT ? ok(v) : refuse(`"samples.${field}" must be an integer ≥ 1, got ${describeValue(v)}`));
+  const count = (v: unknown, field: string): Parsed<number> =>
+    isIndex(v) && v >= 1 && v <= MAX_QUERY_COUNT ? ok(v) : refuse(`"samples.${field}" must be an integer ≥ 1, got ${describeValue(v)}`);
   switch (value.kind) {
     case 'all':
       return ok({ kind: 'all' });
     case 'classes': {
       const classes = value.classes;
-      if (!Array.isArray(classes) || classes.length > MAX_QUERY_LAYERS || !classes.every(isIndex)) return refuse(`"samples.classes" must be an array of class indices, got ${describeValue(classes)}`);
+      if (!Array.isArray(classes) || classes.length > MAX_QUERY_LAYERS || !classes.every(isIndex))
+        return refuse(`"samples.classes" must be an array of class indices, got ${describeValue(classes)}`);
       return ok({ kind: 'classes', classes: [...new Set(classes as number[])].sort((a, b) => a - b) });
     }
     case 'first': {

@@ -76,7 +76,10 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
   let session: CodeServerSession | undefined;
   /** The staged extension and the workspace, kept when a test failed. */
   let scratch: string | undefined;
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
   let liveWriter: RunWriter | undefined;
 
   const s = (): CodeServerSession => {
@@ -125,7 +128,10 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
     await sess.waitForTab(TRAINING_TAB);
     const readmeGroup = await sess.editorGroupOfTab('README.md');
     const trainingGroup = await sess.editorGroupOfTab(TRAINING_TAB);
-    assert.ok(trainingGroup > readmeGroup && readmeGroup >= 0, `the training view opened in editor group ${trainingGroup}, README.md is in group ${readmeGroup}`);
+    assert.ok(
+      trainingGroup > readmeGroup && readmeGroup >= 0,
+      `the training view opened in editor group ${trainingGroup}, README.md is in group ${readmeGroup}`,
+    );
     const view = sess.webviewFrame();
     await view.locator('#runs .chip-name', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
     // The newest epoch's matrix: the engine computed it from the run's logits, through the host.
@@ -145,7 +151,9 @@ describe('CNNSlicer in VS Code (code-server, end to end)', function () {
     await view.locator('#input-entropy-values', { hasText: `N = ${N}, k = ${N - 1}` }).waitFor({ timeout: 60_000 });
     await view.locator('#estimator-params', { hasText: 'nearest neighbours' }).waitFor();
     // Typed arrays crossed postMessage intact: the label entropy lines have one point per epoch.
-    const points = await view.locator('#chart-label-given-prediction').evaluate(() => window.cnnslicerCharts?.get('chart-label-given-prediction')?.data.datasets[0]?.data.length);
+    const points = await view
+      .locator('#chart-label-given-prediction')
+      .evaluate(() => window.cnnslicerCharts?.get('chart-label-given-prediction')?.data.datasets[0]?.data.length);
     assert.equal(points, EPOCHS.length);
     assert.deepEqual(
       sess.consoleErrors.filter((e) => /Content Security Policy/i.test(e)),

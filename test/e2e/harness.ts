@@ -189,10 +189,7 @@ export class CodeServerSession {
     const userDataDir = path.join(root, 'user-data');
     const extensionsDir = path.join(root, 'extensions');
     for (const d of [home, path.join(userDataDir, 'User'), extensionsDir]) fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(
-      path.join(userDataDir, 'User', 'settings.json'),
-      JSON.stringify({ ...BASE_SETTINGS, ...(options.settings ?? {}) }, null, 2),
-    );
+    fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...BASE_SETTINGS, ...(options.settings ?? {}) }, null, 2));
     installExtension(options.extensionDir, extensionsDir);
     for (const dir of options.extraExtensionDirs ?? []) installExtension(dir, extensionsDir);
 
@@ -203,14 +200,19 @@ export class CodeServerSession {
     const logFd = fs.openSync(serverLogFile, 'a');
     const args = [
       codeServerEntry(),
-      '--config', configFile,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
+      '--config',
+      configFile,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-getting-started-override',
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       options.workspace,
     ];
@@ -239,7 +241,13 @@ export class CodeServerSession {
         headless: true,
         // Without the networking flags Chromium keeps trying hosts this machine cannot reach.
         args: [
-          '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
           // A workbench page fulfilled by the route (perWebviewWorkbench) has no address space of
           // its own, so Chromium would refuse its connections to the loopback server.
           ...(webviewOrigins(options) === 'perWebview' ? ['--disable-features=LocalNetworkAccessChecks'] : []),
@@ -281,7 +289,10 @@ export class CodeServerSession {
     await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     const rows = this.page.locator('.explorer-folders-view .monaco-list-row');
     if (expectFile !== undefined) {
-      await rows.filter({ has: this.page.locator('.label-name', { hasText: exactly(expectFile) }) }).first().waitFor({ timeout: 60_000 });
+      await rows
+        .filter({ has: this.page.locator('.label-name', { hasText: exactly(expectFile) }) })
+        .first()
+        .waitFor({ timeout: 60_000 });
     } else {
       await rows.first().waitFor({ timeout: 60_000 });
     }
@@ -327,7 +338,9 @@ export class CodeServerSession {
       await input.fill(file);
       // The dialog re-lists the typed path's folder as the text changes; Enter before that is taken
       // for the old value.
-      await this.page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === f, file, { timeout });
+      await this.page.waitForFunction((f) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === f, file, {
+        timeout,
+      });
       await sleep(500);
       await this.page.keyboard.press('Enter');
       // Accepted: the dialog closes, or the next quick input replaces it.
@@ -452,7 +465,10 @@ export class CodeServerSession {
     const tab = this.page.locator('.tabs-container .tab').filter({ hasText: titlePart }).first();
     await tab.waitFor({ state: 'visible', timeout });
     const parts = await tab.locator('.label-name, .label-description').allInnerTexts();
-    return parts.map((p) => p.trim()).filter(Boolean).join(' ');
+    return parts
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .join(' ');
   }
 
   /**

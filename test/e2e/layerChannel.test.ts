@@ -39,7 +39,10 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
   this.timeout(240_000);
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -108,7 +111,11 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
     const layers = ['input', 'conv1', 'relu1', 'pool1', 'conv2', 'relu2', 'pool2', 'fc', 'logits'];
     // li: the inputs, the layers in the model's order, the logits.
     // The list widget may keep a row of the run's pick it no longer shows, hence the filter.
-    await until('the layers offered for li', () => sess.quickInputLabels(), (labels) => labels.filter((l) => layers.includes(l)).join() === layers.join());
+    await until(
+      'the layers offered for li',
+      () => sess.quickInputLabels(),
+      (labels) => labels.filter((l) => layers.includes(l)).join() === layers.join(),
+    );
     await sess.pickQuickInput('conv1');
     await sess.pickQuickInput('conv2');
     await sess.waitForTab(LAYER_TAB);
@@ -124,7 +131,10 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
       [['conv2', 8, 16, NEWEST]],
     );
     const values = model.heatmaps[0].capacity.flat();
-    assert.ok(values.every((v) => v >= 0 && v <= 4), 'capacities in bits, within log2(16 bins)');
+    assert.ok(
+      values.every((v) => v >= 0 && v <= 4),
+      'capacities in bits, within log2(16 bins)',
+    );
     assert.ok(Math.max(...values) > Math.min(...values) + 0.1, 'the matrix is not flat');
     await view.locator('#estimator-params', { hasText: '499,500 sample pairs per histogram (all 1000 probe samples)' }).waitFor();
 
@@ -146,7 +156,9 @@ describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)
     const row = two.heatmaps[0].rowOrder[0];
     await view.locator('#detail-title', { hasText: `conv1 channel ${column} (column filter) and conv2 channel ${row} (row filter)` }).waitFor();
     await view.locator('#feature-maps canvas[data-role="row"]').nth(5).waitFor({ timeout: 60_000 });
-    const sizes = await view.locator('#feature-maps canvas').evaluateAll((cs) => (cs as HTMLCanvasElement[]).map((c) => `${c.dataset.role}:${c.width}×${c.height}`));
+    const sizes = await view
+      .locator('#feature-maps canvas')
+      .evaluateAll((cs) => (cs as HTMLCanvasElement[]).map((c) => `${c.dataset.role}:${c.width}×${c.height}`));
     assert.deepEqual(sizes, [...Array(6).fill('input:28×28'), ...Array(6).fill('column:26×26'), ...Array(6).fill('row:11×11')]);
     assert.deepEqual(
       sess.consoleErrors.filter((e) => /Content Security Policy/i.test(e)),

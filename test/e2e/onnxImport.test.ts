@@ -82,7 +82,10 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -112,7 +115,9 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
 
   /** The quick input's text box, once it shows `value` (an input box's preset value). */
   async function waitForInputValue(value: string): Promise<void> {
-    await s().page.waitForFunction((v) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === v, value, { timeout: 30_000 });
+    await s().page.waitForFunction((v) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === v, value, {
+      timeout: 30_000,
+    });
   }
 
   before(async function () {
@@ -227,7 +232,10 @@ describe('CNNSlicer: importing an ONNX model in VS Code (code-server, end to end
     const tab = await sess.waitForTab(/Training: checkpoints-\d{8}-\d{6}/, 120_000);
     const runName = /checkpoints-\d{8}-\d{6}/.exec(tab)![0];
     assert.deepEqual(importedRuns(workspace), [...before, runName].sort());
-    const manifest = JSON.parse(fs.readFileSync(path.join(workspace, 'cnnslicer-runs', runName, 'cnnslicer.json'), 'utf8')) as { epochs: { epoch: number }[]; probe: { description?: string } };
+    const manifest = JSON.parse(fs.readFileSync(path.join(workspace, 'cnnslicer-runs', runName, 'cnnslicer.json'), 'utf8')) as {
+      epochs: { epoch: number }[];
+      probe: { description?: string };
+    };
     // The epochs are the numbers in the file names.
     assert.deepEqual(
       manifest.epochs.map((e) => e.epoch),
@@ -245,7 +253,10 @@ describe('CNNSlicer: importing an ONNX model in Restricted Mode (code-server, en
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
 
   before(async function () {
     skipUnlessReady(this, 'the end-to-end suite');

@@ -83,7 +83,10 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
   this.timeout(240_000);
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -135,7 +138,10 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     assert.ok((await sess.editorGroupOfTab(QUERY_TAB)) > readmeGroup, 'the query view opens beside the editor');
     const view = await queryView();
     await view.locator('#blocks button.block').first().waitFor({ timeout: 60_000 });
-    assert.deepEqual(await view.locator('#blocks button.block .block-name').allTextContents(), LAYERS.map((l) => l.name));
+    assert.deepEqual(
+      await view.locator('#blocks button.block .block-name').allTextContents(),
+      LAYERS.map((l) => l.name),
+    );
     assert.deepEqual(await view.locator('#blocks button.block .block-shape').allTextContents(), ['4×6×6', '4×6×6', '4×3×3', '4']);
     assert.equal(await view.locator('#l-axis rect.l-tick').count(), LAYERS.length);
     assert.equal(await view.locator('#epoch-label').textContent(), '2 (newest)');
@@ -161,7 +167,6 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     await view.locator('#blocks button.block', { hasText: 'relu1' }).click();
     await sess.treeRow('Runs', 'relu1').and(sess.page.locator('[aria-selected="true"]')).waitFor({ timeout: 30_000 });
     assert.equal(await sess.treeRow('Runs', 'pool1').getAttribute('aria-selected'), 'false');
-
   });
 
   it('Go to source opens the model’s file at the focus layer’s line, beside the view', async () => {
@@ -218,13 +223,19 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     await view.locator('#run-title', { hasText: manifest.name }).waitFor({ timeout: 60_000 });
     // Layers 1 to 3 (conv1, relu1, pool1), channel 5 of conv1, epoch 12 of 20.
     await view.locator('#blocks button.block').nth(0).click();
-    await view.locator('#blocks button.block').nth(2).click({ modifiers: ['Shift'] });
+    await view
+      .locator('#blocks button.block')
+      .nth(2)
+      .click({ modifiers: ['Shift'] });
     await view.locator('#channel-input').fill('5');
     await view.locator('#channel-input').press('Enter');
     await view.locator('#intersection').waitFor();
     await view.locator('#epoch-slider').fill('12');
     await view.locator('#epoch-label', { hasText: /^12$/ }).waitFor();
-    assert.deepEqual(await pressedBlocks(view), manifest.layers.slice(0, 3).map((l) => l.name));
+    assert.deepEqual(
+      await pressedBlocks(view),
+      manifest.layers.slice(0, 3).map((l) => l.name),
+    );
     // The view alone in the editor area (all else was closed), beside the Runs view.
     await sess.page.waitForTimeout(500);
     await sess.page.screenshot({ path: path.join(root, 'docs', 'images', 'query-view.png') });

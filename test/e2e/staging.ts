@@ -23,7 +23,12 @@ export function e2eRequired(): boolean {
  * Skips the suite (mocha's `this` of a `before` hook) when code-server, Chromium or `extra`
  * prerequisites are missing, or throws the same reason where the suite is required.
  */
-export function skipUnlessReady(hook: Mocha.Context, suite: string, extra: readonly string[] = [], hint = 'Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).'): void {
+export function skipUnlessReady(
+  hook: Mocha.Context,
+  suite: string,
+  extra: readonly string[] = [],
+  hint = 'Run scripts/e2e/install.sh, which installs what is missing (into CNNSLICER_E2E_HOME, by default ~/.cache/cnnslicer-e2e).',
+): void {
   const missing = [...missingPrerequisites(), ...extra];
   if (missing.length === 0) return;
   const reason = `${missing.join('; ')}. ${hint}`;

@@ -41,7 +41,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
   let session: CodeServerSession | undefined;
   let scratch: string | undefined;
   let workspace = '';
-  const evidence = keepEvidenceOnFailure(() => session, () => scratch);
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
 
   const s = (): CodeServerSession => {
     assert.ok(session, 'the code-server session did not start');
@@ -50,7 +53,12 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
 
   before(async function () {
     const python = findPython({ require: ['torch', 'numpy'] });
-    skipUnlessReady(this, 'the Train Model end-to-end suite', python === undefined ? [describePythonSearch({ require: ['torch', 'numpy'] })] : [], 'Run scripts/e2e/install.sh for code-server and Chromium; the trainer needs a Python with torch and numpy.');
+    skipUnlessReady(
+      this,
+      'the Train Model end-to-end suite',
+      python === undefined ? [describePythonSearch({ require: ['torch', 'numpy'] })] : [],
+      'Run scripts/e2e/install.sh for code-server and Chromium; the trainer needs a Python with torch and numpy.',
+    );
     if (python === undefined) return;
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-train-'));
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
@@ -106,7 +114,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     await sess.answerInputBox('(7/8)', '100');
     // The engine step lists what is available once torch has been imported; picking is allowed meanwhile.
     await sess.page.locator('.quick-input-widget .quick-input-title', { hasText: '(8/8)' }).waitFor({ state: 'visible', timeout: 30_000 });
-    await sess.quickInputRow(engine).locator('.label-description', { hasText: /PyTorch \d|TF\.js|not available/ }).waitFor({ timeout: 120_000 });
+    await sess
+      .quickInputRow(engine)
+      .locator('.label-description', { hasText: /PyTorch \d|TF\.js|not available/ })
+      .waitFor({ timeout: 120_000 });
     await sess.pickQuickInput(engine);
   }
 
@@ -114,7 +125,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
   function runDirs(prefix: string): string[] {
     const dir = path.join(workspace, 'cnnslicer-runs');
     if (!fs.existsSync(dir)) return [];
-    return fs.readdirSync(dir).filter((d) => d.startsWith(prefix)).map((d) => path.join(dir, d));
+    return fs
+      .readdirSync(dir)
+      .filter((d) => d.startsWith(prefix))
+      .map((d) => path.join(dir, d));
   }
 
   it('trains the small MNIST CNN with PyTorch: the notification shows the epochs, the run appears in the Runs tree, its training view shows its classes', async () => {
@@ -141,13 +155,19 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     await view.locator('#epoch-label', { hasText: '2 (newest)' }).waitFor({ timeout: 120_000 });
     assert.deepEqual(await view.locator('#confusion th.col-head .class-name').allTextContents(), DIGITS);
     const counts = await view.locator('#confusion td.cell').evaluateAll((tds) => tds.map((td) => Number((td as HTMLElement).dataset.count)));
-    assert.equal(counts.reduce((a, b) => a + b, 0), 100, 'the confusion matrix counts the 100 probe images');
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      100,
+      'the confusion matrix counts the 100 probe images',
+    );
     await sess.screenshot('train-view');
   });
 
   it('trains the small MNIST CNN with TF.js on the wasm backend after declining the native install', async function () {
     // The TF.js engine is optional here: the suite runs without it, and says so.
-    const tfjs = ['src/extension/training/tfjsEngine.ts', 'src/trainer/tfjs/main.ts', 'node_modules/@tensorflow/tfjs-backend-wasm'].filter((p) => !fs.existsSync(path.join(root, p)));
+    const tfjs = ['src/extension/training/tfjsEngine.ts', 'src/trainer/tfjs/main.ts', 'node_modules/@tensorflow/tfjs-backend-wasm'].filter(
+      (p) => !fs.existsSync(path.join(root, p)),
+    );
     if (tfjs.length > 0) {
       console.log(`      skipped: the TF.js engine is not here (${tfjs.join(', ')} missing)`);
       this.skip();
@@ -165,7 +185,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     assert.ok(dirs.length >= 1);
     const reader = await RunReader.open(dirs.sort().at(-1) ?? '');
     try {
-      assert.deepEqual(reader.manifest.epochs.map((e) => e.epoch), [0, 1, 2]);
+      assert.deepEqual(
+        reader.manifest.epochs.map((e) => e.epoch),
+        [0, 1, 2],
+      );
       assert.deepEqual(reader.manifest.classes, DIGITS);
     } finally {
       await reader.close();
@@ -216,7 +239,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     await sess.answerInputBox('(5/8)');
     await sess.answerInputBox('(6/8)');
     await sess.answerInputBox('(7/8)', '100');
-    await sess.quickInputRow('PyTorch').locator('.label-description', { hasText: /PyTorch \d/ }).waitFor({ timeout: 120_000 });
+    await sess
+      .quickInputRow('PyTorch')
+      .locator('.label-description', { hasText: /PyTorch \d/ })
+      .waitFor({ timeout: 120_000 });
     await sess.pickQuickInput('PyTorch');
     await sess.notification(/training the CIFAR-10 CNN \(PyTorch, CPU\)/).waitFor({ state: 'visible', timeout: 60_000 });
     await sess.notification(/training finished \(1 epoch, PyTorch, CPU\)/).waitFor({ state: 'visible', timeout: 280_000 });
@@ -234,11 +260,17 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     try {
       assert.deepEqual(reader.manifest.classes, CIFAR_CLASSES, 'the class names of batches.meta.txt');
       assert.equal(reader.manifest.layers.length, 16);
-      assert.deepEqual(reader.manifest.epochs.map((e) => e.epoch), [0, 1]);
+      assert.deepEqual(
+        reader.manifest.epochs.map((e) => e.epoch),
+        [0, 1],
+      );
     } finally {
       await reader.close();
     }
-    await sess.treeRow('Runs', 'CIFAR-10 CNN (100 per class)').locator('.label-description', { hasText: /\b2 epochs · 16 layers/ }).waitFor({ timeout: 60_000 });
+    await sess
+      .treeRow('Runs', 'CIFAR-10 CNN (100 per class)')
+      .locator('.label-description', { hasText: /\b2 epochs · 16 layers/ })
+      .waitFor({ timeout: 60_000 });
   });
 
   it('cancels from the notification within seconds and keeps a complete, readable run of the finished epochs', async () => {
@@ -260,7 +292,10 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     assert.ok(dir !== undefined, 'the cancelled run is in cnnslicer-runs/');
     const reader = await RunReader.open(dir);
     try {
-      assert.deepEqual(reader.manifest.epochs.map((e) => e.epoch), Array.from({ length: last + 1 }, (_, i) => i));
+      assert.deepEqual(
+        reader.manifest.epochs.map((e) => e.epoch),
+        Array.from({ length: last + 1 }, (_, i) => i),
+      );
       assert.equal(reader.manifest.complete, true, 'a cancelled run is marked complete');
     } finally {
       await reader.close();

@@ -88,7 +88,8 @@ function downloadVSCode(): Promise<Found> {
           continue;
         }
         if (msg.executable !== undefined) outcome ??= { executable: msg.executable };
-        else if (msg.error !== undefined && msg.stage === undefined) outcome ??= { unavailable: lastError !== undefined ? `${msg.error}: ${lastError}` : msg.error };
+        else if (msg.error !== undefined && msg.stage === undefined)
+          outcome ??= { unavailable: lastError !== undefined ? `${msg.error}: ${lastError}` : msg.error };
         else if (msg.error !== undefined) lastError = msg.error;
         if (msg.stage === 'resolvedVersion') {
           // The server answered; from here on test-electron's own idle timeout catches a stalled transfer.
@@ -103,7 +104,9 @@ function downloadVSCode(): Promise<Found> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(deadline);
-      resolve(outcome ?? { unavailable: `the download process ended (${signal ?? `exit status ${code}`}) without a result${stderr ? `: ${stderr.trim()}` : ''}` });
+      resolve(
+        outcome ?? { unavailable: `the download process ended (${signal ?? `exit status ${code}`}) without a result${stderr ? `: ${stderr.trim()}` : ''}` },
+      );
     });
   });
 }
@@ -203,13 +206,22 @@ describe('CNNSlicer in desktop VS Code (@vscode/test-electron)', function () {
           extensionTestsPath: runner,
           extensionTestsEnv: { CNNSLICER_ELECTRON_WORKSPACE: workspace, CNNSLICER_ELECTRON_RESULT: resultFile },
           // A fresh profile per run, out of the repository (test-electron's default is ./.vscode-test).
-          launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', `--user-data-dir=${path.join(scratch, 'user-data')}`, `--extensions-dir=${path.join(scratch, 'extensions')}`],
+          launchArgs: [
+            workspace,
+            '--disable-extensions',
+            '--disable-workspace-trust',
+            `--user-data-dir=${path.join(scratch, 'user-data')}`,
+            `--extensions-dir=${path.join(scratch, 'extensions')}`,
+          ],
         });
       } catch (err) {
         launchError = err;
       }
       // Without the result file VS Code never ran the checks, whatever its exit status says.
-      assert.ok(fs.existsSync(resultFile), `the in-host checks did not run${launchError !== undefined ? ` (${String(launchError)})` : ''}; see VS Code's output above`);
+      assert.ok(
+        fs.existsSync(resultFile),
+        `the in-host checks did not run${launchError !== undefined ? ` (${String(launchError)})` : ''}; see VS Code's output above`,
+      );
       const results = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as CheckResults;
       if (results.failed.length > 0) {
         assert.fail(`checks failed in the extension host:\n${results.failed.map((f) => `✗ ${f.name}\n${f.message}`).join('\n\n')}`);

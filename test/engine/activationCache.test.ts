@@ -12,7 +12,16 @@ import { RunWriter } from '../../src/engine/run/runWriter';
 import { SafetensorsFile } from '../../src/engine/run/safetensors';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { tempDir } from '../support/runFixtures';
-import { buildTinyCnn, randomFloats, seededRandom, tinyCnnReference, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES, type TinyOutput } from '../support/tinyCnn';
+import {
+  buildTinyCnn,
+  randomFloats,
+  seededRandom,
+  tinyCnnReference,
+  tinyCnnWeights,
+  TINY_INPUT_SHAPE,
+  TINY_OUTPUT_SHAPES,
+  type TinyOutput,
+} from '../support/tinyCnn';
 
 const LAYERS: LayerInfo[] = [
   { name: 'conv1', kind: 'conv', shape: TINY_OUTPUT_SHAPES.conv1 },
@@ -82,7 +91,10 @@ describe('activation cache', () => {
       const per = TINY_OUTPUT_SHAPES.relu1[1] * TINY_OUTPUT_SHAPES.relu1[2];
       const chans = TINY_OUTPUT_SHAPES.relu1[0];
       one.sampleIndices.forEach((sample, r) => {
-        assert.deepStrictEqual(Array.from(one.data.subarray(r * per, (r + 1) * per)), Array.from(all.data.subarray((sample * chans + 2) * per, (sample * chans + 3) * per)));
+        assert.deepStrictEqual(
+          Array.from(one.data.subarray(r * per, (r + 1) * per)),
+          Array.from(all.data.subarray((sample * chans + 2) * per, (sample * chans + 3) * per)),
+        );
       });
     } finally {
       await reader.close();
@@ -124,7 +136,10 @@ describe('activation cache', () => {
     try {
       const again = await reader.slice({ samples: { kind: 'all' }, layer: 'relu1', channel: 'all', epoch: 2 });
       assert.deepStrictEqual(Array.from(again.data), Array.from(good.data));
-      assert.ok(logs.some((l) => l.includes('does not match its checksum')), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => l.includes('does not match its checksum')),
+        logs.join('\n'),
+      );
     } finally {
       await reader.close();
     }
@@ -135,7 +150,10 @@ describe('activation cache', () => {
     try {
       const s = await third.slice({ samples: { kind: 'all' }, layer: 'relu1', channel: 'all', epoch: 2 });
       assert.deepStrictEqual(Array.from(s.data), Array.from(good.data));
-      assert.ok(logs.some((l) => l.includes('unreadable activation cache entry')), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => l.includes('unreadable activation cache entry')),
+        logs.join('\n'),
+      );
     } finally {
       await third.close();
     }
@@ -177,7 +195,10 @@ describe('activation cache', () => {
       const s = await r2.slice({ samples: { kind: 'all' }, layer: 'pool1', channel: 'all', epoch: 1 });
       await r2.close();
       assert.strictEqual(s.shape[0], n);
-      assert.ok(logs.some((l) => l.includes("more than the activation cache's cap")), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => l.includes("more than the activation cache's cap")),
+        logs.join('\n'),
+      );
     } finally {
       await reader.close();
     }
@@ -204,13 +225,14 @@ describe('activation cache', () => {
       return seen;
     })();
     try {
-      const [x, y, z] = await Promise.all(
-        [a, b, c].map((r) => r.slice({ samples: { kind: 'all' }, layer: 'relu1', channel: 'all', epoch: 2 })),
-      );
+      const [x, y, z] = await Promise.all([a, b, c].map((r) => r.slice({ samples: { kind: 'all' }, layer: 'relu1', channel: 'all', epoch: 2 })));
       assert.deepStrictEqual(Array.from(x.data), Array.from(y.data));
       assert.deepStrictEqual(Array.from(x.data), Array.from(z.data));
       const seen = await watcher;
-      assert.ok(seen.every((f) => f === 'cnnslicer-activation-cache'), 'only whole entries under final names');
+      assert.ok(
+        seen.every((f) => f === 'cnnslicer-activation-cache'),
+        'only whole entries under final names',
+      );
       assert.strictEqual((await entries(cacheDir)).length, 1);
       const staging = (await fs.readdir(path.join(cacheDir, 'activations'))).filter((f) => f.endsWith('.tmp'));
       assert.deepStrictEqual(staging, [], 'no staging file left behind');
@@ -234,7 +256,10 @@ describe('activation cache', () => {
       assert.strictEqual(s.shape[0], n, 'the other query still gets its slice');
 
       const only = new AbortController();
-      const lone = reader.slice({ samples: { kind: 'all' }, layer: 'conv1', channel: 'all', epoch: 1 }, { signal: only.signal, onProgress: () => only.abort() });
+      const lone = reader.slice(
+        { samples: { kind: 'all' }, layer: 'conv1', channel: 'all', epoch: 1 },
+        { signal: only.signal, onProgress: () => only.abort() },
+      );
       await assert.rejects(lone, /cancelled/);
       await new Promise((r) => setTimeout(r, 50));
       const files = await fs.readdir(path.join(cacheDir, 'activations'));

@@ -47,21 +47,34 @@ describe('analyzeRun', function () {
     assert.strictEqual(a.params.interK, 7);
     assert.strictEqual(a.params.intraBins, 16);
     assert.strictEqual(a.params.capacityBins, 16);
-    assert.deepStrictEqual(a.run.epochs.map((e) => e.metrics.loss), [1, 1 / 2, 1 / 3]);
+    assert.deepStrictEqual(
+      a.run.epochs.map((e) => e.metrics.loss),
+      [1, 1 / 2, 1 / 3],
+    );
     assert.strictEqual(a.run.probe.count, 20);
 
     const input = await interSampleEntropyOf(reader, { samples: ALL, layer: 'input', epoch: 'all', params: PARAMS });
     assert.deepStrictEqual(a.interSample.input, input.items[0]);
-    assert.deepStrictEqual(a.interSample.epochs.map((e) => e.epoch), [0, 1, 2]);
+    assert.deepStrictEqual(
+      a.interSample.epochs.map((e) => e.epoch),
+      [0, 1, 2],
+    );
     for (const [li, layer] of a.layers.entries()) {
       const s = await interSampleEntropyOf(reader, { samples: ALL, layer, epoch: 'all', params: PARAMS });
-      assert.deepStrictEqual(a.interSample.epochs.map((e) => e.layers[li]), s.items, layer);
+      assert.deepStrictEqual(
+        a.interSample.epochs.map((e) => e.layers[li]),
+        s.items,
+        layer,
+      );
       const c = await channelEntropiesOf(reader, { layer, epoch: 'all', params: PARAMS });
       assert.strictEqual(a.channelEntropies[li].layer, layer);
       assert.deepStrictEqual(a.channelEntropies[li].items, c.items, layer);
     }
     const logits = await interSampleEntropyOf(reader, { samples: ALL, layer: 'logits', epoch: 'all', params: PARAMS });
-    assert.deepStrictEqual(a.interSample.epochs.map((e) => e.logits), logits.items);
+    assert.deepStrictEqual(
+      a.interSample.epochs.map((e) => e.logits),
+      logits.items,
+    );
     const labels = await labelEntropiesOf(reader, { epoch: 'all' });
     assert.deepStrictEqual(a.labelEntropies, labels.items);
 
@@ -81,14 +94,32 @@ describe('analyzeRun', function () {
   it('takes the chosen layers in the model order and the chosen epochs ascending; capacity at the last', async () => {
     const a = await analyzeRun(reader, { layers: ['pool1', 'conv1'], epochs: [2, 0], params: PARAMS });
     assert.deepStrictEqual(a.layers, ['conv1', 'pool1']);
-    assert.deepStrictEqual(a.run.layers.map((l) => l.name), ['conv1', 'pool1']);
+    assert.deepStrictEqual(
+      a.run.layers.map((l) => l.name),
+      ['conv1', 'pool1'],
+    );
     assert.deepStrictEqual(a.epochs, [0, 2]);
-    assert.deepStrictEqual(a.interSample.epochs.map((e) => e.layers.map((r) => [r.layer, r.epoch])), [
-      [['conv1', 0], ['pool1', 0]],
-      [['conv1', 2], ['pool1', 2]],
-    ]);
-    assert.deepStrictEqual(a.labelEntropies.map((l) => l.epoch), [0, 2]);
-    assert.deepStrictEqual(a.capacity.map((c) => [c.layerI, c.layerJ, c.epoch]), [['conv1', 'pool1', 2]]);
+    assert.deepStrictEqual(
+      a.interSample.epochs.map((e) => e.layers.map((r) => [r.layer, r.epoch])),
+      [
+        [
+          ['conv1', 0],
+          ['pool1', 0],
+        ],
+        [
+          ['conv1', 2],
+          ['pool1', 2],
+        ],
+      ],
+    );
+    assert.deepStrictEqual(
+      a.labelEntropies.map((l) => l.epoch),
+      [0, 2],
+    );
+    assert.deepStrictEqual(
+      a.capacity.map((c) => [c.layerI, c.layerJ, c.epoch]),
+      [['conv1', 'pool1', 2]],
+    );
     assert.deepStrictEqual(a.capacitySkipped, []);
   });
 
@@ -129,19 +160,29 @@ describe('analyzeRun', function () {
     assert.deepStrictEqual(conv.capacityLayers, { rule: 'conv', reason: 'as asked' });
     const all = await analyzeRun(reader, { layers: ['conv1', 'pool1'], epochs: [2], params: PARAMS });
     assert.deepStrictEqual(all.capacityLayers.rule, 'all');
-    assert.deepStrictEqual(all.capacity.map((c) => [c.layerI, c.layerJ]), [['conv1', 'pool1']]);
+    assert.deepStrictEqual(
+      all.capacity.map((c) => [c.layerI, c.layerJ]),
+      [['conv1', 'pool1']],
+    );
   });
 
   it('hands out every result as it is finished, epoch by epoch, with a time left once something was computed', async () => {
     const seen: ItemDone[] = [];
     const a = await analyzeRun(reader, { layers: ['conv1', 'pool1'], epochs: [0, 1], params: PARAMS, onItem: (d) => seen.push(d) });
     assert.strictEqual(seen.length, a.results.total);
-    assert.deepStrictEqual(seen.map((d) => d.done), seen.map((_, i) => i + 1));
+    assert.deepStrictEqual(
+      seen.map((d) => d.done),
+      seen.map((_, i) => i + 1),
+    );
     assert.ok(seen.every((d) => d.total === a.results.total));
     // Everything of epoch 0 before anything of epoch 1, the capacity last.
-    const epochOf = (d: ItemDone): number => (d.item.kind === 'activations' ? d.item.epoch : d.item.kind === 'interSample' && d.item.result.layer === 'input' ? -1 : d.item.result.epoch);
+    const epochOf = (d: ItemDone): number =>
+      d.item.kind === 'activations' ? d.item.epoch : d.item.kind === 'interSample' && d.item.result.layer === 'input' ? -1 : d.item.result.epoch;
     const order = seen.map(epochOf);
-    assert.deepStrictEqual(order, [...order].sort((x, y) => x - y));
+    assert.deepStrictEqual(
+      order,
+      [...order].sort((x, y) => x - y),
+    );
     assert.strictEqual(seen[seen.length - 1].item.kind, 'channelCapacity');
     assert.ok(seen.filter((d) => !d.cached).every((d) => d.secondsLeft !== undefined && d.secondsLeft >= 0));
     assert.strictEqual(seen[seen.length - 1].secondsLeft, 0);
@@ -172,9 +213,17 @@ describe('analyzeRun', function () {
         const seen: ItemDone[] = [];
         const a = await analyzeRun(ckpt, { params: { interK: 5 }, onItem: (d) => seen.push(d) }, { onProgress: () => undefined });
         const kinds = seen.map((d) => (d.item.kind === 'activations' ? `activations ${d.item.epoch}` : d.item.kind));
-        assert.deepStrictEqual(kinds.filter((k) => k.startsWith('activations')), ['activations 0', 'activations 1']);
-        assert.ok(kinds.indexOf('activations 1') > kinds.lastIndexOf('channelEntropies', kinds.indexOf('activations 1')), 'epoch 1 after the measures of epoch 0');
-        assert.ok(seen.filter((d) => d.item.kind === 'activations').every((d) => !d.cached && /the checkpoint run once over the 12 probe samples/.test(d.label)));
+        assert.deepStrictEqual(
+          kinds.filter((k) => k.startsWith('activations')),
+          ['activations 0', 'activations 1'],
+        );
+        assert.ok(
+          kinds.indexOf('activations 1') > kinds.lastIndexOf('channelEntropies', kinds.indexOf('activations 1')),
+          'epoch 1 after the measures of epoch 0',
+        );
+        assert.ok(
+          seen.filter((d) => d.item.kind === 'activations').every((d) => !d.cached && /the checkpoint run once over the 12 probe samples/.test(d.label)),
+        );
         assert.strictEqual(a.results.total, seen.length - 2, 'the activation steps are not results');
         // A second analysis finds the epochs already there.
         const again: ItemDone[] = [];

@@ -50,9 +50,21 @@ describe('codeChannelMaps', () => {
       this.timeout(60000);
       const params = { capacityBins: 16, capacityRange };
       const want = codeDistances(await pairwiseChannelDistances(maps, n, C, S), params);
-      for (const [threads, chunkChannels] of [[2, 2], [3, 3], [2, undefined]] as const) {
+      for (const [threads, chunkChannels] of [
+        [2, 2],
+        [3, 3],
+        [2, undefined],
+      ] as const) {
         const progress: number[] = [];
-        const got = await codeChannelMaps(maps, n, C, S, params, { arena: createCapacityArena([codeBytes(C, pairs)]) }, { threads, chunkChannels, onProgress: (d, t) => progress.push(d / t) });
+        const got = await codeChannelMaps(
+          maps,
+          n,
+          C,
+          S,
+          params,
+          { arena: createCapacityArena([codeBytes(C, pairs)]) },
+          { threads, chunkChannels, onProgress: (d, t) => progress.push(d / t) },
+        );
         assert.deepEqual(got.codes, want.codes, `${threads} threads, chunks of ${chunkChannels}`);
         assert.deepEqual(got.upper, want.upper);
         assert.deepEqual(got.entropy, want.entropy);
@@ -67,18 +79,37 @@ describe('codeChannelMaps', () => {
   it('is cancellable and refuses non-finite maps', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'channel' }, {}, { signal: controller.signal }), (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled');
+    await assert.rejects(
+      codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'channel' }, {}, { signal: controller.signal }),
+      (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
+    );
     const bad = maps.slice();
     bad[5] = NaN;
     await assert.rejects(codeChannelMaps(bad, n, C, S, { capacityBins: 16, capacityRange: 'layer' }), /non-finite/);
     await assert.rejects(codeChannelMaps(bad, n, C, S, { capacityBins: 16, capacityRange: 'layer' }, { shared: true }, { threads: 2 }), /non-finite/);
     await assert.rejects(
-      codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'layer' }, { shared: true }, { threads: 2, chunkChannels: 2, signal: controller.signal }),
+      codeChannelMaps(
+        maps,
+        n,
+        C,
+        S,
+        { capacityBins: 16, capacityRange: 'layer' },
+        { shared: true },
+        { threads: 2, chunkChannels: 2, signal: controller.signal },
+      ),
       (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
     );
     const during = new AbortController();
     await assert.rejects(
-      codeChannelMaps(maps, n, C, S, { capacityBins: 16, capacityRange: 'channel' }, { shared: true }, { threads: 2, chunkChannels: 2, signal: during.signal, onProgress: () => during.abort() }),
+      codeChannelMaps(
+        maps,
+        n,
+        C,
+        S,
+        { capacityBins: 16, capacityRange: 'channel' },
+        { shared: true },
+        { threads: 2, chunkChannels: 2, signal: during.signal, onProgress: () => during.abort() },
+      ),
       (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
     );
   });

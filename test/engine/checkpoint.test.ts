@@ -92,7 +92,12 @@ describe('materializeOutputs', () => {
       onProgress: (done, total) => progress.push([done, total]),
     });
     assert.deepEqual(calls, [[7, 2, 2], [11, 0, 5], [7, 3, 9], [1]]);
-    assert.deepEqual(progress, [[3, 10], [6, 10], [9, 10], [10, 10]]);
+    assert.deepEqual(progress, [
+      [3, 10],
+      [6, 10],
+      [9, 10],
+      [10, 10],
+    ]);
     const whole = await materializeOutputs({ ...base(), sampleIndices: rows, outputs: ['relu1', 'logits'] });
     const ref = reference(undefined, rows);
     for (const name of ['relu1', 'logits'] as const) {
@@ -110,7 +115,10 @@ describe('materializeOutputs', () => {
   it('reports a model file of random bytes as model-error naming the file', async () => {
     const path = join(dir, 'garbage.onnx');
     const rand = seededRandom(5);
-    writeFileSync(path, Uint8Array.from({ length: 4096 }, () => Math.floor(rand() * 256)));
+    writeFileSync(
+      path,
+      Uint8Array.from({ length: 4096 }, () => Math.floor(rand() * 256)),
+    );
     const err = await rejectsWith(materializeOutputs({ ...base(), modelPath: path }), 'model-error', path, 'cannot load model');
     assert.equal(err.file, path);
   });
@@ -195,7 +203,12 @@ describe('materializeOutputs', () => {
     const path = join(dir, 'two-inputs.onnx');
     writeFileSync(
       path,
-      new GraphBuilder().input('a', 'float32', ['n', 1, 8, 8]).input('b', 'float32', ['n', 1, 8, 8]).node('Add', ['a', 'b'], ['logits']).output('logits', ['n', 1, 8, 8]).toModelBytes(),
+      new GraphBuilder()
+        .input('a', 'float32', ['n', 1, 8, 8])
+        .input('b', 'float32', ['n', 1, 8, 8])
+        .node('Add', ['a', 'b'], ['logits'])
+        .output('logits', ['n', 1, 8, 8])
+        .toModelBytes(),
     );
     await rejectsWith(materializeOutputs({ ...base(), modelPath: path }), 'model-error', 'exactly one input', 'a, b');
   });

@@ -83,7 +83,11 @@ describe('CIFAR-10 binary reader', () => {
     const mean = [0.5, 0.25, 0];
     const std = [0.5, 2, 1];
     const norm = cifarAsFloat32(split, [1], mean, std);
-    for (const [c, p] of [[0, 3], [1, 100], [2, 1023]]) {
+    for (const [c, p] of [
+      [0, 3],
+      [1, 100],
+      [2, 1023],
+    ]) {
       const expected = Math.fround((split.pixels[3072 + c * 1024 + p] / 255 - mean[c]) / std[c]);
       assert.equal(norm[c * 1024 + p], expected);
     }

@@ -73,7 +73,10 @@ describe('cnnslicer CLI', function () {
     const r = cli('info', run.dir, '--json');
     assert.strictEqual(r.status, 0, r.stderr);
     const info = JSON.parse(r.stdout);
-    assert.deepStrictEqual(info.manifest.epochs.map((e: { epoch: number }) => e.epoch), [0, 1, 2]);
+    assert.deepStrictEqual(
+      info.manifest.epochs.map((e: { epoch: number }) => e.epoch),
+      [0, 1, 2],
+    );
   });
 
   it('a bad run exits 1 with the typed error naming the file', async () => {
@@ -159,7 +162,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     // Off a terminal: whole lines (no carriage return), the last one saying it is done.
     assert.doesNotMatch(r.stderr, /\r/);
     const progress = r.stderr.trim().split('\n');
-    assert.ok(progress.every((l) => /^cnnslicer: \[\d+\/26\] \d+% .+: (\d+\.\d s|from the cache); (about .+ left|done|time left not known yet)$/.test(l)), r.stderr);
+    assert.ok(
+      progress.every((l) => /^cnnslicer: \[\d+\/26\] \d+% .+: (\d+\.\d s|from the cache); (about .+ left|done|time left not known yet)$/.test(l)),
+      r.stderr,
+    );
     assert.match(progress[progress.length - 1], /^cnnslicer: \[26\/26\] 100% .*; done$/);
     const out = r.stdout;
     assert.match(out, /Run: small test run/);
@@ -167,7 +173,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.match(out, /inter-sample entropy\s+k = 5, σ tolerance 1e-9/);
     assert.match(out, /intra-sample entropy\s+32 bins, normalisation per map/);
     assert.match(out, /channel capacity\s+16 bins per axis, range per channel/);
-    assert.ok(out.split('\n').every((l) => l.length <= 160), 'fits 160 columns');
+    assert.ok(
+      out.split('\n').every((l) => l.length <= 160),
+      'fits 160 columns',
+    );
 
     const params = { interK: 5 };
     const input = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'input', epoch: 'all', params })).items[0];
@@ -183,7 +192,12 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.match(out, new RegExp(`ceiling log2 n\\(n−1\\) = ${Math.log2(input.n * (input.n - 1)).toFixed(4)} bits for n = ${input.n}`));
     assert.deepStrictEqual(row(out, /^\s+layer\s+epoch 0/), ['layer', 'epoch', '0', 'epoch', '1', 'epoch', '2']);
     const value = (cell: string): string => cell.replace(/\*$/, '');
-    assert.deepStrictEqual(row(out, /^\s+input\s+\d/).slice(1).map(value), [0, 1, 2].map(() => input.entropy.toFixed(4)));
+    assert.deepStrictEqual(
+      row(out, /^\s+input\s+\d/)
+        .slice(1)
+        .map(value),
+      [0, 1, 2].map(() => input.entropy.toFixed(4)),
+    );
     for (const layer of ['conv1', 'pool1', 'fc', 'logits']) {
       const cells = row(out, new RegExp(`^\\s+${layer}\\s+\\d\\.\\d{4}`));
       for (const epoch of [0, 1, 2]) {
@@ -245,7 +259,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.strictEqual(json.params.interK, 1000);
     assert.strictEqual(json.interSample.input.n, 12);
     assert.strictEqual(json.interSample.epochs.length, 2);
-    assert.deepStrictEqual(json.interSample.epochs[1].layers.map((l: { layer: string }) => l.layer), ['wide1', 'wide2']);
+    assert.deepStrictEqual(
+      json.interSample.epochs[1].layers.map((l: { layer: string }) => l.layer),
+      ['wide1', 'wide2'],
+    );
     assert.strictEqual(json.interSample.epochs[1].logits.layer, 'logits');
     const ce = json.channelEntropies[0].items[1];
     assert.ok(Array.isArray(ce.all) && ce.all.length === 20 && ce.all.every((v: unknown) => typeof v === 'number'));
@@ -267,10 +284,14 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     const longRun = await writeSmallRun({ n: 40, epochs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     try {
       const file = path.join(scratch, 'stopped.json');
-      const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/engine/cli.ts'), 'analyze', longRun.dir, '--json', file, '--no-cache'], {
-        cwd: root,
-        env: { ...process.env, CNNSLICER_CACHE_DIR: defaultCache },
-      });
+      const child = spawn(
+        process.execPath,
+        ['--require', 'tsx/cjs', path.join(root, 'src/engine/cli.ts'), 'analyze', longRun.dir, '--json', file, '--no-cache'],
+        {
+          cwd: root,
+          env: { ...process.env, CNNSLICER_CACHE_DIR: defaultCache },
+        },
+      );
       let stderr = '';
       let interrupted = false;
       child.stderr.on('data', (chunk: Buffer) => {
@@ -361,7 +382,16 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     const ceiling = Math.log2(20 * 19).toFixed(4);
     const s = await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'conv1', epoch: 'all', params: { interK: 5 } });
     for (const item of s.items) {
-      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${item.epoch}\\s+\\d+\\.\\d{4}`)), [String(item.epoch), item.entropy.toFixed(4), ceiling, '20', '144', '5', '0', '0']);
+      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${item.epoch}\\s+\\d+\\.\\d{4}`)), [
+        String(item.epoch),
+        item.entropy.toFixed(4),
+        ceiling,
+        '20',
+        '144',
+        '5',
+        '0',
+        '0',
+      ]);
     }
     const logits = ok('entropy', run.dir, '--inter', '--layer', 'logits', '--epoch', '1', '--no-cache');
     const l = (await interSampleEntropyOf(reader, { samples: { kind: 'all' }, layer: 'logits', epoch: 1 })).items[0];
@@ -397,7 +427,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.doesNotMatch(logits, /^\s+#1\s/m);
     const json = JSON.parse(ok('entropy', run.dir, '--intra', '--layer', 'conv1', '--epoch', 'all', '--json', '--no-cache'));
     assert.strictEqual(json.undefinedMeans, 'no prediction / no samples');
-    assert.deepStrictEqual(json.items.map((i: { epoch: number }) => i.epoch), [0, 1, 2]);
+    assert.deepStrictEqual(
+      json.items.map((i: { epoch: number }) => i.epoch),
+      [0, 1, 2],
+    );
     assert.strictEqual(json.items[0].perClass.length, 12);
   });
 
@@ -409,7 +442,10 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.deepStrictEqual(row(out, /^\s+H\(A\), conv1/).slice(2), [mean(r.hA).toFixed(4), Math.min(...r.hA).toFixed(4), Math.max(...r.hA).toFixed(4)]);
     assert.deepStrictEqual(row(out, /^\s+H\(B\), pool1/).slice(2), [mean(r.hB).toFixed(4), Math.min(...r.hB).toFixed(4), Math.max(...r.hB).toFixed(4)]);
     const cols = Array.from(r.order.colsByMean);
-    assert.deepStrictEqual(row(out, /^\s+pool1 \\ conv1/).slice(3), cols.map((a) => `#${a}`));
+    assert.deepStrictEqual(
+      row(out, /^\s+pool1 \\ conv1/).slice(3),
+      cols.map((a) => `#${a}`),
+    );
     for (const b of Array.from(r.order.rowsByMean)) {
       assert.deepStrictEqual(row(out, new RegExp(`^\\s+#${b}\\s+\\d`)), [`#${b}`, ...cols.map((a) => r.capacity[b * 4 + a].toFixed(2))]);
     }
@@ -424,7 +460,8 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.deepStrictEqual([json.pairs, json.params.capacityPairs], [100, 100]);
     const rr = await RunReader.open(run.dir);
     try {
-      const r = (await channelCapacityOf(rr, { samples: { kind: 'all' }, layerI: 'conv1', layerJ: 'pool1', epoch: 1, params: { capacityPairs: 100 } })).items[0];
+      const r = (await channelCapacityOf(rr, { samples: { kind: 'all' }, layerI: 'conv1', layerJ: 'pool1', epoch: 1, params: { capacityPairs: 100 } }))
+        .items[0];
       assert.deepStrictEqual(json.capacity.map(Math.fround), Array.from(r.capacity));
     } finally {
       await rr.close();
@@ -442,10 +479,20 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     try {
       const r = (await channelCapacityOf(wr, { samples: { kind: 'all' }, layerI: 'wide1', layerJ: 'wide2', epoch: 1 })).items[0];
       assert.match(out, /Top-left 16×16 of the 18×20 matrix, rows and columns sorted by their max/);
-      assert.deepStrictEqual(row(out, /^\s+wide2 \\ wide1/).slice(3), Array.from(r.order.colsByMax).slice(0, 16).map((a) => `#${a}`));
+      assert.deepStrictEqual(
+        row(out, /^\s+wide2 \\ wide1/).slice(3),
+        Array.from(r.order.colsByMax)
+          .slice(0, 16)
+          .map((a) => `#${a}`),
+      );
       const bodyRows = out.split('\n').filter((l) => /^\s+#\d+\s+\d\.\d\d/.test(l));
       assert.strictEqual(bodyRows.length, 16);
-      assert.deepStrictEqual(bodyRows.map((l) => l.trim().split(/\s+/)[0]), Array.from(r.order.rowsByMax).slice(0, 16).map((b) => `#${b}`));
+      assert.deepStrictEqual(
+        bodyRows.map((l) => l.trim().split(/\s+/)[0]),
+        Array.from(r.order.rowsByMax)
+          .slice(0, 16)
+          .map((b) => `#${b}`),
+      );
       assert.match(out, /The 10 largest cells:/);
       const largest = out.split('\n').filter((l) => /^\s+wide2 #\d+\s+wide1 #\d+/.test(l));
       assert.strictEqual(largest.length, 10);
@@ -466,9 +513,15 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
     assert.doesNotMatch(out, /Epoch [01] /);
     ['zero', 'one', 'two'].forEach((name, i) => {
       assert.deepStrictEqual(row(out, new RegExp(`^\\s+${name}\\s+\\d`)), [name, ...[0, 1, 2].map((j) => String(le.confusion[i * 3 + j]))]);
-      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${i} ${name}\\s`)).slice(5), [le.labelGivenPrediction[i]!.toFixed(4), le.predictionGivenLabel[i]!.toFixed(4)]);
+      assert.deepStrictEqual(row(out, new RegExp(`^\\s+${i} ${name}\\s`)).slice(5), [
+        le.labelGivenPrediction[i]!.toFixed(4),
+        le.predictionGivenLabel[i]!.toFixed(4),
+      ]);
     });
-    assert.deepStrictEqual([...ok('labels', run.dir, '--epoch', 'all', '--no-cache').matchAll(/^Epoch (\d+) /gm)].map((m) => m[1]), ['0', '1', '2']);
+    assert.deepStrictEqual(
+      [...ok('labels', run.dir, '--epoch', 'all', '--no-cache').matchAll(/^Epoch (\d+) /gm)].map((m) => m[1]),
+      ['0', '1', '2'],
+    );
     const never = ok('labels', wide, '--epoch', '0', '--no-cache');
     assert.match(never, /2 bird\s+4\s+0\s+0\s+∞ \(never predicted\)/);
     const json = JSON.parse(ok('labels', wide, '--json', '--no-cache'));
@@ -510,7 +563,11 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--epoch', '3'], 1, /epoch 3 is not in the run/],
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--sort', 'median'], 2, /--sort must be max, mean or none/],
       [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--bins', '0'], 2, /--bins must be an integer in \[1, 256\], got 0/],
-      [['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--capacity-pairs', 'many'], 2, /--capacity-pairs must be a non-negative whole number, got "many"/],
+      [
+        ['capacity', run.dir, '--from', 'conv1', '--to', 'pool1', '--capacity-pairs', 'many'],
+        2,
+        /--capacity-pairs must be a non-negative whole number, got "many"/,
+      ],
       [['analyze', run.dir, '--no-capacity', '--capacity-pairs', '10'], 2, /--capacity-pairs has no effect with --no-capacity/],
       [['labels', run.dir, '--epoch', '-1'], 2, /--epoch must be a non-negative whole number, got "-1"/],
       [['labels', path.join(run.dir, 'nope')], 1, /error \(not-found\)/],
@@ -526,7 +583,8 @@ describe('cnnslicer analyze, entropy, capacity, labels', function () {
 
   it('--help lists every command; each command has its own help', () => {
     const help = ok('--help');
-    for (const c of ['info <run>', 'analyze <run>', 'entropy <run> (--inter | --intra)', 'capacity <run> --from L1 --to L2', 'labels <run>']) assert.ok(help.includes(`cnnslicer ${c}`), c);
+    for (const c of ['info <run>', 'analyze <run>', 'entropy <run> (--inter | --intra)', 'capacity <run> --from L1 --to L2', 'labels <run>'])
+      assert.ok(help.includes(`cnnslicer ${c}`), c);
     assert.match(ok('analyze', '--help'), /--no-capacity[\s\S]*--cache-dir DIR/);
     assert.match(ok('help', 'capacity'), /--sort max\|mean\|none/);
     assert.match(ok('entropy', run.dir, '-h'), /--normalization M/);

@@ -13,7 +13,17 @@ import { RunWriter } from '../../src/engine/run/runWriter';
 import { requirePython } from '../python/pyhelpers';
 import { runPython } from '../support/python';
 import { tempDir } from '../support/runFixtures';
-import { assertClose, buildTinyCnn, randomFloats, rejectsWith, seededRandom, tinyCnnReference, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES } from '../support/tinyCnn';
+import {
+  assertClose,
+  buildTinyCnn,
+  randomFloats,
+  rejectsWith,
+  seededRandom,
+  tinyCnnReference,
+  tinyCnnWeights,
+  TINY_INPUT_SHAPE,
+  TINY_OUTPUT_SHAPES,
+} from '../support/tinyCnn';
 
 // --- Plain-loop references (float64 accumulation), independent of onnxruntime ------------------
 
@@ -176,7 +186,13 @@ let root: string;
 let runCounter = 0;
 
 /** A run whose epochs are the given checkpoints (epoch numbers 0, 1, …), with seeded inputs. */
-async function writeRun(opts: { inputShape: number[]; layers: LayerInfo[]; checkpoints: (Uint8Array | string)[]; n?: number; seed?: number }): Promise<TestRun> {
+async function writeRun(opts: {
+  inputShape: number[];
+  layers: LayerInfo[];
+  checkpoints: (Uint8Array | string)[];
+  n?: number;
+  seed?: number;
+}): Promise<TestRun> {
   const n = opts.n ?? 5;
   const dir = path.join(root, `run${runCounter++}`);
   const inputs = randomFloats(seededRandom(opts.seed ?? 7), n * opts.inputShape.reduce((a, b) => a * b, 1));
@@ -243,7 +259,12 @@ function buildOneConv(m: OneConv): Uint8Array {
     .initializer('conv1.bias', m.bias, [m.outC])
     .node('Conv', ['input', 'conv1.weight', 'conv1.bias'], ['conv1'], m.attrs, { name: '/conv1/Conv' })
     .output('conv1', ['batch', ...shape]);
-  return addLogits(b, 'conv1', shape.reduce((a, c) => a * c, 1), seededRandom(5)).toModelBytes();
+  return addLogits(
+    b,
+    'conv1',
+    shape.reduce((a, c) => a * c, 1),
+    seededRandom(5),
+  ).toModelBytes();
 }
 
 /**
@@ -254,10 +275,21 @@ function buildOneConvWithConstants(m: OneConv): Uint8Array {
   const model = onnx.ModelProto.decode(buildOneConv(m));
   const graph = model.graph as onnx.GraphProto;
   graph.initializer = graph.initializer.filter((t) => t.name !== 'conv1.weight' && t.name !== 'conv1.bias');
-  graph.initializer.push(onnx.TensorProto.create({ name: 'conv1.bias', dims: [m.outC], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(m.bias) }));
-  const weight = onnx.TensorProto.create({ dims: [m.outC, m.inC, ...m.window.kernel], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(m.weight) });
+  graph.initializer.push(
+    onnx.TensorProto.create({ name: 'conv1.bias', dims: [m.outC], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(m.bias) }),
+  );
+  const weight = onnx.TensorProto.create({
+    dims: [m.outC, m.inC, ...m.window.kernel],
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    floatData: Array.from(m.weight),
+  });
   graph.node.unshift(
-    onnx.NodeProto.create({ name: 'weight_const', opType: 'Constant', output: ['w_const'], attribute: [onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: weight })] }),
+    onnx.NodeProto.create({
+      name: 'weight_const',
+      opType: 'Constant',
+      output: ['w_const'],
+      attribute: [onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: weight })],
+    }),
     onnx.NodeProto.create({ name: 'weight_identity', opType: 'Identity', input: ['w_const'], output: ['conv1.weight'] }),
   );
   return onnx.ModelProto.encode(model).finish();
@@ -296,15 +328,31 @@ describe('deconvnet', () => {
       { name: 'stride 1, pad 1', window: { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] }, h: 8, w: 8 },
       // 8 = 2·(3 − 1) + 3 + 1: the last row and column are read by no window, so ConvTranspose needs output_padding.
       { name: 'stride 2, pad 0', window: { kernel: [3, 3], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] }, h: 8, w: 8 },
-      { name: 'stride 2, asymmetric pads, dilation 2, non-square', window: { kernel: [3, 2], strides: [2, 1], pads: [0, 1, 1, 0], dilations: [2, 2] }, h: 9, w: 7 },
+      {
+        name: 'stride 2, asymmetric pads, dilation 2, non-square',
+        window: { kernel: [3, 2], strides: [2, 1], pads: [0, 1, 1, 0], dilations: [2, 2] },
+        h: 9,
+        w: 7,
+      },
       // SAME_UPPER on 8 with stride 2 and kernel 3: output 4, one row of padding, at the end.
-      { name: 'auto_pad SAME_UPPER, stride 2', window: { kernel: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1], dilations: [1, 1] }, h: 8, w: 8, attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' } },
+      {
+        name: 'auto_pad SAME_UPPER, stride 2',
+        window: { kernel: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1], dilations: [1, 1] },
+        h: 8,
+        w: 8,
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' },
+      },
     ];
     for (const s of settings) {
       it(`equals the transposed convolution of the masked map (${s.name})`, async () => {
         const m = oneConv(s.window, s.h, s.w, s.attrs);
         const n = 4;
-        const run = await writeRun({ inputShape: [m.inC, m.h, m.w], layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }], checkpoints: [buildOneConv(m)], n });
+        const run = await writeRun({
+          inputShape: [m.inC, m.h, m.w],
+          layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }],
+          checkpoints: [buildOneConv(m)],
+          n,
+        });
         await withReader(run.dir, async (reader) => {
           for (let channel = 0; channel < m.outC; channel++) {
             const r = await deconvnet(reader, { layer: 'conv1', channel, epoch: 0, samples: ALL });
@@ -317,7 +365,10 @@ describe('deconvnet', () => {
             assert.equal(r.epoch, 0);
             assertClose(r.images, ref.images, 1e-5, `projection of channel ${channel}`);
             assertClose(r.activation, ref.activation, 1e-5, `max activation of channel ${channel}`);
-            assert.ok(r.images.some((v) => v !== 0), 'the projection is not all zero');
+            assert.ok(
+              r.images.some((v) => v !== 0),
+              'the projection is not all zero',
+            );
           }
         });
       });
@@ -326,7 +377,12 @@ describe('deconvnet', () => {
     it('reads weights from a Constant node (float_data, through an Identity) and a float_data bias', async () => {
       const m = oneConv({ kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] }, 6, 6, undefined, 23);
       const n = 3;
-      const run = await writeRun({ inputShape: [m.inC, m.h, m.w], layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }], checkpoints: [buildOneConvWithConstants(m)], n });
+      const run = await writeRun({
+        inputShape: [m.inC, m.h, m.w],
+        layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }],
+        checkpoints: [buildOneConvWithConstants(m)],
+        n,
+      });
       await withReader(run.dir, async (reader) => {
         const r = await deconvnet(reader, { layer: 'conv1', channel: 1, epoch: 0, samples: ALL });
         const ref = oneConvReference(m, run.inputs, n, 1);
@@ -338,11 +394,19 @@ describe('deconvnet', () => {
     it(`projects the first ${DECONVNET_MAX_SAMPLES} samples of a larger selection, in its order`, async () => {
       const m = oneConv({ kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] }, 5, 5);
       const n = DECONVNET_MAX_SAMPLES + 6;
-      const run = await writeRun({ inputShape: [m.inC, m.h, m.w], layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }], checkpoints: [buildOneConv(m)], n });
+      const run = await writeRun({
+        inputShape: [m.inC, m.h, m.w],
+        layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(m) }],
+        checkpoints: [buildOneConv(m)],
+        n,
+      });
       await withReader(run.dir, async (reader) => {
         const all = await deconvnet(reader, { layer: 'conv1', channel: 2, epoch: 0, samples: ALL });
         assert.equal(all.selectedCount, n);
-        assert.deepEqual(Array.from(all.sampleIndices), Array.from({ length: DECONVNET_MAX_SAMPLES }, (_, i) => i));
+        assert.deepEqual(
+          Array.from(all.sampleIndices),
+          Array.from({ length: DECONVNET_MAX_SAMPLES }, (_, i) => i),
+        );
         assert.deepEqual(all.shape, [DECONVNET_MAX_SAMPLES, m.inC, m.h, m.w]);
         const ref = oneConvReference(m, run.inputs, n, 2);
         const size = m.inC * m.h * m.w;
@@ -366,7 +430,12 @@ describe('deconvnet', () => {
       const before = oneConv(window, 6, 6, undefined, 31);
       const afterModel = oneConv(window, 6, 6, undefined, 32);
       const n = 2;
-      const run = await writeRun({ inputShape: [2, 6, 6], layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(before) }], checkpoints: [buildOneConv(before)], n });
+      const run = await writeRun({
+        inputShape: [2, 6, 6],
+        layers: [{ name: 'conv1', kind: 'conv', shape: oneConvShape(before) }],
+        checkpoints: [buildOneConv(before)],
+        n,
+      });
       await withReader(run.dir, async (reader) => {
         const first = await deconvnet(reader, { layer: 'conv1', channel: 0, epoch: 0, samples: ALL });
         assertClose(first.images, oneConvReference(before, run.inputs, n, 0).images, 1e-5, 'before');
@@ -492,7 +561,15 @@ describe('deconvnet', () => {
         .input('input', 'float32', ['batch', c, h, w])
         .node('MaxPool', ['input'], ['pool1'], { kernel_shape: [...a.kernel], strides: [...a.strides], pads: [...a.pads] })
         .output('pool1', ['batch', ...shape]);
-      return { bytes: addLogits(b, 'pool1', shape.reduce((x, y) => x * y, 1), seededRandom(2)).toModelBytes(), shape };
+      return {
+        bytes: addLogits(
+          b,
+          'pool1',
+          shape.reduce((x, y) => x * y, 1),
+          seededRandom(2),
+        ).toModelBytes(),
+        shape,
+      };
     }
 
     it('puts each pooled value back at its window maximum, and nothing anywhere else', async () => {
@@ -544,16 +621,29 @@ describe('deconvnet', () => {
 
   describe('networks it cannot invert', () => {
     const conv = (b: GraphBuilder, name: string, from: string, to: string, inC: number, outC: number, seed: number): GraphBuilder =>
-      b.initializer(`${name}.weight`, randomFloats(seededRandom(seed), outC * inC * 9, -0.5, 0.5), [outC, inC, 3, 3]).node('Conv', [from, `${name}.weight`], [to], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name });
+      b
+        .initializer(`${name}.weight`, randomFloats(seededRandom(seed), outC * inC * 9, -0.5, 0.5), [outC, inC, 3, 3])
+        .node('Conv', [from, `${name}.weight`], [to], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name });
 
     it('refuses the Add of two branches, naming it', async () => {
       let b = new GraphBuilder('branches').input('input', 'float32', ['batch', 1, 6, 6]);
       b = conv(b, 'left', 'input', 'a', 1, 2, 1);
       b = conv(b, 'right', 'input', 'b', 1, 2, 2);
-      b.node('Add', ['a', 'b'], ['sum'], undefined, { name: 'merge' }).node('Relu', ['sum'], ['relu1'], undefined, { name: 'act' }).output('relu1', ['batch', 2, 6, 6]);
-      const run = await writeRun({ inputShape: [1, 6, 6], layers: [{ name: 'relu1', kind: 'activation', shape: [2, 6, 6] }], checkpoints: [addLogits(b, 'relu1', 72, seededRandom(3)).toModelBytes()] });
+      b.node('Add', ['a', 'b'], ['sum'], undefined, { name: 'merge' })
+        .node('Relu', ['sum'], ['relu1'], undefined, { name: 'act' })
+        .output('relu1', ['batch', 2, 6, 6]);
+      const run = await writeRun({
+        inputShape: [1, 6, 6],
+        layers: [{ name: 'relu1', kind: 'activation', shape: [2, 6, 6] }],
+        checkpoints: [addLogits(b, 'relu1', 72, seededRandom(3)).toModelBytes()],
+      });
       await withReader(run.dir, (reader) =>
-        rejectsWith(deconvnet(reader, { layer: 'relu1', channel: 0, epoch: 0, samples: ALL }), 'model-error', 'deconvnet cannot invert operator "Add" (node "merge") on the path to layer "relu1"', 'model.onnx'),
+        rejectsWith(
+          deconvnet(reader, { layer: 'relu1', channel: 0, epoch: 0, samples: ALL }),
+          'model-error',
+          'deconvnet cannot invert operator "Add" (node "merge") on the path to layer "relu1"',
+          'model.onnx',
+        ),
       );
     });
 
@@ -563,16 +653,27 @@ describe('deconvnet', () => {
       b.node('Sigmoid', ['c1'], ['s1'], undefined, { name: 'squash' });
       b = conv(b, 'conv2', 's1', 'conv2', 2, 3, 5);
       b.output('conv2', ['batch', 3, 6, 6]);
-      const run = await writeRun({ inputShape: [1, 6, 6], layers: [{ name: 'conv2', kind: 'conv', shape: [3, 6, 6] }], checkpoints: [addLogits(b, 'conv2', 108, seededRandom(3)).toModelBytes()] });
+      const run = await writeRun({
+        inputShape: [1, 6, 6],
+        layers: [{ name: 'conv2', kind: 'conv', shape: [3, 6, 6] }],
+        checkpoints: [addLogits(b, 'conv2', 108, seededRandom(3)).toModelBytes()],
+      });
       await withReader(run.dir, (reader) =>
-        rejectsWith(deconvnet(reader, { layer: 'conv2', channel: 0, epoch: 0, samples: ALL }), 'model-error', 'deconvnet cannot invert operator "Sigmoid" (node "squash") on the path to layer "conv2"'),
+        rejectsWith(
+          deconvnet(reader, { layer: 'conv2', channel: 0, epoch: 0, samples: ALL }),
+          'model-error',
+          'deconvnet cannot invert operator "Sigmoid" (node "squash") on the path to layer "conv2"',
+        ),
       );
     });
 
     it('refuses a Gemm on the path, naming it', async () => {
       const run = await writeRun({
         inputShape: [...TINY_INPUT_SHAPE],
-        layers: [{ name: 'pool1', kind: 'pool', shape: TINY_OUTPUT_SHAPES.pool1 }, { name: 'fc', kind: 'linear', shape: [5] }],
+        layers: [
+          { name: 'pool1', kind: 'pool', shape: TINY_OUTPUT_SHAPES.pool1 },
+          { name: 'fc', kind: 'linear', shape: [5] },
+        ],
         checkpoints: [
           new GraphBuilder('gemm')
             .input('input', 'float32', ['batch', 1, 8, 8])
@@ -584,7 +685,11 @@ describe('deconvnet', () => {
         ],
       });
       await withReader(run.dir, (reader) =>
-        rejectsWith(deconvnet(reader, { layer: 'fc', channel: 0, epoch: 0, samples: ALL }), 'model-error', 'deconvnet cannot invert operator "Gemm" (node "dense") on the path to layer "fc"'),
+        rejectsWith(
+          deconvnet(reader, { layer: 'fc', channel: 0, epoch: 0, samples: ALL }),
+          'model-error',
+          'deconvnet cannot invert operator "Gemm" (node "dense") on the path to layer "fc"',
+        ),
       );
     });
 
@@ -656,7 +761,15 @@ describe('deconvnet', () => {
         probe: { inputs, inputShape: [...TINY_INPUT_SHAPE], labels: [0, 1, 2, 0] },
       });
       const ref = tinyCnnReference(tinyCnnWeights(), inputs, 4);
-      await w.writeEpoch(0, { metrics: {}, activations: new Map([['conv1', ref.conv1], ['relu1', ref.relu1], ['pool1', ref.pool1]]), logits: ref.logits });
+      await w.writeEpoch(0, {
+        metrics: {},
+        activations: new Map([
+          ['conv1', ref.conv1],
+          ['relu1', ref.relu1],
+          ['pool1', ref.pool1],
+        ]),
+        logits: ref.logits,
+      });
       await w.writeEpoch(1, { metrics: {}, checkpoint: buildTinyCnn() });
       await w.finish();
       run = { dir, inputs };
@@ -664,7 +777,11 @@ describe('deconvnet', () => {
 
     it('an epoch without a checkpoint', async () => {
       await withReader(run.dir, (reader) =>
-        rejectsWith(deconvnet(reader, { layer: 'pool1', channel: 0, epoch: 0, samples: ALL }), 'bad-request', 'epoch 0 has no checkpoint; deconvnet needs the model\'s weights (store="checkpoint" or "both")'),
+        rejectsWith(
+          deconvnet(reader, { layer: 'pool1', channel: 0, epoch: 0, samples: ALL }),
+          'bad-request',
+          'epoch 0 has no checkpoint; deconvnet needs the model\'s weights (store="checkpoint" or "both")',
+        ),
       );
     });
 
@@ -673,9 +790,17 @@ describe('deconvnet', () => {
         await rejectsWith(deconvnet(reader, { layer: 'input', channel: 0, epoch: 1, samples: ALL }), 'bad-request', '"input" is not a recorded layer');
         await rejectsWith(deconvnet(reader, { layer: 'logits', channel: 0, epoch: 1, samples: ALL }), 'bad-request', '"logits" is not a recorded layer');
         await rejectsWith(deconvnet(reader, { layer: 'conv9', channel: 0, epoch: 1, samples: ALL }), 'bad-request', 'layer "conv9" is not in the run');
-        await rejectsWith(deconvnet(reader, { layer: 'pool1', channel: 4, epoch: 1, samples: ALL }), 'bad-request', 'channel 4 does not exist in "pool1" (it has 4)');
+        await rejectsWith(
+          deconvnet(reader, { layer: 'pool1', channel: 4, epoch: 1, samples: ALL }),
+          'bad-request',
+          'channel 4 does not exist in "pool1" (it has 4)',
+        );
         await rejectsWith(deconvnet(reader, { layer: 'pool1', channel: 0, epoch: 7, samples: ALL }), 'bad-request', 'epoch 7 is not in the run');
-        await rejectsWith(deconvnet(reader, { layer: 'pool1', channel: 0, epoch: 1, samples: { kind: 'indices', indices: [4] } }), 'bad-request', 'probe sample 4 does not exist');
+        await rejectsWith(
+          deconvnet(reader, { layer: 'pool1', channel: 0, epoch: 1, samples: { kind: 'indices', indices: [4] } }),
+          'bad-request',
+          'probe sample 4 does not exist',
+        );
       });
     });
 
@@ -715,7 +840,9 @@ describe('deconvnet', () => {
         return handlers.deconvnet({ run: run.dir, layer: 'pool1', channel: 2, epoch: 1, samples: { kind: 'class', classIndex: 0 } }, ctx);
       });
       assert.deepEqual(Array.from(viaHandler.sampleIndices), [0, 3]);
-      const direct = await withReader(run.dir, (reader) => deconvnet(reader, { layer: 'pool1', channel: 2, epoch: 1, samples: { kind: 'indices', indices: [0, 3] } }));
+      const direct = await withReader(run.dir, (reader) =>
+        deconvnet(reader, { layer: 'pool1', channel: 2, epoch: 1, samples: { kind: 'indices', indices: [0, 3] } }),
+      );
       assert.deepEqual(viaHandler.shape, direct.shape);
       assert.deepEqual(viaHandler.images, direct.images);
       assert.deepEqual(viaHandler.activation, direct.activation);

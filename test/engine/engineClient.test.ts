@@ -147,8 +147,17 @@ describe('engine client', function () {
       const client = makeClient();
       const info = await client.request('runInfo', { run: run.dir });
       assert.strictEqual(info.name, 'small test run');
-      assert.deepStrictEqual(info.manifest.epochs.map((e) => e.epoch), [0, 1, 2]);
-      const slice: SliceResult = await client.request('slice', { run: run.dir, samples: { kind: 'indices', indices: [3, 0] }, layer: 'fc', channel: 'all', epoch: 1 });
+      assert.deepStrictEqual(
+        info.manifest.epochs.map((e) => e.epoch),
+        [0, 1, 2],
+      );
+      const slice: SliceResult = await client.request('slice', {
+        run: run.dir,
+        samples: { kind: 'indices', indices: [3, 0] },
+        layer: 'fc',
+        channel: 'all',
+        epoch: 1,
+      });
       assert.ok(slice.data instanceof Float32Array);
       assert.ok(slice.sampleIndices instanceof Int32Array);
       assert.deepStrictEqual(slice.shape, [2, 10]);
@@ -211,7 +220,10 @@ describe('engine client', function () {
     await eventually(() => !isAlive(first.pid), `the hung engine ${first.pid} is gone`);
     const next = await client.request('ping', {});
     assert.notStrictEqual(next.pid, first.pid);
-    assert.ok(logs.some((l) => l.startsWith('error: engine stopped answering')), 'the kill is logged');
+    assert.ok(
+      logs.some((l) => l.startsWith('error: engine stopped answering')),
+      'the kill is logged',
+    );
   });
 
   it('refuses the hang hook when the engine runs without test hooks', async () => {

@@ -124,7 +124,13 @@ describe('engine request importOnnx', function () {
   it('imports a folder of checkpoints, reporting progress per model, and writes a readable run', async () => {
     const { call, progressOf } = setup();
     const out = path.join(root, 'run-folder');
-    const r = await call(1, { models: [folder], dataset: { kind: 'imageFolder', dir: images }, out, probeCount: 30, name: 'three epochs' } satisfies ImportOnnxParams);
+    const r = await call(1, {
+      models: [folder],
+      dataset: { kind: 'imageFolder', dir: images },
+      out,
+      probeCount: 30,
+      name: 'three epochs',
+    } satisfies ImportOnnxParams);
     assert.equal(r.ok, true, JSON.stringify(r));
     const result = (r as { result: ImportOnnxResult }).result;
     assert.equal(result.dir, out);
@@ -136,14 +142,26 @@ describe('engine request importOnnx', function () {
 
     const progress = progressOf(1);
     const messages = progress.map((p) => p.message ?? '');
-    assert.ok(messages.some((m) => m.includes('loading the image folder dataset')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.includes('loading the image folder dataset')),
+      messages.join('\n'),
+    );
     for (const k of [1, 2, 3]) {
-      assert.ok(messages.some((m) => m.includes(`epoch_${k}.onnx (epoch ${k}, model ${k} of 3): finding layers`)), messages.join('\n'));
-      assert.ok(messages.some((m) => m.includes(`epoch_${k}.onnx (epoch ${k}, model ${k} of 3): probe metrics`)), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => m.includes(`epoch_${k}.onnx (epoch ${k}, model ${k} of 3): finding layers`)),
+        messages.join('\n'),
+      );
+      assert.ok(
+        messages.some((m) => m.includes(`epoch_${k}.onnx (epoch ${k}, model ${k} of 3): probe metrics`)),
+        messages.join('\n'),
+      );
     }
     // One unit per probe sample and model, never moving back, ending at the total.
     const counted = progress.filter((p) => p.total > 0);
-    assert.ok(counted.every((p) => p.total === 90), JSON.stringify(counted));
+    assert.ok(
+      counted.every((p) => p.total === 90),
+      JSON.stringify(counted),
+    );
     for (let i = 1; i < counted.length; i++) assert.ok(counted[i].done >= counted[i - 1].done, 'progress moved back');
     assert.equal(counted[counted.length - 1].done, 90);
 
@@ -209,19 +227,40 @@ describe('engine request importOnnx', function () {
   it('names the file and the problem for a missing or unreadable model, a misfit input and a wrong class count', async () => {
     const { call } = setup();
     const missing = path.join(root, 'nowhere.onnx');
-    assertErrorMentions(await call(5, { models: [missing], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-missing') }), 'not-found', missing, 'does not exist');
+    assertErrorMentions(
+      await call(5, { models: [missing], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-missing') }),
+      'not-found',
+      missing,
+      'does not exist',
+    );
 
     const junk = path.join(root, 'junk.onnx');
     writeFileSync(junk, Buffer.from([0xff, 0xff, 0xff, 0x01]));
-    assertErrorMentions(await call(6, { models: [junk], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-junk') }), 'model-error', junk, 'not an ONNX model');
+    assertErrorMentions(
+      await call(6, { models: [junk], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-junk') }),
+      'model-error',
+      junk,
+      'not an ONNX model',
+    );
 
     const big = path.join(root, 'mnist-sized.onnx');
     writeFileSync(big, exportedTinyCnn(tinyCnnWeights(), { side: 28 }));
-    assertErrorMentions(await call(7, { models: [big], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-big') }), 'model-error', big, '28, 28', '[batch, 1, 8, 8]');
+    assertErrorMentions(
+      await call(7, { models: [big], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-big') }),
+      'model-error',
+      big,
+      '28, 28',
+      '[batch, 1, 8, 8]',
+    );
 
     const tenClasses = path.join(root, 'ten-classes.onnx');
     writeFileSync(tenClasses, exportedTinyCnn(tinyCnnWeights(), { fcOut: 10 }));
-    assertErrorMentions(await call(8, { models: [tenClasses], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-ten') }), 'model-error', tenClasses, '10');
+    assertErrorMentions(
+      await call(8, { models: [tenClasses], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-ten') }),
+      'model-error',
+      tenClasses,
+      '10',
+    );
     for (const name of ['run-missing', 'run-junk', 'run-big', 'run-ten']) assert.equal(existsSync(path.join(root, name)), false, name);
   });
 
@@ -232,13 +271,21 @@ describe('engine request importOnnx', function () {
     writeFileSync(path.join(mixed, 'epoch_1.onnx'), exportedTinyCnn(tinyCnnWeights(1)));
     writeFileSync(path.join(mixed, 'epoch_2.onnx'), exportedTinyCnn(tinyCnnWeights(2), { customOp: true }));
     const out = path.join(root, 'run-mixed');
-    assertErrorMentions(await call(9, { models: [mixed], dataset: { kind: 'imageFolder', dir: images }, out, probeCount: 6 }), 'model-error', 'epoch_2.onnx', 'FancyNorm');
+    assertErrorMentions(
+      await call(9, { models: [mixed], dataset: { kind: 'imageFolder', dir: images }, out, probeCount: 6 }),
+      'model-error',
+      'epoch_2.onnx',
+      'FancyNorm',
+    );
     assert.equal(existsSync(out), false);
 
     const own = path.join(root, 'users-folder');
     mkdirSync(own);
     writeFileSync(path.join(own, 'notes.txt'), 'keep me');
-    assertErrorMentions(await call(10, { models: [path.join(mixed, 'epoch_2.onnx')], dataset: { kind: 'imageFolder', dir: images }, out: own, probeCount: 6 }), 'model-error');
+    assertErrorMentions(
+      await call(10, { models: [path.join(mixed, 'epoch_2.onnx')], dataset: { kind: 'imageFolder', dir: images }, out: own, probeCount: 6 }),
+      'model-error',
+    );
     assert.deepEqual(readdirSync(own), ['notes.txt']);
   });
 
@@ -260,7 +307,12 @@ describe('engine request importOnnx', function () {
     let id = 100;
     for (const [params, expected] of cases) assertErrorMentions(await call(id++, params), 'bad-request', expected);
     assert.equal(existsSync(path.join(root, 'never')), false);
-    assert.deepEqual(validateImportParams({ ...ok, dataset: { kind: 'mnist' }, seed: 3 }), { models: [folder], dataset: { kind: 'mnist' }, out: path.join(root, 'never'), seed: 3 });
+    assert.deepEqual(validateImportParams({ ...ok, dataset: { kind: 'mnist' }, seed: 3 }), {
+      models: [folder],
+      dataset: { kind: 'mnist' },
+      out: path.join(root, 'never'),
+      seed: 3,
+    });
   });
 });
 
@@ -312,7 +364,10 @@ describe('engine request importOnnx through a forked engine', function () {
       { onProgress: (p) => progress.push(p), timeoutMs: Infinity },
     );
     assert.deepEqual(result.epochs, [0, 5]);
-    assert.ok(progress.some((p) => (p.message ?? '').includes('model 2 of 2')), JSON.stringify(progress));
+    assert.ok(
+      progress.some((p) => (p.message ?? '').includes('model 2 of 2')),
+      JSON.stringify(progress),
+    );
     assert.ok(existsSync(path.join(out, 'cnnslicer.json')));
 
     const abort = new AbortController();
@@ -332,12 +387,15 @@ describe('engine request importOnnx through a forked engine', function () {
 
     const bad = path.join(root, 'custom.onnx');
     writeFileSync(bad, exportedTinyCnn(tinyCnnWeights(), { customOp: true }));
-    await assert.rejects(client.request('importOnnx', { models: [bad], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-bad') }), (err: unknown) => {
-      assert.ok(err instanceof CnnSlicerError);
-      assert.equal(err.code, 'model-error');
-      assert.equal(err.file, bad);
-      assert.match(err.message, /FancyNorm/);
-      return true;
-    });
+    await assert.rejects(
+      client.request('importOnnx', { models: [bad], dataset: { kind: 'imageFolder', dir: images }, out: path.join(root, 'run-bad') }),
+      (err: unknown) => {
+        assert.ok(err instanceof CnnSlicerError);
+        assert.equal(err.code, 'model-error');
+        assert.equal(err.file, bad);
+        assert.match(err.message, /FancyNorm/);
+        return true;
+      },
+    );
   });
 });

@@ -19,7 +19,12 @@ describe('k-NN graphs', () => {
     const xx = new Float32Array(n);
     for (let j = 0; j < n; j++) for (let t = 0; t < d; t++) xx[j] += x[j * d + t] ** 2;
     const session = await createSession(buildKnnBlockGraph(), 'knn block test graph');
-    const out = await session.run({ Q: makeTensor(q, [m, d]), X: makeTensor(x, [n, d]), XX: makeTensor(xx, [1, n]), K: makeTensor(new BigInt64Array([3n]), [1]) });
+    const out = await session.run({
+      Q: makeTensor(q, [m, d]),
+      X: makeTensor(x, [n, d]),
+      XX: makeTensor(xx, [1, n]),
+      K: makeTensor(new BigInt64Array([3n]), [1]),
+    });
     const values = out.V.data as Float32Array;
     const cols = out.I.data as BigInt64Array;
     assert.deepEqual(out.V.dims, [m, 3]);
@@ -194,7 +199,14 @@ describe('knn: the exact integer path', function () {
     assert.deepEqual(Array.from(exactGrid(normalised, 4, 1)!.levels), [0, 7, 128, 255]);
     // Raw levels whose range stops short of 255, and pixels / 255 that never reach 1.
     assert.equal(exactGrid(Float32Array.from([3, 9, 100]), 3, 1)?.scale, 1);
-    assert.equal(exactGrid(Float32Array.from([3, 9, 100], (p) => p / 255), 3, 1)?.scale, 1 / 255);
+    assert.equal(
+      exactGrid(
+        Float32Array.from([3, 9, 100], (p) => p / 255),
+        3,
+        1,
+      )?.scale,
+      1 / 255,
+    );
     assert.equal(exactGrid(Float32Array.from([0, 0.5, 0.25, 0.3]), 4, 1), undefined);
     assert.equal(exactGrid(Float32Array.from([0, 1, 256]), 3, 1), undefined, 'more than 256 levels');
     assert.equal(exactGrid(new Float32Array(4).fill(2), 4, 1), undefined, 'a single value');
@@ -424,10 +436,7 @@ describe('pairwiseChannelDistances', () => {
   it('stops with "cancelled" when aborted and refuses bad shapes', async () => {
     const maps = randomFloats(seededRandom(1), 10 * 4 * 5);
     const ac = new AbortController();
-    await rejectsWith(
-      pairwiseChannelDistances(maps, 10, 4, 5, { chunkChannels: 1, signal: ac.signal, onProgress: () => ac.abort() }),
-      'cancelled',
-    );
+    await rejectsWith(pairwiseChannelDistances(maps, 10, 4, 5, { chunkChannels: 1, signal: ac.signal, onProgress: () => ac.abort() }), 'cancelled');
     await rejectsWith(pairwiseChannelDistances(maps, 10, 4, 6), 'bad-request', '200 values');
     await rejectsWith(pairwiseChannelDistances(maps.subarray(0, 20), 1, 4, 5), 'bad-request', 'at least 2 samples');
   });

@@ -40,7 +40,10 @@ describe('measures over run slices', () => {
 
   it('inter-sample entropy of a hidden layer at every epoch, k capped at n − 1', async () => {
     const s = await interSampleEntropyOf(reader, { samples: { kind: 'class', classIndex: 1 }, layer: 'conv1', epoch: 'all' });
-    assert.deepStrictEqual(s.items.map((i) => i.epoch), [0, 1, 2]);
+    assert.deepStrictEqual(
+      s.items.map((i) => i.epoch),
+      [0, 1, 2],
+    );
     const rows = Array.from({ length: 24 }, (_, i) => i).filter((i) => run.labels[i] === 1);
     for (const item of s.items) {
       assert.strictEqual(item.k, rows.length - 1);
@@ -61,7 +64,9 @@ describe('measures over run slices', () => {
     const maps = featureMapEntropies(run.values.get(1)!.get('pool1')!, 24, 4, 9, s.params);
     for (let k = 0; k < 3; k++) {
       for (let c = 0; c < 4; c++) {
-        const mine = Array.from({ length: 24 }, (_, i) => i).filter((i) => run.labels[i] === k).map((i) => maps.entropy[i * 4 + c]);
+        const mine = Array.from({ length: 24 }, (_, i) => i)
+          .filter((i) => run.labels[i] === k)
+          .map((i) => maps.entropy[i * 4 + c]);
         const mean = mine.reduce((a, b) => a + b, 0) / mine.length;
         assert.ok(Math.abs(r.perClass[k * 4 + c] - mean) < 1e-5, `class ${k} channel ${c}`);
         assert.strictEqual(r.perClassCount[k * 4 + c], mine.length);
@@ -71,7 +76,10 @@ describe('measures over run slices', () => {
 
   it('label entropies come from the argmax of the logits', async () => {
     const s = await labelEntropiesOf(reader, { epoch: 'all' });
-    assert.deepStrictEqual(s.items.map((i) => i.epoch), [0, 1, 2]);
+    assert.deepStrictEqual(
+      s.items.map((i) => i.epoch),
+      [0, 1, 2],
+    );
     for (const item of s.items) {
       const logits = run.values.get(item.epoch)!.get('logits')!;
       const confusion = new Int32Array(9);
@@ -146,7 +154,10 @@ describe('measures over run slices', () => {
   it('a cancelled query rejects with cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(channelEntropiesOf(reader, { layer: 'conv1', epoch: 'all' }, { signal: controller.signal }), (err: unknown) => err instanceof CnnSlicerError && err.code === 'cancelled');
+    await assert.rejects(
+      channelEntropiesOf(reader, { layer: 'conv1', epoch: 'all' }, { signal: controller.signal }),
+      (err: unknown) => err instanceof CnnSlicerError && err.code === 'cancelled',
+    );
   });
 
   it('reports progress over epochs', async () => {

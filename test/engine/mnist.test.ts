@@ -48,7 +48,10 @@ describe('MNIST IDX reader', () => {
     let dir: string;
     const images = () => join(dir, 'train-images-idx3-ubyte');
     const labels = () => join(dir, 'train-labels-idx1-ubyte');
-    const goodImages = idx([3, 2, 2], new Uint8Array(12).map((_, i) => i * 20));
+    const goodImages = idx(
+      [3, 2, 2],
+      new Uint8Array(12).map((_, i) => i * 20),
+    );
     const goodLabels = idx([3], new Uint8Array([4, 0, 9]));
     const write = (imageBytes: Uint8Array, labelBytes: Uint8Array) => {
       writeFileSync(images(), imageBytes);
@@ -144,8 +147,14 @@ describe('stratifiedSubset', () => {
     const smallest = Math.min(...sizes);
     const all = stratifiedSubset(labels, smallest, 3);
     assert.equal(all.length, 10 * smallest);
-    assert.throws(() => stratifiedSubset(labels, smallest + 1, 3), (e: Error & { code?: string }) => e.code === 'bad-request' && /fewer than/.test(e.message));
-    assert.throws(() => stratifiedSubset(labels, 0, 3), (e: Error & { code?: string }) => e.code === 'bad-request');
+    assert.throws(
+      () => stratifiedSubset(labels, smallest + 1, 3),
+      (e: Error & { code?: string }) => e.code === 'bad-request' && /fewer than/.test(e.message),
+    );
+    assert.throws(
+      () => stratifiedSubset(labels, 0, 3),
+      (e: Error & { code?: string }) => e.code === 'bad-request',
+    );
   });
 
   it('draws the paper’s 2,000-per-class MNIST set, and scales pixels to [0, 1] as p / 255', async () => {

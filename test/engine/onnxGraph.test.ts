@@ -94,9 +94,15 @@ describe('GraphBuilder', () => {
     const dims = req(req(inputType.shape, 'input shape').dim, 'input dims');
     assert.equal(inputType.elemType, onnx.TensorProto.DataType.FLOAT);
     assert.equal(dims[0].dimParam, 'batch');
-    assert.deepEqual(dims.slice(1).map((d) => num(d.dimValue)), [2, 3]);
+    assert.deepEqual(
+      dims.slice(1).map((d) => num(d.dimValue)),
+      [2, 3],
+    );
     const outputs = req(g.output, 'outputs');
-    assert.deepEqual(outputs.map((o) => o.name), ['y', 'k']);
+    assert.deepEqual(
+      outputs.map((o) => o.name),
+      ['y', 'k'],
+    );
     assert.equal(outputs[1].type?.tensorType?.elemType, onnx.TensorProto.DataType.INT64);
 
     const [tw, tk] = req(g.initializer, 'initializers');

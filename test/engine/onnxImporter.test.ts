@@ -41,7 +41,13 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * An 8-bit PNG of interleaved `pixels` (`spp` samples per pixel: 1 grey, 2 grey+alpha, 3 RGB,
  * 4 RGBA). Row y uses filter y mod 5, so every filter type of the decoder is exercised.
  */
-function encodePng(width: number, height: number, spp: 1 | 2 | 3 | 4, pixels: Uint8Array, header: { depth?: number; colorType?: number; interlace?: number } = {}): Buffer {
+function encodePng(
+  width: number,
+  height: number,
+  spp: 1 | 2 | 3 | 4,
+  pixels: Uint8Array,
+  header: { depth?: number; colorType?: number; interlace?: number } = {},
+): Buffer {
   const stride = width * spp;
   const raw = new Uint8Array(height * (stride + 1));
   const at = (y: number, x: number): number => (y < 0 || x < 0 ? 0 : pixels[y * stride + x]);
@@ -65,7 +71,12 @@ function encodePng(width: number, height: number, spp: 1 | 2 | 3 | 4, pixels: Ui
   ihdr[8] = header.depth ?? 8;
   ihdr[9] = header.colorType ?? { 1: 0, 2: 4, 3: 2, 4: 6 }[spp];
   ihdr[12] = header.interlace ?? 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 function randomBytes(rand: () => number, n: number): Uint8Array {
@@ -116,7 +127,8 @@ describe('image folder datasets', () => {
       const img = decodePng(encodePng(w, h, spp, px), 'x.png');
       const channels = spp <= 2 ? 1 : 3;
       assert.deepEqual([img.width, img.height, img.channels], [w, h, channels]);
-      for (let c = 0; c < channels; c++) for (let p = 0; p < w * h; p++) assert.equal(img.planes[c * w * h + p], px[p * spp + c], `spp ${spp} channel ${c} pixel ${p}`);
+      for (let c = 0; c < channels; c++)
+        for (let p = 0; p < w * h; p++) assert.equal(img.planes[c * w * h + p], px[p * spp + c], `spp ${spp} channel ${c} pixel ${p}`);
     }
   });
 
@@ -298,7 +310,13 @@ describe('importing outside ONNX models', function () {
   it('refuses a model with an operator onnxruntime cannot run, naming it', async () => {
     const file = path.join(root, 'custom.onnx');
     writeFileSync(file, buildExportedTinyCnn(tinyCnnWeights(), { customOp: true }));
-    await rejectsWith(importOnnx({ models: [file], dataset: { kind: 'imageFolder', dir: images }, probeCount: 3, out: path.join(root, 'run-custom') }), 'model-error', 'FancyNorm', 'com.example', 'custom.onnx');
+    await rejectsWith(
+      importOnnx({ models: [file], dataset: { kind: 'imageFolder', dir: images }, probeCount: 3, out: path.join(root, 'run-custom') }),
+      'model-error',
+      'FancyNorm',
+      'com.example',
+      'custom.onnx',
+    );
     await fs.access(path.join(root, 'run-custom')).then(
       () => assert.fail('no run should be written for a model that cannot run'),
       () => undefined,
@@ -306,8 +324,19 @@ describe('importing outside ONNX models', function () {
   });
 
   it('passes on the onnxruntime error for an operator it does not know, which names it', async () => {
-    const bytes = new GraphBuilder().input('x', 'float32', ['b', 1, 8, 8]).node('Relu', ['x'], ['r']).node('NotAnOp', ['r'], ['y']).node('Flatten', ['y'], ['f']).output('f', ['b', 64]).toModelBytes();
-    await rejectsWith(discoverLayers(bytes, 'unknown.onnx', { inputShape: [1, 8, 8], samples: new Float32Array(64), classes: 64, datasetName: 'test' }), 'model-error', 'NotAnOp', 'onnxruntime cannot load');
+    const bytes = new GraphBuilder()
+      .input('x', 'float32', ['b', 1, 8, 8])
+      .node('Relu', ['x'], ['r'])
+      .node('NotAnOp', ['r'], ['y'])
+      .node('Flatten', ['y'], ['f'])
+      .output('f', ['b', 64])
+      .toModelBytes();
+    await rejectsWith(
+      discoverLayers(bytes, 'unknown.onnx', { inputShape: [1, 8, 8], samples: new Float32Array(64), classes: 64, datasetName: 'test' }),
+      'model-error',
+      'NotAnOp',
+      'onnxruntime cannot load',
+    );
   });
 
   it('names layers uniquely, without reserved names, and exposes an inner tensor called "logits" under another name', async () => {
@@ -336,18 +365,35 @@ describe('importing outside ONNX models', function () {
     assert.deepEqual(out.logits.dims, [1, 3]);
     // The renamed "logits" tensor is the convolution: relu of it equals the next layer.
     const conv = out.layer_logits.data as Float32Array;
-    assertClose(Float32Array.from(conv, (v) => Math.max(0, v)), out.a_b_2.data as Float32Array, 0, 'relu(conv)');
+    assertClose(
+      Float32Array.from(conv, (v) => Math.max(0, v)),
+      out.a_b_2.data as Float32Array,
+      0,
+      'relu(conv)',
+    );
     await session.release();
   });
 
   it('refuses a model whose input does not fit the dataset, naming both shapes', async () => {
     const file = path.join(root, 'tiny8.onnx');
     writeFileSync(file, buildExportedTinyCnn(tinyCnnWeights()));
-    await rejectsWith(importOnnx({ models: [file], dataset: { kind: 'mnist' }, probeCount: 10, out: path.join(root, 'run-mnist-bad') }), 'model-error', '[1, 1, 8, 8]', '[batch, 1, 28, 28]', 'MNIST');
+    await rejectsWith(
+      importOnnx({ models: [file], dataset: { kind: 'mnist' }, probeCount: 10, out: path.join(root, 'run-mnist-bad') }),
+      'model-error',
+      '[1, 1, 8, 8]',
+      '[batch, 1, 28, 28]',
+      'MNIST',
+    );
   });
 
   it('refuses a model with more than one input, and bytes that are not ONNX', async () => {
-    const two = new GraphBuilder().input('a', 'float32', ['b', 1, 8, 8]).input('c', 'float32', ['b', 1, 8, 8]).node('Add', ['a', 'c'], ['s']).node('Relu', ['s'], ['r']).output('r', ['b', 1, 8, 8]).toModelBytes();
+    const two = new GraphBuilder()
+      .input('a', 'float32', ['b', 1, 8, 8])
+      .input('c', 'float32', ['b', 1, 8, 8])
+      .node('Add', ['a', 'c'], ['s'])
+      .node('Relu', ['s'], ['r'])
+      .output('r', ['b', 1, 8, 8])
+      .toModelBytes();
     const probe = { inputShape: [1, 8, 8], samples: new Float32Array(64), classes: 3, datasetName: 'test' };
     await rejectsWith(discoverLayers(two, 'two.onnx', probe), 'model-error', '2 inputs', 'a, c');
     await rejectsWith(discoverLayers(new Uint8Array([0xff, 0xff, 0xff]), 'junk.onnx', probe), 'model-error', 'not an ONNX model');
@@ -414,7 +460,14 @@ torch.onnx.export(m, torch.zeros(1, 1, 28, 28), sys.argv[1], input_names=['image
 `;
     await runPython(python, ['-c', script, file], { check: true });
     const out = path.join(root, 'run-torch');
-    const result = await importOnnx({ models: [file], dataset: { kind: 'mnist' }, probeCount: 30, seed: 1, out, normalization: { mean: [0.1307], std: [0.3081] } });
+    const result = await importOnnx({
+      models: [file],
+      dataset: { kind: 'mnist' },
+      probeCount: 30,
+      seed: 1,
+      out,
+      normalization: { mean: [0.1307], std: [0.3081] },
+    });
     const kinds = result.layers.map((l) => l.kind);
     assert.ok(kinds.includes('conv') && kinds.includes('pool') && kinds.includes('activation') && kinds.includes('linear'), kinds.join(', '));
     const reader = await RunReader.open(out);
@@ -423,7 +476,10 @@ torch.onnx.export(m, torch.zeros(1, 1, 28, 28), sys.argv[1], input_names=['image
       assert.equal(reader.manifest.classes.length, 10);
       const analysis = await analyzeRun(reader, { capacity: true });
       assert.deepEqual(analysis.epochs, [0]);
-      assert.deepEqual(analysis.layers, result.layers.map((l) => l.name));
+      assert.deepEqual(
+        analysis.layers,
+        result.layers.map((l) => l.name),
+      );
       assert.equal(analysis.channelEntropies.length, result.layers.length);
       assert.equal(analysis.labelEntropies.length, 1);
       assert.ok(analysis.capacityEpoch === 0);

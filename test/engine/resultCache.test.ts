@@ -159,26 +159,35 @@ describe('result cache', () => {
 
   describe('corrupt entries', () => {
     const corruptions: [string, (bytes: Buffer) => Buffer][] = [
-      ['a flipped payload byte', (b) => {
-        const c = Buffer.from(b);
-        c[c.length - 2] ^= 0x01;
-        return c;
-      }],
-      ['a flipped checksum byte', (b) => {
-        const c = Buffer.from(b);
-        c[20] ^= 0x80;
-        return c;
-      }],
+      [
+        'a flipped payload byte',
+        (b) => {
+          const c = Buffer.from(b);
+          c[c.length - 2] ^= 0x01;
+          return c;
+        },
+      ],
+      [
+        'a flipped checksum byte',
+        (b) => {
+          const c = Buffer.from(b);
+          c[20] ^= 0x80;
+          return c;
+        },
+      ],
       ['a truncated payload', (b) => b.subarray(0, b.length - 5)],
       ['a file cut inside the header', (b) => b.subarray(0, 30)],
       ['an empty file', () => Buffer.alloc(0)],
       ['a wrong magic', (b) => Buffer.concat([Buffer.from('CNNSLCA2'), b.subarray(8)])],
       ['garbage', (b) => Buffer.from(Array.from({ length: b.length }, (_, i) => (i * 131 + 7) & 0xff))],
-      ['a payload v8 cannot read, with a matching checksum', () => {
-        const payload = Buffer.from('not a v8 payload');
-        assert.throws(() => v8.deserialize(payload), 'the fixture must really be unreadable');
-        return Buffer.concat([Buffer.from('CNNSLCA1'), createHash('sha256').update(payload).digest(), payload]);
-      }],
+      [
+        'a payload v8 cannot read, with a matching checksum',
+        () => {
+          const payload = Buffer.from('not a v8 payload');
+          assert.throws(() => v8.deserialize(payload), 'the fixture must really be unreadable');
+          return Buffer.concat([Buffer.from('CNNSLCA1'), createHash('sha256').update(payload).digest(), payload]);
+        },
+      ],
     ];
 
     for (const [what, corrupt] of corruptions) {
@@ -247,7 +256,15 @@ describe('result cache', () => {
 
     it('refuses parameters JSON would change, before computing anything', async () => {
       const cache = new ResultCache({ dir: path.join(root, 'cache') });
-      for (const params of [{ tol: Number.NaN }, { k: Number.POSITIVE_INFINITY }, [undefined], new Map([[1, 2]]), { t: new Float32Array(1) }, { d: new Date(0) }, { n: 1n }]) {
+      for (const params of [
+        { tol: Number.NaN },
+        { k: Number.POSITIVE_INFINITY },
+        [undefined],
+        new Map([[1, 2]]),
+        { t: new Float32Array(1) },
+        { d: new Date(0) },
+        { n: 1n },
+      ]) {
         await assert.rejects(
           cache.getOrCompute(key({ params }), async () => assert.fail('compute must not run')),
           TypeError,
@@ -379,7 +396,10 @@ describe('result cache', () => {
   describe('default folder', () => {
     const saved = { own: process.env.CNNSLICER_CACHE_DIR, xdg: process.env.XDG_CACHE_HOME };
     afterEach(() => {
-      for (const [name, value] of [['CNNSLICER_CACHE_DIR', saved.own], ['XDG_CACHE_HOME', saved.xdg]] as const) {
+      for (const [name, value] of [
+        ['CNNSLICER_CACHE_DIR', saved.own],
+        ['XDG_CACHE_HOME', saved.xdg],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

@@ -6,7 +6,16 @@ import { disposeSessions } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
 import { RunWriter } from '../../src/engine/run/runWriter';
 import { tempDir } from '../support/runFixtures';
-import { assertClose, buildTinyCnn, randomFloats, seededRandom, tinyCnnReference, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES } from '../support/tinyCnn';
+import {
+  assertClose,
+  buildTinyCnn,
+  randomFloats,
+  seededRandom,
+  tinyCnnReference,
+  tinyCnnWeights,
+  TINY_INPUT_SHAPE,
+  TINY_OUTPUT_SHAPES,
+} from '../support/tinyCnn';
 
 // A run whose epochs are ONNX checkpoints only: slices are recomputed by onnxruntime and must
 // equal a plain-loop forward pass of the same weights.

@@ -47,7 +47,10 @@ describe('run reader and writer', () => {
       assert.deepStrictEqual(m.layers, SMALL_LAYERS);
       assert.deepStrictEqual(m.classes, ['zero', 'one', 'two']);
       assert.strictEqual(m.probe.count, 20);
-      assert.deepStrictEqual(m.epochs.map((e) => e.epoch), [0, 1, 2]);
+      assert.deepStrictEqual(
+        m.epochs.map((e) => e.epoch),
+        [0, 1, 2],
+      );
       assert.strictEqual(m.epochs[1].metrics.loss, 0.5);
       assert.strictEqual(m.complete, true);
       assert.deepStrictEqual(reader.info.incompleteEpochs, []);
@@ -109,7 +112,12 @@ describe('run reader and writer', () => {
       await rejectsWith(reader.slice({ samples: { kind: 'all' }, layer: 'conv1', channel: 4, epoch: 0 }), 'bad-request', undefined, 'channel 4');
       await rejectsWith(reader.slice({ samples: { kind: 'all' }, layer: 'conv1', channel: 0, epoch: 7 }), 'bad-request', undefined, 'epoch 7');
       await rejectsWith(reader.slice({ samples: { kind: 'class', classIndex: 3 }, layer: 'conv1', channel: 0, epoch: 0 }), 'bad-request', undefined, 'class 3');
-      await rejectsWith(reader.slice({ samples: { kind: 'indices', indices: [20] }, layer: 'conv1', channel: 0, epoch: 0 }), 'bad-request', undefined, 'sample 20');
+      await rejectsWith(
+        reader.slice({ samples: { kind: 'indices', indices: [20] }, layer: 'conv1', channel: 0, epoch: 0 }),
+        'bad-request',
+        undefined,
+        'sample 20',
+      );
     } finally {
       await reader.close();
     }
@@ -136,7 +144,10 @@ describe('run reader and writer', () => {
       writeFileSync(path.join(live.dir, 'epochs', 'epoch-0002', 'activations.safetensors.tmp'), Buffer.alloc(100));
       const reader = await RunReader.open(live.dir);
       assert.deepStrictEqual(reader.info.incompleteEpochs, [2]);
-      assert.deepStrictEqual(reader.info.manifest.epochs.map((e) => e.epoch), [0, 1]);
+      assert.deepStrictEqual(
+        reader.info.manifest.epochs.map((e) => e.epoch),
+        [0, 1],
+      );
       await rejectsWith(reader.slice({ samples: { kind: 'all' }, layer: 'fc', channel: 'all', epoch: 2 }), 'incomplete', live.dir, 'still being written');
       // The finished epochs read as usual.
       const s = await reader.slice({ samples: { kind: 'all' }, layer: 'fc', channel: 'all', epoch: 1 });
@@ -152,14 +163,20 @@ describe('run reader and writer', () => {
     const registry = new RunRegistry();
     try {
       const before = await registry.get(live.dir);
-      assert.deepStrictEqual(before.info.manifest.epochs.map((e) => e.epoch), [0]);
+      assert.deepStrictEqual(
+        before.info.manifest.epochs.map((e) => e.epoch),
+        [0],
+      );
       assert.strictEqual(await registry.get(live.dir), before, 'unchanged manifest: same reader');
       // Reopen the writer's run by writing one more epoch through a fresh writer on the same folder.
       const manifest = JSON.parse(await fs.readFile(path.join(live.dir, MANIFEST_FILE), 'utf8'));
       manifest.epochs.push({ ...manifest.epochs[0], epoch: 5 });
       await fs.writeFile(path.join(live.dir, MANIFEST_FILE), JSON.stringify(manifest));
       const after = await registry.get(live.dir);
-      assert.deepStrictEqual(after.info.manifest.epochs.map((e) => e.epoch), [0, 5]);
+      assert.deepStrictEqual(
+        after.info.manifest.epochs.map((e) => e.epoch),
+        [0, 5],
+      );
     } finally {
       await registry.closeAll();
       live.cleanup();
@@ -286,17 +303,49 @@ describe('run writer refuses bad input', () => {
         classes: ['a', 'b'],
         probe: { inputs: new Float32Array(4), inputShape: [2], labels: [0, 1] },
       };
-      await rejectsWith(RunWriter.create(path.join(root, 'a'), { ...base, probe: { ...base.probe, inputs: new Float32Array(3) } }), 'bad-request', undefined, 'need 4');
+      await rejectsWith(
+        RunWriter.create(path.join(root, 'a'), { ...base, probe: { ...base.probe, inputs: new Float32Array(3) } }),
+        'bad-request',
+        undefined,
+        'need 4',
+      );
       await rejectsWith(RunWriter.create(path.join(root, 'b'), { ...base, probe: { ...base.probe, labels: [0, 2] } }), 'bad-request', undefined, 'label 2');
       const w = await RunWriter.create(path.join(root, 'c'), base);
       await rejectsWith(w.writeEpoch(0, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]) }), 'bad-request', undefined, 'logits');
-      await rejectsWith(w.writeEpoch(0, { metrics: {}, activations: new Map([['fc', new Float32Array(3)]]), logits: new Float32Array(4) }), 'bad-request', undefined, '"fc"');
-      await rejectsWith(w.writeEpoch(0, { metrics: {}, activations: new Map([['fc', new Float32Array(4)], ['extra', new Float32Array(1)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'extra');
+      await rejectsWith(
+        w.writeEpoch(0, { metrics: {}, activations: new Map([['fc', new Float32Array(3)]]), logits: new Float32Array(4) }),
+        'bad-request',
+        undefined,
+        '"fc"',
+      );
+      await rejectsWith(
+        w.writeEpoch(0, {
+          metrics: {},
+          activations: new Map([
+            ['fc', new Float32Array(4)],
+            ['extra', new Float32Array(1)],
+          ]),
+          logits: new Float32Array(4),
+        }),
+        'bad-request',
+        undefined,
+        'extra',
+      );
       await w.writeEpoch(3, { metrics: { loss: Number.NaN }, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) });
-      await rejectsWith(w.writeEpoch(3, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'does not follow');
+      await rejectsWith(
+        w.writeEpoch(3, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }),
+        'bad-request',
+        undefined,
+        'does not follow',
+      );
       await rejectsWith(RunWriter.create(path.join(root, 'c'), base), 'bad-request', undefined, 'already holds a run');
       await w.finish();
-      await rejectsWith(w.writeEpoch(4, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }), 'bad-request', undefined, 'finished');
+      await rejectsWith(
+        w.writeEpoch(4, { metrics: {}, activations: new Map([['fc', new Float32Array(4)]]), logits: new Float32Array(4) }),
+        'bad-request',
+        undefined,
+        'finished',
+      );
       // Refused epochs left nothing on disk that a reader could mistake for an epoch being written.
       assert.deepStrictEqual(await fs.readdir(path.join(root, 'c', 'epochs')), ['epoch-0003']);
       const reader = await RunReader.open(path.join(root, 'c'));

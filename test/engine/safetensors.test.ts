@@ -291,10 +291,13 @@ describe('safetensors', function () {
     await writeSafetensors(file, tensors, { format: 'pt', note: 'ünïcode ✓' });
     const f = await SafetensorsFile.open(file);
     try {
-      assert.deepStrictEqual([...f.header.metadata], [
-        ['format', 'pt'],
-        ['note', 'ünïcode ✓'],
-      ]);
+      assert.deepStrictEqual(
+        [...f.header.metadata],
+        [
+          ['format', 'pt'],
+          ['note', 'ünïcode ✓'],
+        ],
+      );
       assert.strictEqual(f.header.tensors.size, ALL_DTYPES.length);
       for (const t of tensors) {
         const e = f.entry(t.name);
@@ -411,10 +414,13 @@ describe('safetensors', function () {
     try {
       assert.deepStrictEqual([...f.header.tensors.keys()].sort(), [...names].sort());
       for (const t of tensors) assert.deepStrictEqual(bytesOf(await f.readTensor(t.name)), bytesOf(t.data));
-      assert.deepStrictEqual([...f.header.metadata], [
-        ['__proto__', 'meta-proto'],
-        ['constructor', 'c'],
-      ]);
+      assert.deepStrictEqual(
+        [...f.header.metadata],
+        [
+          ['__proto__', 'meta-proto'],
+          ['constructor', 'c'],
+        ],
+      );
       assert.throws(() => f.entry('valueOf'), isCode('corrupt', file));
     } finally {
       await f.close();
@@ -446,7 +452,11 @@ describe('safetensors', function () {
       ['overflowing shape', [{ name: 'a', dtype: 'F32', shape: [2 ** 40, 2 ** 40], data: new Uint8Array(4) }], /needs 4835703278458516698824704 bytes/],
     ];
     for (const [what, tensors, message] of bad) {
-      assert.throws(() => encodeSafetensorsHeader(tensors), (err: unknown) => isCode('internal')(err) && message.test((err as Error).message), what);
+      assert.throws(
+        () => encodeSafetensorsHeader(tensors),
+        (err: unknown) => isCode('internal')(err) && message.test((err as Error).message),
+        what,
+      );
     }
     assert.throws(() => encodeSafetensorsHeader([], { k: 3 } as unknown as Record<string, string>), isCode('internal'));
   });

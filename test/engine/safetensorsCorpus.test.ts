@@ -65,7 +65,10 @@ const cases: Case[] = [
   { what: 'deeply nested array', bytes: build('['.repeat(deep) + ']'.repeat(deep), 0), message: /must be a JSON object|not valid JSON/ },
   {
     what: 'invalid UTF-8 in a name',
-    bytes: build(new Uint8Array([...new TextEncoder().encode('{"'), 0xff, 0xfe, ...new TextEncoder().encode('":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}')]), 0),
+    bytes: build(
+      new Uint8Array([...new TextEncoder().encode('{"'), 0xff, 0xfe, ...new TextEncoder().encode('":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}')]),
+      0,
+    ),
     message: /not valid UTF-8/,
   },
   { what: 'overlong UTF-8 encoding', bytes: build(new Uint8Array([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]), 0), message: /not valid UTF-8/ },
@@ -77,19 +80,35 @@ const cases: Case[] = [
   { what: 'negative dimension', bytes: build(json({ a: T('U8', [-1], [0, 0]) }), 0), message: /shape has the number -1/ },
   { what: 'fractional dimension', bytes: build(json({ a: T('U8', [1.5], [0, 1]) }), 1), message: /shape has the number 1.5/ },
   { what: 'dimension as a string', bytes: build(json({ a: T('U8', ['2'], [0, 2]) }), 2), message: /shape has the string "2"/ },
-  { what: 'dimension beyond 2^53', bytes: build('{"a":{"dtype":"U8","shape":[9007199254740993],"data_offsets":[0,0]}}', 0), message: /shape has the number 9007199254740992/ },
+  {
+    what: 'dimension beyond 2^53',
+    bytes: build('{"a":{"dtype":"U8","shape":[9007199254740993],"data_offsets":[0,0]}}', 0),
+    message: /shape has the number 9007199254740992/,
+  },
   { what: 'shape not an array', bytes: build(json({ a: T('U8', 3, [0, 3]) }), 3), message: /shape must be an array, found the number 3/ },
-  { what: 'deeply nested shape', bytes: build(`{"a":{"dtype":"U8","shape":${'['.repeat(deep)}${']'.repeat(deep)},"data_offsets":[0,0]}}`, 0), message: /shape has an array|not valid JSON/ },
+  {
+    what: 'deeply nested shape',
+    bytes: build(`{"a":{"dtype":"U8","shape":${'['.repeat(deep)}${']'.repeat(deep)},"data_offsets":[0,0]}}`, 0),
+    message: /shape has an array|not valid JSON/,
+  },
   { what: 'missing data_offsets', bytes: build(json({ a: { dtype: 'U8', shape: [1] } }), 1), message: /tensor "a" has no data_offsets/ },
   { what: 'missing dtype', bytes: build(json({ a: { shape: [1], data_offsets: [0, 1] } }), 1), message: /tensor "a" has no dtype/ },
   { what: 'missing shape', bytes: build(json({ a: { dtype: 'U8', data_offsets: [0, 1] } }), 1), message: /tensor "a" has no shape/ },
   { what: 'data_offsets of one element', bytes: build(json({ a: T('U8', [1], [1]) }), 1), message: /data_offsets must be \[begin, end\], found 1 elements/ },
-  { what: 'data_offsets not an array', bytes: build(json({ a: T('U8', [1], { begin: 0, end: 1 }) }), 1), message: /data_offsets must be \[begin, end\], found an object/ },
+  {
+    what: 'data_offsets not an array',
+    bytes: build(json({ a: T('U8', [1], { begin: 0, end: 1 }) }), 1),
+    message: /data_offsets must be \[begin, end\], found an object/,
+  },
   { what: 'negative offset', bytes: build(json({ a: T('U8', [4], [-4, 0]) }), 0), message: /data_offsets must be non-negative integers/ },
   { what: 'offsets as strings', bytes: build(json({ a: T('U8', [1], ['0', '1']) }), 1), message: /data_offsets must be non-negative integers/ },
   { what: 'fractional offset', bytes: build(json({ a: T('U8', [1], [0, 1.5]) }), 1), message: /data_offsets must be non-negative integers/ },
   { what: 'begin after end', bytes: build(json({ a: T('U8', [0], [8, 4]) }), 8), message: /data_offsets begin 8 is after end 4/ },
-  { what: 'byte length mismatch', bytes: build(json({ a: T('F32', [3], [0, 8]) }), 8), message: /dtype F32 and shape \[3\] needs 12 bytes but data_offsets \[0, 8\] span 8/ },
+  {
+    what: 'byte length mismatch',
+    bytes: build(json({ a: T('F32', [3], [0, 8]) }), 8),
+    message: /dtype F32 and shape \[3\] needs 12 bytes but data_offsets \[0, 8\] span 8/,
+  },
   {
     what: 'shape whose product overflows a double',
     bytes: build(json({ a: T('F32', [2 ** 40, 2 ** 40], [0, 4]) }), 4),
@@ -107,21 +126,45 @@ const cases: Case[] = [
     message: /needs 0 bytes but data_offsets \[0, 4\] span 4/,
   },
   { what: 'data not starting at 0', bytes: build(json({ a: T('U8', [2], [2, 4]) }), 4), message: /does not start at 0: the first tensor "a" begins at 2/ },
-  { what: 'gap between tensors', bytes: build(json({ a: T('U8', [2], [0, 2]), b: T('U8', [2], [3, 5]) }), 5), message: /gap of 1 bytes between tensor "a" \(ends at 2\) and tensor "b" \(begins at 3\)/ },
-  { what: 'overlapping tensors', bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('U8', [2], [2, 4]) }), 4), message: /tensor "b" \[2, 4\] overlaps tensor "a" \[0, 4\]/ },
+  {
+    what: 'gap between tensors',
+    bytes: build(json({ a: T('U8', [2], [0, 2]), b: T('U8', [2], [3, 5]) }), 5),
+    message: /gap of 1 bytes between tensor "a" \(ends at 2\) and tensor "b" \(begins at 3\)/,
+  },
+  {
+    what: 'overlapping tensors',
+    bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('U8', [2], [2, 4]) }), 4),
+    message: /tensor "b" \[2, 4\] overlaps tensor "a" \[0, 4\]/,
+  },
   { what: 'two tensors on the same bytes', bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('I32', [1], [0, 4]) }), 4), message: /overlaps/ },
-  { what: 'zero-size tensor inside another', bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('U8', [0], [2, 2]) }), 4), message: /tensor "b" \[2, 2\] overlaps tensor "a"/ },
+  {
+    what: 'zero-size tensor inside another',
+    bytes: build(json({ a: T('U8', [4], [0, 4]), b: T('U8', [0], [2, 2]) }), 4),
+    message: /tensor "b" \[2, 2\] overlaps tensor "a"/,
+  },
   { what: 'trailing bytes after the last tensor', bytes: build(json({ a: T('U8', [2], [0, 2]) }), 5), message: /3 trailing bytes after the last tensor/ },
   { what: 'data but no tensors', bytes: build('{}', 16), message: /16 trailing bytes/ },
-  { what: 'truncated data', bytes: build(json({ a: T('F32', [4], [0, 16]) }), 10), message: /truncated: header says data ends at byte \d+ but the file has \d+ bytes/ },
-  { what: 'metadata value not a string', bytes: build(json({ __metadata__: { epoch: 3 } }), 0), message: /__metadata__ value of "epoch" must be a string, found the number 3/ },
+  {
+    what: 'truncated data',
+    bytes: build(json({ a: T('F32', [4], [0, 16]) }), 10),
+    message: /truncated: header says data ends at byte \d+ but the file has \d+ bytes/,
+  },
+  {
+    what: 'metadata value not a string',
+    bytes: build(json({ __metadata__: { epoch: 3 } }), 0),
+    message: /__metadata__ value of "epoch" must be a string, found the number 3/,
+  },
   { what: 'metadata value null', bytes: build(json({ __metadata__: { k: null } }), 0), message: /__metadata__ value of "k" must be a string, found null/ },
   { what: 'metadata an array', bytes: build(json({ __metadata__: ['a'] }), 0), message: /__metadata__ must be an object of strings, found an array/ },
   { what: 'metadata a string', bytes: build(json({ __metadata__: 'x' }), 0), message: /__metadata__ must be an object of strings/ },
   { what: 'tensor entry a number', bytes: build(json({ a: 42 }), 0), message: /tensor "a" must be an object, found the number 42/ },
   { what: 'tensor entry an array', bytes: build(json({ a: ['U8', [1], [0, 1]] }), 1), message: /tensor "a" must be an object, found an array/ },
   { what: 'tensor entry null', bytes: build(json({ a: null }), 0), message: /tensor "a" must be an object, found null/ },
-  { what: 'unexpected field in a tensor entry', bytes: build(json({ a: { ...T('U8', [1], [0, 1]), offset: 0 } }), 1), message: /tensor "a" has an unexpected field "offset"/ },
+  {
+    what: 'unexpected field in a tensor entry',
+    bytes: build(json({ a: { ...T('U8', [1], [0, 1]), offset: 0 } }), 1),
+    message: /tensor "a" has an unexpected field "offset"/,
+  },
   {
     what: 'duplicate tensor name',
     bytes: build('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
@@ -132,8 +175,16 @@ const cases: Case[] = [
     bytes: build('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0061":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
     message: /the key "a" twice/,
   },
-  { what: 'duplicate field inside a tensor entry', bytes: build('{"a":{"dtype":"F32","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), message: /the key "dtype" twice/ },
-  { what: '__proto__ tensor with a bad entry', bytes: build('{"__proto__":{"dtype":"U8","shape":[2],"data_offsets":[0,1]}}', 1), message: /tensor "__proto__" of dtype U8/ },
+  {
+    what: 'duplicate field inside a tensor entry',
+    bytes: build('{"a":{"dtype":"F32","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
+    message: /the key "dtype" twice/,
+  },
+  {
+    what: '__proto__ tensor with a bad entry',
+    bytes: build('{"__proto__":{"dtype":"U8","shape":[2],"data_offsets":[0,1]}}', 1),
+    message: /tensor "__proto__" of dtype U8/,
+  },
 ];
 
 function assertCorrupt(err: unknown, file: string, message?: RegExp): true {
@@ -186,7 +237,10 @@ describe('safetensors malformed corpus', function () {
   for (const c of cases) {
     it(`refuses ${c.what}`, async () => {
       const size = c.fileSize ?? c.bytes.length;
-      assert.throws(() => parseSafetensorsHeader(c.bytes, size, 'mem.safetensors'), (err) => assertCorrupt(err, 'mem.safetensors', c.message));
+      assert.throws(
+        () => parseSafetensorsHeader(c.bytes, size, 'mem.safetensors'),
+        (err) => assertCorrupt(err, 'mem.safetensors', c.message),
+      );
       const file = await writeCase(c);
       await assert.rejects(SafetensorsFile.open(file), (err) => assertCorrupt(err, file, c.message));
     });
@@ -198,7 +252,10 @@ describe('safetensors malformed corpus', function () {
       ['only metadata', build(json({ __metadata__: { a: 'b' } }), 0)],
       ['empty metadata', build(json({ __metadata__: {} }), 0)],
       ['whitespace around the object', build(' \t\n{}\r\n  ', 0)],
-      ['zero-size tensors sharing an offset with the next', build(json({ z1: T('U8', [0], [0, 0]), z2: T('F32', [3, 0], [0, 0]), a: T('U8', [2], [0, 2]), z3: T('I64', [0], [2, 2]) }), 2)],
+      [
+        'zero-size tensors sharing an offset with the next',
+        build(json({ z1: T('U8', [0], [0, 0]), z2: T('F32', [3, 0], [0, 0]), a: T('U8', [2], [0, 2]), z3: T('I64', [0], [2, 2]) }), 2),
+      ],
       ['tensors listed out of offset order', build(json({ b: T('U8', [2], [2, 4]), a: T('U8', [2], [0, 2]) }), 4)],
       ['negative zero dimension', build('{"a":{"dtype":"U8","shape":[-0, 3],"data_offsets":[0,0]}}', 0)],
       ['a huge shape with a zero dimension', build(json({ a: T('F64', [2 ** 40, 0, 2 ** 40], [0, 0]) }), 0)],
@@ -223,8 +280,14 @@ describe('safetensors malformed corpus', function () {
 
   it('refuses a prefix shorter than the header it announces, with a clear message', () => {
     const bytes = build('{}', 6);
-    assert.throws(() => parseSafetensorsHeader(bytes.subarray(0, 9), bytes.length, 'f'), (err) => assertCorrupt(err, 'f', /only 9 bytes of the file could be read, the header needs 10/));
-    assert.throws(() => parseSafetensorsHeader(bytes.subarray(0, 5), bytes.length, 'f'), (err) => assertCorrupt(err, 'f', /only 5 bytes/));
+    assert.throws(
+      () => parseSafetensorsHeader(bytes.subarray(0, 9), bytes.length, 'f'),
+      (err) => assertCorrupt(err, 'f', /only 9 bytes of the file could be read, the header needs 10/),
+    );
+    assert.throws(
+      () => parseSafetensorsHeader(bytes.subarray(0, 5), bytes.length, 'f'),
+      (err) => assertCorrupt(err, 'f', /only 5 bytes/),
+    );
   });
 
   it('reads a header from a prefix that holds more than the header', () => {
@@ -386,7 +449,10 @@ describe('safetensors malformed corpus', function () {
 
   it('never throws anything but corrupt on structured headers of random tensors', () => {
     const loose = fc
-      .tuple(fc.array(fc.tuple(nameArb, fc.oneof({ weight: 5, arbitrary: entryArb }, { weight: 1, arbitrary: metadataArb })), { maxLength: 5 }), fc.nat({ max: 100 }))
+      .tuple(
+        fc.array(fc.tuple(nameArb, fc.oneof({ weight: 5, arbitrary: entryArb }, { weight: 1, arbitrary: metadataArb })), { maxLength: 5 }),
+        fc.nat({ max: 100 }),
+      )
       .map(([pairs, data]) => build(headerText(pairs), data));
     const laidOut = fc
       .tuple(layoutArb, fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) }))
@@ -420,7 +486,13 @@ describe('safetensors malformed corpus', function () {
     });
   const validFileArb = fc
     .tuple(
-      fc.uniqueArray(fc.tuple(fc.string({ maxLength: 5 }).filter((s) => s !== '__metadata__'), tensorArb), { selector: ([n]) => n, minLength: 1, maxLength: 4 }),
+      fc.uniqueArray(
+        fc.tuple(
+          fc.string({ maxLength: 5 }).filter((s) => s !== '__metadata__'),
+          tensorArb,
+        ),
+        { selector: ([n]) => n, minLength: 1, maxLength: 4 },
+      ),
       fc.option(fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }), { nil: undefined }),
     )
     .map(([named, metadata]) => {
@@ -498,7 +570,11 @@ describe('safetensors malformed corpus', function () {
         const { text, n, data } = split;
         const at = m.at % (text.length + 1);
         const edited =
-          m.op === 'delete' ? text.slice(0, at) + text.slice(at + 1) : m.op === 'insert' ? text.slice(0, at) + m.char + text.slice(at) : text.slice(0, at) + m.char + text.slice(at + 1);
+          m.op === 'delete'
+            ? text.slice(0, at) + text.slice(at + 1)
+            : m.op === 'insert'
+              ? text.slice(0, at) + m.char + text.slice(at)
+              : text.slice(0, at) + m.char + text.slice(at + 1);
         // Without fixLength the old length stays, so the header and data boundaries disagree.
         return concat(build(edited, 0, m.fixLength ? undefined : n), data);
       }

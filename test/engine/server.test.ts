@@ -172,7 +172,7 @@ describe('engine server (dispatcher)', () => {
     ]);
   });
 
-  it('passes the registry\'s errors through with their code and file', async () => {
+  it("passes the registry's errors through with their code and file", async () => {
     const { call } = setup();
     const r = await call(1, 'runInfo', { run: '/missing' });
     assertError(r, 'not-found', 'no such run');
@@ -189,8 +189,13 @@ describe('engine server (dispatcher)', () => {
 
   it('answers internal when a result cannot be sent, rather than never answering', async () => {
     const { call, runs } = setup();
-    runs.sliceImpl = async () => ({ shape: [1], data: new Float32Array(1), sampleIndices: new Int32Array(1), source: 'activations', extra: () => 1 }) as unknown as SliceResult;
-    assertError(await call(1, 'slice', { run: '/runs/a', samples: { kind: 'all' }, layer: 'fc', channel: 0, epoch: 0 }), 'internal', 'could not send the result of "slice"');
+    runs.sliceImpl = async () =>
+      ({ shape: [1], data: new Float32Array(1), sampleIndices: new Int32Array(1), source: 'activations', extra: () => 1 }) as unknown as SliceResult;
+    assertError(
+      await call(1, 'slice', { run: '/runs/a', samples: { kind: 'all' }, layer: 'fc', channel: 0, epoch: 0 }),
+      'internal',
+      'could not send the result of "slice"',
+    );
   });
 
   it('cancel aborts only the request it names', async () => {

@@ -45,7 +45,9 @@ export function tempDir(prefix = 'cnnslicer-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export async function writeSmallRun(options: { n?: number; epochs?: number[]; dtype?: TensorDType; seed?: number; dir?: string; finish?: boolean } = {}): Promise<SmallRun> {
+export async function writeSmallRun(
+  options: { n?: number; epochs?: number[]; dtype?: TensorDType; seed?: number; dir?: string; finish?: boolean } = {},
+): Promise<SmallRun> {
   const n = options.n ?? 20;
   const epochs = options.epochs ?? [0, 1, 2];
   const rand = seededRandom(options.seed ?? 1);
@@ -66,7 +68,12 @@ export async function writeSmallRun(options: { n?: number; epochs?: number[]; dt
     const acts = new Map<string, Float32Array>();
     for (const layer of SMALL_LAYERS) acts.set(layer.name, randomArray(n * product(layer.shape), rand, 3));
     const logits = randomArray(n * 3, rand, 5);
-    await writer.writeEpoch(epoch, { metrics: { loss: 1 / (epoch + 1), accuracy: 0.3 + 0.1 * epoch }, activations: acts, logits, dtype: options.dtype ?? 'float32' });
+    await writer.writeEpoch(epoch, {
+      metrics: { loss: 1 / (epoch + 1), accuracy: 0.3 + 0.1 * epoch },
+      activations: acts,
+      logits,
+      dtype: options.dtype ?? 'float32',
+    });
     values.set(epoch, new Map([...acts, ['logits', logits]]));
   }
   if (options.finish ?? true) await writer.finish();

@@ -61,23 +61,25 @@ export function tinyCnnWeights(seed = 1): TinyCnnWeights {
 }
 
 export function buildTinyCnn(w: TinyCnnWeights = tinyCnnWeights()): Uint8Array {
-  return new GraphBuilder('tiny_cnn')
-    .input('input', 'float32', ['batch', 1, 8, 8])
-    .initializer('conv1.weight', w.convW, [4, 1, 3, 3])
-    .initializer('conv1.bias', w.convB, [4])
-    .initializer('fc.weight', w.fcW, [3, 64])
-    .initializer('fc.bias', w.fcB, [3])
-    .node('Conv', ['input', 'conv1.weight', 'conv1.bias'], ['conv1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], group: 1 })
-    .node('Relu', ['conv1'], ['relu1'])
-    .node('MaxPool', ['relu1'], ['pool1'], { kernel_shape: [2, 2], strides: [2, 2] })
-    .node('Flatten', ['pool1'], ['flat'], { axis: 1 })
-    // alpha/beta spelled out so a FLOAT attribute with an integral value goes through onnxruntime.
-    .node('Gemm', ['flat', 'fc.weight', 'fc.bias'], ['logits'], { transB: 1, alpha: floatAttr(1), beta: floatAttr(1) })
-    .output('conv1', ['batch', 4, 8, 8])
-    .output('relu1', ['batch', 4, 8, 8])
-    .output('pool1', ['batch', 4, 4, 4])
-    .output('logits', ['batch', 3])
-    .toModelBytes();
+  return (
+    new GraphBuilder('tiny_cnn')
+      .input('input', 'float32', ['batch', 1, 8, 8])
+      .initializer('conv1.weight', w.convW, [4, 1, 3, 3])
+      .initializer('conv1.bias', w.convB, [4])
+      .initializer('fc.weight', w.fcW, [3, 64])
+      .initializer('fc.bias', w.fcB, [3])
+      .node('Conv', ['input', 'conv1.weight', 'conv1.bias'], ['conv1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], group: 1 })
+      .node('Relu', ['conv1'], ['relu1'])
+      .node('MaxPool', ['relu1'], ['pool1'], { kernel_shape: [2, 2], strides: [2, 2] })
+      .node('Flatten', ['pool1'], ['flat'], { axis: 1 })
+      // alpha/beta spelled out so a FLOAT attribute with an integral value goes through onnxruntime.
+      .node('Gemm', ['flat', 'fc.weight', 'fc.bias'], ['logits'], { transB: 1, alpha: floatAttr(1), beta: floatAttr(1) })
+      .output('conv1', ['batch', 4, 8, 8])
+      .output('relu1', ['batch', 4, 8, 8])
+      .output('pool1', ['batch', 4, 4, 4])
+      .output('logits', ['batch', 3])
+      .toModelBytes()
+  );
 }
 
 export function writeTinyCnn(path: string, w: TinyCnnWeights = tinyCnnWeights()): string {

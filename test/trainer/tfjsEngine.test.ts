@@ -5,7 +5,14 @@ import * as assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { detectTfjsBackends, installNativeTfjs, nativeInstallDir, tfjsTrainerCommand, tfjsTrainerPath, type TfjsLocations } from '../../src/extension/training/tfjsEngine';
+import {
+  detectTfjsBackends,
+  installNativeTfjs,
+  nativeInstallDir,
+  tfjsTrainerCommand,
+  tfjsTrainerPath,
+  type TfjsLocations,
+} from '../../src/extension/training/tfjsEngine';
 
 const root = path.resolve(__dirname, '..', '..');
 const scratch = path.join(root, '.test-tmp', `tfjs-engine-${process.pid}`);
@@ -34,7 +41,8 @@ describe('the TF.js engine in the host (tfjsEngine.ts)', function () {
       external: ['vscode', 'onnxruntime-node'],
       logLevel: 'silent',
     });
-    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) copyFileSync(path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(out, f));
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'])
+      copyFileSync(path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(out, f));
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -67,7 +75,19 @@ describe('the TF.js engine in the host (tfjsEngine.ts)', function () {
   it('builds the trainer command: Node (Electron as Node), the bundle, the options, backend, limit and module path', function () {
     const cmd = tfjsTrainerCommand(built, ['--arch', 'small', '--out', '/r'], 'wasm', 10);
     assert.equal(cmd.command, process.execPath);
-    assert.deepEqual(cmd.args, [tfjsTrainerPath(built), '--arch', 'small', '--out', '/r', '--backend', 'wasm', '--max-minutes', '10', '--module-path', path.join(nativeInstallDir(built), 'node_modules')]);
+    assert.deepEqual(cmd.args, [
+      tfjsTrainerPath(built),
+      '--arch',
+      'small',
+      '--out',
+      '/r',
+      '--backend',
+      'wasm',
+      '--max-minutes',
+      '10',
+      '--module-path',
+      path.join(nativeInstallDir(built), 'node_modules'),
+    ]);
     assert.equal(cmd.env.ELECTRON_RUN_AS_NODE, '1');
     assert.equal(cmd.env.PATH, process.env.PATH);
   });
@@ -105,7 +125,10 @@ describe('the TF.js engine in the host (tfjsEngine.ts)', function () {
       const output: string[] = [];
       const r = await installNativeTfjs(loc, false, (l) => output.push(l), new AbortController().signal);
       assert.equal(r.ok, false);
-      assert.match(r.message, /^npm install @tensorflow\/tfjs-node@4\.22\.0 failed with exit status 1 in .*tfjs-native \(its install script downloads libtensorflow, which failed: Error: getaddrinfo ENOTFOUND storage\.googleapis\.com\)/);
+      assert.match(
+        r.message,
+        /^npm install @tensorflow\/tfjs-node@4\.22\.0 failed with exit status 1 in .*tfjs-native \(its install script downloads libtensorflow, which failed: Error: getaddrinfo ENOTFOUND storage\.googleapis\.com\)/,
+      );
       assert.doesNotMatch(r.message, /GetAddrInfoReqWrap/, 'stack frames are left out');
       assert.ok(output.some((l) => l.includes('Downloading libtensorflow')));
       const dir = nativeInstallDir(loc);
@@ -117,7 +140,9 @@ describe('the TF.js engine in the host (tfjsEngine.ts)', function () {
     it('succeeds when npm installs the package where the trainer looks for it (-gpu asked for)', async function () {
       if (process.platform === 'win32') this.skip();
       const loc: TfjsLocations = { ...built, globalStoragePath: path.join(scratch, 'install-ok') };
-      fakeNpm('mkdir -p node_modules/@tensorflow/tfjs-node-gpu && echo \'{"name":"@tensorflow/tfjs-node-gpu","main":"index.js"}\' > node_modules/@tensorflow/tfjs-node-gpu/package.json && touch node_modules/@tensorflow/tfjs-node-gpu/index.js && echo "added 1 package"');
+      fakeNpm(
+        'mkdir -p node_modules/@tensorflow/tfjs-node-gpu && echo \'{"name":"@tensorflow/tfjs-node-gpu","main":"index.js"}\' > node_modules/@tensorflow/tfjs-node-gpu/package.json && touch node_modules/@tensorflow/tfjs-node-gpu/index.js && echo "added 1 package"',
+      );
       const r = await installNativeTfjs(loc, true, () => undefined, new AbortController().signal);
       assert.deepEqual(r, { ok: true, message: `installed @tensorflow/tfjs-node-gpu@4.22.0 into ${nativeInstallDir(loc)}` });
     });

@@ -23,8 +23,13 @@ describe('the TF.js trainer’s networks and options', function () {
       const outShape = [3, 7 + 2 * pad - 2, 6 + 2 * pad - 2, 5];
       const r = tf.randomNormal(outShape, 0, 1, 'float32', 3);
       const custom = forwardGradConv(tf, 3, pad, true);
-      const mine = tf.grads((a: tfNamespace.Tensor, b: tfNamespace.Tensor) => tf.sum(tf.mul(custom(a as tfNamespace.Tensor4D, b as tfNamespace.Tensor4D), r)))([x, w]);
-      const theirs = tf.grads((a: tfNamespace.Tensor, b: tfNamespace.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tfNamespace.Tensor4D, b as tfNamespace.Tensor4D, 1, pad === 0 ? 'valid' : pad), r)))([x, w]);
+      const mine = tf.grads((a: tfNamespace.Tensor, b: tfNamespace.Tensor) => tf.sum(tf.mul(custom(a as tfNamespace.Tensor4D, b as tfNamespace.Tensor4D), r)))([
+        x,
+        w,
+      ]);
+      const theirs = tf.grads((a: tfNamespace.Tensor, b: tfNamespace.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tfNamespace.Tensor4D, b as tfNamespace.Tensor4D, 1, pad === 0 ? 'valid' : pad), r)),
+      )([x, w]);
       for (let i = 0; i < 2; i++) {
         assert.deepEqual(mine[i].shape, theirs[i].shape);
         const d = tf.max(tf.abs(tf.sub(mine[i], theirs[i]))).dataSync()[0];
@@ -68,7 +73,10 @@ describe('the TF.js trainer’s networks and options', function () {
     assert.throws(() => parseOptions(['--out', 'r', '--per-class', '0']), /--per-class: '0' is neither a positive number nor all/);
     assert.throws(() => parseOptions(['--out', 'r', '--probe', '20000']), /--probe is at most 10000/);
     assert.throws(() => parseOptions(['--out', 'r', '--dataset', 'cifar10', '--per-class', '6000']), /at most 5000 for CIFAR-10/);
-    assert.throws(() => parseOptions(['--out', 'r', '--backend', 'tpu']), (e: unknown) => e instanceof OptionError && /invalid choice: 'tpu'/.test(e.message));
+    assert.throws(
+      () => parseOptions(['--out', 'r', '--backend', 'tpu']),
+      (e: unknown) => e instanceof OptionError && /invalid choice: 'tpu'/.test(e.message),
+    );
     assert.throws(() => parseOptions(['--arch', 'small']), /required: --out/);
     assert.throws(() => parseOptions(['--out', 'r', '--frobnicate']), /unrecognized arguments: --frobnicate/);
   });
@@ -77,7 +85,10 @@ describe('the TF.js trainer’s networks and options', function () {
     const labels = Array.from({ length: 200 }, (_, i) => (i * 7) % 10);
     assert.deepEqual(splitEvenly(25, 10), [3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
     const a = stratifiedCounts(labels, splitEvenly(25, 10), 5, 'test');
-    assert.deepEqual(Array.from(a, (i) => labels[i]), [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]);
+    assert.deepEqual(
+      Array.from(a, (i) => labels[i]),
+      [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9],
+    );
     assert.deepEqual(a, stratifiedCounts(labels, splitEvenly(25, 10), 5, 'test'));
     assert.notDeepEqual(a, stratifiedCounts(labels, splitEvenly(25, 10), 6, 'test'));
     assert.throws(() => stratifiedCounts(labels, [21], 0, 'test set'), /class 0 of the test set has 20 images, 21 were asked for/);

@@ -50,7 +50,10 @@ interface Trained {
   readonly stderr: string;
 }
 
-function train(args: string[], opts: { backend?: 'wasm' | 'cpu'; maxMinutes?: number; onEvent?: (e: TrainerEvent, t: TrainerProcess) => void } = {}): { trainer: TrainerProcess; done: Promise<Trained> } {
+function train(
+  args: string[],
+  opts: { backend?: 'wasm' | 'cpu'; maxMinutes?: number; onEvent?: (e: TrainerEvent, t: TrainerProcess) => void } = {},
+): { trainer: TrainerProcess; done: Promise<Trained> } {
   const cmd = tfjsTrainerCommand(loc, args, opts.backend ?? 'wasm', opts.maxMinutes ?? 10);
   const events: TrainerEvent[] = [];
   let stderr = '';
@@ -87,7 +90,8 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
       external: ['vscode', 'onnxruntime-node'],
       logLevel: 'silent',
     });
-    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) copyFileSync(path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(out, f));
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'])
+      copyFileSync(path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f), path.join(out, f));
     mkdirSync(mnist, { recursive: true });
     // 1,000 training images (≥ 85 of each digit) and 300 test images (≥ 20 of each).
     writeFileSync(path.join(mnist, 'train-images-idx3-ubyte'), idxHead(path.join(MNIST, 'train-images-idx3-ubyte'), 1000));
@@ -117,9 +121,14 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
   for (const backend of ['wasm', 'cpu'] as const) {
     it(`trains the small MNIST CNN for 2 epochs on the ${backend} backend and writes a run the engine reads`, async function () {
       const out = path.join(scratch, `small-${backend}`);
-      const { result, events } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '2', '--probe', '50', '--data', mnist, '--out', out], { backend }).done;
+      const { result, events } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '2', '--probe', '50', '--data', mnist, '--out', out], {
+        backend,
+      }).done;
       assert.deepEqual(result, { outcome: 'done', run: out, lastEpoch: 2 });
-      assert.deepEqual(events.map((e) => e.event), ['start', 'epoch', 'epoch', 'done']);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['start', 'epoch', 'epoch', 'done'],
+      );
       const start = events[0];
       assert.ok(start.event === 'start' && start.backend === backend && start.epochs === 2);
       for (const e of events) if (e.event === 'epoch') assert.ok(e.loss !== null && e.loss > 0 && e.accuracy !== null && e.seconds > 0);
@@ -130,7 +139,10 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
       assert.equal(m.model?.name, 'SmallCNN');
       assert.equal(m.complete, true);
       assert.deepEqual(m.layers, pytorchSmallLayers(), 'the PyTorch probe’s layers: names, kinds, ops, shapes');
-      assert.deepEqual(m.epochs.map((e) => e.epoch), [0, 1, 2]);
+      assert.deepEqual(
+        m.epochs.map((e) => e.epoch),
+        [0, 1, 2],
+      );
       assert.ok(m.epochs.every((e) => e.checkpoint !== undefined && e.activations === undefined));
       for (const e of m.epochs) assert.deepEqual(Object.keys(e.metrics ?? {}).sort(), ['accuracy', 'loss', 'test_accuracy', 'test_loss']);
       assert.equal(m.probe.count, 50);
@@ -143,7 +155,24 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
 
   it('writes checkpoints that the engine runs to TF.js’s own logits and activations within 1e-4, and the run analyses', async function () {
     const out = path.join(scratch, 'both');
-    const { result } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '1', '--probe', '40', '--data', mnist, '--out', out, '--store', 'both', '--dtype', 'float32']).done;
+    const { result } = await train([
+      '--arch',
+      'small',
+      '--per-class',
+      '10',
+      '--epochs',
+      '1',
+      '--probe',
+      '40',
+      '--data',
+      mnist,
+      '--out',
+      out,
+      '--store',
+      'both',
+      '--dtype',
+      'float32',
+    ]).done;
     assert.equal(result.outcome, 'done', result.message);
     const reader = await open(out);
     const rows = Array.from({ length: 40 }, (_, i) => i);
@@ -168,7 +197,10 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
     }
     const analysis = await analyzeRun(reader, { params: { interK: 7, intraBins: 16 } });
     assert.deepEqual(analysis.epochs, [0, 1]);
-    assert.deepEqual(analysis.layers, recordedLayers(ARCHS.small).map((l) => l.name));
+    assert.deepEqual(
+      analysis.layers,
+      recordedLayers(ARCHS.small).map((l) => l.name),
+    );
     assert.ok(analysis.interSample.epochs.every((e) => e.layers.every((r) => Number.isFinite(r.entropy) && r.n === 40)));
   });
 
@@ -176,13 +208,33 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
     const data = path.join(scratch, 'cifar');
     writeCifar(data, 20);
     const out = path.join(scratch, 'cifar-run');
-    const args = ['--dataset', 'cifar10', '--arch', 'cifar', '--data', data, '--cifar-records', '20', '--per-class', '10', '--epochs', '1', '--probe', '20', '--out', out];
+    const args = [
+      '--dataset',
+      'cifar10',
+      '--arch',
+      'cifar',
+      '--data',
+      data,
+      '--cifar-records',
+      '20',
+      '--per-class',
+      '10',
+      '--epochs',
+      '1',
+      '--probe',
+      '20',
+      '--out',
+      out,
+    ];
     const { result } = await train([...args, '--store', 'both', '--dtype', 'float32']).done;
     assert.equal(result.outcome, 'done', result.message);
     const reader = await open(out);
     const m = reader.manifest;
     const names = ['conv1', 'relu1', 'conv2', 'relu2', 'pool1', 'conv3', 'relu3', 'conv4', 'relu4', 'pool2', 'conv5', 'relu5', 'pool3', 'fc1', 'relu6', 'fc2'];
-    assert.deepEqual(m.layers.map((l) => l.name), names);
+    assert.deepEqual(
+      m.layers.map((l) => l.name),
+      names,
+    );
     assert.deepEqual(m.layers.find((l) => l.name === 'conv2')?.shape, [32, 32, 32]);
     assert.deepEqual(m.layers.find((l) => l.name === 'pool3')?.shape, [128, 4, 4]);
     assert.deepEqual(m.probe.inputShape, [3, 32, 32]);
@@ -236,22 +288,34 @@ describe('the TF.js trainer (dist/trainer/tfjsTrainer.js)', function () {
     assert.ok(took < 1500, `exited ${took} ms after SIGTERM`);
     const reader = await open(out);
     assert.equal(reader.manifest.complete, true);
-    assert.deepEqual(reader.manifest.epochs.map((e) => e.epoch), [0]);
+    assert.deepEqual(
+      reader.manifest.epochs.map((e) => e.epoch),
+      [0],
+    );
   });
 
   it('reports a data folder without MNIST as an error naming the missing file', async function () {
     const empty = path.join(scratch, 'no-mnist');
     mkdirSync(empty, { recursive: true });
-    const { result, events } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '1', '--data', empty, '--out', path.join(scratch, 'nodata')]).done;
+    const { result, events } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '1', '--data', empty, '--out', path.join(scratch, 'nodata')])
+      .done;
     assert.equal(result.outcome, 'failed');
-    assert.match(result.message ?? '', new RegExp(`${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/train-(images-idx3|labels-idx1)-ubyte: the MNIST file does not exist`));
-    assert.deepEqual(events.map((e) => e.event), ['error']);
+    assert.match(
+      result.message ?? '',
+      new RegExp(`${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/train-(images-idx3|labels-idx1)-ubyte: the MNIST file does not exist`),
+    );
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['error'],
+    );
     assert.equal(existsSync(path.join(scratch, 'nodata')), false);
   });
 
   it('refuses a run it estimates over --max-minutes on a pure-JS backend, pointing to the faster engines', async function () {
     const out = path.join(scratch, 'refused');
-    const { result } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '20', '--probe', '20', '--data', mnist, '--out', out], { maxMinutes: 0.001 }).done;
+    const { result } = await train(['--arch', 'small', '--per-class', '10', '--epochs', '20', '--probe', '20', '--data', mnist, '--out', out], {
+      maxMinutes: 0.001,
+    }).done;
     assert.equal(result.outcome, 'failed');
     assert.match(result.message ?? '', /this run would take about .* on the TF\.js wasm backend .* over the 0\.001-minute limit/);
     assert.match(result.message ?? '', /PyTorch engine/);

@@ -31,7 +31,14 @@ function channels(layer: string, epoch: number, count: number): ChannelEntropies
 function labels(epoch: number): LabelEntropiesResult {
   const confusion = new Int32Array(100);
   for (let i = 0; i < 10; i++) confusion[i * 10 + 1] = 50;
-  return { epoch, classes: 10, confusion, labelGivenPrediction: Array.from({ length: 10 }, (_, i) => (i === 1 ? 3.32 : undefined)), predictionGivenLabel: new Array<number>(10).fill(0), accuracy: 0.1 };
+  return {
+    epoch,
+    classes: 10,
+    confusion,
+    labelGivenPrediction: Array.from({ length: 10 }, (_, i) => (i === 1 ? 3.32 : undefined)),
+    predictionGivenLabel: new Array<number>(10).fill(0),
+    accuracy: 0.1,
+  };
 }
 
 function fakeAnalysis(layerCount: number, epochCount: number): RunAnalysis {
@@ -52,7 +59,12 @@ function fakeAnalysis(layerCount: number, epochCount: number): RunAnalysis {
       capacity: new Float32Array(16).fill(0.1),
       hA: new Float32Array(4).fill(3),
       hB: new Float32Array(4).fill(3),
-      order: { colsByMax: Int32Array.from([0, 1, 2, 3]), colsByMean: Int32Array.from([0, 1, 2, 3]), rowsByMax: Int32Array.from([0, 1, 2, 3]), rowsByMean: Int32Array.from([0, 1, 2, 3]) },
+      order: {
+        colsByMax: Int32Array.from([0, 1, 2, 3]),
+        colsByMean: Int32Array.from([0, 1, 2, 3]),
+        rowsByMax: Int32Array.from([0, 1, 2, 3]),
+        rowsByMean: Int32Array.from([0, 1, 2, 3]),
+      },
       pairs: (N * (N - 1)) / 2,
     },
   ];
@@ -95,7 +107,7 @@ describe('analyze summary at real-network size', () => {
     assert.match(header, /epoch 59$/);
     assert.match(text, /\(\d+ of 60 epochs shown; every epoch is in the JSON: --json FILE\)/);
     // Every layer has its row in the entropy table and the channel table.
-    const rows = text.split("\n").filter((l) => /^\s+features\.\S+\s{2,}\d/.test(l));
+    const rows = text.split('\n').filter((l) => /^\s+features\.\S+\s{2,}\d/.test(l));
     assert.strictEqual(rows.length, 2 * 140);
     assert.match(text, /Layers analysed \(140\): features\.0\.conv\.0\.very_long_submodule_name_0 \[1280×4×4\],/);
     assert.match(text, /features\.19\.conv\.6\.very_long_submodule_name_139 \[1280×4×4\]$/m);
@@ -116,7 +128,11 @@ describe('analyze summary at real-network size', () => {
     const s = shortName('a'.repeat(30) + 'MIDDLE' + 'b'.repeat(30), 21);
     assert.strictEqual(s.length, 21);
     assert.ok(s.startsWith('aaaaaaaaaa') && s.endsWith('bbbbbbbbbb') && s.includes('…'));
-    const lines = wrapList('Head:', Array.from({ length: 50 }, (_, i) => `item${i}`), 40);
+    const lines = wrapList(
+      'Head:',
+      Array.from({ length: 50 }, (_, i) => `item${i}`),
+      40,
+    );
     assert.ok(lines.every((l) => l.length <= 40));
     assert.strictEqual(lines.join(' ').replace(/\s+/g, ' '), `Head: ${Array.from({ length: 50 }, (_, i) => `item${i}`).join(', ')}`);
     assert.deepStrictEqual(shownEpochIndices(5, 10), [0, 1, 2, 3, 4]);

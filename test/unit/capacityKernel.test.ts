@@ -34,16 +34,26 @@ function layer(rnd: () => number, channels: number, pairs: number, hidden: Float
 describe('channel capacity: WebAssembly kernel', () => {
   it('assembles and validates its text, and refuses what it does not know', () => {
     // A fresh ArrayBuffer copy: the DOM library's BufferSource does not take a Uint8Array of ArrayBufferLike.
-    const bytes = new Uint8Array(assembleModule({
-      memory: { initial: 1, maximum: 1, shared: true },
-      functions: [{ name: 'f', params: [['x', 'i64']], results: ['i32'], body: 'local.get $x\ni64.const 0xffffffffffffffff\ni64.and\ni32.wrap_i64 ;; low word' }],
-    }));
+    const bytes = new Uint8Array(
+      assembleModule({
+        memory: { initial: 1, maximum: 1, shared: true },
+        functions: [
+          { name: 'f', params: [['x', 'i64']], results: ['i32'], body: 'local.get $x\ni64.const 0xffffffffffffffff\ni64.and\ni32.wrap_i64 ;; low word' },
+        ],
+      }),
+    );
     assert.ok(WebAssembly.validate(bytes));
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     const f = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.f as (x: bigint) => number;
     assert.equal(f(0x1234_5678_9abc_def0n), 0x9abcdef0 | 0);
-    assert.throws(() => assembleModule({ memory: { initial: 1, maximum: 1, shared: false }, functions: [{ name: 'g', params: [], body: 'i32.frobnicate' }] }), /unknown instruction/);
-    assert.throws(() => assembleModule({ memory: { initial: 1, maximum: 1, shared: false }, functions: [{ name: 'g', params: [], body: 'local.get $nope' }] }), /unknown local/);
+    assert.throws(
+      () => assembleModule({ memory: { initial: 1, maximum: 1, shared: false }, functions: [{ name: 'g', params: [], body: 'i32.frobnicate' }] }),
+      /unknown instruction/,
+    );
+    assert.throws(
+      () => assembleModule({ memory: { initial: 1, maximum: 1, shared: false }, functions: [{ name: 'g', params: [], body: 'local.get $nope' }] }),
+      /unknown local/,
+    );
   });
 
   it('counts exactly the joint codes of two columns against four rows', () => {

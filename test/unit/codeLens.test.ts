@@ -72,7 +72,10 @@ describe('layer CodeLens', () => {
     // A source that does not resolve gives no lens, and neither does a line number the format forbids.
     const broken = run(path.join(WS, 'runs', 'b'), 'run-b', [{ name: 'x', kind: 'conv', shape: [1, 1, 1], source: { file: 'model.py', line: 0 } }]);
     assert.deepEqual(lensTargetsForFile(MODEL, [broken], resolve, same), []);
-    assert.deepEqual(lensTargetsForFile(MODEL, [a], () => undefined, same), []);
+    assert.deepEqual(
+      lensTargetsForFile(MODEL, [a], () => undefined, same),
+      [],
+    );
   });
 
   it('names the run when a line holds layers of several runs (two runs of the same script)', () => {
@@ -86,7 +89,10 @@ describe('layer CodeLens', () => {
     const several = linesWithSeveralRuns(targets);
     assert.deepEqual([...several], [11]);
     const measured = { kind: 'measured' as const, measures: { epoch: 20, meanChannelEntropy: 3.2145, interSampleEntropy: inter(11.23) } };
-    assert.equal(formatLensTitle(targets[1], measured, { showRunName: several.has(targets[1].line) }), 'CNNSlicer · mnist-500 · conv1: H̄ 3.21 bits (channels) · inter 11.2 bits · epoch 20');
+    assert.equal(
+      formatLensTitle(targets[1], measured, { showRunName: several.has(targets[1].line) }),
+      'CNNSlicer · mnist-500 · conv1: H̄ 3.21 bits (channels) · inter 11.2 bits · epoch 20',
+    );
   });
 
   it('formats the lens: mean channel entropy, inter-sample entropy and the epoch, three significant digits', () => {
@@ -97,14 +103,24 @@ describe('layer CodeLens', () => {
     );
     // A dense layer's features are one map: its entropy is not a mean over channels.
     assert.equal(
-      formatLensTitle({ layer: LAYERS[3], runName: 'run-a' }, { kind: 'measured', measures: { epoch: 3, meanChannelEntropy: 0.5, interSampleEntropy: inter(7) } }),
+      formatLensTitle(
+        { layer: LAYERS[3], runName: 'run-a' },
+        { kind: 'measured', measures: { epoch: 3, meanChannelEntropy: 0.5, interSampleEntropy: inter(7) } },
+      ),
       'CNNSlicer · fc: H 0.5 bits (features) · inter 7 bits · epoch 3',
     );
     // Parts the engine could not give are left out rather than shown as 0.
-    assert.equal(formatLensTitle(target, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: inter(9.87654) } }), 'CNNSlicer · conv1: inter 9.88 bits · epoch 2');
+    assert.equal(
+      formatLensTitle(target, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: inter(9.87654) } }),
+      'CNNSlicer · conv1: inter 9.88 bits · epoch 2',
+    );
     assert.equal(formatLensTitle(target, { kind: 'no-epoch' }), 'CNNSlicer · conv1: no finished epoch yet');
     assert.equal(formatLensTitle(target, { kind: 'failed', reason: 'the engine crashed' }), 'CNNSlicer · conv1: entropy unavailable (the engine crashed)');
-    const tooltip = formatLensTooltip({ ...target, runDir: '/ws/runs/a' }, { kind: 'measured', measures: { epoch: 20, meanChannelEntropy: 3.2145, interSampleEntropy: inter(11.2349) } }, 'its channel view');
+    const tooltip = formatLensTooltip(
+      { ...target, runDir: '/ws/runs/a' },
+      { kind: 'measured', measures: { epoch: 20, meanChannelEntropy: 3.2145, interSampleEntropy: inter(11.2349) } },
+      'its channel view',
+    );
     assert.equal(
       tooltip,
       [
@@ -118,8 +134,18 @@ describe('layer CodeLens', () => {
     );
     // Within half a bit of log2 N(N−1), the value says more about N than about the layer: flagged.
     const near = { ...inter(19.8), ceiling: Math.log2(1000 * 999) };
-    assert.equal(formatLensTitle(target, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } }), 'CNNSlicer · conv1: inter 19.8 bits (≈ ceiling) · epoch 2');
-    assert.match(formatLensTooltip({ ...target, runDir: '/r' }, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } }, 'x'), /is 19\.9 bits: the value is within half a bit of it \(saturated\)/);
+    assert.equal(
+      formatLensTitle(target, { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } }),
+      'CNNSlicer · conv1: inter 19.8 bits (≈ ceiling) · epoch 2',
+    );
+    assert.match(
+      formatLensTooltip(
+        { ...target, runDir: '/r' },
+        { kind: 'measured', measures: { epoch: 2, meanChannelEntropy: undefined, interSampleEntropy: near } },
+        'x',
+      ),
+      /is 19\.9 bits: the value is within half a bit of it \(saturated\)/,
+    );
   });
 
   it('averages the channels that have maps, ignoring those without a sample', () => {

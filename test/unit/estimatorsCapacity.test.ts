@@ -1,7 +1,16 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { allocateCodes, channelCapacity, codeChannelChunk, codeDistances, fillCapacityRows, samplePairs, sortOrder, type PairDistances } from '../../src/engine/estimators/channelCapacity';
+import {
+  allocateCodes,
+  channelCapacity,
+  codeChannelChunk,
+  codeDistances,
+  fillCapacityRows,
+  samplePairs,
+  sortOrder,
+  type PairDistances,
+} from '../../src/engine/estimators/channelCapacity';
 import { channelCapacityParallel } from '../../src/engine/compute/capacityParallel';
 import { ESTIMATOR_DEFAULTS, resolveEstimatorParams, type CapacityRange } from '../../src/engine/estimators/params';
 
@@ -167,7 +176,9 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
           const [layerI, layerJ] = correlatedLayers(rnd, pairs, colsChannels, rowsChannels);
           const result = channelCapacity(layerI, layerJ, { capacityBins, capacityRange });
           const upper = (layer: PairDistances, c: number) =>
-            capacityRange === 'channel' ? maxOf(channelOf(layer, c)) : Math.max(...Array.from({ length: layer.channels }, (_, k) => maxOf(channelOf(layer, k))));
+            capacityRange === 'channel'
+              ? maxOf(channelOf(layer, c))
+              : Math.max(...Array.from({ length: layer.channels }, (_, k) => maxOf(channelOf(layer, k))));
           for (let b = 0; b < rowsChannels; b++) {
             for (let a = 0; a < colsChannels; a++) {
               const expected = referenceCapacity(channelOf(layerI, a), channelOf(layerJ, b), capacityBins, upper(layerI, a), upper(layerJ, b));
@@ -198,7 +209,11 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
         };
         const params = { capacityBins, capacityRange: 'channel' as const };
         const a = channelCapacity(pairDistancesOf(featuresI, n, channelsI, mapSize), pairDistancesOf(featuresJ, n, channelsJ, mapSize), params);
-        const b = channelCapacity(pairDistancesOf(permute(featuresI, channelsI), n, channelsI, mapSize), pairDistancesOf(permute(featuresJ, channelsJ), n, channelsJ, mapSize), params);
+        const b = channelCapacity(
+          pairDistancesOf(permute(featuresI, channelsI), n, channelsI, mapSize),
+          pairDistancesOf(permute(featuresJ, channelsJ), n, channelsJ, mapSize),
+          params,
+        );
         assert.deepEqual(b.capacity, a.capacity);
         assert.deepEqual(b.hA, a.hA);
         assert.deepEqual(b.hB, a.hB);
@@ -215,7 +230,12 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
       const columns = codeDistances(layerI, { capacityBins, capacityRange: 'channel' });
       const rows = codeDistances(layerJ, { capacityBins, capacityRange: 'channel' });
       const chunked = new Float32Array(7 * 4);
-      for (const [start, end] of [[0, 1], [1, 4], [4, 7]]) fillCapacityRows(columns, rows, start, end, chunked);
+      for (const [start, end] of [
+        [0, 1],
+        [1, 4],
+        [4, 7],
+      ])
+        fillCapacityRows(columns, rows, start, end, chunked);
       assert.deepEqual(chunked, whole.capacity);
     }
   });
@@ -230,7 +250,12 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
           const whole = codeDistances(layer, params, {}, sample);
           const chunked = allocateCodes(9, sample?.length ?? 1203, params);
           const layerUpper = capacityRange === 'layer' ? Math.max(...Array.from({ length: 9 }, (_, c) => maxOf(channelOf(layer, c)))) : undefined;
-          for (const [c0, c1] of [[0, 2], [2, 3], [3, 9]]) codeChannelChunk(chunked, c0, layer.data.subarray(c0 * 1203, c1 * 1203), 1203, layerUpper, sample);
+          for (const [c0, c1] of [
+            [0, 2],
+            [2, 3],
+            [3, 9],
+          ])
+            codeChannelChunk(chunked, c0, layer.data.subarray(c0 * 1203, c1 * 1203), 1203, layerUpper, sample);
           assert.deepEqual(chunked.codes, whole.codes);
           assert.deepEqual(chunked.upper, whole.upper);
           assert.deepEqual(chunked.entropy, whole.entropy);
@@ -245,7 +270,10 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
       assert.equal(resolveEstimatorParams({ capacityPairs: 50000 }).capacityPairs, 50000);
       for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) assert.throws(() => resolveEstimatorParams({ capacityPairs: bad }), CnnSlicerError, String(bad));
       // Codes beyond 2 GiB a layer are refused up front (5,000 probes: 12.5 M pairs × 512 channels), pointing at capacityPairs.
-      assert.throws(() => allocateCodes(512, 12497500, ESTIMATOR_DEFAULTS), (e: unknown) => e instanceof CnnSlicerError && e.code === 'bad-request' && /capacityPairs/.test(e.message));
+      assert.throws(
+        () => allocateCodes(512, 12497500, ESTIMATOR_DEFAULTS),
+        (e: unknown) => e instanceof CnnSlicerError && e.code === 'bad-request' && /capacityPairs/.test(e.message),
+      );
     });
 
     it('draws m distinct pairs in increasing order, the same every time, every pair when m ≥ P', () => {
@@ -330,10 +358,18 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
 
       const before = new AbortController();
       before.abort();
-      await assert.rejects(channelCapacityParallel(layerI, layerJ, undefined, { signal: before.signal, threads: 2 }), (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled');
+      await assert.rejects(
+        channelCapacityParallel(layerI, layerJ, undefined, { signal: before.signal, threads: 2 }),
+        (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
+      );
       const during = new AbortController();
       await assert.rejects(
-        channelCapacityParallel(layerI, layerJ, undefined, { signal: during.signal, threads: 2, taskIncrements: 1, onProgress: (d) => d >= 2 && during.abort() }),
+        channelCapacityParallel(layerI, layerJ, undefined, {
+          signal: during.signal,
+          threads: 2,
+          taskIncrements: 1,
+          onProgress: (d) => d >= 2 && during.abort(),
+        }),
         (e: unknown) => e instanceof CnnSlicerError && e.code === 'cancelled',
       );
       await assert.rejects(channelCapacityParallel(layerI, layerJ, undefined, { threads: 0 }), CnnSlicerError);
@@ -364,21 +400,31 @@ describe('estimators: channel capacity (§5.3.1, §5.3.2)', () => {
 
     it('returns a permutation ordered by the statistic (property)', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer(), fc.constantFrom<'rows' | 'cols'>('rows', 'cols'), fc.constantFrom<'max' | 'mean'>('max', 'mean'), (rows, cols, seed, axis, by) => {
-          const rnd = random(seed);
-          const m = Float32Array.from({ length: rows * cols }, () => Math.round(rnd() * 4));
-          const order = sortOrder(m, rows, cols, axis, by);
-          const count = axis === 'cols' ? cols : rows;
-          assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: count }, (_, i) => i));
-          const stat = (x: number) => {
-            const line = Array.from({ length: axis === 'cols' ? rows : cols }, (_, y) => (axis === 'cols' ? m[y * cols + x] : m[x * cols + y]));
-            return by === 'max' ? Math.max(...line) : line.reduce((s, v) => s + v, 0) / line.length;
-          };
-          for (let k = 1; k < count; k++) {
-            const [prev, next] = [stat(order[k - 1]), stat(order[k])];
-            assert.ok(prev > next || (prev === next && order[k - 1] < order[k]));
-          }
-        }),
+        fc.property(
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer(),
+          fc.constantFrom<'rows' | 'cols'>('rows', 'cols'),
+          fc.constantFrom<'max' | 'mean'>('max', 'mean'),
+          (rows, cols, seed, axis, by) => {
+            const rnd = random(seed);
+            const m = Float32Array.from({ length: rows * cols }, () => Math.round(rnd() * 4));
+            const order = sortOrder(m, rows, cols, axis, by);
+            const count = axis === 'cols' ? cols : rows;
+            assert.deepEqual(
+              [...order].sort((x, y) => x - y),
+              Array.from({ length: count }, (_, i) => i),
+            );
+            const stat = (x: number) => {
+              const line = Array.from({ length: axis === 'cols' ? rows : cols }, (_, y) => (axis === 'cols' ? m[y * cols + x] : m[x * cols + y]));
+              return by === 'max' ? Math.max(...line) : line.reduce((s, v) => s + v, 0) / line.length;
+            };
+            for (let k = 1; k < count; k++) {
+              const [prev, next] = [stat(order[k - 1]), stat(order[k])];
+              assert.ok(prev > next || (prev === next && order[k - 1] < order[k]));
+            }
+          },
+        ),
         { numRuns: 200 },
       );
     });

@@ -90,7 +90,13 @@ describe('estimators: inter-sample entropy (§4.4.1)', function () {
   });
 
   it('solves Eq. 5 for every σ to better than 1e−6 relative residual', () => {
-    for (const [seed, n, d, k] of [[1, 60, 3, 2], [2, 120, 8, 7], [3, 200, 2, 50], [4, 150, 20, 149], [5, 80, 5, 16]]) {
+    for (const [seed, n, d, k] of [
+      [1, 60, 3, 2],
+      [2, 120, 8, 7],
+      [3, 200, 2, 50],
+      [4, 150, 20, 149],
+      [5, 80, 5, 16],
+    ]) {
       const rnd = random(seed);
       const knn = bruteForceKnn(clusteredPoints(rnd, n, d), n, d, k);
       const result = interSampleEntropy(knn);
@@ -106,15 +112,21 @@ describe('estimators: inter-sample entropy (§4.4.1)', function () {
 
   it('equals the dense brute-force reference on small random sets (property)', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 50, max: 200 }), fc.integer({ min: 1, max: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), (seed, n, d, kFraction) => {
-        const rnd = random(seed);
-        const points = clusteredPoints(rnd, n, d);
-        const k = 2 + Math.floor(kFraction * (n - 3));
-        const sparse = interSampleEntropy(bruteForceKnn(points, n, d, k));
-        const dense = interSampleEntropyDense(points, n, d, k);
-        assert.ok(Math.abs(sparse.entropy - dense.entropy) < 1e-8, `n=${n} d=${d} k=${k}: ${sparse.entropy} vs ${dense.entropy}`);
-        for (let i = 0; i < n; i++) assert.ok(Math.abs(sparse.sigmas[i] - dense.sigmas[i]) <= 1e-7 * dense.sigmas[i], `σ${i}`);
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 50, max: 200 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (seed, n, d, kFraction) => {
+          const rnd = random(seed);
+          const points = clusteredPoints(rnd, n, d);
+          const k = 2 + Math.floor(kFraction * (n - 3));
+          const sparse = interSampleEntropy(bruteForceKnn(points, n, d, k));
+          const dense = interSampleEntropyDense(points, n, d, k);
+          assert.ok(Math.abs(sparse.entropy - dense.entropy) < 1e-8, `n=${n} d=${d} k=${k}: ${sparse.entropy} vs ${dense.entropy}`);
+          for (let i = 0; i < n; i++) assert.ok(Math.abs(sparse.sigmas[i] - dense.sigmas[i]) <= 1e-7 * dense.sigmas[i], `σ${i}`);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -169,17 +181,23 @@ describe('estimators: inter-sample entropy (§4.4.1)', function () {
 
   it('is invariant to scaling the data: σ scales with the distances, P does not change (property)', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 20, max: 100 }), fc.integer({ min: 2, max: 19 }), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (seed, n, k, scale) => {
-        const rnd = random(seed);
-        const d = 4;
-        const knn = bruteForceKnn(clusteredPoints(rnd, n, d), n, d, k);
-        const scaled = { ...knn, distances: knn.distances.map((x) => x * scale) };
-        const a = interSampleEntropy(knn);
-        const b = interSampleEntropy(scaled);
-        // Scaling rounds each distance to float32 again, a relative change up to 6e−8.
-        assert.ok(Math.abs(a.entropy - b.entropy) < 1e-6, `${a.entropy} vs ${b.entropy}`);
-        for (let i = 0; i < n; i++) assert.ok(Math.abs(b.sigmas[i] / (scale * a.sigmas[i]) - 1) < 1e-6, `σ${i}`);
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 20, max: 100 }),
+        fc.integer({ min: 2, max: 19 }),
+        fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
+        (seed, n, k, scale) => {
+          const rnd = random(seed);
+          const d = 4;
+          const knn = bruteForceKnn(clusteredPoints(rnd, n, d), n, d, k);
+          const scaled = { ...knn, distances: knn.distances.map((x) => x * scale) };
+          const a = interSampleEntropy(knn);
+          const b = interSampleEntropy(scaled);
+          // Scaling rounds each distance to float32 again, a relative change up to 6e−8.
+          assert.ok(Math.abs(a.entropy - b.entropy) < 1e-6, `${a.entropy} vs ${b.entropy}`);
+          for (let i = 0; i < n; i++) assert.ok(Math.abs(b.sigmas[i] / (scale * a.sigmas[i]) - 1) < 1e-6, `σ${i}`);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -31,7 +31,11 @@ describe('estimators: intra-sample entropy (§4.4.2)', () => {
   });
 
   it('gives log2 B for an equal number of values in each bin', () => {
-    for (const [bins, perBin] of [[32, 4], [10, 7], [3, 1000]]) {
+    for (const [bins, perBin] of [
+      [32, 4],
+      [10, 7],
+      [3, 1000],
+    ]) {
       const values = new Float32Array(bins * perBin);
       for (let i = 0; i < values.length; i++) values[i] = -1 + (2 * ((i % bins) + 0.5)) / bins;
       const h = histogramEntropy(values, bins, -1, 1);
@@ -90,10 +94,7 @@ describe('estimators: intra-sample entropy (§4.4.2)', () => {
 
   it('bins over the range the normalisation names: map, channel or layer', () => {
     // B = 2. Channel 0: sample 0 in [0, 0.5], sample 1 in [0, 1]. Channel 1 spans [0, 4].
-    const data = Float32Array.from([
-      0, 0.5, 0, 0.5, /* s0 c0 */ 0, 1, 2, 4 /* s0 c1 */,
-      0, 1, 0, 1, /* s1 c0 */ 0, 1, 1, 1 /* s1 c1 */,
-    ]);
+    const data = Float32Array.from([0, 0.5, 0, 0.5, /* s0 c0 */ 0, 1, 2, 4 /* s0 c1 */, 0, 1, 0, 1, /* s1 c0 */ 0, 1, 1, 1 /* s1 c1 */]);
     const entropies = (intraNormalization: IntraNormalization) => [...featureMapEntropies(data, 2, 2, 4, { intraBins: 2, intraNormalization }).entropy];
     // Per map: s0c0 over [0, 0.5] splits 2/2; s0c1 over [0, 4] is {0, 1} | {2, 4}; s1c0 splits 2/2; s1c1 is {0} | {1, 1, 1}.
     assert.deepEqual(entropies('map'), [1, 1, 1, Math.fround(entropyOf([1, 3]))]);
@@ -106,18 +107,25 @@ describe('estimators: intra-sample entropy (§4.4.2)', () => {
 
   it('matches histogramEntropy of each map over its own range (property)', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 40 }), (seed, n, channels, mapSize, bins) => {
-        const rnd = random(seed);
-        const data = Float32Array.from({ length: n * channels * mapSize }, () => (rnd() < 0.2 ? Math.round(rnd() * 3) : rnd() * 10 - 5));
-        const result = featureMapEntropies(data, n, channels, mapSize, { intraBins: bins, intraNormalization: 'map' });
-        for (let m = 0; m < n * channels; m++) {
-          const map = data.subarray(m * mapSize, (m + 1) * mapSize);
-          const expected = histogramEntropy(map, bins, Math.min(...map), Math.max(...map));
-          assert.ok(expected !== undefined);
-          assert.ok(Math.abs(result.entropy[m] - expected) < 1e-6, `map ${m}: ${result.entropy[m]} vs ${expected}`);
-          assert.ok(result.entropy[m] >= 0 && result.entropy[m] <= Math.log2(Math.min(bins, mapSize)) + 1e-6);
-        }
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 40 }),
+        (seed, n, channels, mapSize, bins) => {
+          const rnd = random(seed);
+          const data = Float32Array.from({ length: n * channels * mapSize }, () => (rnd() < 0.2 ? Math.round(rnd() * 3) : rnd() * 10 - 5));
+          const result = featureMapEntropies(data, n, channels, mapSize, { intraBins: bins, intraNormalization: 'map' });
+          for (let m = 0; m < n * channels; m++) {
+            const map = data.subarray(m * mapSize, (m + 1) * mapSize);
+            const expected = histogramEntropy(map, bins, Math.min(...map), Math.max(...map));
+            assert.ok(expected !== undefined);
+            assert.ok(Math.abs(result.entropy[m] - expected) < 1e-6, `map ${m}: ${result.entropy[m]} vs ${expected}`);
+            assert.ok(result.entropy[m] >= 0 && result.entropy[m] <= Math.log2(Math.min(bins, mapSize)) + 1e-6);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -148,28 +156,34 @@ describe('estimators: intra-sample entropy (§4.4.2)', () => {
 
     it('is invariant to the order of the samples (property)', () => {
       fc.assert(
-        fc.property(fc.integer(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), (seed, n, channels, classes) => {
-          const rnd = random(seed);
-          const mapSize = 9;
-          const data = Float32Array.from({ length: n * channels * mapSize }, () => rnd() * 4);
-          const labels = Int32Array.from({ length: n }, () => Math.floor(rnd() * classes));
-          const permutation = Array.from({ length: n }, (_, i) => i).sort(() => rnd() - 0.5);
-          const permutedData = new Float32Array(data.length);
-          const permutedLabels = new Int32Array(n);
-          permutation.forEach((from, to) => {
-            permutedData.set(data.subarray(from * channels * mapSize, (from + 1) * channels * mapSize), to * channels * mapSize);
-            permutedLabels[to] = labels[from];
-          });
-          for (const intraNormalization of ['map', 'channel', 'layer'] as const) {
-            const params = { ...ESTIMATOR_DEFAULTS, intraNormalization };
-            const a = channelEntropyByClass(featureMapEntropies(data, n, channels, mapSize, params), labels, classes);
-            const b = channelEntropyByClass(featureMapEntropies(permutedData, n, channels, mapSize, params), permutedLabels, classes);
-            assert.deepEqual(b.perClassCount, a.perClassCount);
-            assert.deepEqual(b.classHasSamples, a.classHasSamples);
-            for (let i = 0; i < a.perClass.length; i++) assert.ok(Math.abs(a.perClass[i] - b.perClass[i]) < 1e-6);
-            for (let c = 0; c < channels; c++) assert.ok(Math.abs(a.all[c] - b.all[c]) < 1e-6);
-          }
-        }),
+        fc.property(
+          fc.integer(),
+          fc.integer({ min: 1, max: 30 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 5 }),
+          (seed, n, channels, classes) => {
+            const rnd = random(seed);
+            const mapSize = 9;
+            const data = Float32Array.from({ length: n * channels * mapSize }, () => rnd() * 4);
+            const labels = Int32Array.from({ length: n }, () => Math.floor(rnd() * classes));
+            const permutation = Array.from({ length: n }, (_, i) => i).sort(() => rnd() - 0.5);
+            const permutedData = new Float32Array(data.length);
+            const permutedLabels = new Int32Array(n);
+            permutation.forEach((from, to) => {
+              permutedData.set(data.subarray(from * channels * mapSize, (from + 1) * channels * mapSize), to * channels * mapSize);
+              permutedLabels[to] = labels[from];
+            });
+            for (const intraNormalization of ['map', 'channel', 'layer'] as const) {
+              const params = { ...ESTIMATOR_DEFAULTS, intraNormalization };
+              const a = channelEntropyByClass(featureMapEntropies(data, n, channels, mapSize, params), labels, classes);
+              const b = channelEntropyByClass(featureMapEntropies(permutedData, n, channels, mapSize, params), permutedLabels, classes);
+              assert.deepEqual(b.perClassCount, a.perClassCount);
+              assert.deepEqual(b.classHasSamples, a.classHasSamples);
+              for (let i = 0; i < a.perClass.length; i++) assert.ok(Math.abs(a.perClass[i] - b.perClass[i]) < 1e-6);
+              for (let c = 0; c < channels; c++) assert.ok(Math.abs(a.all[c] - b.all[c]) < 1e-6);
+            }
+          },
+        ),
         { numRuns: 100 },
       );
     });

@@ -33,9 +33,14 @@ describe('estimators: label entropies (§5.2)', () => {
   it('stays within [0, log2 classes] and is undefined exactly where the column or row is empty (property)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }).chain((classes) =>
-          fc.tuple(fc.constant(classes), fc.array(fc.tuple(fc.integer({ min: 0, max: classes - 1 }), fc.integer({ min: 0, max: classes - 1 })), { maxLength: 200 })),
-        ),
+        fc
+          .integer({ min: 1, max: 12 })
+          .chain((classes) =>
+            fc.tuple(
+              fc.constant(classes),
+              fc.array(fc.tuple(fc.integer({ min: 0, max: classes - 1 }), fc.integer({ min: 0, max: classes - 1 })), { maxLength: 200 }),
+            ),
+          ),
         ([classes, samples]) => {
           const confusion = confusionMatrix(Int32Array.from(samples.map((s) => s[0])), Int32Array.from(samples.map((s) => s[1])), classes);
           const { labelGivenPrediction, predictionGivenLabel } = labelEntropies(confusion, classes);
@@ -56,12 +61,24 @@ describe('estimators: label entropies (§5.2)', () => {
 
   it('predicts the argmax of the logits, ties to the lowest class, and −1 for a row of NaN', () => {
     const logits = Float32Array.from([
-      0.1, 0.7, 0.2, // 1
-      3, 3, 1, // tie → 0
-      -Infinity, -Infinity, -Infinity, // all −∞ → 0
-      NaN, -5, NaN, // NaN is never the maximum → 1
-      NaN, NaN, NaN, // nothing usable → −1
-      -1, 2, 2, // tie → 1
+      0.1,
+      0.7,
+      0.2, // 1
+      3,
+      3,
+      1, // tie → 0
+      -Infinity,
+      -Infinity,
+      -Infinity, // all −∞ → 0
+      NaN,
+      -5,
+      NaN, // NaN is never the maximum → 1
+      NaN,
+      NaN,
+      NaN, // nothing usable → −1
+      -1,
+      2,
+      2, // tie → 1
     ]);
     assert.deepEqual([...predictionsFromLogits(logits, 6, 3)], [1, 0, 0, 1, -1, 1]);
   });

@@ -25,7 +25,11 @@ describe('estimators: parameters', () => {
       { capacityRange: 'global' },
     ];
     for (const overrides of bad) {
-      assert.throws(() => resolveEstimatorParams(overrides as Partial<EstimatorParams>), (err: unknown) => err instanceof CnnSlicerError && err.code === 'bad-request', JSON.stringify(overrides));
+      assert.throws(
+        () => resolveEstimatorParams(overrides as Partial<EstimatorParams>),
+        (err: unknown) => err instanceof CnnSlicerError && err.code === 'bad-request',
+        JSON.stringify(overrides),
+      );
     }
   });
 });

@@ -30,7 +30,8 @@ describe('extension manifest (package.json)', () => {
     for (const [menu, items] of Object.entries(pkg.contributes.menus as Record<string, MenuItem[]>)) {
       for (const item of items) {
         assert.ok(commands.has(item.command), `${menu} names unknown command ${item.command}`);
-        for (const [, value] of (item.when ?? '').matchAll(/viewItem == (\w+)/g)) assert.ok(contexts.has(value), `${menu} tests viewItem == ${value}, which no node has`);
+        for (const [, value] of (item.when ?? '').matchAll(/viewItem == (\w+)/g))
+          assert.ok(contexts.has(value), `${menu} tests viewItem == ${value}, which no node has`);
         for (const [, value] of (item.when ?? '').matchAll(/view == ([\w.]+)/g)) assert.equal(value, RUNS_VIEW_ID);
       }
     }
@@ -39,7 +40,10 @@ describe('extension manifest (package.json)', () => {
   it('contributes the Runs view in its own activity bar container, with a theme-coloured icon', () => {
     const container = pkg.contributes.viewsContainers.activitybar.find((c: { id: string }) => c.id === 'cnnslicer');
     assert.ok(container);
-    assert.deepEqual(pkg.contributes.views.cnnslicer.map((v: { id: string }) => v.id), [RUNS_VIEW_ID]);
+    assert.deepEqual(
+      pkg.contributes.views.cnnslicer.map((v: { id: string }) => v.id),
+      [RUNS_VIEW_ID],
+    );
     const svg = readFileSync(join(root, container.icon), 'utf8');
     assert.match(svg, /currentColor/);
     assert.doesNotMatch(svg, /#[0-9a-f]{3,8}\b|rgb\(/i, 'a fixed colour would ignore the theme');
@@ -65,7 +69,10 @@ describe('extension manifest (package.json)', () => {
     // Panels restored after a reload need their serializers registered, so each view type is declared; a workspace
     // holding a run activates it so the CodeLens over the layers' source lines is there without opening a view first
     // (activation only registers providers: the engine starts on the first request).
-    assert.deepEqual(pkg.activationEvents, [...Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`), 'workspaceContains:**/cnnslicer.json']);
+    assert.deepEqual(pkg.activationEvents, [
+      ...Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`),
+      'workspaceContains:**/cnnslicer.json',
+    ]);
     assert.deepEqual(pkg.extensionKind, ['workspace']);
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.equal(pkg.main, './dist/extension/extension.js');
@@ -76,7 +83,10 @@ describe('extension manifest (package.json)', () => {
     // and no `!` pattern does, patterns matched with minimatch and { dot: true }. The authoritative
     // check of a real package is scripts/check-vsix.mjs, run by `npm run package`.
     const { minimatch } = createRequire(__filename)('minimatch') as { minimatch: (path: string, pattern: string, options: object) => boolean };
-    const lines = readFileSync(join(root, '.vscodeignore'), 'utf8').split(/[\n\r]/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = readFileSync(join(root, '.vscodeignore'), 'utf8')
+      .split(/[\n\r]/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     const ignore = lines.filter((l) => !l.startsWith('!'));
     const negate = lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
     const packaged = (file: string): boolean => !ignore.some((p) => minimatch(file, p, { dot: true })) || negate.some((p) => minimatch(file, p, { dot: true }));

@@ -20,7 +20,13 @@ function loadAll(catalog: RunCatalog, dirs: readonly string[], state: (dir: stri
 describe('extension run catalog', () => {
   it('adds the runs a scan finds as loading and asks for them to be loaded', () => {
     const catalog = new RunCatalog();
-    const { toLoad, changed } = catalog.reconcile([{ dir: '/w/a', stamp: '1:10' }, { dir: '/w/b', stamp: '1:20' }], false);
+    const { toLoad, changed } = catalog.reconcile(
+      [
+        { dir: '/w/a', stamp: '1:10' },
+        { dir: '/w/b', stamp: '1:20' },
+      ],
+      false,
+    );
     assert.deepEqual(toLoad, ['/w/a', '/w/b']);
     assert.equal(changed, true);
     assert.deepEqual(catalog.get('/w/a'), { dir: '/w/a', state: { kind: 'loading' } });
@@ -28,23 +34,48 @@ describe('extension run catalog', () => {
 
   it('reloads only what changed, failed before, or could not be stamped', () => {
     const catalog = new RunCatalog();
-    const first = catalog.reconcile([{ dir: '/a', stamp: '1' }, { dir: '/b', stamp: '1' }, { dir: '/c', stamp: '1' }, { dir: '/d', stamp: '1' }], false);
+    const first = catalog.reconcile(
+      [
+        { dir: '/a', stamp: '1' },
+        { dir: '/b', stamp: '1' },
+        { dir: '/c', stamp: '1' },
+        { dir: '/d', stamp: '1' },
+      ],
+      false,
+    );
     loadAll(catalog, first.toLoad, (dir) => (dir === '/b' ? failure : loaded(dir)));
-    const second = catalog.reconcile([{ dir: '/a', stamp: '1' }, { dir: '/b', stamp: '1' }, { dir: '/c', stamp: '2' }, { dir: '/d', stamp: undefined }], false);
+    const second = catalog.reconcile(
+      [
+        { dir: '/a', stamp: '1' },
+        { dir: '/b', stamp: '1' },
+        { dir: '/c', stamp: '2' },
+        { dir: '/d', stamp: undefined },
+      ],
+      false,
+    );
     assert.deepEqual(second.toLoad, ['/b', '/c', '/d']);
     assert.equal(second.changed, false);
   });
 
   it('reloads everything when asked to', () => {
     const catalog = new RunCatalog();
-    const found = [{ dir: '/a', stamp: '1' }, { dir: '/b', stamp: '1' }];
+    const found = [
+      { dir: '/a', stamp: '1' },
+      { dir: '/b', stamp: '1' },
+    ];
     loadAll(catalog, catalog.reconcile(found, false).toLoad, (dir) => loaded(dir));
     assert.deepEqual(catalog.reconcile(found, true).toLoad, ['/a', '/b']);
   });
 
   it('drops runs a scan no longer finds', () => {
     const catalog = new RunCatalog();
-    catalog.reconcile([{ dir: '/a', stamp: '1' }, { dir: '/b', stamp: '1' }], false);
+    catalog.reconcile(
+      [
+        { dir: '/a', stamp: '1' },
+        { dir: '/b', stamp: '1' },
+      ],
+      false,
+    );
     const { changed } = catalog.reconcile([{ dir: '/b', stamp: '1' }], false);
     assert.equal(changed, true);
     assert.equal(catalog.get('/a'), undefined);
@@ -53,7 +84,13 @@ describe('extension run catalog', () => {
 
   it('counts a run found twice in one scan (two workspace folders overlapping) once', () => {
     const catalog = new RunCatalog();
-    const { toLoad } = catalog.reconcile([{ dir: '/a', stamp: '1' }, { dir: '/a', stamp: '1' }], false);
+    const { toLoad } = catalog.reconcile(
+      [
+        { dir: '/a', stamp: '1' },
+        { dir: '/a', stamp: '1' },
+      ],
+      false,
+    );
     assert.deepEqual(toLoad, ['/a']);
     assert.equal(catalog.size, 1);
   });
@@ -92,16 +129,30 @@ describe('extension run catalog', () => {
     const catalog = new RunCatalog();
     const found = ['/w/zeta', '/w/x2', '/w/x1', '/w/alpha'].map((dir) => ({ dir, stamp: '1' }));
     catalog.reconcile(found, false);
-    for (const [dir, name] of [['/w/x1', 'mnist'], ['/w/x2', 'mnist'], ['/w/alpha', 'zzz']] as const) catalog.finishLoad(dir, catalog.beginLoad(dir)!, loaded(dir, name));
+    for (const [dir, name] of [
+      ['/w/x1', 'mnist'],
+      ['/w/x2', 'mnist'],
+      ['/w/alpha', 'zzz'],
+    ] as const)
+      catalog.finishLoad(dir, catalog.beginLoad(dir)!, loaded(dir, name));
     const entries = catalog.entries();
     assert.deepEqual(entries.map(runEntryLabel), ['mnist', 'mnist', 'zeta', 'zzz']);
-    assert.deepEqual(entries.map((e) => e.dir), ['/w/x1', '/w/x2', '/w/zeta', '/w/alpha']);
+    assert.deepEqual(
+      entries.map((e) => e.dir),
+      ['/w/x1', '/w/x2', '/w/zeta', '/w/alpha'],
+    );
   });
 });
 
 describe('extension run catalog: which file events can change the runs', () => {
   const catalog = new RunCatalog();
-  catalog.reconcile([{ dir: '/w/runs/a', stamp: '1' }, { dir: '/w/other/b', stamp: '1' }], false);
+  catalog.reconcile(
+    [
+      { dir: '/w/runs/a', stamp: '1' },
+      { dir: '/w/other/b', stamp: '1' },
+    ],
+    false,
+  );
 
   it('counts deleting a run folder or an ancestor of one', () => {
     for (const p of ['/w/runs/a', '/w/runs', '/w/runs/', '/w']) assert.equal(catalog.mayChangeRuns('deleted', p), true, p);

@@ -33,9 +33,50 @@ function shown(text: string): string {
 
 /** Strings built from the characters that mean something to markdown or HTML. */
 const hostileString = fc.oneof(
-  fc.string({ unit: fc.constantFrom('`', ' ', '\\', '|', '<', '>', '*', '_', '#', '[', ']', '(', ')', '!', '\n', '\r', '\t', '&', '-', '=', ':', 'a', '1', '\u2028', '\u0000'), maxLength: 24 }),
+  fc.string({
+    unit: fc.constantFrom(
+      '`',
+      ' ',
+      '\\',
+      '|',
+      '<',
+      '>',
+      '*',
+      '_',
+      '#',
+      '[',
+      ']',
+      '(',
+      ')',
+      '!',
+      '\n',
+      '\r',
+      '\t',
+      '&',
+      '-',
+      '=',
+      ':',
+      'a',
+      '1',
+      '\u2028',
+      '\u0000',
+    ),
+    maxLength: 24,
+  }),
   fc.string({ unit: 'grapheme', maxLength: 24 }),
-  fc.constantFrom('<img src=x onerror=alert(1)>', '<script>alert(1)</script>', '`', '``', ' ` ', '# heading', '---', '[x](command:evil)', 'http://example.com', '  ', ''),
+  fc.constantFrom(
+    '<img src=x onerror=alert(1)>',
+    '<script>alert(1)</script>',
+    '`',
+    '``',
+    ' ` ',
+    '# heading',
+    '---',
+    '[x](command:evil)',
+    'http://example.com',
+    '  ',
+    '',
+  ),
 );
 
 describe('extension run summary', () => {

@@ -84,7 +84,10 @@ describe('extension runs tree model', () => {
   it('shows a run whose manifest is invalid with an error icon and the error as tooltip, and no children', () => {
     const failed = runNode({
       dir: '/work/runs/broken',
-      state: { kind: 'failed', error: { code: 'invalid-manifest', message: 'layers[0].kind: "conv3d" is not one of conv, pool', file: '/work/runs/broken/cnnslicer.json' } },
+      state: {
+        kind: 'failed',
+        error: { code: 'invalid-manifest', message: 'layers[0].kind: "conv3d" is not one of conv, pool', file: '/work/runs/broken/cnnslicer.json' },
+      },
     });
     const p = presentNode(failed);
     assert.equal(p.label, 'broken');
@@ -114,7 +117,11 @@ describe('extension runs tree model', () => {
 
   it('gives every node of a fully expanded tree a unique id, even across runs that share names', () => {
     const withDuplicateClasses = makeRun({ dir: '/b', name: 'mnist', incompleteEpochs: [3], manifest: { classes: ['cat', 'cat'] } });
-    const roots = [loadedRun('/a', 'mnist', [3]), runNode({ dir: '/b', state: { kind: 'loaded', info: withDuplicateClasses } }), runNode({ dir: '/c', state: { kind: 'loading' } })];
+    const roots = [
+      loadedRun('/a', 'mnist', [3]),
+      runNode({ dir: '/b', state: { kind: 'loaded', info: withDuplicateClasses } }),
+      runNode({ dir: '/c', state: { kind: 'loading' } }),
+    ];
     const ids = walk(roots).map((n) => presentNode(n).id);
     assert.equal(new Set(ids).size, ids.length);
     assert.ok(ids.length > 1000, `expected the channels of both runs, got ${ids.length} nodes`);

@@ -2,18 +2,32 @@ import * as assert from 'node:assert/strict';
 import { escapeCodicons, plainNotificationText } from '../../src/extension/plainText';
 import { ProgressTracker } from '../../src/extension/progressReporting';
 import { checkTrustedWorkspace, restrictedModeMessage } from '../../src/extension/restrictedMode';
-import { CACHE_SETTINGS, engineCacheEnv, engineCacheSettings, engineTimeouts, ENGINE_SETTINGS, sameEngineCacheSettings, sameEngineTimeouts } from '../../src/extension/settings';
+import {
+  CACHE_SETTINGS,
+  engineCacheEnv,
+  engineCacheSettings,
+  engineTimeouts,
+  ENGINE_SETTINGS,
+  sameEngineCacheSettings,
+  sameEngineTimeouts,
+} from '../../src/extension/settings';
 
 describe('extension restricted mode guard', () => {
   it('lets an action through in a trusted workspace without a word', () => {
     const reported: string[] = [];
-    assert.equal(checkTrustedWorkspace(true, 'Train Model', (m) => reported.push(m)), true);
+    assert.equal(
+      checkTrustedWorkspace(true, 'Train Model', (m) => reported.push(m)),
+      true,
+    );
     assert.deepEqual(reported, []);
   });
 
   it('refuses an action in Restricted Mode and says why and what to do', () => {
     const reported: string[] = [];
-    assert.equal(checkTrustedWorkspace(false, 'Train Model', (m) => reported.push(m)), false);
+    assert.equal(
+      checkTrustedWorkspace(false, 'Train Model', (m) => reported.push(m)),
+      false,
+    );
     assert.deepEqual(reported, ['CNNSlicer: Train Model runs code and is disabled in Restricted Mode. Trust this workspace to enable it.']);
     assert.equal(restrictedModeMessage('Run Probe'), 'CNNSlicer: Run Probe runs code and is disabled in Restricted Mode. Trust this workspace to enable it.');
   });
@@ -23,22 +37,22 @@ describe('extension settings', () => {
   const read = (values: Record<string, unknown>) => (key: string) => values[key];
 
   it('converts the configured seconds to milliseconds', () => {
-    assert.deepEqual(
-      engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: 10, [ENGINE_SETTINGS.requestTimeoutSeconds.key]: 2.5 })),
-      { heartbeatTimeoutMs: 10_000, requestTimeoutMs: 2_500 },
-    );
+    assert.deepEqual(engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: 10, [ENGINE_SETTINGS.requestTimeoutSeconds.key]: 2.5 })), {
+      heartbeatTimeoutMs: 10_000,
+      requestTimeoutMs: 2_500,
+    });
   });
 
   it('falls back to the defaults for missing or malformed values and raises values below the minimum', () => {
     assert.deepEqual(engineTimeouts(read({})), { heartbeatTimeoutMs: 30_000, requestTimeoutMs: 600_000 });
-    assert.deepEqual(
-      engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: '10', [ENGINE_SETTINGS.requestTimeoutSeconds.key]: Number.NaN })),
-      { heartbeatTimeoutMs: 30_000, requestTimeoutMs: 600_000 },
-    );
-    assert.deepEqual(
-      engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: 0, [ENGINE_SETTINGS.requestTimeoutSeconds.key]: -5 })),
-      { heartbeatTimeoutMs: 2_000, requestTimeoutMs: 1_000 },
-    );
+    assert.deepEqual(engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: '10', [ENGINE_SETTINGS.requestTimeoutSeconds.key]: Number.NaN })), {
+      heartbeatTimeoutMs: 30_000,
+      requestTimeoutMs: 600_000,
+    });
+    assert.deepEqual(engineTimeouts(read({ [ENGINE_SETTINGS.heartbeatTimeoutSeconds.key]: 0, [ENGINE_SETTINGS.requestTimeoutSeconds.key]: -5 })), {
+      heartbeatTimeoutMs: 2_000,
+      requestTimeoutMs: 1_000,
+    });
   });
 
   it('tells equal timeouts from different ones', () => {
@@ -80,11 +94,7 @@ describe('extension cache settings', () => {
 describe('extension progress reporting', () => {
   it('turns done-of-total into increments that add up to 100', () => {
     const tracker = new ProgressTracker();
-    const steps = [
-      tracker.next({ done: 1, total: 4 }),
-      tracker.next({ done: 2, total: 4, message: 'reading epoch 2' }),
-      tracker.next({ done: 4, total: 4 }),
-    ];
+    const steps = [tracker.next({ done: 1, total: 4 }), tracker.next({ done: 2, total: 4, message: 'reading epoch 2' }), tracker.next({ done: 4, total: 4 })];
     assert.deepEqual(steps, [
       { increment: 25, message: '1 of 4' },
       { increment: 25, message: 'reading epoch 2' },
@@ -104,7 +114,10 @@ describe('extension progress reporting', () => {
 
 describe('extension plain text', () => {
   it('keeps markdown links in notification text from becoming clickable', () => {
-    assert.equal(plainNotificationText('layer "[x](command:workbench.action.quit)" appears twice'), 'layer "[x] (command:workbench.action.quit)" appears twice');
+    assert.equal(
+      plainNotificationText('layer "[x](command:workbench.action.quit)" appears twice'),
+      'layer "[x] (command:workbench.action.quit)" appears twice',
+    );
     assert.equal(plainNotificationText('/runs/a: not found'), '/runs/a: not found');
   });
 

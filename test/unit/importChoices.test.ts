@@ -71,12 +71,23 @@ describe('importing an ONNX model from Analyze Model (host decisions)', () => {
   });
 
   it('offers Analyze Model in the Explorer on .onnx files, run manifests and folders, on local files only', () => {
-    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { menus: Record<string, { command: string; when?: string }[]> } };
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      contributes: { menus: Record<string, { command: string; when?: string }[]> };
+    };
     const entries = (pkg.contributes.menus['explorer/context'] ?? []).filter((m) => m.command === COMMAND.analyzeModel);
     const whens = entries.map((m) => m.when ?? '');
-    assert.ok(whens.some((w) => /resourceExtname == \.onnx/.test(w) && /!explorerResourceIsFolder/.test(w)), whens.join('\n'));
-    assert.ok(whens.some((w) => /resourceFilename == cnnslicer\.json/.test(w)), whens.join('\n'));
-    assert.ok(whens.some((w) => /(^|&& )explorerResourceIsFolder/.test(w)), whens.join('\n'));
+    assert.ok(
+      whens.some((w) => /resourceExtname == \.onnx/.test(w) && /!explorerResourceIsFolder/.test(w)),
+      whens.join('\n'),
+    );
+    assert.ok(
+      whens.some((w) => /resourceFilename == cnnslicer\.json/.test(w)),
+      whens.join('\n'),
+    );
+    assert.ok(
+      whens.some((w) => /(^|&& )explorerResourceIsFolder/.test(w)),
+      whens.join('\n'),
+    );
     for (const w of whens) assert.match(w, /resourceScheme == file/, 'the engine reads only local files');
   });
 });

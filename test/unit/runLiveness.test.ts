@@ -68,7 +68,12 @@ describe('run liveness', () => {
     const liveness = new RunLiveness(clock.now);
     liveness.observe(RUN, observation(1, { manifestModifiedMs: clock.now() }));
     // Intervals of 5, 4, 6 and 40 minutes: the median ignores the one long pause.
-    for (const [epochs, gap] of [[2, 5], [3, 4], [4, 6], [5, 40]] as const) {
+    for (const [epochs, gap] of [
+      [2, 5],
+      [3, 4],
+      [4, 6],
+      [5, 40],
+    ] as const) {
       clock.advance(gap * MINUTE);
       liveness.observe(RUN, observation(epochs, { manifestModifiedMs: clock.now() }));
     }

@@ -92,7 +92,11 @@ describe('trainer process: parsing its lines', () => {
     });
     assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"device":"cuda"}'), { event: 'start', run: '/r', epochs: 2, device: 'cuda' });
     assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"backend":"wasm"}'), { event: 'start', run: '/r', epochs: 2, backend: 'wasm' });
-    assert.deepEqual(parseTrainerLine('{"event":"start","run":"/r","epochs":2,"device":7,"backend":""}'), { event: 'start', run: '/r', epochs: 2 }, 'a malformed device or backend is dropped, the event kept');
+    assert.deepEqual(
+      parseTrainerLine('{"event":"start","run":"/r","epochs":2,"device":7,"backend":""}'),
+      { event: 'start', run: '/r', epochs: 2 },
+      'a malformed device or backend is dropped, the event kept',
+    );
     assert.deepEqual(parseTrainerLine('{"event":"done","run":"/r"}'), { event: 'done', run: '/r' });
     assert.deepEqual(parseTrainerLine('{"event":"cancelled","run":null,"epoch":null}'), { event: 'cancelled', run: null, epoch: null });
     assert.deepEqual(parseTrainerLine('{"event":"error","message":"boom"}'), { event: 'error', message: 'boom' });
@@ -137,16 +141,64 @@ describe('trainer process: time left and progress text', () => {
   });
 
   it('builds the CIFAR-10 command line, the same options for both trainers', () => {
-    const o = { dataset: 'cifar10', arch: 'cifar', perClass: 100, epochs: 2, batchSize: 32, lr: 0.01, probe: 20, out: '/o', data: '/c', cifarRecords: 50 } as const;
-    const options = ['--dataset', 'cifar10', '--arch', 'cifar', '--per-class', '100', '--epochs', '2', '--batch-size', '32', '--lr', '0.01', '--probe', '20', '--out', '/o', '--data', '/c', '--cifar-records', '50'];
+    const o = {
+      dataset: 'cifar10',
+      arch: 'cifar',
+      perClass: 100,
+      epochs: 2,
+      batchSize: 32,
+      lr: 0.01,
+      probe: 20,
+      out: '/o',
+      data: '/c',
+      cifarRecords: 50,
+    } as const;
+    const options = [
+      '--dataset',
+      'cifar10',
+      '--arch',
+      'cifar',
+      '--per-class',
+      '100',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+      '--lr',
+      '0.01',
+      '--probe',
+      '20',
+      '--out',
+      '/o',
+      '--data',
+      '/c',
+      '--cifar-records',
+      '50',
+    ];
     assert.deepEqual(trainerOptionArgs(o), options);
     assert.deepEqual(trainerArgs(o), ['-m', 'cnnslicer.train', ...options]);
   });
 
   it('builds the trainer command line', () => {
     assert.deepEqual(trainerArgs({ arch: 'small', perClass: 'all', epochs: 2, batchSize: 64, lr: 0.001, probe: 50, out: '/o', data: '/d' }), [
-      '-m', 'cnnslicer.train', '--arch', 'small', '--per-class', 'all', '--epochs', '2',
-      '--batch-size', '64', '--lr', '0.001', '--probe', '50', '--out', '/o', '--data', '/d',
+      '-m',
+      'cnnslicer.train',
+      '--arch',
+      'small',
+      '--per-class',
+      'all',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '64',
+      '--lr',
+      '0.001',
+      '--probe',
+      '50',
+      '--out',
+      '/o',
+      '--data',
+      '/d',
     ]);
   });
 });
@@ -166,7 +218,10 @@ describe('trainer process: running a trainer', function () {
     const { trainer, events } = fake('ok');
     const result = await trainer.result;
     assert.deepEqual(result, { outcome: 'done', run: '/runs/a', lastEpoch: 3 });
-    assert.deepEqual(events.map((e) => (e.event === 'epoch' ? `epoch ${e.epoch}` : e.event)), ['start', 'epoch 1', 'epoch 2', 'epoch 3', 'done']);
+    assert.deepEqual(
+      events.map((e) => (e.event === 'epoch' ? `epoch ${e.epoch}` : e.event)),
+      ['start', 'epoch 1', 'epoch 2', 'epoch 3', 'done'],
+    );
   });
 
   it('fails with the trainer’s own message', async () => {

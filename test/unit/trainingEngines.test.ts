@@ -20,7 +20,13 @@ import type { TorchStatus } from '../../src/extension/training/pythonInterpreter
 const torchCpu: TorchStatus = { ok: true, version: '1.13.0', cuda: false };
 const torchCuda: TorchStatus = { ok: true, version: '2.3.0', cuda: true, gpu: 'NVIDIA H100' };
 const noTorch: TorchStatus = { ok: false, problem: 'cannot import torch' };
-const tfjs = (...backends: TfjsBackendName[]): TfjsStatus => ({ ok: true, backends, best: backends[0], native: backends.some((b) => b.startsWith('tensorflow')), notes: [] });
+const tfjs = (...backends: TfjsBackendName[]): TfjsStatus => ({
+  ok: true,
+  backends,
+  best: backends[0],
+  native: backends.some((b) => b.startsWith('tensorflow')),
+  notes: [],
+});
 const noTfjs: TfjsStatus = { ok: false, problem: '@tensorflow/tfjs is not installed' };
 
 describe('training engines: what auto picks', () => {

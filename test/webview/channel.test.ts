@@ -137,7 +137,11 @@ describe('channel view (headless Chromium)', function () {
     for (const c of m.circles) assert.ok(Math.abs(c.value - entropy(c)) < 1e-6, `circle of channel ${c.channel}, ${c.group}: ${c.value} vs ${entropy(c)}`);
     // Areas are proportional to entropies, across every class circle.
     const ref = m.circles.reduce((a, b) => (b.value > a.value ? b : a));
-    for (const c of m.circles) assert.ok(Math.abs(c.sr ** 2 / ref.sr ** 2 - c.value / ref.value) < 1e-6, `channel ${c.channel} of ${c.group}: area ratio ${c.sr ** 2 / ref.sr ** 2}, entropy ratio ${c.value / ref.value}`);
+    for (const c of m.circles)
+      assert.ok(
+        Math.abs(c.sr ** 2 / ref.sr ** 2 - c.value / ref.value) < 1e-6,
+        `channel ${c.channel} of ${c.group}: area ratio ${c.sr ** 2 / ref.sr ** 2}, entropy ratio ${c.value / ref.value}`,
+      );
     // A class circle grows with its total: the fixture's classes are ever denser, so ever larger.
     const totals = m.groups.filter((g) => g.group !== 'all').map((g) => g.value);
     assert.ok(totals[0] < totals[1] && totals[1] < totals[2], `totals ${totals.join(', ')}`);
@@ -187,7 +191,15 @@ describe('channel view (headless Chromium)', function () {
     assert.deepEqual(Array.from(result.sampleIndices), [8, 9, 10, 11, 12, 13, 14, 15], 'the samples of class "one"');
     // Every projection is the engine's image: mid-grey at 0, scaled by its own largest |value|.
     const images = await view.page.$$eval('#deconv-images canvas.projection-image', (canvases) =>
-      (canvases as HTMLCanvasElement[]).map((c) => ({ sample: Number(c.dataset.sample), greys: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)) })),
+      (canvases as HTMLCanvasElement[]).map((c) => ({
+        sample: Number(c.dataset.sample),
+        greys: Array.from(
+          c
+            .getContext('2d')!
+            .getImageData(0, 0, c.width, c.height)
+            .data.filter((_, i) => i % 4 === 0),
+        ),
+      })),
     );
     for (let i = 0; i < 8; i++) {
       assert.equal(images[i].sample, result.sampleIndices[i]);
@@ -199,7 +211,13 @@ describe('channel view (headless Chromium)', function () {
     }
     // Above each projection, the probe input it came from.
     const [inputs] = await view.waitForRequest('slice', 1);
-    assert.deepEqual(inputs.params, { run: runs.tiny.dir, samples: { kind: 'indices', indices: [8, 9, 10, 11, 12, 13, 14, 15] }, layer: 'input', channel: 'all', epoch: 0 });
+    assert.deepEqual(inputs.params, {
+      run: runs.tiny.dir,
+      samples: { kind: 'indices', indices: [8, 9, 10, 11, 12, 13, 14, 15] },
+      layer: 'input',
+      channel: 'all',
+      epoch: 0,
+    });
     await view.page.waitForFunction(() => document.querySelectorAll('#deconv-images canvas.input-image').length === 8);
     await view.page.locator('#deconv-title', { hasText: 'pool1 channel 2, class one, epoch 2' }).waitFor();
     // The channel is highlighted here and published for the other views.
@@ -216,7 +234,13 @@ describe('channel view (headless Chromium)', function () {
     const target = m.circles.find((c) => c.group === 'all' && c.channel === 0)!;
     await clickAt(view, 'packing', target.sx, target.sy);
     const [request] = await view.waitForRequest('deconvnet', 1);
-    assert.deepEqual(request.params, { run: runs.tiny.dir, layer: 'pool1', channel: 0, epoch: 3, samples: { kind: 'indices', indices: [0, 3, 6, 9, 12, 15, 18, 21] } });
+    assert.deepEqual(request.params, {
+      run: runs.tiny.dir,
+      layer: 'pool1',
+      channel: 0,
+      epoch: 3,
+      samples: { kind: 'indices', indices: [0, 3, 6, 9, 12, 15, 18, 21] },
+    });
     await view.page.locator('#deconv-message.error', { hasText: 'epoch 3 has no checkpoint' }).waitFor();
     const refusal = runs.engine.answersOf('deconvnet').find((x) => x.params.run === runs.tiny.dir && x.params.epoch === 3);
     assert.equal(await view.page.locator('#deconv-message').textContent(), `No projection: ${refusal?.error?.message}`);
@@ -237,7 +261,10 @@ describe('channel view (headless Chromium)', function () {
     const row = Math.floor(3 / g.columns);
     await clickAt(view, 'multiples', col * (g.boxWidth + g.gap) + g.boxWidth / 2, row * (g.boxHeight + g.gap) + g.boxHeight / 2);
     await view.page.waitForFunction(() => window.cnnslicerChannelView?.().channel === 3);
-    assert.deepEqual(view.posted.filter((p) => p.type === 'select').at(-1), { type: 'select', selection: { run: runs.wide.dir, layer: 'a', channel: 3, epoch: 2 } });
+    assert.deepEqual(view.posted.filter((p) => p.type === 'select').at(-1), {
+      type: 'select',
+      selection: { run: runs.wide.dir, layer: 'a', channel: 3, epoch: 2 },
+    });
 
     await view.push({ kind: 'linked', selection: { run: runs.wide.dir, layer: 'a', channel: 7 } });
     await view.page.waitForFunction(() => window.cnnslicerChannelView?.().channel === 7);
@@ -247,7 +274,12 @@ describe('channel view (headless Chromium)', function () {
         ({ id, px, py }) => {
           const canvas = document.getElementById(id) as HTMLCanvasElement;
           const scale = canvas.width / canvas.getBoundingClientRect().width;
-          return Array.from(canvas.getContext('2d')!.getImageData(Math.round(px * scale), Math.round(py * scale), 1, 1).data.slice(0, 3));
+          return Array.from(
+            canvas
+              .getContext('2d')!
+              .getImageData(Math.round(px * scale), Math.round(py * scale), 1, 1)
+              .data.slice(0, 3),
+          );
         },
         { id: canvasId, px: x, py: y },
       );
@@ -256,7 +288,11 @@ describe('channel view (headless Chromium)', function () {
     const by = Math.floor(7 / g.columns) * (g.boxHeight + g.gap);
     assert.deepEqual(await pixelAt('multiples', bx + 1, by + g.boxHeight / 2), [focus.r, focus.g, focus.b], 'the box of channel 7 has the focus outline');
     const other = (6 % g.columns) * (g.boxWidth + g.gap);
-    assert.notDeepEqual(await pixelAt('multiples', other + 1, Math.floor(6 / g.columns) * (g.boxHeight + g.gap) + g.boxHeight / 2), [focus.r, focus.g, focus.b]);
+    assert.notDeepEqual(await pixelAt('multiples', other + 1, Math.floor(6 / g.columns) * (g.boxHeight + g.gap) + g.boxHeight / 2), [
+      focus.r,
+      focus.g,
+      focus.b,
+    ]);
     // Each circle of channel 7 has the focus colour on its rim.
     const now = await model(view);
     for (const c of now.circles.filter((x) => x.channel === 7 && x.sr > 4)) {

@@ -20,7 +20,15 @@ const root = path.resolve(__dirname, '..', '..');
 
 export const CHROMIUM_PATH = process.env.CNNSLICER_WEBVIEW_CHROMIUM ?? process.env.CNNSLICER_E2E_CHROMIUM ?? '/usr/bin/chromium';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--headless=new'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--headless=new',
+];
 
 function truthy(v: string | undefined): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -61,7 +69,13 @@ export function ensureViewBuilt(view: ViewName): void {
   if (res.status !== 0) throw new Error(`node esbuild.mjs failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
 }
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
 
 /**
  * Serves `/view/<name>` (the host's document for that view) and the files under dist/webview/ and
@@ -226,7 +240,9 @@ export class ViewPage<S> {
     const theme = THEMES[options.theme ?? 'light'];
     // An init script is injected by the browser itself, outside the page's CSP: the document the
     // view gets is exactly the host's.
-    await page.addInitScript(`(${VSCODE_STAND_IN})(${JSON.stringify({ savedState: options.savedState ?? null, vars: theme.vars, bodyClass: theme.bodyClass })});`);
+    await page.addInitScript(
+      `(${VSCODE_STAND_IN})(${JSON.stringify({ savedState: options.savedState ?? null, vars: theme.vars, bodyClass: theme.bodyClass })});`,
+    );
     await page.goto(`${server.origin}/view/${view}`);
     return vp;
   }
@@ -262,7 +278,9 @@ export class ViewPage<S> {
 
   /** The requests the view made so far, optionally of one method. */
   requests(method?: string): RecordedRequest[] {
-    return this.posted.filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request' && (method === undefined || m.method === method)).map((m) => ({ id: m.id, method: m.method, params: (m.params ?? {}) as Record<string, unknown> }));
+    return this.posted
+      .filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request' && (method === undefined || m.method === method))
+      .map((m) => ({ id: m.id, method: m.method, params: (m.params ?? {}) as Record<string, unknown> }));
   }
 
   /** Waits for the view's `ready`: the host sends it the runs only after that, as ViewPanels does. */

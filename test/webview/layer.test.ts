@@ -61,7 +61,12 @@ describe('layer view (headless Chromium)', function () {
     await view.page.waitForFunction(
       ({ e, n }) => {
         const m = window.cnnslicerLayerView?.();
-        return m !== undefined && m.heatmaps.length === n && m.heatmaps.every((h) => h.epoch === e && h.geometry !== undefined) && !document.querySelector('.heatmap.stale');
+        return (
+          m !== undefined &&
+          m.heatmaps.length === n &&
+          m.heatmaps.every((h) => h.epoch === e && h.geometry !== undefined) &&
+          !document.querySelector('.heatmap.stale')
+        );
       },
       { e: epoch, n: count },
     );
@@ -122,7 +127,10 @@ describe('layer view (headless Chromium)', function () {
         // 8-bit colour cannot tell apart values closer than about 1/255 of the range.
         if (sorted[j].v - sorted[i].v < 0.02 * (hi - lo)) continue;
         compared++;
-        assert.ok(sorted[i].lum > sorted[j].lum, `${theme}: capacity ${sorted[i].v} (luminance ${sorted[i].lum}) should be brighter than ${sorted[j].v} (${sorted[j].lum})`);
+        assert.ok(
+          sorted[i].lum > sorted[j].lum,
+          `${theme}: capacity ${sorted[i].v} (luminance ${sorted[i].lum}) should be brighter than ${sorted[j].v} (${sorted[j].lum})`,
+        );
       }
     }
     assert.ok(compared > 100, `only ${compared} pairs of cells were far enough apart to compare`);
@@ -177,7 +185,8 @@ describe('layer view (headless Chromium)', function () {
     const pixels = await cellPixels(view, h);
     const darkest = h.columns.map((_, c) => Math.min(...pixels.map((row) => luminance(row[c]))));
     assert.ok(darkest[0] < darkest[darkest.length - 1], 'the first column holds a darker cell than the last');
-    for (let i = 1; i < darkest.length; i++) assert.ok(darkest[i] >= darkest[i - 1] - 0.01, `darkest cells by column: ${darkest.map((d) => d.toFixed(3)).join(', ')}`);
+    for (let i = 1; i < darkest.length; i++)
+      assert.ok(darkest[i] >= darkest[i - 1] - 0.01, `darkest cells by column: ${darkest.map((d) => d.toFixed(3)).join(', ')}`);
 
     await choose(view, 'sort-rows', 'by mean');
     await view.page.waitForFunction(() => window.cnnslicerLayerView?.().heatmaps[0].rowOrder.join() !== [...Array(10).keys()].join());
@@ -186,7 +195,11 @@ describe('layer view (headless Chromium)', function () {
     assert.deepEqual(h.columns, Array.from(result.order.colsByMax), 'sorting the rows keeps the columns sorted');
     const rowMean = h.rowOrder.map((row) => h.capacity[row].reduce((a, b) => a + b, 0) / h.cols);
     for (let i = 1; i < rowMean.length; i++) assert.ok(rowMean[i] <= rowMean[i - 1] + 1e-6, `row means ${rowMean.join(', ')} decrease top to bottom`);
-    assert.deepEqual((await view.savedState()) as unknown, { version: 1, runs: [runs.wide.dir], selection: { run: runs.wide.dir, layer: 'a', otherLayers: ['b'], sortColumns: 'max', sortRows: 'mean' } });
+    assert.deepEqual((await view.savedState()) as unknown, {
+      version: 1,
+      runs: [runs.wide.dir],
+      selection: { run: runs.wide.dir, layer: 'a', otherLayers: ['b'], sortColumns: 'max', sortRows: 'mean' },
+    });
 
     await choose(view, 'sort-columns', 'channel order');
     await view.page.waitForFunction(() => window.cnnslicerLayerView?.().heatmaps[0].columns.join() === [...Array(12).keys()].join());
@@ -345,11 +358,14 @@ describe('layer view (headless Chromium)', function () {
 
   it('shows run and class names containing markup as text, and says why when the engine fails', async () => {
     const failing: RequestHandler = (method, params) => {
-      if (method === 'channelCapacity') throw new HostError({ code: 'corrupt', message: 'tensor "pool1" is truncated', file: '/runs/tiny/epochs/epoch-0003/activations.safetensors' });
+      if (method === 'channelCapacity')
+        throw new HostError({ code: 'corrupt', message: 'tensor "pool1" is truncated', file: '/runs/tiny/epochs/epoch-0003/activations.safetensors' });
       return runs.engine.requestHandler([runs.tiny])(method, params);
     };
     const view = await openLayer(runs.tiny, { run: runs.tiny.dir, layer: 'conv1', otherLayers: ['pool1'] }, { onRequest: failing });
-    await view.page.locator('#heatmap-message-0', { hasText: 'Channel capacity failed: /runs/tiny/epochs/epoch-0003/activations.safetensors: tensor "pool1" is truncated' }).waitFor();
+    await view.page
+      .locator('#heatmap-message-0', { hasText: 'Channel capacity failed: /runs/tiny/epochs/epoch-0003/activations.safetensors: tensor "pool1" is truncated' })
+      .waitFor();
     assert.equal(await view.page.locator('#run-title').textContent(), `tiny ${HOSTILE_NAME}`);
     await view.page.locator('#samples-select').click();
     await view.page.locator('#samples-select li[role="option"]', { hasText: `class ${HOSTILE_NAME}` }).waitFor();
@@ -364,7 +380,11 @@ describe('layer view (headless Chromium)', function () {
     await first.page.locator('#epoch-slider').fill('1');
     await heatmapsAt(first, 1);
     const saved = await first.savedState();
-    assert.deepEqual(saved, { version: 1, runs: [runs.wide.dir], selection: { run: runs.wide.dir, layer: 'a', otherLayers: ['b'], sortColumns: 'mean', epoch: 1 } });
+    assert.deepEqual(saved, {
+      version: 1,
+      runs: [runs.wide.dir],
+      selection: { run: runs.wide.dir, layer: 'a', otherLayers: ['b'], sortColumns: 'mean', epoch: 1 },
+    });
     const reloaded = await openLayer(runs.wide, undefined, { savedState: saved });
     const h = (await heatmapsAt(reloaded, 1)).heatmaps[0];
     assert.deepEqual(h.columns, Array.from(answered(runs.wide, 'a', 'b', 1).order.colsByMean));
@@ -391,10 +411,31 @@ describe('layer view (headless Chromium)', function () {
 
 describe('layer view selection and linked selection validation', () => {
   it('keeps the layer view’s fields, drops unknown ones and refuses wrong ones', () => {
-    const good = { run: '/r', layer: 'conv1', otherLayers: ['conv2', 'pool2'], epoch: 3, samples: { kind: 'class', classIndex: 1 }, sortColumns: 'max', sortRows: 'mean', scale: 'run', cell: { otherLayer: 'conv2', column: 1, row: 2, x: 1 }, extra: true };
+    const good = {
+      run: '/r',
+      layer: 'conv1',
+      otherLayers: ['conv2', 'pool2'],
+      epoch: 3,
+      samples: { kind: 'class', classIndex: 1 },
+      sortColumns: 'max',
+      sortRows: 'mean',
+      scale: 'run',
+      cell: { otherLayer: 'conv2', column: 1, row: 2, x: 1 },
+      extra: true,
+    };
     assert.deepEqual(parseLayerSelection(good), {
       ok: true,
-      value: { run: '/r', layer: 'conv1', otherLayers: ['conv2', 'pool2'], epoch: 3, samples: { kind: 'class', classIndex: 1 }, sortColumns: 'max', sortRows: 'mean', scale: 'run', cell: { otherLayer: 'conv2', column: 1, row: 2 } },
+      value: {
+        run: '/r',
+        layer: 'conv1',
+        otherLayers: ['conv2', 'pool2'],
+        epoch: 3,
+        samples: { kind: 'class', classIndex: 1 },
+        sortColumns: 'max',
+        sortRows: 'mean',
+        scale: 'run',
+        cell: { otherLayer: 'conv2', column: 1, row: 2 },
+      },
     });
     assert.deepEqual(parseLayerSelection({}), { ok: true, value: {} });
     const refused: [unknown, RegExp][] = [
@@ -414,7 +455,10 @@ describe('layer view selection and linked selection validation', () => {
   });
 
   it('accepts a view’s select message with a linked selection of a run, and nothing without a run', () => {
-    assert.deepEqual(parseWebviewMessage({ type: 'select', selection: { run: '/r', layer: 'conv1', channel: 4, epoch: 2, junk: 1 } }), { ok: true, value: { type: 'select', selection: { run: '/r', layer: 'conv1', channel: 4, epoch: 2 } } });
+    assert.deepEqual(parseWebviewMessage({ type: 'select', selection: { run: '/r', layer: 'conv1', channel: 4, epoch: 2, junk: 1 } }), {
+      ok: true,
+      value: { type: 'select', selection: { run: '/r', layer: 'conv1', channel: 4, epoch: 2 } },
+    });
     assert.ok(!parseLinkedSelection({ layer: 'conv1' }).ok, 'a selection names its run');
     assert.ok(!parseLinkedSelection({ run: '/r', channel: 'all' }).ok);
     const refused = parseWebviewMessage({ type: 'select', selection: { run: '/r', samples: { kind: 'some' } } });

@@ -97,7 +97,10 @@ async function writeTinyRun(dir: string): Promise<void> {
   const rand = seededRandom(9);
   const labels = Array.from({ length: n }, (_, i) => Math.floor(i / (n / TINY_CLASSES.length)));
   // Class k's inputs have amplitude k + 1, so the classes' feature maps differ.
-  const inputs = Float32Array.from({ length: n * product(TINY_INPUT_SHAPE) }, (_, i) => (labels[Math.floor(i / product(TINY_INPUT_SHAPE))] + 1) * (rand() * 2 - 1));
+  const inputs = Float32Array.from(
+    { length: n * product(TINY_INPUT_SHAPE) },
+    (_, i) => (labels[Math.floor(i / product(TINY_INPUT_SHAPE))] + 1) * (rand() * 2 - 1),
+  );
   const writer = await RunWriter.create(dir, {
     name: `tiny ${HOSTILE_NAME}`,
     model: { name: 'TinyCNN', framework: 'onnx' },
@@ -105,7 +108,8 @@ async function writeTinyRun(dir: string): Promise<void> {
     classes: TINY_CLASSES,
     probe: { inputs, inputShape: [...TINY_INPUT_SHAPE], labels, description: 'seeded random inputs, amplitude by class' },
   });
-  for (let epoch = 0; epoch < 3; epoch++) await writer.writeEpoch(epoch, { metrics: { loss: 1 / (epoch + 1) }, checkpoint: buildTinyCnn(tinyCnnWeights(epoch + 1)) });
+  for (let epoch = 0; epoch < 3; epoch++)
+    await writer.writeEpoch(epoch, { metrics: { loss: 1 / (epoch + 1) }, checkpoint: buildTinyCnn(tinyCnnWeights(epoch + 1)) });
   // The last epoch keeps activations only: there are no weights to project with.
   const ref = tinyCnnReference(tinyCnnWeights(4), inputs, n);
   await writer.writeEpoch(3, {
@@ -155,7 +159,8 @@ export class EngineStandIn {
   requestHandler(shown: readonly RunInfo[]): RequestHandler {
     return async (method, params) => {
       if (method === 'showRunSummary') return {};
-      if (!shown.some((r) => r.dir === params.run)) throw new HostError({ code: 'bad-request', message: `the view does not show the run ${String(params.run)}` });
+      if (!shown.some((r) => r.dir === params.run))
+        throw new HostError({ code: 'bad-request', message: `the view does not show the run ${String(params.run)}` });
       const handler = this.handlers[method as EngineMethod] as ((p: EngineParams<EngineMethod>, ctx: RequestContext) => Promise<unknown>) | undefined;
       if (handler === undefined) throw new HostError({ code: 'bad-request', message: `no engine method ${method}` });
       try {
@@ -215,7 +220,11 @@ export class FixtureViewSuite<S> {
    * chose. No selection stands for a restored panel, which keeps its own.
    */
   async open(run: RunInfo, selection: S | undefined, options: OpenRunViewOptions = {}): Promise<ViewPage<S>> {
-    const view = await this.views.openView({ theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? this.runs.engine.requestHandler([run]) });
+    const view = await this.views.openView({
+      theme: options.theme,
+      savedState: options.savedState,
+      onRequest: options.onRequest ?? this.runs.engine.requestHandler([run]),
+    });
     await view.waitForReady();
     await view.push({ kind: 'runs', runs: panelRuns([run]) });
     if (selection !== undefined) await view.push({ kind: 'selection', selection });

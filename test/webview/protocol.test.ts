@@ -12,7 +12,12 @@ const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 describe('webview document and Content Security Policy', () => {
   it('allows only the nonce’d bundle to run, styles and images from the extension, and nothing else', () => {
     const csp = contentSecurityPolicy(CSP_SOURCE, 'abc123');
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
     assert.deepEqual(directives.get('default-src'), ["'none'"]);
     assert.deepEqual(directives.get('script-src'), ["'nonce-abc123'"]);
     assert.deepEqual(directives.get('style-src'), [CSP_SOURCE]);
@@ -23,7 +28,13 @@ describe('webview document and Content Security Policy', () => {
 
   it('puts the policy first in <head>, escapes the title, and loads the bundle with the nonce', () => {
     const nonce = createNonce();
-    const html = webviewDocument({ cspSource: CSP_SOURCE, nonce, title: 'Training: <img src=x onerror=alert(1)>', styles: [`${CSP_SOURCE}/a.css`], script: `${CSP_SOURCE}/main.js` });
+    const html = webviewDocument({
+      cspSource: CSP_SOURCE,
+      nonce,
+      title: 'Training: <img src=x onerror=alert(1)>',
+      styles: [`${CSP_SOURCE}/a.css`],
+      script: `${CSP_SOURCE}/main.js`,
+    });
     const head = html.slice(html.indexOf('<head>'), html.indexOf('</head>'));
     assert.ok(head.indexOf('http-equiv="Content-Security-Policy"') < head.indexOf('<link'), 'a policy applies only to what follows it');
     assert.match(html, /<title>Training: &lt;img src=x onerror=alert\(1\)&gt;<\/title>/);
@@ -97,10 +108,19 @@ describe('validation of messages from a view', () => {
 
   it('checks request parameters field by field and drops fields the method does not take', () => {
     assert.deepEqual(parseRequestParams('labelEntropies', { run: '/runs/a', epoch: 3, injected: true }), { ok: true, value: { run: '/runs/a', epoch: 3 } });
-    assert.deepEqual(parseRequestParams('interSampleEntropy', { run: '/runs/a', samples: { kind: 'class', classIndex: 2, x: 1 }, layer: 'input', epoch: 'all', params: { interK: 50 } }), {
-      ok: true,
-      value: { run: '/runs/a', samples: { kind: 'class', classIndex: 2 }, layer: 'input', epoch: 'all', params: { interK: 50 } },
-    });
+    assert.deepEqual(
+      parseRequestParams('interSampleEntropy', {
+        run: '/runs/a',
+        samples: { kind: 'class', classIndex: 2, x: 1 },
+        layer: 'input',
+        epoch: 'all',
+        params: { interK: 50 },
+      }),
+      {
+        ok: true,
+        value: { run: '/runs/a', samples: { kind: 'class', classIndex: 2 }, layer: 'input', epoch: 'all', params: { interK: 50 } },
+      },
+    );
     assert.deepEqual(parseRequestParams('addRuns', undefined), { ok: true, value: {} });
     assert.equal(requestedRun({ run: '/runs/a', epoch: 1 }), '/runs/a');
     const refused: [Parameters<typeof parseRequestParams>[0], unknown, RegExp][] = [
@@ -126,8 +146,14 @@ describe('validation of messages from a view', () => {
 
   it('restores saved view state only when it has this version, 1 to 12 runs and a valid selection', () => {
     const good = { version: 1, runs: ['/runs/a', '/runs/b', '/runs/a'], selection: { run: '/runs/b', epoch: 4, logLoss: true, stray: 1 } };
-    assert.deepEqual(parsePersistedState(good, parseTrainingSelection), { ok: true, value: { version: 1, runs: ['/runs/a', '/runs/b'], selection: { run: '/runs/b', epoch: 4, logLoss: true } } });
-    assert.deepEqual(parsePersistedState({ version: 1, runs: ['/r'], selection: {} }, parseTrainingSelection), { ok: true, value: { version: 1, runs: ['/r'], selection: {} } });
+    assert.deepEqual(parsePersistedState(good, parseTrainingSelection), {
+      ok: true,
+      value: { version: 1, runs: ['/runs/a', '/runs/b'], selection: { run: '/runs/b', epoch: 4, logLoss: true } },
+    });
+    assert.deepEqual(parsePersistedState({ version: 1, runs: ['/r'], selection: {} }, parseTrainingSelection), {
+      ok: true,
+      value: { version: 1, runs: ['/r'], selection: {} },
+    });
     const refused: [unknown, RegExp][] = [
       [undefined, /must be an object/],
       [{ ...good, version: 2 }, /version 2; this build reads version 1/],

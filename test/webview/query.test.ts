@@ -56,7 +56,8 @@ async function writeFixture(root: string): Promise<Fixture> {
   const reader = await RunReader.open(dir);
   try {
     const classSlices = new Map<number, SliceResult>();
-    for (let c = 0; c < CLASSES.length; c++) classSlices.set(c, await reader.slice({ samples: { kind: 'class', classIndex: c }, layer: 'input', channel: 0, epoch: 1 }));
+    for (let c = 0; c < CLASSES.length; c++)
+      classSlices.set(c, await reader.slice({ samples: { kind: 'class', classIndex: c }, layer: 'input', channel: 0, epoch: 1 }));
     return { info: reader.info, labels, classSlices };
   } finally {
     await reader.close();
@@ -94,7 +95,8 @@ describe('query view (headless Chromium)', function () {
       if (params.run !== fixture.info.dir) throw new HostError({ code: 'bad-request', message: `the view does not show the run ${String(params.run)}` });
       if (method === 'slice') {
         const samples = params.samples as { kind: string; classIndex?: number };
-        const recorded = samples.kind === 'class' && params.layer === 'input' && params.channel === 0 ? fixture.classSlices.get(samples.classIndex ?? -1) : undefined;
+        const recorded =
+          samples.kind === 'class' && params.layer === 'input' && params.channel === 0 ? fixture.classSlices.get(samples.classIndex ?? -1) : undefined;
         if (recorded === undefined) throw new HostError({ code: 'bad-request', message: `no recorded slice for ${JSON.stringify(params)}` });
         return recorded;
       }
@@ -120,7 +122,8 @@ describe('query view (headless Chromium)', function () {
 
   /** The names of the selected blocks, once the view has drawn `expected` (it draws on the next frame), else as they are. */
   async function pressed(view: ViewPage<QuerySelection>, expected?: readonly string[]): Promise<string[]> {
-    const read = (): Promise<string[]> => view.page.$$eval('#blocks button.block[aria-pressed="true"] .block-name', (els) => els.map((e) => e.textContent ?? ''));
+    const read = (): Promise<string[]> =>
+      view.page.$$eval('#blocks button.block[aria-pressed="true"] .block-name', (els) => els.map((e) => e.textContent ?? ''));
     const deadline = Date.now() + 5_000;
     let names = await read();
     while (expected !== undefined && JSON.stringify(names) !== JSON.stringify(expected) && Date.now() < deadline) {
@@ -169,7 +172,10 @@ describe('query view (headless Chromium)', function () {
   it('draws the architecture as a row of blocks: names as text, kinds colour-coded, output shapes C×H×W', async () => {
     const view = await openQuery();
     const blocks = view.page.locator('#blocks button.block');
-    assert.deepEqual(await view.page.locator('#blocks button.block .block-name').allTextContents(), LAYERS.map((l) => l.name));
+    assert.deepEqual(
+      await view.page.locator('#blocks button.block .block-name').allTextContents(),
+      LAYERS.map((l) => l.name),
+    );
     assert.deepEqual(await view.page.locator('#blocks button.block .block-shape').allTextContents(), ['4×6×6', '4×6×6', '4×3×3', '8×1×1', '3']);
     assert.deepEqual(
       await blocks.evaluateAll((els) => els.map((e) => Array.from(e.classList).find((c) => c.startsWith('kind-')))),
@@ -206,7 +212,9 @@ describe('query view (headless Chromium)', function () {
     assert.deepEqual(published(view), [{ run: fixture.info.dir, layer: 'conv1' }]);
     // The layer slab spans the range on the hypercube, and fc has a slab of its own.
     assert.deepEqual(
-      await view.page.locator('#cube g.layer-slab').evaluateAll((gs) => gs.map((g) => [Number(g.getAttribute('data-from')), Number(g.getAttribute('data-to'))])),
+      await view.page
+        .locator('#cube g.layer-slab')
+        .evaluateAll((gs) => gs.map((g) => [Number(g.getAttribute('data-from')), Number(g.getAttribute('data-to'))])),
       [
         [0, 2],
         [4, 4],
@@ -230,7 +238,10 @@ describe('query view (headless Chromium)', function () {
     await view.page.mouse.move(to.x, to.y, { steps: 4 });
     await view.page.mouse.up();
     await expectPressed(view, [HOSTILE_NAME, 'pool1', 'conv2']);
-    assert.deepEqual(await view.page.locator('#l-axis rect.l-tick.selected').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))), [1, 2, 3]);
+    assert.deepEqual(
+      await view.page.locator('#l-axis rect.l-tick.selected').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))),
+      [1, 2, 3],
+    );
     assert.deepEqual(published(view), [{ run: fixture.info.dir, layer: HOSTILE_NAME }]);
     const state = (await view.savedState()) as { selection: QuerySelection };
     assert.deepEqual(state.selection.layers, [HOSTILE_NAME, 'pool1', 'conv2']);
@@ -337,7 +348,10 @@ describe('query view (headless Chromium)', function () {
     const indices = params.samples?.kind === 'indices' ? params.samples.indices : [];
     assert.equal(indices.length, 5);
     assert.equal(new Set(indices).size, 5);
-    assert.ok(indices.every((i, k) => i >= 0 && i < N && (k === 0 || i > indices[k - 1])), `indices must be distinct probe samples in order: ${indices.join(', ')}`);
+    assert.ok(
+      indices.every((i, k) => i >= 0 && i < N && (k === 0 || i > indices[k - 1])),
+      `indices must be distinct probe samples in order: ${indices.join(', ')}`,
+    );
     await view.page.locator('#query-status', { hasText: 'Sent to the channel view.' }).waitFor();
     // The same seed draws the same samples again.
     await view.page.locator('#query-button').click();

@@ -99,7 +99,10 @@ describe('training view (headless Chromium)', function () {
   }
 
   /** Opens the view as the host does: on `ready`, the runs, then the selection a command chose. */
-  async function openTraining(runs: readonly RecordedRun[], options: { theme?: TestTheme; savedState?: unknown; selection?: TrainingSelection; onRequest?: RequestHandler } = {}): Promise<ViewPage<TrainingSelection>> {
+  async function openTraining(
+    runs: readonly RecordedRun[],
+    options: { theme?: TestTheme; savedState?: unknown; selection?: TrainingSelection; onRequest?: RequestHandler } = {},
+  ): Promise<ViewPage<TrainingSelection>> {
     assert.ok(suite);
     const view = await suite.openView({ theme: options.theme, savedState: options.savedState, onRequest: options.onRequest ?? recordedAnswers(runs) });
     await view.page.waitForFunction(() => true);
@@ -116,7 +119,13 @@ describe('training view (headless Chromium)', function () {
     return view.page.$$eval('#confusion td.cell', (tds) =>
       tds.map((td) => {
         const el = td as HTMLElement;
-        return { row: Number(el.dataset.row), col: Number(el.dataset.col), count: Number(el.dataset.count), text: el.textContent ?? '', background: getComputedStyle(el).backgroundColor };
+        return {
+          row: Number(el.dataset.row),
+          col: Number(el.dataset.col),
+          count: Number(el.dataset.count),
+          text: el.textContent ?? '',
+          background: getComputedStyle(el).backgroundColor,
+        };
       }),
     );
   }
@@ -174,7 +183,10 @@ describe('training view (headless Chromium)', function () {
     const view = await openTraining([small]);
     await waitForEpochLabel(view, '3 (newest)');
     const last = small.plan[small.plan.length - 1];
-    assert.deepEqual(countsOf(await cells(view)), last.map((row) => [...row]));
+    assert.deepEqual(
+      countsOf(await cells(view)),
+      last.map((row) => [...row]),
+    );
     await view.page.locator('#matrix-caption', { hasText: `Epoch 3: ${small.info.manifest.probe.count} samples` }).waitFor();
     // Rows are true labels, columns predictions, both labelled with the run's class names.
     assert.deepEqual(await view.page.locator('#confusion th.row-head').allTextContents(), CLASSES);
@@ -186,10 +198,14 @@ describe('training view (headless Chromium)', function () {
     await setEpochIndex(view, 2);
     await waitForEpochLabel(view, '2');
     const list = await cells(view);
-    assert.deepEqual(countsOf(list), small.plan[2].map((row) => [...row]));
+    assert.deepEqual(
+      countsOf(list),
+      small.plan[2].map((row) => [...row]),
+    );
     const background = hexRgb('#ffffff');
     const byCount = [...list].sort((a, b) => a.count - b.count);
-    for (const c of byCount.filter((c) => c.count === 0)) assert.deepEqual(parseRgb(c.background), background, 'a cell with no instance is the editor background');
+    for (const c of byCount.filter((c) => c.count === 0))
+      assert.deepEqual(parseRgb(c.background), background, 'a cell with no instance is the editor background');
     const nonZero = byCount.filter((c) => c.count > 0);
     // Epoch 2's non-zero counts are all different: 1, 2, 3, 7, 8, 9.
     assert.deepEqual(
@@ -197,7 +213,8 @@ describe('training view (headless Chromium)', function () {
       [1, 2, 3, 7, 8, 9],
     );
     const lum = nonZero.map((c) => luminance(parseRgb(c.background)));
-    for (let i = 1; i < lum.length; i++) assert.ok(lum[i] < lum[i - 1], `count ${nonZero[i].count} (luminance ${lum[i]}) should be darker than count ${nonZero[i - 1].count} (${lum[i - 1]})`);
+    for (let i = 1; i < lum.length; i++)
+      assert.ok(lum[i] < lum[i - 1], `count ${nonZero[i].count} (luminance ${lum[i]}) should be darker than count ${nonZero[i - 1].count} (${lum[i - 1]})`);
     assert.ok(lum[0] < luminance(background), 'even one instance is darker than an empty cell');
     // Counts are written in the cells, readable on their colour.
     const nine = list.find((c) => c.count === 9);
@@ -252,7 +269,12 @@ describe('training view (headless Chromium)', function () {
     );
     assert.ok(lines[0].data.every((p) => typeof p.y === 'number'));
     // spanGaps is off, so chart.js breaks the line at each null instead of bridging it.
-    const spanGaps = await view.page.evaluate(() => window.cnnslicerCharts?.get('chart-label-given-prediction')?.data.datasets.slice(0, 3).map((d) => (d as { spanGaps?: unknown }).spanGaps));
+    const spanGaps = await view.page.evaluate(() =>
+      window.cnnslicerCharts
+        ?.get('chart-label-given-prediction')
+        ?.data.datasets.slice(0, 3)
+        .map((d) => (d as { spanGaps?: unknown }).spanGaps),
+    );
     assert.deepEqual(spanGaps, [false, false, false]);
     // One ∞ mark per gap, at the gap's epoch, above every value.
     const top = (await chartOption(view, 'chart-label-given-prediction', ['scales', 'y', 'max'])) as number;
@@ -283,7 +305,11 @@ describe('training view (headless Chromium)', function () {
     for (const index of [0, 1, 2, 3]) {
       await setEpochIndex(view, index);
       await waitForEpochLabel(view, String(index));
-      assert.deepEqual(countsOf(await cells(view)), small.plan[index].map((row) => [...row]), `epoch ${index}`);
+      assert.deepEqual(
+        countsOf(await cells(view)),
+        small.plan[index].map((row) => [...row]),
+        `epoch ${index}`,
+      );
       await view.page.locator('#matrix-caption', { hasText: `Epoch ${index}:` }).waitFor();
     }
     const state = (await view.savedState()) as { selection: TrainingSelection };
@@ -318,14 +344,18 @@ describe('training view (headless Chromium)', function () {
       ['high-contrast', '#000000'],
     ] as const) {
       await view.setTheme(theme);
-      await view.page.waitForFunction((bg) => {
-        const cell = document.querySelector<HTMLElement>('#confusion td.cell[data-count="0"]');
-        return cell !== null && getComputedStyle(cell).backgroundColor === bg;
-      }, theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)');
+      await view.page.waitForFunction(
+        (bg) => {
+          const cell = document.querySelector<HTMLElement>('#confusion td.cell[data-count="0"]');
+          return cell !== null && getComputedStyle(cell).backgroundColor === bg;
+        },
+        theme === 'dark' ? 'rgb(31, 31, 31)' : 'rgb(0, 0, 0)',
+      );
       const nonZero = (await cells(view)).filter((c) => c.count > 0).sort((a, b) => a.count - b.count);
       const bg = hexRgb(background);
       const contrasts = nonZero.map((c) => contrast(parseRgb(c.background), bg));
-      for (let i = 1; i < contrasts.length; i++) assert.ok(contrasts[i] > contrasts[i - 1], `${theme}: count ${nonZero[i].count} should stand out more than ${nonZero[i - 1].count}`);
+      for (let i = 1; i < contrasts.length; i++)
+        assert.ok(contrasts[i] > contrasts[i - 1], `${theme}: count ${nonZero[i].count} should stand out more than ${nonZero[i - 1].count}`);
       // Charts read theme colours at draw time: their text now has the theme's foreground.
       const ticks = await chartOption(view, 'chart-label-given-prediction', ['scales', 'x', 'ticks', 'color']);
       assert.notEqual(ticks, lightTicks);
@@ -348,7 +378,10 @@ describe('training view (headless Chromium)', function () {
     assert.deepEqual(requests[1].params, { run: small.info.dir, epoch: 'all' });
     await waitForEpochLabel(view, '3 (newest)');
     assert.equal(await view.page.locator('#epoch-slider').getAttribute('max'), '3');
-    assert.deepEqual(countsOf(await cells(view)), small.plan[3].map((row) => [...row]));
+    assert.deepEqual(
+      countsOf(await cells(view)),
+      small.plan[3].map((row) => [...row]),
+    );
     // The inputs do not change with training: their entropy is not asked for again.
     assert.equal(view.requests('interSampleEntropy').length, 1);
     // The loss chart gained the new epoch's point.
@@ -396,7 +429,14 @@ describe('training view (headless Chromium)', function () {
     });
     assert.equal(ceiling.label, 'ceiling log2 N(N−1)');
     assert.deepEqual(ceiling.data, [Math.log2(30 * 29), Math.log2(60 * 59)]);
-    assert.match(values ?? '', new RegExp(`ceiling ${Math.log2(60 * 59).toPrecision(3).replace('.', '\\.')}`));
+    assert.match(
+      values ?? '',
+      new RegExp(
+        `ceiling ${Math.log2(60 * 59)
+          .toPrecision(3)
+          .replace('.', '\\.')}`,
+      ),
+    );
     assert.match((await view.page.locator('#loss-values').textContent()) ?? '', /0\.32 at epoch 3.*0\.18 at epoch 2/s);
     const params = (await view.page.locator('#estimator-params').textContent()) ?? '';
     assert.match(params, new RegExp(`k = ${small.inputEntropy.params.interK} nearest neighbours`));
@@ -416,7 +456,9 @@ describe('training view (headless Chromium)', function () {
     await view.page.locator('#matrix-caption', { hasText: 'Epoch 2: 60 samples' }).waitFor();
     assert.equal(((await view.savedState()) as { selection: TrainingSelection }).selection.run, large.info.dir);
     await view.page.locator('#log-loss').click();
-    await view.page.waitForFunction(() => (window.cnnslicerCharts?.get('chart-loss')?.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic');
+    await view.page.waitForFunction(
+      () => (window.cnnslicerCharts?.get('chart-loss')?.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic',
+    );
     assert.equal(((await view.savedState()) as { selection: TrainingSelection }).selection.logLoss, true);
   });
 
@@ -455,7 +497,10 @@ describe('training view (headless Chromium)', function () {
     assert.deepEqual(saved, { version: 1, runs: [small.info.dir], selection: { run: small.info.dir, epoch: 1 } });
     const reloaded = await openTraining([small], { savedState: saved });
     await waitForEpochLabel(reloaded, '1');
-    assert.deepEqual(countsOf(await cells(reloaded)), small.plan[1].map((row) => [...row]));
+    assert.deepEqual(
+      countsOf(await cells(reloaded)),
+      small.plan[1].map((row) => [...row]),
+    );
   });
 
   it('asks the host to add or remove runs, and to show a run’s summary', async () => {
@@ -478,15 +523,33 @@ describe('training view (headless Chromium)', function () {
   it('says why when the engine fails, and what is still loading', async () => {
     const view = await openTraining([small], {
       onRequest: (method) => {
-        if (method === 'labelEntropies') throw new HostError({ code: 'corrupt', message: '"logits" has 2 columns, the run has 3 classes', file: '/runs/small/epochs/epoch-0003/activations.safetensors' });
+        if (method === 'labelEntropies')
+          throw new HostError({
+            code: 'corrupt',
+            message: '"logits" has 2 columns, the run has 3 classes',
+            file: '/runs/small/epochs/epoch-0003/activations.safetensors',
+          });
         // The inter-sample entropy never answers: the view shows it is still computing.
         return new Promise(() => undefined);
       },
     });
     await view.page.locator('#matrix-message', { hasText: '"logits" has 2 columns, the run has 3 classes' }).waitFor();
-    assert.match((await view.page.locator('#matrix-message').textContent()) ?? '', /^Label entropies failed: \/runs\/small\/epochs\/epoch-0003\/activations\.safetensors: /);
+    assert.match(
+      (await view.page.locator('#matrix-message').textContent()) ?? '',
+      /^Label entropies failed: \/runs\/small\/epochs\/epoch-0003\/activations\.safetensors: /,
+    );
     await view.page.locator('#input-entropy-values', { hasText: 'computing…' }).waitFor();
-    await view.push({ kind: 'runs', runs: [...panelRuns([small]), { dir: '/runs/broken', state: 'failed', error: { code: 'invalid-manifest', message: '"classes" must be an array', file: '/runs/broken/cnnslicer.json' } }] });
+    await view.push({
+      kind: 'runs',
+      runs: [
+        ...panelRuns([small]),
+        {
+          dir: '/runs/broken',
+          state: 'failed',
+          error: { code: 'invalid-manifest', message: '"classes" must be an array', file: '/runs/broken/cnnslicer.json' },
+        },
+      ],
+    });
     await view.page.locator('#status', { hasText: 'broken could not be read: /runs/broken/cnnslicer.json: "classes" must be an array' }).waitFor();
   });
 

@@ -122,7 +122,9 @@ interface Datum {
  * their sum. Groups and channels keep their order, so circles stay in place from epoch to epoch.
  */
 export function layoutPacking(groups: readonly PackGroup[], size: number): PackLayout {
-  const data: Datum = { children: groups.map((g) => ({ group: g.key, children: g.channels.map((c) => ({ group: g.key, channel: c.channel, value: c.value })) })) };
+  const data: Datum = {
+    children: groups.map((g) => ({ group: g.key, children: g.channels.map((c) => ({ group: g.key, channel: c.channel, value: c.value })) })),
+  };
   const root = hierarchy<Datum>(data, (d) => d.children).sum((d) => (d.children === undefined ? (d.value ?? 0) : 0));
   // Room between the class circles, and a thin gap between channels.
   const packed = pack<Datum>()
@@ -132,7 +134,16 @@ export function layoutPacking(groups: readonly PackGroup[], size: number): PackL
   const outChannels: Circle[] = [];
   for (const node of packed.descendants()) {
     if (node.depth === 1) outGroups.push({ kind: 'group', group: node.data.group ?? 'all', value: node.value ?? 0, x: node.x, y: node.y, r: node.r });
-    if (node.depth === 2) outChannels.push({ kind: 'channel', group: node.data.group ?? 'all', channel: node.data.channel, value: node.data.value ?? 0, x: node.x, y: node.y, r: node.r });
+    if (node.depth === 2)
+      outChannels.push({
+        kind: 'channel',
+        group: node.data.group ?? 'all',
+        channel: node.data.channel,
+        value: node.data.value ?? 0,
+        x: node.x,
+        y: node.y,
+        r: node.r,
+      });
   }
   return { size, root: { x: packed.x, y: packed.y, r: packed.r }, groups: outGroups, channels: outChannels };
 }

@@ -99,14 +99,30 @@ replaceChildren(
     card(
       'card-multiples',
       '(A) Intra-sample entropy of each channel over the epochs',
-      h('p', { className: 'note' }, 'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel.'),
+      h(
+        'p',
+        { className: 'note' },
+        'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel.',
+      ),
       classLegend,
       multiplesBox,
       multiplesCaption,
     ),
     card('card-packing', packingTitle, h('div', { className: 'controls' }, backButton), packingBox, packingCaption),
   ),
-  card('card-deconv', deconvTitle, h('div', { className: 'controls' }, h('div', { className: 'control' }, h('label', { attrs: { for: 'project-class' } }, 'Probe images of'), projectSelect), showAllButton), deconvCaption, deconvMessage, deconvGrid),
+  card(
+    'card-deconv',
+    deconvTitle,
+    h(
+      'div',
+      { className: 'controls' },
+      h('div', { className: 'control' }, h('label', { attrs: { for: 'project-class' } }, 'Probe images of'), projectSelect),
+      showAllButton,
+    ),
+    deconvCaption,
+    deconvMessage,
+    deconvGrid,
+  ),
   estimatorParams,
 );
 root.removeAttribute('aria-busy');
@@ -215,13 +231,24 @@ function requestData(): void {
   if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0) {
     const key = entropyKey(run, layer);
     wantedEntropies.add(key);
-    fetchInto(entropies, key, (signal, onProgress) => client.request('channelEntropies', { run: run.dir, layer, epoch: 'all' }, { signal, onProgress }), scheduleRender);
+    fetchInto(
+      entropies,
+      key,
+      (signal, onProgress) => client.request('channelEntropies', { run: run.dir, layer, epoch: 'all' }, { signal, onProgress }),
+      scheduleRender,
+    );
     const params = deconvParams(run);
     if (params !== undefined) {
       const pkey = JSON.stringify(params);
       wantedProjections.add(pkey);
       // The projection names the samples it used; their inputs are asked for once it is here.
-      fetchInto(projections, pkey, (signal, onProgress) => client.request('deconvnet', params, { signal, onProgress }), scheduleRender, () => requestData());
+      fetchInto(
+        projections,
+        pkey,
+        (signal, onProgress) => client.request('deconvnet', params, { signal, onProgress }),
+        scheduleRender,
+        () => requestData(),
+      );
       const result = projections.get(pkey)?.value;
       if (result !== undefined && result.sampleIndices.length > 0) {
         const ip = inputParams(run, result);
@@ -295,10 +322,12 @@ function render(): void {
   renderControls(run, layer);
   const fetched = run !== undefined && layer !== undefined ? entropies.get(entropyKey(run, layer)) : undefined;
   const series = run !== undefined && layer !== undefined ? seriesOf(run, layer) : undefined;
-  if (fetched?.value !== undefined && run !== undefined && layer !== undefined) lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
+  if (fetched?.value !== undefined && run !== undefined && layer !== undefined)
+    lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
   let message = '';
   if (fetched?.error !== undefined) message = `Intra-sample entropies failed: ${errorText(fetched.error)}`;
-  else if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0 && series === undefined) message = `Intra-sample entropies of ${layer}: ${progressText(fetched?.progress)}`;
+  else if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0 && series === undefined)
+    message = `Intra-sample entropies of ${layer}: ${progressText(fetched?.progress)}`;
   setText(dataMessage, message);
   dataMessage.classList.toggle('error', fetched?.error !== undefined);
   const palette = classColors(run?.info.manifest.classes.length ?? 0);
@@ -323,7 +352,10 @@ function renderControls(run: LoadedRun | undefined, layer: string | undefined): 
   const signature = run === undefined ? '' : JSON.stringify([run.dir, run.info.manifest.layers.map((l) => l.name), run.info.manifest.classes]);
   if (signature !== optionsSignature) {
     optionsSignature = signature;
-    replaceChildren(layerSelect, ...(run?.info.manifest.layers ?? []).map((l) => h('vscode-option', { attrs: { value: l.name, description: `${l.kind} ${l.shape.join('×')}` } }, l.name)));
+    replaceChildren(
+      layerSelect,
+      ...(run?.info.manifest.layers ?? []).map((l) => h('vscode-option', { attrs: { value: l.name, description: `${l.kind} ${l.shape.join('×')}` } }, l.name)),
+    );
     replaceChildren(
       projectSelect,
       h('vscode-option', { attrs: { value: 'all' } }, 'all samples (spread over the probe set)'),
@@ -349,7 +381,15 @@ function renderLegend(run: LoadedRun | undefined, palette: readonly string[], co
   const item = (line: number, name: string, color: string, all: boolean): HTMLElement => {
     const swatch = h('span', { className: all ? 'swatch line all' : 'swatch line', attrs: { 'aria-hidden': 'true' } });
     swatch.style.backgroundColor = color;
-    const button = h('button', { className: 'legend-item', attrs: { type: 'button', 'aria-pressed': hiddenLines.has(line) ? 'false' : 'true', title: `Show or hide ${name}`, 'data-line': line } }, swatch, name);
+    const button = h(
+      'button',
+      {
+        className: 'legend-item',
+        attrs: { type: 'button', 'aria-pressed': hiddenLines.has(line) ? 'false' : 'true', title: `Show or hide ${name}`, 'data-line': line },
+      },
+      swatch,
+      name,
+    );
     button.addEventListener('click', () => {
       if (hiddenLines.has(line)) hiddenLines.delete(line);
       else hiddenLines.add(line);
@@ -357,10 +397,20 @@ function renderLegend(run: LoadedRun | undefined, palette: readonly string[], co
     });
     return h('li', {}, button);
   };
-  replaceChildren(classLegend, ...classes.map((name, k) => item(k, name, palette[k], false)), item(classes.length, 'all samples', toCss(colors.foreground), true));
+  replaceChildren(
+    classLegend,
+    ...classes.map((name, k) => item(k, name, palette[k], false)),
+    item(classes.length, 'all samples', toCss(colors.foreground), true),
+  );
 }
 
-function renderMultiples(run: LoadedRun | undefined, series: MeasureSeries<ChannelEntropiesResult> | undefined, palette: readonly string[], colors: ThemeColors, focus: Rgba): void {
+function renderMultiples(
+  run: LoadedRun | undefined,
+  series: MeasureSeries<ChannelEntropiesResult> | undefined,
+  palette: readonly string[],
+  colors: ThemeColors,
+  focus: Rgba,
+): void {
   if (run === undefined || series === undefined || series.items.length === 0) {
     multiples.canvas.hidden = true;
     setText(multiplesCaption, '');
@@ -383,7 +433,14 @@ function renderMultiples(run: LoadedRun | undefined, series: MeasureSeries<Chann
   );
 }
 
-function renderPacking(run: LoadedRun | undefined, layer: string | undefined, series: MeasureSeries<ChannelEntropiesResult> | undefined, palette: readonly string[], colors: ThemeColors, focus: Rgba): void {
+function renderPacking(
+  run: LoadedRun | undefined,
+  layer: string | undefined,
+  series: MeasureSeries<ChannelEntropiesResult> | undefined,
+  palette: readonly string[],
+  colors: ThemeColors,
+  focus: Rgba,
+): void {
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
   const item = series?.items.find((i) => i.epoch === epoch);
   if (run === undefined || layer === undefined || item === undefined) {
@@ -436,7 +493,10 @@ function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): vo
   showAllButton.hidden = true;
   if (run === undefined || layer === undefined || params === undefined) {
     setText(deconvTitle, '(C) Deconvnet projections');
-    setText(deconvCaption, 'Click a channel circle in (B) or a box in (A): its feature maps are projected back to the input space (Zeiler & Fergus’s deconvnet, one channel at a time), to show what of the input the channel keeps.');
+    setText(
+      deconvCaption,
+      'Click a channel circle in (B) or a box in (A): its feature maps are projected back to the input space (Zeiler & Fergus’s deconvnet, one channel at a time), to show what of the input the channel keeps.',
+    );
     setText(deconvMessage, '');
     deconvMessage.classList.remove('error');
     replaceChildren(deconvGrid);
@@ -444,7 +504,10 @@ function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): vo
     return;
   }
   const group = projectedGroup();
-  setText(deconvTitle, `(C) Deconvnet projections of ${layer} channel ${params.channel}, ${group === 'all' ? 'samples of every class' : `class ${groupName(run, group)}`}, epoch ${params.epoch}`);
+  setText(
+    deconvTitle,
+    `(C) Deconvnet projections of ${layer} channel ${params.channel}, ${group === 'all' ? 'samples of every class' : `class ${groupName(run, group)}`}, epoch ${params.epoch}`,
+  );
   const fetched = projections.get(JSON.stringify(params));
   if (fetched?.error !== undefined) {
     // The engine's own words: e.g. that this epoch has no checkpoint to project with.
@@ -489,12 +552,16 @@ function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): vo
     const sample = result.sampleIndices[i];
     const inputSlice = inputs?.value;
     const at = inputSlice !== undefined ? Array.from(inputSlice.sampleIndices).indexOf(sample) : -1;
-    const input = inputSlice !== undefined && at >= 0 && isImageShape(inputSlice.shape) ? tensorImage(inputSlice.data, inputSlice.shape, at, 'range', 'map-image input-image', 84) : undefined;
+    const input =
+      inputSlice !== undefined && at >= 0 && isImageShape(inputSlice.shape)
+        ? tensorImage(inputSlice.data, inputSlice.shape, at, 'range', 'map-image input-image', 84)
+        : undefined;
     const projection = imageShape ? tensorImage(result.images, result.shape, i, 'signed', 'map-image projection-image', 84) : undefined;
     projection?.canvas.setAttribute('data-sample', String(sample));
     projection?.canvas.setAttribute('role', 'img');
     projection?.canvas.setAttribute('aria-label', `Projection of channel ${result.channel} for sample ${sample}`);
-    if (projection !== undefined) projection.canvas.title = `sample #${sample}: projection ${projection.min.toPrecision(3)} … ${projection.max.toPrecision(3)}${projection.flat ? ' (all equal: the channel is not active for this sample)' : ''}`;
+    if (projection !== undefined)
+      projection.canvas.title = `sample #${sample}: projection ${projection.min.toPrecision(3)} … ${projection.max.toPrecision(3)}${projection.flat ? ' (all equal: the channel is not active for this sample)' : ''}`;
     cells.push(
       h(
         'figure',
@@ -513,13 +580,22 @@ function formatActivation(v: number): string {
 }
 
 function renderParams(params: EstimatorParams | undefined): void {
-  const base = 'Intra-sample entropy (§4.4.2, §5.4.1): the Shannon entropy in bits of each feature map’s histogram, averaged over the samples of a class (or all samples).';
+  const base =
+    'Intra-sample entropy (§4.4.2, §5.4.1): the Shannon entropy in bits of each feature map’s histogram, averaged over the samples of a class (or all samples).';
   if (params === undefined) {
     setText(estimatorParams, base);
     return;
   }
-  const range = params.intraNormalization === 'map' ? 'each map’s own min to max' : params.intraNormalization === 'channel' ? 'the channel’s min to max over the samples' : 'the layer’s min to max over the samples';
-  setText(estimatorParams, `${base} ${params.intraBins} equal-width bins over ${range}, so the largest possible entropy is ${Math.log2(params.intraBins)} bits.`);
+  const range =
+    params.intraNormalization === 'map'
+      ? 'each map’s own min to max'
+      : params.intraNormalization === 'channel'
+        ? 'the channel’s min to max over the samples'
+        : 'the layer’s min to max over the samples';
+  setText(
+    estimatorParams,
+    `${base} ${params.intraBins} equal-width bins over ${range}, so the largest possible entropy is ${Math.log2(params.intraBins)} bits.`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,7 +656,9 @@ packing.canvas.addEventListener('pointermove', (e) => {
   tooltip.show(
     hit.kind === 'channel'
       ? [`channel ${hit.channel}`, `${groupName(run, hit.group)}: ${formatBits(hit.value)} bits`]
-      : [groupName(run, hit.group), `total over the channels: ${formatBits(hit.value)} bits`, selection.zoom === hit.group ? '' : 'click to zoom in'].filter((l) => l !== ''),
+      : [groupName(run, hit.group), `total over the channels: ${formatBits(hit.value)} bits`, selection.zoom === hit.group ? '' : 'click to zoom in'].filter(
+          (l) => l !== '',
+        ),
     e.clientX,
     e.clientY,
   );

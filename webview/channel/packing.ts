@@ -46,7 +46,10 @@ export class CirclePacking {
     this.canvas.id = id;
     this.canvas.className = 'packing-canvas';
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', 'Circle packing: one circle per class and one for all samples, with a circle per channel inside sized by its entropy');
+    this.canvas.setAttribute(
+      'aria-label',
+      'Circle packing: one circle per class and one for all samples, with a circle per channel inside sized by its entropy',
+    );
   }
 
   /** Whether a zoom is still moving; the tests wait for it to end. */

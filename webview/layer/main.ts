@@ -70,8 +70,15 @@ const epochControl = epochSliderControl('Epoch', 'Epoch');
 const { slider: epochSlider, output: epochLabel } = epochControl;
 
 const heatmapRow = h('div', { className: 'heatmap-row', attrs: { id: 'heatmaps' } });
-const addOtherButton = h('vscode-button', { attrs: { id: 'add-other', secondary: true, title: 'Compare li with one more layer, side by side on the same colour scale' } }, 'Compare with another layer');
-const legendCanvas = h('canvas', { className: 'legend-ramp', attrs: { id: 'legend-ramp', role: 'img', 'aria-label': 'Colour scale: brighter is smaller capacity' } });
+const addOtherButton = h(
+  'vscode-button',
+  { attrs: { id: 'add-other', secondary: true, title: 'Compare li with one more layer, side by side on the same colour scale' } },
+  'Compare with another layer',
+);
+const legendCanvas = h('canvas', {
+  className: 'legend-ramp',
+  attrs: { id: 'legend-ramp', role: 'img', 'aria-label': 'Colour scale: brighter is smaller capacity' },
+});
 const legendMin = h('span', { className: 'legend-value', attrs: { id: 'legend-min' } });
 const legendMax = h('span', { className: 'legend-value', attrs: { id: 'legend-max' } });
 const legendNote = h('span', { className: 'note', attrs: { id: 'legend-note' } });
@@ -279,11 +286,18 @@ function requestData(): void {
       if (selection.scale === 'run') {
         const seriesKey = `${key}|all|${epochsKey(run)}`;
         wantedSeries.add(seriesKey);
-        fetchInto(series, seriesKey, (signal, onProgress) => client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch: 'all' }, { signal, onProgress }), scheduleRender, (value) => {
-          lastParams = value.params;
-          // A live run's older series of this pair hold nothing this one does not.
-          for (const k of [...series.keys()]) if (k !== seriesKey && k.startsWith(`${key}|all|`)) series.delete(k);
-        });
+        fetchInto(
+          series,
+          seriesKey,
+          (signal, onProgress) =>
+            client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch: 'all' }, { signal, onProgress }),
+          scheduleRender,
+          (value) => {
+            lastParams = value.params;
+            // A live run's older series of this pair hold nothing this one does not.
+            for (const k of [...series.keys()]) if (k !== seriesKey && k.startsWith(`${key}|all|`)) series.delete(k);
+          },
+        );
       }
       const matrixKey = `${key}|${epoch}`;
       wantedMatrices.add(matrixKey);
@@ -447,20 +461,28 @@ function renderStatus(run: LoadedRun | undefined): void {
 let optionsSignature = '';
 
 function renderControls(run: LoadedRun | undefined): void {
-  const signature = run === undefined ? '' : JSON.stringify([run.dir, layerNames(run), run.info.manifest.classes, selection.samples?.kind === 'indices' ? selection.samples.indices.length : 0]);
+  const signature =
+    run === undefined
+      ? ''
+      : JSON.stringify([run.dir, layerNames(run), run.info.manifest.classes, selection.samples?.kind === 'indices' ? selection.samples.indices.length : 0]);
   if (signature !== optionsSignature) {
     optionsSignature = signature;
     if (run === undefined) {
       replaceChildren(layerSelect);
       replaceChildren(samplesSelect);
     } else {
-      replaceChildren(layerSelect, ...layerNames(run).map((name) => h('vscode-option', { attrs: { value: name, description: layerShapeText(run, name) } }, name)));
+      replaceChildren(
+        layerSelect,
+        ...layerNames(run).map((name) => h('vscode-option', { attrs: { value: name, description: layerShapeText(run, name) } }, name)),
+      );
       const classes = run.info.manifest.classes;
       replaceChildren(
         samplesSelect,
         h('vscode-option', { attrs: { value: 'all' } }, `all ${run.info.manifest.probe.count} samples`),
         ...classes.map((name, i) => h('vscode-option', { attrs: { value: `class:${i}` } }, `class ${name}`)),
-        selection.samples?.kind === 'indices' ? h('vscode-option', { attrs: { value: 'indices' } }, `${selection.samples.indices.length} chosen samples`) : null,
+        selection.samples?.kind === 'indices'
+          ? h('vscode-option', { attrs: { value: 'indices' } }, `${selection.samples.indices.length} chosen samples`)
+          : null,
       );
     }
   }
@@ -482,7 +504,10 @@ function renderControls(run: LoadedRun | undefined): void {
   const epochs = run !== undefined ? runEpochs(run) : [];
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
   showEpochOnSlider(epochSlider, epochLabel, epochs, epoch !== undefined ? epochs.indexOf(epoch) : -1);
-  addOtherButton.toggleAttribute('disabled', run === undefined || chosenOthers(run).length >= MAX_LAYER_VIEW_OTHERS || chosenOthers(run).length >= layerNames(run).length - 1);
+  addOtherButton.toggleAttribute(
+    'disabled',
+    run === undefined || chosenOthers(run).length >= MAX_LAYER_VIEW_OTHERS || chosenOthers(run).length >= layerNames(run).length - 1,
+  );
 }
 
 function buildSlots(run: LoadedRun, others: readonly string[]): void {
@@ -505,7 +530,16 @@ function buildSlots(run: LoadedRun, others: readonly string[]): void {
       select({ otherLayers: next, cell: undefined }, true);
     });
     const remove =
-      others.length > 1 ? h('button', { className: 'icon-button remove-other', attrs: { type: 'button', id: `remove-other-${i}`, title: `Stop comparing with ${other}`, 'aria-label': `Remove the heatmap of ${other}` } }, '×') : null;
+      others.length > 1
+        ? h(
+            'button',
+            {
+              className: 'icon-button remove-other',
+              attrs: { type: 'button', id: `remove-other-${i}`, title: `Stop comparing with ${other}`, 'aria-label': `Remove the heatmap of ${other}` },
+            },
+            '×',
+          )
+        : null;
     remove?.addEventListener('click', () => {
       const next = chosenOthers(run).filter((o) => o !== other);
       select({ otherLayers: next, cell: selection.cell?.otherLayer === other ? undefined : selection.cell }, true);
@@ -598,7 +632,10 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
     const stale = current === undefined && previous !== undefined && previous.layerI === layer && previous.layerJ === slot.other;
     return { slot, result: current ?? (stale ? previous : undefined), stale };
   });
-  const range = scaleRange(run, shown.map((s) => s.result).filter((r): r is ChannelCapacityResult => r !== undefined));
+  const range = scaleRange(
+    run,
+    shown.map((s) => s.result).filter((r): r is ChannelCapacityResult => r !== undefined),
+  );
   lastRange = range;
   const ramp = capacityRamp(colors);
   const focus = focusColor(colors);
@@ -703,7 +740,10 @@ function renderDetail(run: LoadedRun | undefined): void {
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
   if (run === undefined || epoch === undefined || cell === undefined || !chosenOthers(run).includes(cell.otherLayer)) {
     setText(detailTitle, 'Feature maps of a cell');
-    setText(detailCaption, 'Click a cell of a heatmap to see the feature maps of its column filter (a channel of li) and its row filter (a channel of lj) for a few probe samples, as in the paper’s Fig. 8(C–D) and Fig. 9.');
+    setText(
+      detailCaption,
+      'Click a cell of a heatmap to see the feature maps of its column filter (a channel of li) and its row filter (a channel of lj) for a few probe samples, as in the paper’s Fig. 8(C–D) and Fig. 9.',
+    );
     setText(detailMessage, '');
     replaceChildren(detailGrid);
     detailGridSignature = '';
@@ -733,7 +773,10 @@ function renderDetail(run: LoadedRun | undefined): void {
   detailGridSignature = signature;
   const [input, column, row] = fetched.map((f) => f.entry!.value!);
   const count = Math.min(PROBE_IMAGES, input.sampleIndices.length);
-  const header = [h('span', { className: 'map-corner' }), ...Array.from({ length: count }, (_, i) => h('span', { className: 'map-head' }, `sample #${input.sampleIndices[i]}`))];
+  const header = [
+    h('span', { className: 'map-corner' }),
+    ...Array.from({ length: count }, (_, i) => h('span', { className: 'map-head' }, `sample #${input.sampleIndices[i]}`)),
+  ];
   const rowOf = (label: string, result: SliceResult, role: string): HTMLElement[] => [
     h('span', { className: 'map-label' }, label),
     ...Array.from({ length: count }, (_, i) => mapCell(result, i, role)),
@@ -760,19 +803,26 @@ function mapCell(result: SliceResult, index: number, role: string): HTMLElement 
   const image = tensorImage(result.data, result.shape, index, 'range', 'map-image', 72);
   image.canvas.setAttribute('data-role', role);
   image.canvas.setAttribute('role', 'img');
-  image.canvas.setAttribute('aria-label', `${role} of sample ${result.sampleIndices[index]}, values ${image.min.toPrecision(3)} to ${image.max.toPrecision(3)}`);
+  image.canvas.setAttribute(
+    'aria-label',
+    `${role} of sample ${result.sampleIndices[index]}, values ${image.min.toPrecision(3)} to ${image.max.toPrecision(3)}`,
+  );
   image.canvas.title = `values ${image.min.toPrecision(3)} … ${image.max.toPrecision(3)}${image.flat ? ' (constant)' : ''}`;
   return h('span', { className: 'map-cell' }, image.canvas);
 }
 
 function renderParams(run: LoadedRun | undefined): void {
   if (run === undefined || lastParams === undefined) {
-    setText(estimatorParams, 'Channel capacity (§5.3.1): C = H(A) − H(A|B) from a 2-D histogram of the pairwise feature-map distances of channel a of li and channel b of lj.');
+    setText(
+      estimatorParams,
+      'Channel capacity (§5.3.1): C = H(A) − H(A|B) from a 2-D histogram of the pairwise feature-map distances of channel a of li and channel b of lj.',
+    );
     return;
   }
   const p = lastParams;
   const anyResult = slots.map((s) => s.heatmap.current?.result).find((r) => r !== undefined);
-  const pairs = anyResult !== undefined ? `; ${anyResult.pairs.toLocaleString('en-US')} sample pairs per histogram (${describeSamples(run, chosenSamples())})` : '';
+  const pairs =
+    anyResult !== undefined ? `; ${anyResult.pairs.toLocaleString('en-US')} sample pairs per histogram (${describeSamples(run, chosenSamples())})` : '';
   setText(
     estimatorParams,
     `Channel capacity (§5.3.1): C = H(A) − H(A|B) in bits, from a 2-D histogram of the pairwise feature-map distances of channel a of li and channel b of lj: ${p.capacityBins} bins per distance axis, range ${p.capacityRange === 'channel' ? 'per channel (0 to the channel’s largest pair distance)' : 'per layer (0 to the layer’s largest pair distance)'}${pairs}. Sorting by max or mean puts the largest first (§5.3.2).`,

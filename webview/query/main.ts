@@ -17,7 +17,21 @@ import { epochSliderControl } from '../shared/epochSlider';
 import { HostClient, RequestError } from '../shared/hostClient';
 import { errorText } from '../shared/requests';
 import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
-import { boxFaces, channelAt, channelSpan, contains, CUBE, distanceToTAxis, epochAt, epochDepth, layerAt, layerSpan, points, tickIndices, type Point } from './cube';
+import {
+  boxFaces,
+  channelAt,
+  channelSpan,
+  contains,
+  CUBE,
+  distanceToTAxis,
+  epochAt,
+  epochDepth,
+  layerAt,
+  layerSpan,
+  points,
+  tickIndices,
+  type Point,
+} from './cube';
 import { describeSamples, directSampleSelection, unionIndices } from './samples';
 import {
   applyLinked,
@@ -35,7 +49,6 @@ import {
   selectRange,
 } from './selection';
 import { s, titled } from './svg';
-
 
 const client = new HostClient<QuerySelection>();
 const saved = client.savedState((value) => parseQuerySelection(value));
@@ -71,7 +84,15 @@ const status = h('div', { className: 'status', attrs: { id: 'status', role: 'sta
 
 const blocks = h('ol', { className: 'blocks', attrs: { id: 'blocks', 'aria-label': 'Layers of the model, input to output' } });
 
-const cube = s('svg', { id: 'cube', class: 'cube', viewBox: `0 0 ${CUBE.width} ${CUBE.height}`, role: 'application', tabindex: 0, 'aria-roledescription': 'hypercube', 'aria-describedby': 'cube-help' });
+const cube = s('svg', {
+  id: 'cube',
+  class: 'cube',
+  viewBox: `0 0 ${CUBE.width} ${CUBE.height}`,
+  role: 'application',
+  tabindex: 0,
+  'aria-roledescription': 'hypercube',
+  'aria-describedby': 'cube-help',
+});
 const cubeHelp = h(
   'p',
   { className: 'note', attrs: { id: 'cube-help' } },
@@ -91,7 +112,12 @@ const classList = h('ul', { className: 'class-list', attrs: { id: 'class-list', 
 const selectAllClasses = h('button', { className: 'link-button', attrs: { id: 'classes-all', type: 'button' } }, 'All');
 const selectNoClass = h('button', { className: 'link-button', attrs: { id: 'classes-none', type: 'button' } }, 'None');
 const countInput = h('input', { attrs: { id: 'sample-count', type: 'number', min: 1, step: 1, inputmode: 'numeric', 'aria-label': 'Number of samples' } });
-const countMode = h('select', { attrs: { id: 'sample-mode', 'aria-label': 'Which samples' } }, h('option', { attrs: { value: 'first' } }, 'first'), h('option', { attrs: { value: 'random' } }, 'random'));
+const countMode = h(
+  'select',
+  { attrs: { id: 'sample-mode', 'aria-label': 'Which samples' } },
+  h('option', { attrs: { value: 'first' } }, 'first'),
+  h('option', { attrs: { value: 'random' } }, 'random'),
+);
 const seedInput = h('input', { attrs: { id: 'sample-seed', type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-label': 'Random seed' } });
 const seedLabel = h('label', { className: 'seed', attrs: { for: 'sample-seed' } }, 'seed');
 
@@ -109,7 +135,11 @@ replaceChildren(
     'card-architecture',
     '(A) Architecture',
     blocks,
-    h('p', { className: 'note' }, 'Click a layer to select it; Shift-click selects a range, Ctrl-click (⌘-click) adds or removes a layer. Enter or Space on a focused block does the same.'),
+    h(
+      'p',
+      { className: 'note' },
+      'Click a layer to select it; Shift-click selects a range, Ctrl-click (⌘-click) adds or removes a layer. Enter or Space on a focused block does the same.',
+    ),
   ),
   h(
     'div',
@@ -134,13 +164,33 @@ replaceChildren(
         { className: 'samples' },
         h('legend', { className: 'visually-hidden' }, 'Which probe samples the slice takes'),
         h('div', { className: 'radio' }, samplesAll, h('label', { attrs: { for: 'samples-all' } }, 'All samples')),
-        h('div', { className: 'radio' }, samplesClasses, h('label', { attrs: { for: 'samples-classes' } }, 'Some classes'), h('span', { className: 'class-actions' }, selectAllClasses, selectNoClass)),
+        h(
+          'div',
+          { className: 'radio' },
+          samplesClasses,
+          h('label', { attrs: { for: 'samples-classes' } }, 'Some classes'),
+          h('span', { className: 'class-actions' }, selectAllClasses, selectNoClass),
+        ),
         classList,
-        h('div', { className: 'radio' }, samplesCount, h('label', { attrs: { for: 'samples-count' } }, 'A number of samples:'), countMode, countInput, seedLabel, seedInput),
+        h(
+          'div',
+          { className: 'radio' },
+          samplesCount,
+          h('label', { attrs: { for: 'samples-count' } }, 'A number of samples:'),
+          countMode,
+          countInput,
+          seedLabel,
+          seedInput,
+        ),
       ),
     ),
   ),
-  h('section', { className: 'query-bar', attrs: { id: 'query-bar', 'aria-label': 'Query' } }, h('div', { className: 'query-text' }, sliceText, targetText, queryStatusEl), h('div', { className: 'query-actions' }, sourceButton, queryButton)),
+  h(
+    'section',
+    { className: 'query-bar', attrs: { id: 'query-bar', 'aria-label': 'Query' } },
+    h('div', { className: 'query-text' }, sliceText, targetText, queryStatusEl),
+    h('div', { className: 'query-actions' }, sourceButton, queryButton),
+  ),
 );
 root.removeAttribute('aria-busy');
 
@@ -233,7 +283,13 @@ function renderBlocks(run: LoadedRun | undefined): void {
   if (signature !== blocksSignature) {
     blocksSignature = signature;
     if (info === undefined) replaceChildren(blocks);
-    else replaceChildren(blocks, ioBlock('input', 'Input', formatShape(info.manifest.probe.inputShape), 'probe inputs (layer 0)'), ...info.manifest.layers.map((layer, i) => layerBlock(layer, i)), ioBlock('output', 'Output', String(info.manifest.classes.length), 'logits, one per class'));
+    else
+      replaceChildren(
+        blocks,
+        ioBlock('input', 'Input', formatShape(info.manifest.probe.inputShape), 'probe inputs (layer 0)'),
+        ...info.manifest.layers.map((layer, i) => layerBlock(layer, i)),
+        ioBlock('output', 'Output', String(info.manifest.classes.length), 'logits, one per class'),
+      );
   }
   if (info === undefined) return;
   const sel = shown();
@@ -247,7 +303,16 @@ function renderBlocks(run: LoadedRun | undefined): void {
 }
 
 function ioBlock(id: string, name: string, shape: string, detail: string): HTMLElement {
-  return h('li', { className: 'block-item' }, h('div', { className: 'block io', attrs: { id: `block-${id}`, title: detail } }, h('span', { className: 'block-name' }, name), h('span', { className: 'block-shape' }, shape)));
+  return h(
+    'li',
+    { className: 'block-item' },
+    h(
+      'div',
+      { className: 'block io', attrs: { id: `block-${id}`, title: detail } },
+      h('span', { className: 'block-name' }, name),
+      h('span', { className: 'block-shape' }, shape),
+    ),
+  );
 }
 
 function layerBlock(layer: LayerInfo, index: number): HTMLElement {
@@ -314,29 +379,56 @@ function renderCube(run: LoadedRun | undefined): void {
     const [x0] = layerSpan(CUBE, a, L);
     const [, x1] = layerSpan(CUBE, b, L);
     const box = boxFaces(CUBE, x0, x1, f.y, f.y + f.h);
-    children.push(s('g', { class: 'slab layer-slab', 'data-from': a, 'data-to': b }, s('polygon', { class: 'slab-front', points: points(box.front) }), s('polygon', { class: 'slab-top', points: points(box.top) }), s('polygon', { class: 'slab-side', points: points(box.side) })));
+    children.push(
+      s(
+        'g',
+        { class: 'slab layer-slab', 'data-from': a, 'data-to': b },
+        s('polygon', { class: 'slab-front', points: points(box.front) }),
+        s('polygon', { class: 'slab-top', points: points(box.top) }),
+        s('polygon', { class: 'slab-side', points: points(box.side) }),
+      ),
+    );
   }
   // The channel slice and its intersection with the focus layer (Fig. 3C).
   if (sel.channel !== undefined && focus >= 0) {
     const [y0, y1] = channelSpan(CUBE, sel.channel, C);
     const slab = boxFaces(CUBE, f.x, f.x + f.w, y0, y1);
-    children.push(s('g', { class: 'slab channel-slab' }, s('polygon', { class: 'slab-front', points: points(slab.front) }), s('polygon', { class: 'slab-side', points: points(slab.side) })));
+    children.push(
+      s(
+        'g',
+        { class: 'slab channel-slab' },
+        s('polygon', { class: 'slab-front', points: points(slab.front) }),
+        s('polygon', { class: 'slab-side', points: points(slab.side) }),
+      ),
+    );
     const [x0, x1] = layerSpan(CUBE, focus, L);
     const cell = boxFaces(CUBE, x0, x1, y0, y1);
     children.push(
       titled(
-        s('g', { id: 'intersection', class: 'intersection', 'data-layer': focus, 'data-channel': sel.channel }, s('polygon', { class: 'slab-front', points: points(cell.front) }), s('polygon', { class: 'slab-top', points: points(cell.top) }), s('polygon', { class: 'slab-side', points: points(cell.side) })),
+        s(
+          'g',
+          { id: 'intersection', class: 'intersection', 'data-layer': focus, 'data-channel': sel.channel },
+          s('polygon', { class: 'slab-front', points: points(cell.front) }),
+          s('polygon', { class: 'slab-top', points: points(cell.top) }),
+          s('polygon', { class: 'slab-side', points: points(cell.side) }),
+        ),
         `${layers[focus].name}, channel ${sel.channel}`,
       ),
     );
   }
-  children.push(s('rect', { class: 'cube-outline', x: f.x, y: f.y, width: f.w, height: f.h }), s('polygon', { class: 'cube-outline', points: points(whole.top) }), s('polygon', { class: 'cube-outline', points: points(whole.side) }));
+  children.push(
+    s('rect', { class: 'cube-outline', x: f.x, y: f.y, width: f.w, height: f.h }),
+    s('polygon', { class: 'cube-outline', points: points(whole.top) }),
+    s('polygon', { class: 'cube-outline', points: points(whole.side) }),
+  );
 
   children.push(lAxis(layers, selected), cAxis(layers, sel, C, focus), tAxis(info, epochIndex));
   replaceChildren(cube as unknown as Element, ...children);
   cube.setAttribute(
     'aria-label',
-    info === undefined ? 'Hypercube (no run loaded)' : `Hypercube of ${info.name}: ${L} layers, up to ${Math.max(1, ...layers.map(channelCount))} channels, ${E} epochs. ${describeSlice(info, sel)}`,
+    info === undefined
+      ? 'Hypercube (no run loaded)'
+      : `Hypercube of ${info.name}: ${L} layers, up to ${Math.max(1, ...layers.map(channelCount))} channels, ${E} epochs. ${describeSlice(info, sel)}`,
   );
 }
 
@@ -359,9 +451,13 @@ function lAxis(layers: readonly LayerInfo[], selected: readonly number[]): SVGEl
   const labelEvery = Math.max(1, Math.ceil(L / 24));
   layers.forEach((layer, i) => {
     const [x0, x1] = layerSpan(CUBE, i, L);
-    const tick = titled(s('rect', { class: `l-tick${selected.includes(i) ? ' selected' : ''}`, 'data-index': i, x: x0, y: a.y, width: x1 - x0, height: a.h }), `L${i + 1}: ${layer.name}`);
+    const tick = titled(
+      s('rect', { class: `l-tick${selected.includes(i) ? ' selected' : ''}`, 'data-index': i, x: x0, y: a.y, width: x1 - x0, height: a.h }),
+      `L${i + 1}: ${layer.name}`,
+    );
     g.appendChild(tick);
-    if (i % labelEvery === 0 || i === L - 1) g.appendChild(s('text', { class: 'tick-label', x: (x0 + x1) / 2, y: a.y + a.h / 2 + 4, 'text-anchor': 'middle' }, String(i + 1)));
+    if (i % labelEvery === 0 || i === L - 1)
+      g.appendChild(s('text', { class: 'tick-label', x: (x0 + x1) / 2, y: a.y + a.h / 2 + 4, 'text-anchor': 'middle' }, String(i + 1)));
   });
   g.appendChild(s('text', { class: 'axis-title', x: a.x + a.w / 2, y: a.y + a.h + 20, 'text-anchor': 'middle' }, 'L (layers)'));
   return g;
@@ -381,7 +477,9 @@ function cAxis(layers: readonly LayerInfo[], sel: QuerySelection, C: number, foc
     g.appendChild(s('rect', { class: 'c-marker', x: a.x, y: y0, width: a.w, height: Math.max(2, y1 - y0) }));
   }
   const title = single !== undefined ? `C (${C} channels of ${single.name})` : `C (channels, up to ${C})`;
-  g.appendChild(s('text', { class: 'axis-title', x: a.x - 10, y: a.y + a.h / 2, 'text-anchor': 'middle', transform: `rotate(-90 ${a.x - 10} ${a.y + a.h / 2})` }, title));
+  g.appendChild(
+    s('text', { class: 'axis-title', x: a.x - 10, y: a.y + a.h / 2, 'text-anchor': 'middle', transform: `rotate(-90 ${a.x - 10} ${a.y + a.h / 2})` }, title),
+  );
   return g;
 }
 
@@ -533,9 +631,13 @@ function renderQueryBar(run: LoadedRun | undefined): void {
   const focusLayer = focus >= 0 ? layers[focus] : undefined;
   const src = focusLayer?.source;
   sourceButton.toggleAttribute('disabled', src === undefined);
-  const label = src !== undefined ? `Go to source (${baseName(src.file)}:${src.line})` : focusLayer !== undefined ? 'Go to source (not recorded)' : 'Go to source';
+  const label =
+    src !== undefined ? `Go to source (${baseName(src.file)}:${src.line})` : focusLayer !== undefined ? 'Go to source (not recorded)' : 'Go to source';
   if (sourceButton.textContent !== label) sourceButton.textContent = label;
-  sourceButton.title = src !== undefined ? `Open ${src.file} at line ${src.line}, where ${focusLayer?.name ?? ''} is constructed` : 'Select a layer whose source line the probe recorded';
+  sourceButton.title =
+    src !== undefined
+      ? `Open ${src.file} at line ${src.line}, where ${focusLayer?.name ?? ''} is constructed`
+      : 'Select a layer whose source line the probe recorded';
 }
 
 function baseName(file: string): string {
@@ -659,7 +761,13 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
         // Extends (or shrinks) the far end of the range, keeping the focus where the range began.
         const far = selected[0] === focus ? selected[selected.length - 1] : selected[0];
         next = selectRange(layers, selection, focus, Math.min(layers.length - 1, Math.max(0, far + step)));
-      } else next = selectRange(layers, selection, focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)), focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)));
+      } else
+        next = selectRange(
+          layers,
+          selection,
+          focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
+          focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
+        );
       break;
     }
     case 'Home':
@@ -782,7 +890,9 @@ async function sampleSelection(info: RunInfo, dir: string, samples: QuerySamples
   if (direct !== undefined) return direct;
   const classes = samples.kind === 'classes' ? samples.classes : [];
   // One channel of the inputs is the smallest slice that carries a class's sample indices.
-  const slices = await Promise.all(classes.map((classIndex) => client.request('slice', { run: dir, samples: { kind: 'class', classIndex }, layer: 'input', channel: 0, epoch }, { signal })));
+  const slices = await Promise.all(
+    classes.map((classIndex) => client.request('slice', { run: dir, samples: { kind: 'class', classIndex }, layer: 'input', channel: 0, epoch }, { signal })),
+  );
   return { kind: 'indices', indices: unionIndices(slices.map((r) => r.sampleIndices)) };
 }
 
@@ -805,7 +915,10 @@ async function runQuery(): Promise<void> {
   scheduleRender();
   try {
     const samples = await sampleSelection(info, run.dir, samplesOf(selection), epoch, abort.signal);
-    const others = selected.filter((i) => i !== focus).map((i) => layers[i].name).slice(0, MAX_VIEW_RUNS);
+    const others = selected
+      .filter((i) => i !== focus)
+      .map((i) => layers[i].name)
+      .slice(0, MAX_VIEW_RUNS);
     const linked: LinkedSelection = {
       run: run.dir,
       ...(focus >= 0 ? { layer: layers[focus].name } : {}),
@@ -816,7 +929,9 @@ async function runQuery(): Promise<void> {
     };
     const result = await client.request('query', linked, { signal: abort.signal });
     const names = { layer: 'layer view', channel: 'channel view', training: 'training view' } as const;
-    queryStatus = result.opened ? { text: `Sent to the ${names[result.target]}.`, error: false } : { text: `Sent to the views showing this run; this version has no ${names[result.target]} to open.`, error: false };
+    queryStatus = result.opened
+      ? { text: `Sent to the ${names[result.target]}.`, error: false }
+      : { text: `Sent to the views showing this run; this version has no ${names[result.target]} to open.`, error: false };
   } catch (err) {
     if (err instanceof RequestError && err.cancelled) queryStatus = { text: '', error: false };
     else queryStatus = { text: `Query failed: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };

@@ -78,7 +78,13 @@ export function clearLayers(selection: QuerySelection): QuerySelection {
  * (Fig. 3C). With `keepOthers` the other selected layers stay selected (the channel still belongs
  * to the focus layer); otherwise the selection narrows to that one layer.
  */
-export function selectChannel(layers: readonly LayerInfo[], selection: QuerySelection, layerIndex: number, channel: number, keepOthers = false): QuerySelection {
+export function selectChannel(
+  layers: readonly LayerInfo[],
+  selection: QuerySelection,
+  layerIndex: number,
+  channel: number,
+  keepOthers = false,
+): QuerySelection {
   const layer = layers[layerIndex];
   if (layer === undefined) return selection;
   const count = channelCount(layer);

@@ -6,7 +6,11 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 export type SvgChild = SVGElement | string | number | null | undefined | false;
 
-export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Readonly<Record<string, string | number | undefined>> = {}, ...children: SvgChild[]): SVGElementTagNameMap[K] {
+export function s<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Readonly<Record<string, string | number | undefined>> = {},
+  ...children: SvgChild[]
+): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined) continue;

@@ -69,7 +69,10 @@ export function baseOptions(colors: ThemeColors): {
   };
 }
 
-export function axisStyle(colors: ThemeColors, title: string): {
+export function axisStyle(
+  colors: ThemeColors,
+  title: string,
+): {
   title: { display: true; text: string; color: string };
   ticks: { color: string };
   grid: { color: string };

@@ -12,7 +12,10 @@ export interface EpochSliderControl {
 
 /** The slider (#epoch-slider) and its output (#epoch-label), labelled `label` on screen and `ariaLabel` for screen readers. */
 export function epochSliderControl(label: string, ariaLabel: string): EpochSliderControl {
-  const slider = h('input', { className: 'epoch-slider', attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': ariaLabel } });
+  const slider = h('input', {
+    className: 'epoch-slider',
+    attrs: { id: 'epoch-slider', type: 'range', min: 0, max: 0, step: 1, value: 0, 'aria-label': ariaLabel },
+  });
   const output = h('output', { className: 'epoch-label', attrs: { id: 'epoch-label', for: 'epoch-slider' } });
   const element = h('div', { className: 'control epoch-control' }, h('label', { attrs: { for: 'epoch-slider' } }, label), slider, output);
   return { element, slider, output };

@@ -66,8 +66,16 @@ export class ConfusionMatrixView {
     const k = input.classes.length;
     const { cols, max } = confusionTotals(input.confusion, k);
     const showCounts = k <= MAX_CLASSES_WITH_COUNTS;
-    const table = h('table', { className: `confusion${showCounts ? '' : ' compact'}`, attrs: { 'aria-label': `Confusion matrix at epoch ${input.epoch}: rows are true labels, columns predicted labels` } });
-    const corner = h('th', { className: 'corner', attrs: { scope: 'col' } }, h('span', { className: 'axis-true' }, 'true ↓'), h('span', { className: 'axis-pred' }, 'predicted →'));
+    const table = h('table', {
+      className: `confusion${showCounts ? '' : ' compact'}`,
+      attrs: { 'aria-label': `Confusion matrix at epoch ${input.epoch}: rows are true labels, columns predicted labels` },
+    });
+    const corner = h(
+      'th',
+      { className: 'corner', attrs: { scope: 'col' } },
+      h('span', { className: 'axis-true' }, 'true ↓'),
+      h('span', { className: 'axis-pred' }, 'predicted →'),
+    );
     const head = h('tr', {}, corner);
     for (let c = 0; c < k; c++) {
       const never = cols[c] === 0;
@@ -87,7 +95,11 @@ export class ConfusionMatrixView {
       for (let c = 0; c < k; c++) {
         const count = input.confusion[r * k + c];
         const fill = cellColor(count, max, colors);
-        const cell = h('td', { className: r === c ? 'cell diagonal' : 'cell', attrs: { 'data-row': r, 'data-col': c, 'data-count': count } }, showCounts && count > 0 ? count : null);
+        const cell = h(
+          'td',
+          { className: r === c ? 'cell diagonal' : 'cell', attrs: { 'data-row': r, 'data-col': c, 'data-count': count } },
+          showCounts && count > 0 ? count : null,
+        );
         cell.style.backgroundColor = toCss(fill);
         cell.style.color = toCss(textColorOn(fill, colors));
         row.appendChild(cell);

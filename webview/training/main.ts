@@ -23,7 +23,19 @@ import { errorText, progressText, type FetchRequest, type Fetched } from '../sha
 import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
 import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
 import { ConfusionMatrixView } from './confusionMatrix';
-import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, lossLine, shortName, type EntropyKind, type XY } from './series';
+import {
+  confusionTotals,
+  entropyAxis,
+  entropyLines,
+  epochIndex,
+  epochsKey,
+  formatNumber,
+  infinityMarks,
+  lossLine,
+  shortName,
+  type EntropyKind,
+  type XY,
+} from './series';
 
 /**
  * What the view has (or is getting) for one run, with the key of what the result depends on: the
@@ -68,8 +80,12 @@ const matrixContainer = h('div', { className: 'matrix-wrap', attrs: { id: 'confu
 const matrixCaption = h('p', { className: 'caption', attrs: { id: 'matrix-caption' } });
 const matrixMessage = h('p', { className: 'message', attrs: { id: 'matrix-message' } });
 
-const labelGivenPredictionCanvas = h('canvas', { attrs: { id: 'chart-label-given-prediction', role: 'img', 'aria-label': 'H(label | y = i) per class over epochs' } });
-const predictionGivenLabelCanvas = h('canvas', { attrs: { id: 'chart-prediction-given-label', role: 'img', 'aria-label': 'H(y | label = i) per class over epochs' } });
+const labelGivenPredictionCanvas = h('canvas', {
+  attrs: { id: 'chart-label-given-prediction', role: 'img', 'aria-label': 'H(label | y = i) per class over epochs' },
+});
+const predictionGivenLabelCanvas = h('canvas', {
+  attrs: { id: 'chart-prediction-given-label', role: 'img', 'aria-label': 'H(y | label = i) per class over epochs' },
+});
 const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
 const labelMessage = h('p', { className: 'message', attrs: { id: 'label-message' } });
 
@@ -92,12 +108,7 @@ replaceChildren(
     card(
       'card-confusion',
       '(A) Confusion matrix',
-      h(
-        'div',
-        { className: 'controls' },
-        h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect),
-        epochControl.element,
-      ),
+      h('div', { className: 'controls' }, h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect), epochControl.element),
       matrixMessage,
       matrixContainer,
       matrixCaption,
@@ -107,7 +118,11 @@ replaceChildren(
       'Label entropies over epochs',
       h('h3', {}, '(B) H(label | y = i): uncertainty of the true class among samples predicted as i'),
       h('div', { className: 'chart-box' }, labelGivenPredictionCanvas),
-      h('p', { className: 'note infinity-note' }, '∞ = never predicted: no sample was predicted as i at that epoch, so H(label | y = i) is undefined (a gap, not 0).'),
+      h(
+        'p',
+        { className: 'note infinity-note' },
+        '∞ = never predicted: no sample was predicted as i at that epoch, so H(label | y = i) is undefined (a gap, not 0).',
+      ),
       h('h3', {}, '(C) H(y | label = i): spread of the predictions for the samples of class i'),
       h('div', { className: 'chart-box' }, predictionGivenLabelCanvas),
       h('p', { className: 'note infinity-note' }, '∞ = no probe sample of class i.'),
@@ -121,7 +136,13 @@ replaceChildren(
       h('div', { className: 'chart-box short' }, inputEntropyCanvas),
       inputEntropyValues,
     ),
-    card('card-loss', '(E) Training loss', h('div', { className: 'controls' }, logLossCheckbox), h('div', { className: 'chart-box short' }, lossCanvas), lossValues),
+    card(
+      'card-loss',
+      '(E) Training loss',
+      h('div', { className: 'controls' }, logLossCheckbox),
+      h('div', { className: 'chart-box short' }, lossCanvas),
+      lossValues,
+    ),
   ),
   estimatorParams,
 );
@@ -191,23 +212,25 @@ function fetchForRun<T>(store: Map<string, RunFetched<T>>, dir: string, key: str
   request(signal, (progress) => {
     entry.progress = progress;
     scheduleRender();
-  }).then(
-    (value) => {
+  })
+    .then(
+      (value) => {
+        if (store.get(dir) !== entry) return;
+        entry.value = value;
+        entry.error = undefined;
+      },
+      (err: unknown) => {
+        if (store.get(dir) !== entry) return;
+        if (err instanceof RequestError && err.cancelled) return;
+        entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
+      },
+    )
+    .finally(() => {
       if (store.get(dir) !== entry) return;
-      entry.value = value;
-      entry.error = undefined;
-    },
-    (err: unknown) => {
-      if (store.get(dir) !== entry) return;
-      if (err instanceof RequestError && err.cancelled) return;
-      entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
-    },
-  ).finally(() => {
-    if (store.get(dir) !== entry) return;
-    entry.abort = undefined;
-    entry.progress = undefined;
-    scheduleRender();
-  });
+      entry.abort = undefined;
+      entry.progress = undefined;
+      scheduleRender();
+    });
 }
 
 /** Asks for what the runs on screen need and forgets what belongs to runs no longer shown. */
@@ -229,7 +252,9 @@ function requestData(): void {
   }
   const chosen = chosenRun();
   if (chosen !== undefined && chosen.info.manifest.epochs.length > 0) {
-    fetchForRun(labelData, chosen.dir, epochsKey(chosen.info), (signal, onProgress) => client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }));
+    fetchForRun(labelData, chosen.dir, epochsKey(chosen.info), (signal, onProgress) =>
+      client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }),
+    );
   }
 }
 
@@ -273,9 +298,24 @@ function renderToolbar(palette: readonly string[]): void {
         const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
         swatch.style.backgroundColor = runColorOf(run.dir, palette);
         const name = runName(run);
-        const pick = h('button', { className: 'chip-name', attrs: { type: 'button', 'aria-pressed': run.dir === chosen?.dir ? 'true' : 'false', title: run.dir, disabled: run.state !== 'loaded' } }, swatch, name);
+        const pick = h(
+          'button',
+          {
+            className: 'chip-name',
+            attrs: { type: 'button', 'aria-pressed': run.dir === chosen?.dir ? 'true' : 'false', title: run.dir, disabled: run.state !== 'loaded' },
+          },
+          swatch,
+          name,
+        );
         pick.addEventListener('click', () => select({ run: run.dir }));
-        const remove = runs.length > 1 ? h('button', { className: 'chip-remove', attrs: { type: 'button', 'aria-label': `Remove ${name} from the view`, title: 'Remove from the view' } }, '×') : null;
+        const remove =
+          runs.length > 1
+            ? h(
+                'button',
+                { className: 'chip-remove', attrs: { type: 'button', 'aria-label': `Remove ${name} from the view`, title: 'Remove from the view' } },
+                '×',
+              )
+            : null;
         remove?.addEventListener('click', () => {
           client.request('removeRun', { run: run.dir }).catch((err: unknown) => client.log('warn', `removing a run failed: ${String(err)}`));
         });
@@ -293,7 +333,13 @@ function renderStatus(): void {
 
 let runOptionsSignature = '';
 
-function renderMatrixCard(chosen: LoadedRun | undefined, labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], index: number, colors: ThemeColors): void {
+function renderMatrixCard(
+  chosen: LoadedRun | undefined,
+  labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined,
+  items: readonly LabelEntropiesResult[],
+  index: number,
+  colors: ThemeColors,
+): void {
   const loaded = loadedRuns(runs);
   const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
   if (signature !== runOptionsSignature) {
@@ -303,7 +349,12 @@ function renderMatrixCard(chosen: LoadedRun | undefined, labels: RunFetched<Meas
   if (chosen !== undefined && runSelect.value !== chosen.dir) runSelect.value = chosen.dir;
   runSelect.toggleAttribute('disabled', loaded.length < 2);
 
-  showEpochOnSlider(epochSlider, epochLabel, items.map((item) => item.epoch), index);
+  showEpochOnSlider(
+    epochSlider,
+    epochLabel,
+    items.map((item) => item.epoch),
+    index,
+  );
   const current = index >= 0 ? items[index] : undefined;
   // Screen readers would read the slider's position, not the epoch number it stands for.
   epochSlider.setAttribute('aria-valuetext', current === undefined ? 'no epoch' : `epoch ${current.epoch}`);
@@ -333,7 +384,13 @@ function renderMatrixCard(chosen: LoadedRun | undefined, labels: RunFetched<Meas
   );
 }
 
-function renderLabelCharts(chosen: LoadedRun | undefined, labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined, items: readonly LabelEntropiesResult[], epoch: number | undefined, colors: ThemeColors): void {
+function renderLabelCharts(
+  chosen: LoadedRun | undefined,
+  labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined,
+  items: readonly LabelEntropiesResult[],
+  epoch: number | undefined,
+  colors: ThemeColors,
+): void {
   const classes = chosen?.info.manifest.classes ?? [];
   const palette = classColors(classes.length);
   renderClassLegend(classes, palette);
@@ -386,14 +443,24 @@ function renderLabelCharts(chosen: LoadedRun | undefined, labels: RunFetched<Mea
         normalized: true,
         interaction: { mode: 'x', intersect: false },
         scales: {
-          x: { type: 'linear', min: first === last ? first - 1 : first, max: first === last ? last + 1 : last, ...axisStyle(colors, 'epoch'), ticks: { color: toCss(colors.foreground), precision: 0 } },
+          x: {
+            type: 'linear',
+            min: first === last ? first - 1 : first,
+            max: first === last ? last + 1 : last,
+            ...axisStyle(colors, 'epoch'),
+            ticks: { color: toCss(colors.foreground), precision: 0 },
+          },
           y: {
             type: 'linear',
             min: 0,
             max: axis.top,
             ...axisStyle(colors, yTitle),
             // The band above the largest entropy holds the ∞ marks, not values.
-            ticks: { color: toCss(colors.foreground), maxTicksLimit: 7, callback: (value) => (Number(value) > axis.bandStart ? '' : formatNumber(Number(value))) },
+            ticks: {
+              color: toCss(colors.foreground),
+              maxTicksLimit: 7,
+              callback: (value) => (Number(value) > axis.bandStart ? '' : formatNumber(Number(value))),
+            },
           },
         },
         plugins: {
@@ -403,7 +470,9 @@ function renderLabelCharts(chosen: LoadedRun | undefined, labels: RunFetched<Mea
               title: (tooltipItems: TooltipItem<'line'>[]) => (tooltipItems.length > 0 ? `epoch ${tooltipItems[0].parsed.x}` : ''),
               label: (item: TooltipItem<'line'>) => {
                 const c = item.datasetIndex % Math.max(1, classes.length);
-                return item.datasetIndex >= classes.length ? `${classes[c]}: ∞ (${infinityMeaning})` : `${classes[c]}: ${formatNumber(item.parsed.y ?? 0)} bits`;
+                return item.datasetIndex >= classes.length
+                  ? `${classes[c]}: ∞ (${infinityMeaning})`
+                  : `${classes[c]}: ${formatNumber(item.parsed.y ?? 0)} bits`;
               },
             },
           },
@@ -431,7 +500,12 @@ function renderClassLegend(classes: readonly string[], palette: readonly string[
     ...classes.map((name, c) => {
       const swatch = h('span', { className: 'swatch line', attrs: { 'aria-hidden': 'true' } });
       swatch.style.backgroundColor = palette[c];
-      const button = h('button', { className: 'legend-item', attrs: { type: 'button', 'aria-pressed': hiddenClasses.has(c) ? 'false' : 'true', title: `Show or hide ${name}` } }, swatch, name);
+      const button = h(
+        'button',
+        { className: 'legend-item', attrs: { type: 'button', 'aria-pressed': hiddenClasses.has(c) ? 'false' : 'true', title: `Show or hide ${name}` } },
+        swatch,
+        name,
+      );
       button.addEventListener('click', () => {
         if (hiddenClasses.has(c)) hiddenClasses.delete(c);
         else hiddenClasses.add(c);
@@ -488,7 +562,9 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
             label: (item: TooltipItem<'bar' | 'line'>) => {
               const v = values[item.dataIndex];
               if (v === undefined) return '';
-              return item.datasetIndex === 0 ? `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})` : `ceiling log2 N(N−1) = ${formatNumber(v.ceiling)} bits`;
+              return item.datasetIndex === 0
+                ? `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`
+                : `ceiling log2 N(N−1) = ${formatNumber(v.ceiling)} bits`;
             },
           },
         },
@@ -510,7 +586,14 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
       } else if (fetched?.error !== undefined) text = `failed: ${errorText(fetched.error)}`;
       else if (run.state === 'failed') text = 'run not readable';
       else text = progressText(fetched?.progress);
-      return h('li', { className: fetched?.error !== undefined ? 'error' : '' }, swatch, h('span', { className: 'value-name' }, runName(run)), ': ', h('span', { className: 'value' }, text));
+      return h(
+        'li',
+        { className: fetched?.error !== undefined ? 'error' : '' },
+        swatch,
+        h('span', { className: 'value-name' }, runName(run)),
+        ': ',
+        h('span', { className: 'value' }, text),
+      );
     }),
   );
 }
@@ -571,7 +654,11 @@ function renderLoss(palette: readonly string[], colors: ThemeColors, chosen: Loa
 
 function renderParams(): void {
   const parts: (string | Node)[] = [
-    h('span', {}, 'Label entropies (A–C): Shannon entropy in bits of the confusion matrix’s columns (B) and rows (C); predictions are the argmax of the logits. '),
+    h(
+      'span',
+      {},
+      'Label entropies (A–C): Shannon entropy in bits of the confusion matrix’s columns (B) and rows (C); predictions are the argmax of the logits. ',
+    ),
   ];
   const withParams = runs.map((run) => ({ run, series: inputEntropy.get(run.dir)?.value })).filter((x) => x.series !== undefined);
   const params = withParams[0]?.series?.params;
@@ -600,7 +687,12 @@ epochSlider.addEventListener('input', () => {
   const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
   const i = Number(epochSlider.value);
   if (!(i >= 0 && i < items.length)) return;
-  select({ epoch: epochToKeep(items.map((item) => item.epoch), items[i].epoch) });
+  select({
+    epoch: epochToKeep(
+      items.map((item) => item.epoch),
+      items[i].epoch,
+    ),
+  });
 });
 
 logLossCheckbox.addEventListener('change', () => select({ logLoss: logLossCheckbox.checked }));

@@ -159,16 +159,23 @@ function selectEpochList(reader: RunReader, epochs: readonly number[] | 'all' | 
 }
 
 /** The rule `auto` stands for with these layers, and why. */
-export function resolveCapacityLayers(layers: readonly LayerInfo[], requested: CapacityLayerRule = 'auto'): { rule: Exclude<CapacityLayerRule, 'auto'>; reason: string } {
+export function resolveCapacityLayers(
+  layers: readonly LayerInfo[],
+  requested: CapacityLayerRule = 'auto',
+): { rule: Exclude<CapacityLayerRule, 'auto'>; reason: string } {
   if (requested !== 'auto') return { rule: requested, reason: 'as asked' };
   const blocks = layers.filter((l) => l.kind === 'block').length;
   if (blocks >= 2) return { rule: 'blocks', reason: `auto: the run records ${blocks} block outputs` };
-  if (layers.length > AUTO_CONV_ABOVE) return { rule: 'conv', reason: `auto: ${layers.length} layers analysed (more than ${AUTO_CONV_ABOVE}), so between convolutions` };
+  if (layers.length > AUTO_CONV_ABOVE)
+    return { rule: 'conv', reason: `auto: ${layers.length} layers analysed (more than ${AUTO_CONV_ABOVE}), so between convolutions` };
   return { rule: 'all', reason: `auto: ${layers.length} layers analysed` };
 }
 
 /** Consecutive pairs of the layers the rule keeps; pairs with a dense layer are skipped, with the reason. */
-function capacityPairs(layers: readonly LayerInfo[], rule: Exclude<CapacityLayerRule, 'auto'>): { pairs: { layerI: string; layerJ: string }[]; skipped: SkippedCapacityPair[] } {
+function capacityPairs(
+  layers: readonly LayerInfo[],
+  rule: Exclude<CapacityLayerRule, 'auto'>,
+): { pairs: { layerI: string; layerJ: string }[]; skipped: SkippedCapacityPair[] } {
   const kept = rule === 'all' ? layers : layers.filter((l) => l.kind === (rule === 'conv' ? 'conv' : 'block'));
   const pairs: { layerI: string; layerJ: string }[] = [];
   const skipped: SkippedCapacityPair[] = [];
@@ -177,7 +184,11 @@ function capacityPairs(layers: readonly LayerInfo[], rule: Exclude<CapacityLayer
     if (isMap(a) && isMap(b)) pairs.push({ layerI: a.name, layerJ: b.name });
     else {
       const dense = [a, b].filter((l) => !isMap(l)).map((l) => l.name);
-      skipped.push({ layerI: a.name, layerJ: b.name, reason: `${dense.join(' and ')} ${dense.length > 1 ? 'are dense layers' : 'is a dense layer'} (no channels of maps)` });
+      skipped.push({
+        layerI: a.name,
+        layerJ: b.name,
+        reason: `${dense.join(' and ')} ${dense.length > 1 ? 'are dense layers' : 'is a dense layer'} (no channels of maps)`,
+      });
     }
   }
   return { pairs, skipped };
@@ -212,12 +223,17 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
   // time left is rescaled by what the finished steps actually took.
   const m = reader.manifest;
   const n = m.probe.count;
-  const sizeOf = (name: string): number => (name === 'input' ? product(m.probe.inputShape) : name === LOGITS_NAME ? m.classes.length : product((layers.find((l) => l.name === name) as LayerInfo).shape));
+  const sizeOf = (name: string): number =>
+    name === 'input'
+      ? product(m.probe.inputShape)
+      : name === LOGITS_NAME
+        ? m.classes.length
+        : product((layers.find((l) => l.name === name) as LayerInfo).shape);
   const interCost = (name: string): number => n * n * sizeOf(name) + 200 * n * n;
   const intraCost = (name: string): number => 340 * n * sizeOf(name);
   const capacityCost = (a: string, b: string): number => {
     const [la, lb] = [layers.find((l) => l.name === a) as LayerInfo, layers.find((l) => l.name === b) as LayerInfo];
-    return (12 * (n * (n - 1)) / 2) * la.shape[0] * lb.shape[0] + n * n * (sizeOf(a) + sizeOf(b));
+    return ((12 * (n * (n - 1))) / 2) * la.shape[0] * lb.shape[0] + n * n * (sizeOf(a) + sizeOf(b));
   };
 
   const results = {
@@ -250,7 +266,10 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
         label: `activations of epoch ${epoch} (the checkpoint run once over the ${n} probe samples)`,
         cost: forwardCost(),
         run: async (sub) => {
-          const { computed } = await reader.prepareEpoch(epoch, { ...(sub.signal ? { signal: sub.signal } : {}), ...(sub.onProgress ? { onProgress: sub.onProgress } : {}) });
+          const { computed } = await reader.prepareEpoch(epoch, {
+            ...(sub.signal ? { signal: sub.signal } : {}),
+            ...(sub.onProgress ? { onProgress: sub.onProgress } : {}),
+          });
           return { item: { kind: 'activations', epoch }, cached: !computed };
         },
       });
@@ -353,7 +372,11 @@ export async function analyzeRun(reader: RunReader, options: AnalyzeOptions = {}
     epochs,
     interSample: {
       input: results.input as InterSampleEntropyResult,
-      epochs: epochs.map((epoch) => ({ epoch, layers: layerNames.map((l) => get(results.inter, `${l}\0${epoch}`)), logits: get(results.inter, `${LOGITS_NAME}\0${epoch}`) })),
+      epochs: epochs.map((epoch) => ({
+        epoch,
+        layers: layerNames.map((l) => get(results.inter, `${l}\0${epoch}`)),
+        logits: get(results.inter, `${LOGITS_NAME}\0${epoch}`),
+      })),
     },
     channelEntropies: layerNames.map((layer) => ({ layer, items: epochs.map((epoch) => get(results.channels, `${layer}\0${epoch}`)) })),
     labelEntropies: epochs.map((epoch) => results.labels.get(epoch) as LabelEntropiesResult),

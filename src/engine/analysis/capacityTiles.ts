@@ -72,7 +72,13 @@ export function tilePlan(columns: number, rows: number, pairs: number, budget: n
 }
 
 /** The capacity matrix between every channel of `li` (columns) and of `lj` (rows) over n samples. */
-export async function capacityMatrixTiled(li: LayerMaps, lj: LayerMaps, n: number, params: CapacityParams, options: TiledCapacityOptions = {}): Promise<CapacityMatrix> {
+export async function capacityMatrixTiled(
+  li: LayerMaps,
+  lj: LayerMaps,
+  n: number,
+  params: CapacityParams,
+  options: TiledCapacityOptions = {},
+): Promise<CapacityMatrix> {
   if (n < 2) throw new CnnSlicerError('bad-request', `channel capacity needs at least 2 samples; the slice has ${n}`);
   const { signal, sample } = options;
   const pairs = sample?.length ?? (n * (n - 1)) / 2;
@@ -99,23 +105,39 @@ export async function capacityMatrixTiled(li: LayerMaps, lj: LayerMaps, n: numbe
   for (let a0 = 0; a0 < li.channels; a0 += colChunk) {
     const aCount = Math.min(colChunk, li.channels - a0);
     if (arena !== undefined) arena.next = start;
-    const columns = await codeChannelMaps(channelRange(li, n, a0, aCount), n, aCount, li.mapSize, params, { arena, shared: true }, {
-      ...(signal ? { signal } : {}),
-      ...(sample ? { sample } : {}),
-      ...(upperI !== undefined ? { layerUpper: upperI } : {}),
-      onProgress: progress,
-    });
+    const columns = await codeChannelMaps(
+      channelRange(li, n, a0, aCount),
+      n,
+      aCount,
+      li.mapSize,
+      params,
+      { arena, shared: true },
+      {
+        ...(signal ? { signal } : {}),
+        ...(sample ? { sample } : {}),
+        ...(upperI !== undefined ? { layerUpper: upperI } : {}),
+        onProgress: progress,
+      },
+    );
     step++;
     const mark = arena?.next ?? 0;
     for (let b0 = 0; b0 < lj.channels; b0 += rowChunk) {
       const bCount = Math.min(rowChunk, lj.channels - b0);
       if (arena !== undefined) arena.next = mark;
-      const rows = await codeChannelMaps(channelRange(lj, n, b0, bCount), n, bCount, lj.mapSize, params, { arena, shared: true }, {
-        ...(signal ? { signal } : {}),
-        ...(sample ? { sample } : {}),
-        ...(upperJ !== undefined ? { layerUpper: upperJ } : {}),
-        onProgress: progress,
-      });
+      const rows = await codeChannelMaps(
+        channelRange(lj, n, b0, bCount),
+        n,
+        bCount,
+        lj.mapSize,
+        params,
+        { arena, shared: true },
+        {
+          ...(signal ? { signal } : {}),
+          ...(sample ? { sample } : {}),
+          ...(upperJ !== undefined ? { layerUpper: upperJ } : {}),
+          onProgress: progress,
+        },
+      );
       step++;
       const m = await capacityMatrixOfCodes(columns, rows, { ...(signal ? { signal } : {}), onProgress: progress });
       step++;

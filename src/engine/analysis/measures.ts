@@ -123,7 +123,17 @@ export async function interSampleEntropyOf(
       const graph = await knn(slice.data, n, d, k, { signal: ctx.signal, onProgress: (done, total) => progress(done, total + total / 10) });
       throwIfCancelled(ctx.signal);
       const h = interSampleEntropyThreaded(graph, params);
-      const result: InterSampleEntropyResult = { layer: query.layer, epoch, n, d, k, entropy: h.entropy, ceiling: interSampleCeiling(n), unsolved: h.unsolved, unconverged: h.unconverged };
+      const result: InterSampleEntropyResult = {
+        layer: query.layer,
+        epoch,
+        n,
+        d,
+        k,
+        entropy: h.entropy,
+        ceiling: interSampleCeiling(n),
+        unsolved: h.unsolved,
+        unconverged: h.unconverged,
+      };
       return result;
     }),
   );
@@ -166,7 +176,11 @@ export async function channelEntropiesOf(
 }
 
 /** Confusion matrix, H(x.label | y = i) and H(y | x.label = i) (§5.2) from the logits at each epoch. */
-export async function labelEntropiesOf(reader: RunReader, query: { epoch: EpochSelection }, ctx: MeasureContext = {}): Promise<MeasureSeries<LabelEntropiesResult>> {
+export async function labelEntropiesOf(
+  reader: RunReader,
+  query: { epoch: EpochSelection },
+  ctx: MeasureContext = {},
+): Promise<MeasureSeries<LabelEntropiesResult>> {
   const params = resolveEstimatorParams();
   const classes = reader.manifest.classes.length;
   const epochs = selectEpochs(reader, query.epoch);
@@ -218,7 +232,10 @@ export async function channelCapacityOf(
       // as onnxruntime gives it: neither every channel's distances nor, for wide layers, every
       // channel's codes are ever held at once.
       const maps = [];
-      for (const [layer, shape] of [[query.layerI, shapeI], [query.layerJ, shapeJ]] as const) {
+      for (const [layer, shape] of [
+        [query.layerI, shapeI],
+        [query.layerJ, shapeJ],
+      ] as const) {
         const slice = await reader.slice({ samples: query.samples, layer, channel: 'all', epoch }, { signal: ctx.signal });
         maps.push({ data: slice.data, channels: shape[0], mapSize: product(shape.slice(1)), n: slice.sampleIndices.length });
       }

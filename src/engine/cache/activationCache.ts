@@ -101,7 +101,14 @@ export class ActivationCache {
   /** The entry's name: sha256 of the sources' content and the outputs recorded. */
   async entryId(source: EpochSource, probePath: string): Promise<string> {
     const [model, probe] = await Promise.all([this.hasher.hash(source.modelPath), this.hasher.hash(probePath)]);
-    const key = canonicalJson({ kind: 'activations', version: KEY_VERSION, model, probe, count: source.count, outputs: source.outputs.map((o) => [o.name, [...o.shape]]) });
+    const key = canonicalJson({
+      kind: 'activations',
+      version: KEY_VERSION,
+      model,
+      probe,
+      count: source.count,
+      outputs: source.outputs.map((o) => [o.name, [...o.shape]]),
+    });
     return createHash('sha256').update(key).digest('hex');
   }
 
@@ -145,7 +152,10 @@ export class ActivationCache {
     for (let offset = 0; offset < size; offset += VERIFY_CHUNK) hash.update(await file.readBytes(name, offset, Math.min(VERIFY_CHUNK, size - offset)));
     const actual = hash.digest('hex');
     if (actual !== expected) {
-      this.log('warn', `damaged activation cache entry ${file.path} (tensor "${name}" does not match its checksum); deleting it, the epoch will be computed again`);
+      this.log(
+        'warn',
+        `damaged activation cache entry ${file.path} (tensor "${name}" does not match its checksum); deleting it, the epoch will be computed again`,
+      );
       await this.discard(file.path);
       throw new DamagedEntryError(`${file.path}: tensor "${name}" does not match its checksum`);
     }
@@ -214,7 +224,7 @@ export class ActivationCache {
         if (settled) return;
         finish();
         if (job.waiters === 0) job.controller.abort();
-        reject(new CnnSlicerError('cancelled', 'computing the epoch\'s activations was cancelled'));
+        reject(new CnnSlicerError('cancelled', "computing the epoch's activations was cancelled"));
       };
       if (ctx.signal?.aborted) return onAbort();
       ctx.signal?.addEventListener('abort', onAbort);
@@ -277,7 +287,10 @@ export class ActivationCache {
     let total = entries.reduce((sum, e) => sum + e.size, 0);
     const kept = entries.find((e) => e.file === keep);
     if (kept !== undefined && kept.size > this.maxBytes) {
-      this.log('warn', `one epoch's activations (${gib(kept.size)}) are more than the activation cache's cap (${gib(this.maxBytes)}); raise the cap to keep more than one epoch`);
+      this.log(
+        'warn',
+        `one epoch's activations (${gib(kept.size)}) are more than the activation cache's cap (${gib(this.maxBytes)}); raise the cap to keep more than one epoch`,
+      );
     }
     for (const e of entries.sort((a, b) => a.usedMs - b.usedMs)) {
       if (total <= this.maxBytes) break;
@@ -307,7 +320,8 @@ function entryProblem(file: SafetensorsFile, source: EpochSource): string | unde
     if (t === undefined) return `has no tensor "${o.name}"`;
     if (t.dtype !== 'F16' && t.dtype !== 'F32') return `stores "${o.name}" as ${t.dtype}`;
     const expected = [source.count, ...o.shape];
-    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) return `has "${o.name}" of shape [${t.shape.join(', ')}], expected [${expected.join(', ')}]`;
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
+      return `has "${o.name}" of shape [${t.shape.join(', ')}], expected [${expected.join(', ')}]`;
     if (!meta.has(CHECKSUM_PREFIX + o.name)) return `has no checksum for "${o.name}"`;
   }
   return undefined;

@@ -158,7 +158,9 @@ export class ContentHasher {
     const pairs: [string, string][] = [];
     // One file after another: hashing several large files at once only makes the disk seek.
     for (const name of names) pairs.push([name, await this.hash(byName.get(name)!)]);
-    return createHash('sha256').update(JSON.stringify(['cnnslicer-content/1', pairs])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify(['cnnslicer-content/1', pairs]))
+      .digest('hex');
   }
 
   private async lookUpOrHash(real: string, current: Stamp): Promise<string> {

@@ -65,8 +65,18 @@ export function entryDataBytes(source: EpochSource, wide: ReadonlySet<string>): 
  * that overflows is found at once) and the caller writes the entry again with them in `wide`.
  * The file is fsynced; renaming it into place is the caller's.
  */
-export async function writeEpochEntry(staging: string, source: EpochSource, wide: ReadonlySet<string>, batchBytes: number, ctx: MaterializeContext = {}): Promise<WriteOutcome> {
-  const tensors: TensorLayoutEntry[] = source.outputs.map((o) => ({ name: o.name, dtype: (wide.has(o.name) ? 'F32' : 'F16') as SafetensorsDType, shape: [source.count, ...o.shape] }));
+export async function writeEpochEntry(
+  staging: string,
+  source: EpochSource,
+  wide: ReadonlySet<string>,
+  batchBytes: number,
+  ctx: MaterializeContext = {},
+): Promise<WriteOutcome> {
+  const tensors: TensorLayoutEntry[] = source.outputs.map((o) => ({
+    name: o.name,
+    dtype: (wide.has(o.name) ? 'F32' : 'F16') as SafetensorsDType,
+    shape: [source.count, ...o.shape],
+  }));
   const metadata = (checksums: ReadonlyMap<string, string>): Record<string, string> => {
     const m: Record<string, string> = { format: ENTRY_FORMAT, version: ENTRY_FORMAT_VERSION };
     for (const t of tensors) m[CHECKSUM_PREFIX + t.name] = checksums.get(t.name) ?? PLACEHOLDER;

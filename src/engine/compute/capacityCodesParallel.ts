@@ -35,8 +35,7 @@ export interface CodesTask {
 }
 
 export type CodesReply =
-  | { type: 'done'; c0: number; block: ArrayBuffer; maxima?: Float64Array }
-  | { type: 'error'; c0: number; block: ArrayBuffer; message: string; code?: string };
+  { type: 'done'; c0: number; block: ArrayBuffer; maxima?: Float64Array } | { type: 'error'; c0: number; block: ArrayBuffer; message: string; code?: string };
 
 /** Whether the worker entry exists (the bundle or the sources with tsx). */
 export function codesWorkersAvailable(): boolean {
@@ -130,4 +129,3 @@ export async function codeChannelMapsParallel(
     await closeWorkers(workers);
   }
 }
-

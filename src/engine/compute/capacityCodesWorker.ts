@@ -16,13 +16,15 @@ const port = parentPort!;
 const target: CodedChannels = { ...job.target };
 
 async function session(): Promise<InferenceSession> {
-  return trackSession(loadOrt().InferenceSession.create(job.graph, {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: false,
-  }));
+  return trackSession(
+    loadOrt().InferenceSession.create(job.graph, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: false,
+    }),
+  );
 }
 
 const ready = session();
@@ -56,7 +58,14 @@ port.on('message', (task: CodesTask | typeof CLOSE_REQUEST) => {
   }
   const done = run(task).then(
     (reply) => port.postMessage(reply, [reply.block]),
-    (err: unknown) => port.postMessage({ type: 'error', c0: task.c0, block: task.block, message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }),
+    (err: unknown) =>
+      port.postMessage({
+        type: 'error',
+        c0: task.c0,
+        block: task.block,
+        message: err instanceof Error ? err.message : String(err),
+        code: (err as { code?: string }).code,
+      }),
   );
   inFlight = Promise.all([inFlight, done]);
 });

@@ -118,7 +118,12 @@ export async function channelCapacityParallel(
 ): Promise<CapacityMatrix & { workerThreads: number }> {
   if (options.signal?.aborted) throw cancelled();
   const same = layerJ === layerI;
-  const arena = options.kernel === 'js' ? undefined : createCapacityArena(same ? [codeBytes(layerI.channels, layerI.pairs)] : [codeBytes(layerI.channels, layerI.pairs), codeBytes(layerJ.channels, layerJ.pairs)]);
+  const arena =
+    options.kernel === 'js'
+      ? undefined
+      : createCapacityArena(
+          same ? [codeBytes(layerI.channels, layerI.pairs)] : [codeBytes(layerI.channels, layerI.pairs), codeBytes(layerJ.channels, layerJ.pairs)],
+        );
   const storage = { arena, shared: true };
   const columns = codeDistances(layerI, params, storage);
   const rows = same ? columns : codeDistances(layerJ, params, storage);
@@ -134,7 +139,11 @@ export async function channelCapacityParallel(
  * threads to be used; otherwise the calling thread does everything. Memory beyond the codes: the
  * matrix and 16 KiB of histograms per thread (bins ≤ 16).
  */
-export async function capacityMatrixOfCodes(columns: CodedChannels, rows: CodedChannels, options: CapacityRunOptions = {}): Promise<CapacityMatrix & { workerThreads: number }> {
+export async function capacityMatrixOfCodes(
+  columns: CodedChannels,
+  rows: CodedChannels,
+  options: CapacityRunOptions = {},
+): Promise<CapacityMatrix & { workerThreads: number }> {
   const { signal } = options;
   if (signal?.aborted) throw cancelled();
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {

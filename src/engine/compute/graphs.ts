@@ -133,35 +133,37 @@ export function buildKnnIntegerBlockGraph(variant: IntegerGemmVariant): Uint8Arr
  * touch only half the block and no per-element loop in JS is needed.
  */
 export function buildChannelDistancesGraph(): Uint8Array {
-  return new GraphBuilder('cnnslicer_channel_distances')
-    .input('M', 'float32', ['c', 'n', 's'])
-    .input('PAIRS', 'int64', ['p'])
-    .node('ReduceMean', ['M'], ['mean'], { axes: [1], keepdims: 1 })
-    .node('Sub', ['M', 'mean'], ['centred'])
-    .node('ReduceSumSquare', ['centred'], ['sq'], { axes: [2], keepdims: 1 })
-    .node('Constant', [], ['one'], { value_float: floatAttr(1) })
-    // A [c, n, 1] tensor of ones, shaped like sq.
-    .node('Shape', ['sq'], ['sqShape'])
-    .node('Expand', ['one', 'sqShape'], ['ones'])
-    .node('Constant', [], ['minusTwo'], { value_float: floatAttr(-2) })
-    .node('Mul', ['centred', 'minusTwo'], ['scaled'])
-    .node('Concat', ['centred', 'sq', 'ones'], ['left'], { axis: 2 })
-    .node('Concat', ['scaled', 'ones', 'sq'], ['right'], { axis: 2 })
-    .node('Transpose', ['right'], ['rightT'], { perm: [0, 2, 1] })
-    .node('MatMul', ['left', 'rightT'], ['d2'])
-    .node('Shape', ['M'], ['shapeM'])
-    .node('Constant', [], ['zeroIdx'], { value_ints: [0] })
-    .node('Gather', ['shapeM', 'zeroIdx'], ['cDim'], { axis: 0 })
-    .node('Constant', [], ['minusOne'], { value_ints: [-1] })
-    .node('Concat', ['cDim', 'minusOne'], ['flatShape'], { axis: 0 })
-    .node('Reshape', ['d2', 'flatShape'], ['flat'])
-    .node('Gather', ['flat', 'PAIRS'], ['d2Pairs'], { axis: 1 })
-    .node('Constant', [], ['zero'], { value_float: floatAttr(0) })
-    // Rounding can leave a small negative where the true value is 0 (identical maps).
-    .node('Max', ['d2Pairs', 'zero'], ['d2Pos'])
-    .node('Sqrt', ['d2Pos'], ['D'])
-    .output('D', ['c', 'p'])
-    .toModelBytes();
+  return (
+    new GraphBuilder('cnnslicer_channel_distances')
+      .input('M', 'float32', ['c', 'n', 's'])
+      .input('PAIRS', 'int64', ['p'])
+      .node('ReduceMean', ['M'], ['mean'], { axes: [1], keepdims: 1 })
+      .node('Sub', ['M', 'mean'], ['centred'])
+      .node('ReduceSumSquare', ['centred'], ['sq'], { axes: [2], keepdims: 1 })
+      .node('Constant', [], ['one'], { value_float: floatAttr(1) })
+      // A [c, n, 1] tensor of ones, shaped like sq.
+      .node('Shape', ['sq'], ['sqShape'])
+      .node('Expand', ['one', 'sqShape'], ['ones'])
+      .node('Constant', [], ['minusTwo'], { value_float: floatAttr(-2) })
+      .node('Mul', ['centred', 'minusTwo'], ['scaled'])
+      .node('Concat', ['centred', 'sq', 'ones'], ['left'], { axis: 2 })
+      .node('Concat', ['scaled', 'ones', 'sq'], ['right'], { axis: 2 })
+      .node('Transpose', ['right'], ['rightT'], { perm: [0, 2, 1] })
+      .node('MatMul', ['left', 'rightT'], ['d2'])
+      .node('Shape', ['M'], ['shapeM'])
+      .node('Constant', [], ['zeroIdx'], { value_ints: [0] })
+      .node('Gather', ['shapeM', 'zeroIdx'], ['cDim'], { axis: 0 })
+      .node('Constant', [], ['minusOne'], { value_ints: [-1] })
+      .node('Concat', ['cDim', 'minusOne'], ['flatShape'], { axis: 0 })
+      .node('Reshape', ['d2', 'flatShape'], ['flat'])
+      .node('Gather', ['flat', 'PAIRS'], ['d2Pairs'], { axis: 1 })
+      .node('Constant', [], ['zero'], { value_float: floatAttr(0) })
+      // Rounding can leave a small negative where the true value is 0 (identical maps).
+      .node('Max', ['d2Pairs', 'zero'], ['d2Pos'])
+      .node('Sqrt', ['d2Pos'], ['D'])
+      .output('D', ['c', 'p'])
+      .toModelBytes()
+  );
 }
 
 // One session per graph for the life of the process. The promise is cached, not the session, so
@@ -194,14 +196,16 @@ let columnStats: Promise<InferenceSession> | undefined;
  */
 export function columnStatsSession(): Promise<InferenceSession> {
   if (columnStats === undefined) {
-    const s = trackSession(loadOrt().InferenceSession.create(buildColumnStatsGraph(), {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: availableParallelism(),
-      graphOptimizationLevel: 'all',
-      // Its pool's threads would otherwise spin after the run, taking a core from the layout and
-      // the k-NN's worker thread that follow (the layout took twice as long).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    }));
+    const s = trackSession(
+      loadOrt().InferenceSession.create(buildColumnStatsGraph(), {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: availableParallelism(),
+        graphOptimizationLevel: 'all',
+        // Its pool's threads would otherwise spin after the run, taking a core from the layout and
+        // the k-NN's worker thread that follow (the layout took twice as long).
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      }),
+    );
     columnStats = s;
     s.catch(() => {
       if (columnStats === s) columnStats = undefined;
@@ -224,12 +228,14 @@ export function knnIntegerBlockSession(variant: IntegerGemmVariant): Promise<Inf
   let s = integerSessions.get(variant);
   if (s === undefined) {
     const bytes = buildKnnIntegerBlockGraph(variant);
-    s = trackSession(loadOrt().InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    }));
+    s = trackSession(
+      loadOrt().InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      }),
+    );
     integerSessions.set(variant, s);
     s.catch(() => integerSessions.delete(variant));
   }

@@ -71,7 +71,11 @@ function reserve(n: number, k: number, chunks: number, asked: number | undefined
 }
 
 /** interSampleEntropy on the threads that options and the graph's size call for. */
-export function interSampleEntropyThreaded(knn: KnnGraph, params: InterSampleParams = ESTIMATOR_DEFAULTS, options: InterSampleThreadOptions = {}): InterSampleEntropy {
+export function interSampleEntropyThreaded(
+  knn: KnnGraph,
+  params: InterSampleParams = ESTIMATOR_DEFAULTS,
+  options: InterSampleThreadOptions = {},
+): InterSampleEntropy {
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
     throw new CnnSlicerError('bad-request', `inter-sample entropy: threads must be a positive integer, not ${options.threads}`);
   }

@@ -32,7 +32,11 @@ export type { KnnOptions, KnnRefine, KnnResult } from './knnShared';
 
 /** Checks the sizes of the request. */
 function validateShape(points: Float32Array, n: number, d: number, k: number): void {
-  for (const [name, v] of [['n', n], ['d', d], ['k', k]] as const) {
+  for (const [name, v] of [
+    ['n', n],
+    ['d', d],
+    ['k', k],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new CnnSlicerError('bad-request', `k-NN: ${name} must be a positive integer, not ${v}`);
   }
   if (n < 2) throw new CnnSlicerError('bad-request', 'k-NN needs at least 2 points');
@@ -148,4 +152,3 @@ function validOptions(opts: KnnOptions): string | undefined {
 function integerPathFits(n: number, d: number): boolean {
   return d * 255 * 255 <= 2 ** 31 - 1 && (3 * d * 255 * 255 + 1) * 2 ** keyBits(n) < 2 ** 53;
 }
-

@@ -69,17 +69,7 @@ import { buildGramBlockGraph } from './graphs';
 import { type PointScan, layoutPoints } from './knnGramLayout';
 import { type PooledWorker, giveBack, lendWorkers, postJob } from './knnGramPool';
 import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
-import {
-  DEFAULT_BLOCK_BYTES,
-  type KnnOptions,
-  type KnnResult,
-  U32,
-  U64,
-  checkSignal,
-  messageOf,
-  refinesAll,
-  yieldToEventLoop,
-} from './knnShared';
+import { DEFAULT_BLOCK_BYTES, type KnnOptions, type KnnResult, U32, U64, checkSignal, messageOf, refinesAll, yieldToEventLoop } from './knnShared';
 import { threadsFromEnvironment } from './threads';
 
 /**

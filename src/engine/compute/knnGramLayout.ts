@@ -92,7 +92,7 @@ function runsOf(kept: Int32Array, n: number, b: number): Runs {
   const width: number[] = [];
   const length: number[] = [];
   const first: number[] = [];
-  for (let q = 0; q < dims; ) {
+  for (let q = 0; q < dims;) {
     const s0 = q - (q % b);
     if (q === s0) first.push(from.length);
     const sliceEnd = Math.min(dims, s0 + b);
@@ -105,7 +105,13 @@ function runsOf(kept: Int32Array, n: number, b: number): Runs {
     q = end;
   }
   first.push(from.length);
-  return { from: Int32Array.from(from), to: Int32Array.from(to), width: Int32Array.from(width), length: Int32Array.from(length), first: Int32Array.from(first) };
+  return {
+    from: Int32Array.from(from),
+    to: Int32Array.from(to),
+    width: Int32Array.from(width),
+    length: Int32Array.from(length),
+    first: Int32Array.from(first),
+  };
 }
 
 /**
@@ -145,7 +151,17 @@ export function layoutPoints(
  * instead of compiling the loop in the middle of the first one and then deoptimising at the code
  * after it, which it had not yet met (three compilations of the layout a run, before).
  */
-function layoutSlice(points: Float32Array, n: number, d: number, centre: Float32Array, runs: Runs, r0: number, r1: number, data: Float32Array, norms: Float64Array): void {
+function layoutSlice(
+  points: Float32Array,
+  n: number,
+  d: number,
+  centre: Float32Array,
+  runs: Runs,
+  r0: number,
+  r1: number,
+  data: Float32Array,
+  norms: Float64Array,
+): void {
   const last = n - (n % ROWS_AT_ONCE);
   for (let i = last; i < n; i++) norms[i] += layoutRow(points, i * d, i, centre, r0, r1, runs.from, runs.to, runs.width, runs.length, data);
   for (let i = 0; i < last; i += ROWS_AT_ONCE) {

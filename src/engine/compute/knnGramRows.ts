@@ -182,7 +182,17 @@ function bucketSort(
 }
 
 /** The n − 1 others of row i into dist (float32 √D̃²) and vals (their indices), sorted by distance, then index. */
-export function sortRow(i: number, n: number, d2: Float64Array, dist: Float32Array, keys: Uint32Array, vals: Int32Array, tmpKeys: Uint32Array, tmpVals: Int32Array, hist: Int32Array): void {
+export function sortRow(
+  i: number,
+  n: number,
+  d2: Float64Array,
+  dist: Float32Array,
+  keys: Uint32Array,
+  vals: Int32Array,
+  tmpKeys: Uint32Array,
+  tmpVals: Int32Array,
+  hist: Int32Array,
+): void {
   let w = 0;
   // The range of the squared distances, whose square roots rounded to float32 bound those of the
   // rounded distances (both monotonic).

@@ -101,12 +101,14 @@ let gramSession: Promise<InferenceSession> | undefined;
  */
 export function gramBlockSession(model: Uint8Array): Promise<InferenceSession> {
   if (gramSession === undefined) {
-    const s = trackSession(loadOrt().InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    }));
+    const s = trackSession(
+      loadOrt().InferenceSession.create(model, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      }),
+    );
     gramSession = s;
     s.catch(() => {
       if (gramSession === s) gramSession = undefined;
@@ -281,7 +283,10 @@ export class GramKnnThread {
               { Y: makeTensor(y, [cols, m]) },
             );
           } catch (err) {
-            throw new CnnSlicerError('internal', `k-NN Gram product of rows ${q0}…${q0 + m - 1}, dimensions ${t0}…${t0 + w - 1} failed in onnxruntime: ${messageOf(err)}`);
+            throw new CnnSlicerError(
+              'internal',
+              `k-NN Gram product of rows ${q0}…${q0 + m - 1}, dimensions ${t0}…${t0 + w - 1} failed in onnxruntime: ${messageOf(err)}`,
+            );
           }
           accumulate(target, y, m, cols, (symmetric ? q0 : q0 - r0) * n + from, n);
         }

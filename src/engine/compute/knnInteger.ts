@@ -35,7 +35,20 @@ import { type IntegerGemmVariant } from './graphs';
 import { type KnnOptions, type KnnResult, PARALLEL_MIN_WORK, checkSignal, messageOf, yieldToEventLoop } from './knnShared';
 import { closeWorkers, threadsFromEnvironment, workerEntry } from './threads';
 import { ExactGrid, transposedOperand, dropConstantDimensions } from './knnIntegerGrid';
-import { STAGE, ABORTED, DONE, CONTROL_WORDS, STAGE_THRESHOLDS, STAGE_COUNT, SAMPLE_STRIDE, DEFAULT_BLOCK_ROWS, LIST_BUDGET_BYTES, keyBits, IntegerKnnShared, IntegerKnnThread } from './knnIntegerThread';
+import {
+  STAGE,
+  ABORTED,
+  DONE,
+  CONTROL_WORDS,
+  STAGE_THRESHOLDS,
+  STAGE_COUNT,
+  SAMPLE_STRIDE,
+  DEFAULT_BLOCK_ROWS,
+  LIST_BUDGET_BYTES,
+  keyBits,
+  IntegerKnnShared,
+  IntegerKnnThread,
+} from './knnIntegerThread';
 
 export async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, variant: IntegerGemmVariant, opts: KnnOptions): Promise<KnnResult> {
   const kk = k + 1;

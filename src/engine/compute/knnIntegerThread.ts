@@ -232,13 +232,33 @@ export class IntegerKnnThread {
     const mJ = Math.min(n, j0 + B) - j0;
     const block = this.xBlock;
     for (let t = 0; t < d; t++) block.set(xT.subarray(t * n + j0, t * n + j0 + mJ), t * mJ);
-    const right = variant === 'u8s8' ? integerTensor('int8', new Int8Array(block.buffer, 0, d * mJ), [d, mJ]) : integerTensor('uint8', block.subarray(0, d * mJ), [d, mJ]);
+    const right =
+      variant === 'u8s8' ? integerTensor('int8', new Int8Array(block.buffer, 0, d * mJ), [d, mJ]) : integerTensor('uint8', block.subarray(0, d * mJ), [d, mJ]);
     const y = await this.product(i0, mI, right, mJ);
     if (i0 === j0) {
       scanDiagonalBlock(y, mI, i0, xx, thresholds, unit, this.rowTemp, lists, listCounts, cap);
     } else {
       for (let c = 0; c < mJ; c++) this.colLimit[c] = thresholds[j0 + c] - colShift[j0 + c];
-      scanPairBlock(y, mI, mJ, i0, j0, xx, thresholds, rowOffset, colShift, this.colLimit, unit, this.rowTemp, this.colStage, this.colCount, B, lists, listCounts, cap);
+      scanPairBlock(
+        y,
+        mI,
+        mJ,
+        i0,
+        j0,
+        xx,
+        thresholds,
+        rowOffset,
+        colShift,
+        this.colLimit,
+        unit,
+        this.rowTemp,
+        this.colStage,
+        this.colCount,
+        B,
+        lists,
+        listCounts,
+        cap,
+      );
     }
   }
 
@@ -301,7 +321,16 @@ export class IntegerKnnThread {
  * value: two passes with few mispredicted branches, where a quickselect cost twice as much.
  * Infinity when the sample is too small to tell.
  */
-function sampleThreshold(y: Int32Array, o: number, xx: Float64Array, samples: number, n: number, kk: number, sample: Float64Array, histogram: Int32Array): number {
+function sampleThreshold(
+  y: Int32Array,
+  o: number,
+  xx: Float64Array,
+  samples: number,
+  n: number,
+  kk: number,
+  sample: Float64Array,
+  histogram: Int32Array,
+): number {
   const rank = Math.ceil((SAMPLE_MARGIN * kk * samples) / n) + 8;
   if (rank >= samples) return Infinity;
   let min = Infinity;
@@ -330,7 +359,18 @@ function commit(lists: Float64Array, listCounts: Int32Array, cap: number, row: n
 }
 
 /** The candidates of a diagonal block's rows among its own columns (the row itself included). */
-function scanDiagonalBlock(y: Int32Array, m: number, i0: number, xx: Float64Array, thresholds: Float64Array, unit: number, rowTemp: Float64Array, lists: Float64Array, listCounts: Int32Array, cap: number): void {
+function scanDiagonalBlock(
+  y: Int32Array,
+  m: number,
+  i0: number,
+  xx: Float64Array,
+  thresholds: Float64Array,
+  unit: number,
+  rowTemp: Float64Array,
+  lists: Float64Array,
+  listCounts: Int32Array,
+  cap: number,
+): void {
   for (let r = 0; r < m; r++) {
     const limit = thresholds[i0 + r];
     const o = r * m;
@@ -420,7 +460,17 @@ function scanRow(y: Int32Array, o: number, threshold: number, xx: Float64Array, 
  * integers D² are closer than a float32 step of √D²). Only such runs of equal distances can be out
  * of order, so an insertion step puts them right in about one comparison per neighbour.
  */
-function writeIntegerRow(i: number, best: Float64Array, kk: number, k: number, unit: number, offset: number, scale: number, distances: Float32Array, indices: Int32Array): void {
+function writeIntegerRow(
+  i: number,
+  best: Float64Array,
+  kk: number,
+  k: number,
+  unit: number,
+  offset: number,
+  scale: number,
+  distances: Float32Array,
+  indices: Int32Array,
+): void {
   const inverseUnit = 1 / unit;
   const o = i * k;
   let w = 0;

@@ -69,11 +69,16 @@ export function upperTriangle(n: number): BigInt64Array {
  * returns its pair count.
  */
 export function checkMaps(maps: Float32Array, n: number, C: number, S: number): number {
-  for (const [name, v] of [['n', n], ['C', C], ['S', S]] as const) {
+  for (const [name, v] of [
+    ['n', n],
+    ['C', C],
+    ['S', S],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new CnnSlicerError('bad-request', `pairwise distances: ${name} must be a positive integer, not ${v}`);
   }
   if (n < 2) throw new CnnSlicerError('bad-request', 'pairwise distances need at least 2 samples');
-  if (maps.length !== n * C * S) throw new CnnSlicerError('bad-request', `pairwise distances: ${maps.length} values do not make ${n} samples × ${C} channels × ${S} values`);
+  if (maps.length !== n * C * S)
+    throw new CnnSlicerError('bad-request', `pairwise distances: ${maps.length} values do not make ${n} samples × ${C} channels × ${S} values`);
   for (let i = 0; i < maps.length; i++) {
     if (!Number.isFinite(maps[i])) {
       const sample = Math.floor(i / (C * S));
@@ -94,7 +99,8 @@ export function checkMaps(maps: Float32Array, n: number, C: number, S: number): 
 export function chunkPlan(n: number, C: number, opts: Pick<PairwiseOptions, 'chunkChannels' | 'maxBlockBytes'>): { perChunk: number; chunks: number } {
   const blockBytes = opts.maxBlockBytes ?? DEFAULT_BLOCK_BYTES;
   const maxPerChunk = Math.max(1, Math.min(C, opts.chunkChannels ?? Math.floor(blockBytes / (4 * n * n))));
-  if (!Number.isInteger(maxPerChunk)) throw new CnnSlicerError('bad-request', `pairwise distances: chunkChannels must be an integer, not ${opts.chunkChannels}`);
+  if (!Number.isInteger(maxPerChunk))
+    throw new CnnSlicerError('bad-request', `pairwise distances: chunkChannels must be an integer, not ${opts.chunkChannels}`);
   const chunks = Math.ceil(C / maxPerChunk);
   const perChunk = Math.max(2, Math.ceil(C / chunks));
   return { perChunk, chunks: Math.ceil(C / perChunk) };
@@ -140,7 +146,10 @@ export async function forEachChannelChunk(
     try {
       out = await session.run({ M: makeTensor(block, [perChunk, n, S]), PAIRS: pairsTensor });
     } catch (err) {
-      throw new CnnSlicerError('internal', `pairwise distances for channels ${c0}…${c1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CnnSlicerError(
+        'internal',
+        `pairwise distances for channels ${c0}…${c1 - 1} failed in onnxruntime: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const d = out.D as Tensor;
     onChunk(c0, c1 - c0, (d.data as Float32Array).subarray(0, (c1 - c0) * pairs));
@@ -161,7 +170,10 @@ export async function forEachChannelChunk(
 export async function pairwiseChannelDistances(maps: Float32Array, n: number, C: number, S: number, opts: PairwiseOptions = {}): Promise<ChannelDistances> {
   const pairs = checkMaps(maps, n, C, S);
   if (C * pairs > MAX_RESULT_VALUES) {
-    throw new CnnSlicerError('bad-request', `pairwise distances: ${C} channels × ${pairs} sample pairs is more than ${MAX_RESULT_VALUES} values; use fewer probe samples`);
+    throw new CnnSlicerError(
+      'bad-request',
+      `pairwise distances: ${C} channels × ${pairs} sample pairs is more than ${MAX_RESULT_VALUES} values; use fewer probe samples`,
+    );
   }
   const data = new Float32Array(C * pairs);
   await forEachChannelChunk(maps, n, C, S, (c0, _count, distances) => data.set(distances, c0 * pairs), opts);

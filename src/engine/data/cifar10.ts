@@ -84,7 +84,11 @@ export async function loadCifar10(dir: string, split: CifarSplitName): Promise<C
   const contents = await Promise.all(files.map(readWhole));
   const missing = files.filter((_, i) => contents[i] === undefined);
   if (missing.length > 0) {
-    throw new CnnSlicerError('not-found', `the CIFAR-10 ${split} split needs ${names.join(', ')}; missing: ${missing.map((m) => m.slice(dir.length + 1)).join(', ')}`, missing[0]);
+    throw new CnnSlicerError(
+      'not-found',
+      `the CIFAR-10 ${split} split needs ${names.join(', ')}; missing: ${missing.map((m) => m.slice(dir.length + 1)).join(', ')}`,
+      missing[0],
+    );
   }
   const parts = contents.map((bytes, i) => parseCifarBatch(bytes!, files[i]));
   const count = parts.reduce((a, p) => a + p.labels.length, 0);
@@ -106,7 +110,12 @@ export async function loadCifar10(dir: string, split: CifarSplitName): Promise<C
  * The chosen images as [n, 3, 32, 32] floats: each byte / 255, then, when given, (v − mean[c]) /
  * std[c] per channel (the normalisation most CIFAR models were trained with).
  */
-export function cifarAsFloat32(split: Pick<Cifar10Split, 'count' | 'pixels'>, indices: ArrayLike<number>, mean?: readonly number[], std?: readonly number[]): Float32Array {
+export function cifarAsFloat32(
+  split: Pick<Cifar10Split, 'count' | 'pixels'>,
+  indices: ArrayLike<number>,
+  mean?: readonly number[],
+  std?: readonly number[],
+): Float32Array {
   return normalizedBytes(split.pixels, split.count, [CIFAR_CHANNELS, CIFAR_SIZE * CIFAR_SIZE], indices, mean, std);
 }
 
@@ -124,8 +133,10 @@ export function normalizedBytes(
 ): Float32Array {
   const check = (what: string, v: readonly number[] | undefined): void => {
     if (v === undefined) return;
-    if (v.length !== 1 && v.length !== channels) throw new CnnSlicerError('bad-request', `${what} has ${v.length} values; give 1 or one per channel (${channels})`);
-    if (v.some((x) => !Number.isFinite(x) || (what === 'std' && x <= 0))) throw new CnnSlicerError('bad-request', `${what} [${v.join(', ')}] must hold finite numbers${what === 'std' ? ' > 0' : ''}`);
+    if (v.length !== 1 && v.length !== channels)
+      throw new CnnSlicerError('bad-request', `${what} has ${v.length} values; give 1 or one per channel (${channels})`);
+    if (v.some((x) => !Number.isFinite(x) || (what === 'std' && x <= 0)))
+      throw new CnnSlicerError('bad-request', `${what} [${v.join(', ')}] must hold finite numbers${what === 'std' ? ' > 0' : ''}`);
   };
   check('mean', mean);
   check('std', std);

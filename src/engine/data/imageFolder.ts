@@ -62,7 +62,8 @@ export function decodePng(bytes: Uint8Array, file: string): DecodedImage {
     const length = view.getUint32(at);
     const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
     const dataStart = at + 8;
-    if (dataStart + length + 4 > bytes.length) throw corrupt(file, `truncated PNG: chunk ${type} of ${length} bytes at byte ${at} runs past the end of the file`);
+    if (dataStart + length + 4 > bytes.length)
+      throw corrupt(file, `truncated PNG: chunk ${type} of ${length} bytes at byte ${at} runs past the end of the file`);
     const data = bytes.subarray(dataStart, dataStart + length);
     if (type === 'IHDR') {
       if (length !== 13) throw corrupt(file, `PNG IHDR chunk has ${length} bytes, not 13`);
@@ -95,7 +96,8 @@ export function decodePng(bytes: Uint8Array, file: string): DecodedImage {
     throw corrupt(file, `PNG image data does not inflate: ${err instanceof Error ? err.message : String(err)}`);
   }
   const stride = width * samplesPerPixel;
-  if (raw.length !== height * (stride + 1)) throw corrupt(file, `PNG image data holds ${raw.length} bytes, a ${width} × ${height} image needs ${height * (stride + 1)}`);
+  if (raw.length !== height * (stride + 1))
+    throw corrupt(file, `PNG image data holds ${raw.length} bytes, a ${width} × ${height} image needs ${height * (stride + 1)}`);
 
   // Undo the per-row filters in place, into a buffer without the filter bytes.
   const px = new Uint8Array(height * stride);
@@ -111,12 +113,23 @@ export function decodePng(bytes: Uint8Array, file: string): DecodedImage {
       const v = raw[src + x];
       let out: number;
       switch (filter) {
-        case 0: out = v; break;
-        case 1: out = v + a; break;
-        case 2: out = v + b; break;
-        case 3: out = v + ((a + b) >> 1); break;
-        case 4: out = v + paeth(a, b, c); break;
-        default: throw corrupt(file, `PNG row ${y} has unknown filter type ${filter}`);
+        case 0:
+          out = v;
+          break;
+        case 1:
+          out = v + a;
+          break;
+        case 2:
+          out = v + b;
+          break;
+        case 3:
+          out = v + ((a + b) >> 1);
+          break;
+        case 4:
+          out = v + paeth(a, b, c);
+          break;
+        default:
+          throw corrupt(file, `PNG row ${y} has unknown filter type ${filter}`);
       }
       px[dst + x] = out & 0xff;
     }
@@ -148,15 +161,22 @@ export function decodeNetpbm(bytes: Uint8Array, file: string): DecodedImage {
   const magic = token();
   if (magic !== 'P5' && magic !== 'P6') {
     const known = ['P1', 'P2', 'P3', 'P4'].includes(magic);
-    throw corrupt(file, known ? `Netpbm format ${magic} (plain text or 1-bit) is not supported; use binary P5 (PGM) or P6 (PPM)` : 'not a binary PGM/PPM file (no P5/P6 signature)');
+    throw corrupt(
+      file,
+      known
+        ? `Netpbm format ${magic} (plain text or 1-bit) is not supported; use binary P5 (PGM) or P6 (PPM)`
+        : 'not a binary PGM/PPM file (no P5/P6 signature)',
+    );
   }
   const [w, h, maxval] = [token(), token(), token()].map((t) => (/^\d+$/.test(t) ? Number(t) : NaN));
-  if (!(w > 0) || !(h > 0) || !(maxval > 0) || w * h > MAX_PIXELS) throw corrupt(file, 'bad PGM/PPM header: width, height and maxval must be positive integers');
+  if (!(w > 0) || !(h > 0) || !(maxval > 0) || w * h > MAX_PIXELS)
+    throw corrupt(file, 'bad PGM/PPM header: width, height and maxval must be positive integers');
   if (maxval > 255) throw corrupt(file, `16-bit PGM/PPM (maxval ${maxval}) is not supported; use maxval 255`);
   at++; // the single whitespace byte that ends the header
   const channels: 1 | 3 = magic === 'P5' ? 1 : 3;
   const size = w * h * channels;
-  if (bytes.length - at !== size) throw corrupt(file, `${magic} image of ${w} × ${h} needs ${size} pixel bytes after the header, the file has ${Math.max(0, bytes.length - at)}`);
+  if (bytes.length - at !== size)
+    throw corrupt(file, `${magic} image of ${w} × ${h} needs ${size} pixel bytes after the header, the file has ${Math.max(0, bytes.length - at)}`);
   const body = bytes.subarray(at);
   const px = maxval === 255 ? body : body.map((v) => Math.round((v * 255) / maxval));
   return { width: w, height: h, channels, planes: toPlanar(px, w * h, channels, channels) };
@@ -189,7 +209,8 @@ export async function loadImageFolder(dir: string): Promise<ImageFolderDataset> 
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-  if (classNames.length === 0) throw new CnnSlicerError('bad-request', 'the image folder has no class sub-folders (expected <folder>/<class>/<image>.png)', dir);
+  if (classNames.length === 0)
+    throw new CnnSlicerError('bad-request', 'the image folder has no class sub-folders (expected <folder>/<class>/<image>.png)', dir);
   if (classNames.length > 255) throw new CnnSlicerError('bad-request', `the image folder has ${classNames.length} classes; at most 255 are supported`, dir);
   const images: { file: string; label: number; image: DecodedImage }[] = [];
   for (let label = 0; label < classNames.length; label++) {
@@ -198,7 +219,8 @@ export async function loadImageFolder(dir: string): Promise<ImageFolderDataset> 
       .filter((e) => e.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(e.name).toLowerCase()))
       .map((e) => e.name)
       .sort();
-    if (files.length === 0) throw new CnnSlicerError('bad-request', `class folder "${classNames[label]}" holds no ${IMAGE_EXTENSIONS.join('/')} images`, classDir);
+    if (files.length === 0)
+      throw new CnnSlicerError('bad-request', `class folder "${classNames[label]}" holds no ${IMAGE_EXTENSIONS.join('/')} images`, classDir);
     for (const name of files) {
       const file = join(classDir, name);
       images.push({ file, label, image: decodeImage(await readFile(file), file) });
@@ -207,7 +229,11 @@ export async function loadImageFolder(dir: string): Promise<ImageFolderDataset> 
   const first = images[0].image;
   for (const { file, image } of images) {
     if (image.width !== first.width || image.height !== first.height) {
-      throw new CnnSlicerError('bad-request', `image is ${image.width} × ${image.height}, but ${images[0].file} is ${first.width} × ${first.height}; all images must have one size`, file);
+      throw new CnnSlicerError(
+        'bad-request',
+        `image is ${image.width} × ${image.height}, but ${images[0].file} is ${first.width} × ${first.height}; all images must have one size`,
+        file,
+      );
     }
   }
   const channels: 1 | 3 = images.some((i) => i.image.channels === 3) ? 3 : 1;

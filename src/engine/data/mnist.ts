@@ -43,7 +43,12 @@ function parseIdx(bytes: Uint8Array, file: string, expectedMagic: number, what: 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== expectedMagic) {
-    const detail = bytes[0] !== 0 || bytes[1] !== 0 ? 'not an IDX file' : bytes[2] !== IDX_UBYTE ? `IDX element type 0x${bytes[2].toString(16)} is not unsigned byte` : `${bytes[3]} dimensions`;
+    const detail =
+      bytes[0] !== 0 || bytes[1] !== 0
+        ? 'not an IDX file'
+        : bytes[2] !== IDX_UBYTE
+          ? `IDX element type 0x${bytes[2].toString(16)} is not unsigned byte`
+          : `${bytes[3]} dimensions`;
     throw new CnnSlicerError('corrupt', `bad magic number ${hex(magic)} for ${what} (expected ${hex(expectedMagic)}: ${detail})`, file);
   }
   const ndims = bytes[3];
@@ -57,7 +62,11 @@ function parseIdx(bytes: Uint8Array, file: string, expectedMagic: number, what: 
   const expected = headerBytes + bodyBytes;
   if (bytes.length !== expected) {
     const how = bytes.length < expected ? 'truncated' : 'has trailing bytes';
-    throw new CnnSlicerError('corrupt', `${how}: the header announces ${dims.join(' × ')} values (${expected} bytes in all) but the file has ${bytes.length} bytes`, file);
+    throw new CnnSlicerError(
+      'corrupt',
+      `${how}: the header announces ${dims.join(' × ')} values (${expected} bytes in all) but the file has ${bytes.length} bytes`,
+      file,
+    );
   }
   return { dims, body: bytes.subarray(headerBytes) };
 }

@@ -101,7 +101,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function floatTensorData(t: onnx.ITensorProto, what: string, file: string): { dims: number[]; data: Float32Array } {
   const dims = (t.dims ?? []).map(toNumber);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new CnnSlicerError('model-error', `${what} is stored in an external data file, which the deconvnet does not read; export the model with its weights inside the .onnx file`, file);
+    throw new CnnSlicerError(
+      'model-error',
+      `${what} is stored in an external data file, which the deconvnet does not read; export the model with its weights inside the .onnx file`,
+      file,
+    );
   }
   const type = t.dataType ?? DataType.UNDEFINED;
   if (type !== DataType.FLOAT) {
@@ -205,7 +209,12 @@ function refuse(op: string, node: string, layer: string, file: string, reason?: 
 }
 
 /** kernel/strides/dilations/pads of a Conv or MaxPool, with auto_pad resolved for this input size. */
-function windowAttrs(node: onnx.INodeProto, kernel: readonly number[], spatial: readonly number[], refuseWith: (reason: string) => CnnSlicerError): WindowAttrs {
+function windowAttrs(
+  node: onnx.INodeProto,
+  kernel: readonly number[],
+  spatial: readonly number[],
+  refuseWith: (reason: string) => CnnSlicerError,
+): WindowAttrs {
   const r = spatial.length;
   const strides = intsAttr(node, 'strides') ?? new Array<number>(r).fill(1);
   const dilations = intsAttr(node, 'dilations') ?? new Array<number>(r).fill(1);
@@ -219,7 +228,8 @@ function windowAttrs(node: onnx.INodeProto, kernel: readonly number[], spatial: 
   let pads: number[];
   if (autoPad === 'NOTSET') {
     pads = intsAttr(node, 'pads') ?? new Array<number>(2 * r).fill(0);
-    if (pads.length !== 2 * r || pads.some((p) => !Number.isInteger(p) || p < 0)) throw refuseWith(`its pads ${fmt(pads)} are not ${2 * r} non-negative integers`);
+    if (pads.length !== 2 * r || pads.some((p) => !Number.isInteger(p) || p < 0))
+      throw refuseWith(`its pads ${fmt(pads)} are not ${2 * r} non-negative integers`);
   } else if (autoPad === 'VALID') {
     pads = new Array<number>(2 * r).fill(0);
   } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
@@ -258,7 +268,11 @@ export function planDeconvnet(model: onnx.IModelProto, layer: string, inputShape
   }
   const g = new GraphIndex(graph, file);
   if (g.dataInputs.length !== 1) {
-    throw new CnnSlicerError('model-error', `a checkpoint has exactly one input (the probe batch); this model has ${g.dataInputs.length}: ${g.dataInputs.join(', ')}`, file);
+    throw new CnnSlicerError(
+      'model-error',
+      `a checkpoint has exactly one input (the probe batch); this model has ${g.dataInputs.length}: ${g.dataInputs.join(', ')}`,
+      file,
+    );
   }
   const input = g.dataInputs[0];
 
@@ -285,9 +299,22 @@ export function planDeconvnet(model: onnx.IModelProto, layer: string, inputShape
     if (outputIndex !== 0) throw refuse(op, label, layer, file, `the layer is its output ${outputIndex + 1} (${cur}), not its data output`);
     const data = (node.input ?? []).filter((name) => name !== '' && g.constant(name) === undefined);
     if (data.length !== 1) {
-      throw refuse(op, label, layer, file, `it takes ${data.length} inputs that depend on the model's input (${data.join(', ')}), so the graph is not a single chain (e.g. a skip connection); a deconvnet inverts chains only`);
+      throw refuse(
+        op,
+        label,
+        layer,
+        file,
+        `it takes ${data.length} inputs that depend on the model's input (${data.join(', ')}), so the graph is not a single chain (e.g. a skip connection); a deconvnet inverts chains only`,
+      );
     }
-    if (data[0] !== node.input?.[0]) throw refuse(op, label, layer, file, `its input "${data[0]}" that depends on the model's input is not its data input (the first), e.g. weights computed from the input`);
+    if (data[0] !== node.input?.[0])
+      throw refuse(
+        op,
+        label,
+        layer,
+        file,
+        `its input "${data[0]}" that depends on the model's input is not its data input (the first), e.g. weights computed from the input`,
+      );
     chain.push({ node, label, kind });
     if (chain.length > limit) throw new CnnSlicerError('model-error', `the graph has a cycle on the path to layer "${layer}"`, file);
     cur = data[0];
@@ -307,12 +334,18 @@ export function planDeconvnet(model: onnx.IModelProto, layer: string, inputShape
         const group = intAttr(node, 'group', 1);
         if (group !== 1) throw refuseWith(`grouped convolution (group=${group}) is not supported`);
         const { dims: weightDims, data: weight } = g.floatConstant(inputs[1] ?? '', `the weight of node "${label}"`);
-        if (weightDims.length !== inShape.length + 1) throw refuseWith(`its weight has shape ${fmt(weightDims)}, which does not fit its input of shape ${fmt(inShape)}`);
+        if (weightDims.length !== inShape.length + 1)
+          throw refuseWith(`its weight has shape ${fmt(weightDims)}, which does not fit its input of shape ${fmt(inShape)}`);
         if (weightDims[1] !== inShape[0]) {
-          throw new CnnSlicerError('model-error', `node "${label}" has a weight for ${weightDims[1]} input channels but receives ${inShape[0]} (input shape ${fmt(inShape)})`, file);
+          throw new CnnSlicerError(
+            'model-error',
+            `node "${label}" has a weight for ${weightDims[1]} input channels but receives ${inShape[0]} (input shape ${fmt(inShape)})`,
+            file,
+          );
         }
         const kernel = intsAttr(node, 'kernel_shape') ?? weightDims.slice(2);
-        if (kernel.some((k, i) => k !== weightDims[2 + i])) throw refuseWith(`its kernel_shape ${fmt(kernel)} does not match its weight of shape ${fmt(weightDims)}`);
+        if (kernel.some((k, i) => k !== weightDims[2 + i]))
+          throw refuseWith(`its kernel_shape ${fmt(kernel)} does not match its weight of shape ${fmt(weightDims)}`);
         let bias: Float32Array | undefined;
         if (inputs[2]) {
           bias = g.floatConstant(inputs[2], `the bias of node "${label}"`).data;
@@ -320,7 +353,8 @@ export function planDeconvnet(model: onnx.IModelProto, layer: string, inputShape
         }
         const w = windowAttrs(node, kernel, spatial, refuseWith);
         const outShape = [weightDims[0], ...windowOutput(spatial, w)];
-        if (outShape.some((d) => d < 1)) throw new CnnSlicerError('model-error', `node "${label}" maps an input of shape ${fmt(inShape)} to an empty output`, file);
+        if (outShape.some((d) => d < 1))
+          throw new CnnSlicerError('model-error', `node "${label}" maps an input of shape ${fmt(inShape)} to an empty output`, file);
         steps.push({ kind, node: label, op, inShape, outShape, weight, weightDims, ...(bias ? { bias } : {}), ...w });
         shape = outShape;
         break;
@@ -333,7 +367,8 @@ export function planDeconvnet(model: onnx.IModelProto, layer: string, inputShape
         if (kernel === undefined) throw refuseWith('it has no kernel_shape');
         const w = windowAttrs(node, kernel, spatial, refuseWith);
         const outShape = [inShape[0], ...windowOutput(spatial, w)];
-        if (outShape.some((d) => d < 1)) throw new CnnSlicerError('model-error', `node "${label}" maps an input of shape ${fmt(inShape)} to an empty output`, file);
+        if (outShape.some((d) => d < 1))
+          throw new CnnSlicerError('model-error', `node "${label}" maps an input of shape ${fmt(inShape)} to an empty output`, file);
         steps.push({ kind, node: label, op, inShape, outShape, ...w });
         shape = outShape;
         break;

@@ -50,11 +50,23 @@ export function buildDeconvnetModel(plan: DeconvnetPlan): Uint8Array {
           b.initializer(`b${k}`, step.bias, [step.weightDims[0]]);
           inputs.push(`b${k}`);
         }
-        b.node('Conv', inputs, [y], { kernel_shape: [...step.kernel], strides: [...step.strides], dilations: [...step.dilations], pads: [...step.pads], group: 1 }, { name: `forward_${k}_${step.node}` });
+        b.node(
+          'Conv',
+          inputs,
+          [y],
+          { kernel_shape: [...step.kernel], strides: [...step.strides], dilations: [...step.dilations], pads: [...step.pads], group: 1 },
+          { name: `forward_${k}_${step.node}` },
+        );
         break;
       }
       case 'maxpool':
-        b.node('MaxPool', [x], [y, `switches${k}`], { kernel_shape: [...step.kernel], strides: [...step.strides], dilations: [...step.dilations], pads: [...step.pads] }, { name: `forward_${k}_${step.node}` });
+        b.node(
+          'MaxPool',
+          [x],
+          [y, `switches${k}`],
+          { kernel_shape: [...step.kernel], strides: [...step.strides], dilations: [...step.dilations], pads: [...step.pads] },
+          { name: `forward_${k}_${step.node}` },
+        );
         break;
       case 'relu':
         b.node('Relu', [x], [y], undefined, { name: `forward_${k}_${step.node}` });
@@ -106,7 +118,13 @@ export function buildDeconvnetModel(plan: DeconvnetPlan): Uint8Array {
         b.node('Reshape', [`unpool${k}_zeros`, 'flat_shape'], [`unpool${k}_zeros_flat`]);
         b.node('Reshape', [`switches${k}`, 'flat_shape'], [`unpool${k}_switches_flat`]);
         b.node('Reshape', [g, 'flat_shape'], [`unpool${k}_values_flat`]);
-        b.node('ScatterElements', [`unpool${k}_zeros_flat`, `unpool${k}_switches_flat`, `unpool${k}_values_flat`], [`unpool${k}_flat`], { axis: 1, reduction: 'add' }, { name: `backward_${k}_${step.node}` });
+        b.node(
+          'ScatterElements',
+          [`unpool${k}_zeros_flat`, `unpool${k}_switches_flat`, `unpool${k}_values_flat`],
+          [`unpool${k}_flat`],
+          { axis: 1, reduction: 'add' },
+          { name: `backward_${k}_${step.node}` },
+        );
         b.node('Reshape', [`unpool${k}_flat`, `unpool${k}_shape`], [out]);
         break;
       }

@@ -139,7 +139,10 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
   const { layer, channel, epoch } = query;
   const manifest = reader.manifest;
   if (layer === 'input' || layer === LOGITS_NAME) {
-    throw new CnnSlicerError('bad-request', `deconvnet projects a recorded layer's channel onto the input; "${layer}" is not a recorded layer (layers: ${manifest.layers.map((l) => l.name).join(', ')})`);
+    throw new CnnSlicerError(
+      'bad-request',
+      `deconvnet projects a recorded layer's channel onto the input; "${layer}" is not a recorded layer (layers: ${manifest.layers.map((l) => l.name).join(', ')})`,
+    );
   }
   const info = manifest.layers.find((l) => l.name === layer);
   if (!info) throw new CnnSlicerError('bad-request', `layer "${layer}" is not in the run (layers: ${manifest.layers.map((l) => l.name).join(', ')})`);
@@ -162,7 +165,11 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
   try {
     const { plan, session } = await cached.built;
     if (plan.outShape.length !== info.shape.length || plan.outShape.some((d, i) => d !== info.shape[i])) {
-      throw new CnnSlicerError('model-error', `the checkpoint computes layer "${layer}" with shape ${fmt(plan.outShape)}, the manifest says ${fmt(info.shape)}`, modelPath);
+      throw new CnnSlicerError(
+        'model-error',
+        `the checkpoint computes layer "${layer}" with shape ${fmt(plan.outShape)}, the manifest says ${fmt(info.shape)}`,
+        modelPath,
+      );
     }
     const result = (images: Float32Array, activation: Float32Array): DeconvnetResult => ({
       layer,
@@ -184,7 +191,10 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
     let out: InferenceSession.ReturnType;
     try {
       out = await session.run(
-        { [DECONV_INPUT]: makeTensor(inputs, [n, ...inputShape]), [DECONV_MASK]: makeTensor(mask, [1, channels, ...new Array<number>(inputShape.length - 1).fill(1)]) },
+        {
+          [DECONV_INPUT]: makeTensor(inputs, [n, ...inputShape]),
+          [DECONV_MASK]: makeTensor(mask, [1, channels, ...new Array<number>(inputShape.length - 1).fill(1)]),
+        },
         [DECONV_PROJECTION, DECONV_CHANNEL_MAX],
       );
     } catch (err) {
@@ -196,7 +206,11 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
       const images = projection.data as Float32Array;
       const maxes = channelMax.data as Float32Array;
       if (images.length !== n * product(inputShape) || maxes.length !== n * channels) {
-        throw new CnnSlicerError('internal', `the deconvnet returned shapes ${fmt(projection.dims)} and ${fmt(channelMax.dims)} for ${n} samples of ${fmt(inputShape)}`, modelPath);
+        throw new CnnSlicerError(
+          'internal',
+          `the deconvnet returned shapes ${fmt(projection.dims)} and ${fmt(channelMax.dims)} for ${n} samples of ${fmt(inputShape)}`,
+          modelPath,
+        );
       }
       const activation = new Float32Array(n);
       for (let s = 0; s < n; s++) activation[s] = maxes[s * channels + channel];

@@ -95,7 +95,16 @@ function jointEntropiesNibbles(
 }
 
 /** Joint entropy for bins > 16: one byte per code, the same four-lane counting as the nibble path. */
-function jointEntropyBytes(columnCodes: Uint8Array, a: number, rowCodes: Uint8Array, b: number, stride: number, pairs: number, bins: number, hist: Int32Array): number {
+function jointEntropyBytes(
+  columnCodes: Uint8Array,
+  a: number,
+  rowCodes: Uint8Array,
+  b: number,
+  stride: number,
+  pairs: number,
+  bins: number,
+  hist: Int32Array,
+): number {
   const cells = bins * bins;
   hist.fill(0, 0, 4 * cells);
   const aBase = a * stride;
@@ -241,7 +250,14 @@ export function checkOut(columns: CodedChannels, rows: CodedChannels, out: Float
  * `columns`, `out` of length rows.channels × columns.channels). Split so a caller can spread the
  * O(Ca·Cb·pairs) work over time slices or workers and stay responsive between them.
  */
-export function fillCapacityRows(columns: CodedChannels, rows: CodedChannels, rowStart: number, rowEnd: number, out: Float32Array, kernel: 'auto' | 'js' = 'auto'): void {
+export function fillCapacityRows(
+  columns: CodedChannels,
+  rows: CodedChannels,
+  rowStart: number,
+  rowEnd: number,
+  out: Float32Array,
+  kernel: 'auto' | 'js' = 'auto',
+): void {
   checkCompatible(columns, rows);
   checkOut(columns, rows, out);
   if (!Number.isInteger(rowStart) || !Number.isInteger(rowEnd) || rowStart < 0 || rowStart > rowEnd || rowEnd > rows.channels) {

@@ -120,7 +120,16 @@ function kernelText(slotBase: number): string {
   for (let k = 0; k < 16; k++) {
     for (let r = 0; r < WASM_ROWS; r++) {
       const offset = slotBase + r * HIST_BYTES;
-      lines.push(`local.get $${k < 8 ? 'lo' : 'hi'}${r}`, `i16x8.extract_lane_u ${k % 8}`, 'local.tee $i', 'local.get $i', `i32.load offset=${offset}`, 'i32.const 1', 'i32.add', `i32.store offset=${offset}`);
+      lines.push(
+        `local.get $${k < 8 ? 'lo' : 'hi'}${r}`,
+        `i16x8.extract_lane_u ${k % 8}`,
+        'local.tee $i',
+        'local.get $i',
+        `i32.load offset=${offset}`,
+        'i32.const 1',
+        'i32.add',
+        `i32.store offset=${offset}`,
+      );
     }
   }
   lines.push('local.get $col', 'i32.const 16', 'i32.add', 'local.set $col', 'br 0', 'end', 'end');
@@ -148,7 +157,14 @@ function reduceText(slotBase: number): string {
       const cell = 64 * x2 + 16 * k;
       lines.push('local.get $h', `v128.load offset=${slotBase + cell}`, 'local.set $v');
       lines.push(`local.get $f${k}`, 'local.get $v', 'i32x4.add', `local.set $f${k}`);
-      lines.push('local.get $s', 'local.get $s', `v128.load offset=${slotBase + SECOND + cell}`, 'local.get $v', 'i32x4.add', `v128.store offset=${slotBase + SECOND + cell}`);
+      lines.push(
+        'local.get $s',
+        'local.get $s',
+        `v128.load offset=${slotBase + SECOND + cell}`,
+        'local.get $v',
+        'i32x4.add',
+        `v128.store offset=${slotBase + SECOND + cell}`,
+      );
       lines.push('local.get $h', 'local.get $zero', `v128.store offset=${slotBase + cell}`);
     }
   }
@@ -179,13 +195,35 @@ export class WasmCounter {
         {
           name: 'count',
           params: [['col', 'i32'], ['end', 'i32'], ['da', 'i32'], ...rows.map((r): [string, 'i32'] => [`d${r}`, 'i32'])],
-          locals: [['cc', 'v128'], ['lo', 'v128'], ['hi', 'v128'], ['row', 'v128'], ['i', 'i32'], ...rows.flatMap((r): [string, 'v128'][] => [[`lo${r}`, 'v128'], [`hi${r}`, 'v128']])],
+          locals: [
+            ['cc', 'v128'],
+            ['lo', 'v128'],
+            ['hi', 'v128'],
+            ['row', 'v128'],
+            ['i', 'i32'],
+            ...rows.flatMap((r): [string, 'v128'][] => [
+              [`lo${r}`, 'v128'],
+              [`hi${r}`, 'v128'],
+            ]),
+          ],
           body: kernelText(base),
         },
         {
           name: 'reduce',
           params: [],
-          locals: [['r', 'i32'], ['x', 'i32'], ['h', 'i32'], ['s', 'i32'], ['t', 'i32'], ['zero', 'v128'], ['v', 'v128'], ['f0', 'v128'], ['f1', 'v128'], ['f2', 'v128'], ['f3', 'v128']],
+          locals: [
+            ['r', 'i32'],
+            ['x', 'i32'],
+            ['h', 'i32'],
+            ['s', 'i32'],
+            ['t', 'i32'],
+            ['zero', 'v128'],
+            ['v', 'v128'],
+            ['f0', 'v128'],
+            ['f1', 'v128'],
+            ['f2', 'v128'],
+            ['f3', 'v128'],
+          ],
           body: reduceText(base),
         },
       ],

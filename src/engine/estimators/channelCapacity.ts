@@ -98,12 +98,18 @@ export function allocateCodes(channels: number, pairs: number, params: CapacityP
   const stride = (pairs + 15) & ~15;
   const bytes = channels * stride;
   if (bytes > MAX_CODE_BYTES) {
-    throw new CnnSlicerError('bad-request', `channel capacity: ${channels} channels × ${pairs} sample pairs need ${(bytes / 2 ** 30).toFixed(1)} GiB of codes (at most ${MAX_CODE_BYTES / 2 ** 30}); use fewer probe samples or a sample of pairs (capacityPairs)`);
+    throw new CnnSlicerError(
+      'bad-request',
+      `channel capacity: ${channels} channels × ${pairs} sample pairs need ${(bytes / 2 ** 30).toFixed(1)} GiB of codes (at most ${MAX_CODE_BYTES / 2 ** 30}); use fewer probe samples or a sample of pairs (capacityPairs)`,
+    );
   }
   const codes =
-    storage.arena !== undefined ? allocateInArena(storage.arena, bytes) : new Uint8Array(storage.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    storage.arena !== undefined
+      ? allocateInArena(storage.arena, bytes)
+      : new Uint8Array(storage.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   // Shared storage is for other threads, which may fill the uppers and entropies too.
-  const doubles = (): Float64Array => new Float64Array(storage.arena !== undefined || storage.shared ? new SharedArrayBuffer(8 * channels) : new ArrayBuffer(8 * channels));
+  const doubles = (): Float64Array =>
+    new Float64Array(storage.arena !== undefined || storage.shared ? new SharedArrayBuffer(8 * channels) : new ArrayBuffer(8 * channels));
   return { channels, pairs, bins: params.capacityBins, codes, stride, upper: doubles(), entropy: doubles(), arena: storage.arena };
 }
 
@@ -176,7 +182,16 @@ function codeRun(distances: Float32Array, from: number, count: number, scale: nu
 }
 
 /** Codes distances[from + sample[q]] into codes[base + q], counting each bin. */
-function codeSample(distances: Float32Array, from: number, sample: Int32Array, scale: number, bins: number, codes: Uint8Array, base: number, hist: Int32Array): void {
+function codeSample(
+  distances: Float32Array,
+  from: number,
+  sample: Int32Array,
+  scale: number,
+  bins: number,
+  codes: Uint8Array,
+  base: number,
+  hist: Int32Array,
+): void {
   const last = bins - 1;
   for (let q = 0; q < sample.length; q++) {
     const x = distances[from + sample[q]] * scale;
@@ -187,7 +202,12 @@ function codeSample(distances: Float32Array, from: number, sample: Int32Array, s
 }
 
 /** Bins every channel's distances over [0, upper] into `capacityBins` bins (done once per layer and epoch). */
-export function codeDistances(distances: PairDistances, params: CapacityParams = ESTIMATOR_DEFAULTS, storage: CodeStorage = {}, sample?: Int32Array): CodedChannels {
+export function codeDistances(
+  distances: PairDistances,
+  params: CapacityParams = ESTIMATOR_DEFAULTS,
+  storage: CodeStorage = {},
+  sample?: Int32Array,
+): CodedChannels {
   const { channels, pairs, data } = distances;
   checkParams(params);
   if (!Number.isInteger(channels) || !Number.isInteger(pairs) || channels < 0 || pairs < 1 || data.length !== channels * pairs) {

@@ -166,7 +166,8 @@ function validateEntries(knn: KnnGraph): void {
       const d = distances[t];
       const j = indices[t];
       if (d - d !== 0) throw new CnnSlicerError('internal', `k-NN graph: distance ${d} from sample ${i} (non-finite activations?)`);
-      if (!(j >= 0 && j < n) || j === i) throw new CnnSlicerError('internal', `k-NN graph: sample ${i} lists neighbour ${j}, which is itself or outside [0, ${n})`);
+      if (!(j >= 0 && j < n) || j === i)
+        throw new CnnSlicerError('internal', `k-NN graph: sample ${i} lists neighbour ${j}, which is itself or outside [0, ${n})`);
     }
   }
 }

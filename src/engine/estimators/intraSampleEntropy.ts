@@ -65,7 +65,8 @@ function takeEntropy(hist: Int32Array, total: number, cLogC: Float64Array): numb
  */
 export function histogramEntropy(values: Float32Array, bins: number, lo: number, hi: number): number | undefined {
   if (!Number.isInteger(bins) || bins < 1) throw new CnnSlicerError('bad-request', `histogram bins must be an integer ≥ 1, got ${bins}`);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) throw new CnnSlicerError('bad-request', `histogram range must be finite with lo ≤ hi, got [${lo}, ${hi}]`);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo)
+    throw new CnnSlicerError('bad-request', `histogram range must be finite with lo ≤ hi, got [${lo}, ${hi}]`);
   const hist = new Int32Array(bins);
   const binned = binRange(values, 0, values.length, bins, lo, hi, hist);
   if (binned === 0) return undefined;

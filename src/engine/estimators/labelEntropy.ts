@@ -78,7 +78,8 @@ function entropyOfStrided(counts: Int32Array, start: number, stride: number, cou
 
 /** Both label entropies of a classes×classes confusion matrix (row = true label, column = prediction). */
 export function labelEntropies(confusion: Int32Array, classes: number): LabelEntropies {
-  if (confusion.length !== classes * classes) throw new CnnSlicerError('internal', `confusion matrix: expected ${classes}×${classes} counts, got ${confusion.length}`);
+  if (confusion.length !== classes * classes)
+    throw new CnnSlicerError('internal', `confusion matrix: expected ${classes}×${classes} counts, got ${confusion.length}`);
   const labelGivenPrediction: (number | undefined)[] = [];
   const predictionGivenLabel: (number | undefined)[] = [];
   for (let i = 0; i < classes; i++) {

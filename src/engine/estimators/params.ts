@@ -51,7 +51,10 @@ export function resolveEstimatorParams(overrides: Partial<EstimatorParams> = {})
   const params: EstimatorParams = { ...ESTIMATOR_DEFAULTS, ...overrides };
   requireInteger('intraBins', params.intraBins, 1, 65536);
   if (!['map', 'channel', 'layer'].includes(params.intraNormalization)) {
-    throw new CnnSlicerError('bad-request', `estimator parameter "intraNormalization" must be "map", "channel" or "layer", got ${String(params.intraNormalization)}`);
+    throw new CnnSlicerError(
+      'bad-request',
+      `estimator parameter "intraNormalization" must be "map", "channel" or "layer", got ${String(params.intraNormalization)}`,
+    );
   }
   // log2(1) = 0 leaves Eq. 5 without a solution (every exp term is positive), hence k ≥ 2.
   requireInteger('interK', params.interK, 2, 2 ** 30);

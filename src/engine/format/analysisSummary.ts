@@ -1,13 +1,7 @@
 // Plain-text and JSON forms of the measures, as `cnnslicer analyze`, `entropy`, `capacity` and
 // `labels` print them. Every table names its unit and the parameters behind it, because an
 // entropy without its k or bin count cannot be compared with anything.
-import type {
-  ChannelCapacityResult,
-  ChannelEntropiesResult,
-  EstimatorParams,
-  InterSampleEntropyResult,
-  LabelEntropiesResult,
-} from '../../shared/measures';
+import type { ChannelCapacityResult, ChannelEntropiesResult, EstimatorParams, InterSampleEntropyResult, LabelEntropiesResult } from '../../shared/measures';
 import { SATURATION_MARGIN_BITS } from '../../shared/measures';
 import type { RunAnalysis } from '../analysis/analyzeRun';
 import { ESTIMATOR_VERSION } from '../estimators';
@@ -157,7 +151,11 @@ export function formatConfusion(le: LabelEntropiesResult, classes: readonly stri
   const k = le.classes;
   const header = ['label \\ predicted', ...Array.from({ length: k }, (_, j) => classes[j] ?? String(j))];
   const rows = Array.from({ length: k }, (_, i) => [classes[i] ?? String(i), ...Array.from({ length: k }, (_, j) => String(le.confusion[i * k + j]))]);
-  return table([header, ...rows], '  ', Array.from({ length: k }, (_, j) => j + 1));
+  return table(
+    [header, ...rows],
+    '  ',
+    Array.from({ length: k }, (_, j) => j + 1),
+  );
 }
 
 export function formatLabels(items: readonly LabelEntropiesResult[], classes: readonly string[]): string {
@@ -179,16 +177,31 @@ export function formatInterSample(items: readonly InterSampleEntropyResult[], pa
   const layer = items[0]?.layer ?? '';
   const lines = [`Inter-sample entropy H(dCNN(${samplesText}, ${layer}, −, t)) in bits, k = ${params.interK} (capped at n − 1):`];
   // The ceiling log2 n(n−1) beside each value: with k near n the entropy sits just below it.
-  const rows = items.map((r) => [String(r.epoch), bits(r.entropy), bits(r.ceiling), String(r.n), String(r.d), String(r.k), String(r.unsolved), String(r.unconverged)]);
+  const rows = items.map((r) => [
+    String(r.epoch),
+    bits(r.entropy),
+    bits(r.ceiling),
+    String(r.n),
+    String(r.d),
+    String(r.k),
+    String(r.unsolved),
+    String(r.unconverged),
+  ]);
   lines.push(table([['epoch', 'entropy', 'ceiling', 'n', 'd', 'k', 'unsolved', 'unconverged'], ...rows], '  ', [0, 1, 2, 3, 4, 5, 6, 7]));
   const saturated = items.filter((r) => r.ceiling - r.entropy < SATURATION_MARGIN_BITS).length;
-  if (saturated > 0) lines.push(`  ${saturated} of ${items.length} within ${SATURATION_MARGIN_BITS} bit of the ceiling log2 n(n−1): saturated, see docs/estimators.md`);
+  if (saturated > 0)
+    lines.push(`  ${saturated} of ${items.length} within ${SATURATION_MARGIN_BITS} bit of the ceiling log2 n(n−1): saturated, see docs/estimators.md`);
   if (layer === 'input') lines.push('  (the inputs do not change with training: computed once, reported at epoch 0)');
   return lines.join('\n');
 }
 
 /** `cnnslicer entropy --intra`: per channel, over all samples and per class; `onlyClass` keeps one class column. */
-export function formatChannelEntropies(items: readonly ChannelEntropiesResult[], params: EstimatorParams, classes: readonly string[], onlyClass?: number): string {
+export function formatChannelEntropies(
+  items: readonly ChannelEntropiesResult[],
+  params: EstimatorParams,
+  classes: readonly string[],
+  onlyClass?: number,
+): string {
   const blocks = items.map((r) => {
     const shown = onlyClass !== undefined ? [onlyClass] : Array.from({ length: r.classes }, (_, k) => k);
     const header = ['channel', 'all', ...shown.map((k) => classes[k] ?? String(k))];
@@ -255,7 +268,13 @@ export function formatCapacity(r: ChannelCapacityResult, params: EstimatorParams
   );
   const header = [`${r.layerJ} \\ ${r.layerI}`, ...cols.map((a) => `#${a}`)];
   const body = rows.map((b) => [`#${b}`, ...cols.map((a) => r.capacity[b * r.cols + a].toFixed(2))]);
-  lines.push(table([header, ...body], '  ', cols.map((_, i) => i + 1)));
+  lines.push(
+    table(
+      [header, ...body],
+      '  ',
+      cols.map((_, i) => i + 1),
+    ),
+  );
   if (cut) {
     const cells = Array.from({ length: r.rows * r.cols }, (_, i) => i).sort((x, y) => r.capacity[y] - r.capacity[x] || x - y);
     lines.push('');
@@ -294,7 +313,9 @@ export function toJsonText(value: unknown, indent = 2): string {
  * Channel entropies with their undefined entries (count 0, stored as 0 in the typed arrays) as
  * null, so that a class without samples never reads as a channel of zero entropy.
  */
-export function channelEntropiesForJson(r: ChannelEntropiesResult): Omit<ChannelEntropiesResult, 'perClass' | 'all'> & { perClass: (number | null)[]; all: (number | null)[] } {
+export function channelEntropiesForJson(
+  r: ChannelEntropiesResult,
+): Omit<ChannelEntropiesResult, 'perClass' | 'all'> & { perClass: (number | null)[]; all: (number | null)[] } {
   return {
     ...r,
     perClass: Array.from(r.perClass, (v, i) => (r.perClassCount[i] > 0 ? float32Text(v) : null)),

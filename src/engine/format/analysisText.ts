@@ -75,10 +75,21 @@ export function formatAnalysis(a: RunAnalysis): string {
   lines.push(`Folder: ${run.dir}`);
   const model = [run.model.name, run.model.framework ? `(${run.model.framework})` : undefined].filter(Boolean).join(' ');
   if (model) lines.push(`Model: ${model}`);
-  lines.push(...wrapWords(`Probe set: ${run.probe.count} samples of [${run.probe.inputShape.join(', ')}]${run.probe.description ? ` — ${run.probe.description.trim()}` : ''}`));
+  lines.push(
+    ...wrapWords(
+      `Probe set: ${run.probe.count} samples of [${run.probe.inputShape.join(', ')}]${run.probe.description ? ` — ${run.probe.description.trim()}` : ''}`,
+    ),
+  );
   lines.push(...wrapList(`Classes (${run.classes.length}):`, run.classes));
-  lines.push(...wrapList(`Layers analysed (${run.layers.length}):`, run.layers.length > 0 ? run.layers.map((l) => `${l.name} [${shapeText(l.shape)}]`) : ['none']));
-  lines.push(...wrapList(`Epochs analysed (${a.epochs.length})${run.complete ? '' : ', run still open'}:`, a.epochs.length > 0 ? a.epochs.map(String) : ['none finished yet']));
+  lines.push(
+    ...wrapList(`Layers analysed (${run.layers.length}):`, run.layers.length > 0 ? run.layers.map((l) => `${l.name} [${shapeText(l.shape)}]`) : ['none']),
+  );
+  lines.push(
+    ...wrapList(
+      `Epochs analysed (${a.epochs.length})${run.complete ? '' : ', run still open'}:`,
+      a.epochs.length > 0 ? a.epochs.map(String) : ['none finished yet'],
+    ),
+  );
   lines.push(formatParams(a.params, a.interSample.input.k));
 
   const input = a.interSample.input;
@@ -96,7 +107,13 @@ export function formatAnalysis(a: RunAnalysis): string {
       percent(a.labelEntropies[i].accuracy),
       ...metricNames.map((k) => formatMetric(k, e.metrics[k])),
     ]);
-    lines.push(table([header, ...rows], '  ', header.map((_, c) => c)));
+    lines.push(
+      table(
+        [header, ...rows],
+        '  ',
+        header.map((_, c) => c),
+      ),
+    );
 
     const named = [input.layer, ...a.layers, 'logits'];
     const nameWidth = Math.min(NAME_COLUMN, Math.max(...named.map((x) => x.length), 'layer'.length));
@@ -104,7 +121,9 @@ export function formatAnalysis(a: RunAnalysis): string {
     const shown = shownEpochIndices(a.epochs.length, fit);
     lines.push('');
     lines.push(`Inter-sample entropy H(dCNN(all ${input.n} samples, l, −, t)) in bits, layers down, epochs across;`);
-    lines.push(`ceiling log2 n(n−1) = ${bits(input.ceiling)} bits for n = ${input.n}; * = within ${SATURATION_MARGIN_BITS} bit of it (saturated: docs/estimators.md):`);
+    lines.push(
+      `ceiling log2 n(n−1) = ${bits(input.ceiling)} bits for n = ${input.n}; * = within ${SATURATION_MARGIN_BITS} bit of it (saturated: docs/estimators.md):`,
+    );
     const eh = ['layer', ...shown.map((i) => `epoch ${a.epochs[i]}`)];
     const body = [
       ['input', ...shown.map(() => interCell(input))],
@@ -116,7 +135,10 @@ export function formatAnalysis(a: RunAnalysis): string {
     lines.push('  (the inputs do not change with training: their entropy is computed once)');
     const all = [input, ...a.interSample.epochs.flatMap((e) => [...e.layers, e.logits])];
     const sat = all.filter(saturated).length;
-    if (sat > 0) lines.push(`  ${sat} of ${all.length} values are within ${SATURATION_MARGIN_BITS} bit of the ceiling: with k = ${input.k} ≈ n they say little about the layers`);
+    if (sat > 0)
+      lines.push(
+        `  ${sat} of ${all.length} values are within ${SATURATION_MARGIN_BITS} bit of the ceiling: with k = ${input.k} ≈ n they say little about the layers`,
+      );
     for (const r of all.filter((x) => x.unsolved > 0 || x.unconverged > 0)) {
       lines.push(`  note: ${r.layer} at epoch ${r.epoch}: ${r.unsolved} samples with duplicate neighbours (σ → 0), ${r.unconverged} σ not converged`);
     }
@@ -161,7 +183,11 @@ export function formatAnalysis(a: RunAnalysis): string {
     lines.push(`Channel capacity: needs two consecutive analysed ${ruleText(a)} with feature maps; there are none (${a.capacityLayers.reason}).`);
   } else {
     const pairs = a.capacity[0]?.pairs;
-    lines.push(...wrapWords(`Channel capacity between consecutive ${ruleText(a)} (${a.capacityLayers.reason})${a.capacityEpoch !== undefined ? ` at epoch ${a.capacityEpoch}` : ''}, in bits${pairs !== undefined ? ` (${pairs} sample pairs)` : ''}:`));
+    lines.push(
+      ...wrapWords(
+        `Channel capacity between consecutive ${ruleText(a)} (${a.capacityLayers.reason})${a.capacityEpoch !== undefined ? ` at epoch ${a.capacityEpoch}` : ''}, in bits${pairs !== undefined ? ` (${pairs} sample pairs)` : ''}:`,
+      ),
+    );
     if (a.capacity.length > 0) {
       const header = ['from → to', 'to×from', 'mean', 'max (to ← from)', 'H(from) mean', 'H(to) mean'];
       const rows = a.capacity.map((r) => {

@@ -55,7 +55,12 @@ export function formatRunInfo(info: RunInfo): string {
   const metricNames = [...new Set(m.epochs.flatMap((e) => Object.keys(e.metrics)))];
   lines.push(`Epochs (${m.epochs.length})${m.complete ? '' : ', run still open'}:`);
   if (m.epochs.length > 0) {
-    lines.push(table([['epoch', ...metricNames, 'stored as'], ...m.epochs.map((e) => [String(e.epoch), ...metricNames.map((n) => formatMetric(n, e.metrics[n])), storedAs(e)])]));
+    lines.push(
+      table([
+        ['epoch', ...metricNames, 'stored as'],
+        ...m.epochs.map((e) => [String(e.epoch), ...metricNames.map((n) => formatMetric(n, e.metrics[n])), storedAs(e)]),
+      ]),
+    );
   } else {
     lines.push('  none finished yet');
   }

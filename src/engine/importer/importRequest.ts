@@ -33,7 +33,8 @@ export function validateImportParams(params: unknown): ImportOnnxParams {
     result.probeCount = params.probeCount;
   }
   if (params.seed !== undefined) {
-    if (typeof params.seed !== 'number' || !Number.isSafeInteger(params.seed) || params.seed < 0) throw badRequest(`"seed" must be an integer ≥ 0, got ${describe(params.seed)}`);
+    if (typeof params.seed !== 'number' || !Number.isSafeInteger(params.seed) || params.seed < 0)
+      throw badRequest(`"seed" must be an integer ≥ 0, got ${describe(params.seed)}`);
     result.seed = params.seed;
   }
   if (params.normalization !== undefined) result.normalization = validateNormalization(params.normalization);
@@ -46,7 +47,11 @@ function validateDataset(value: unknown): ImportDataset {
   if (split !== undefined && split !== 'train' && split !== 'test') throw badRequest(`"dataset.split" must be "train" or "test", got ${describe(split)}`);
   switch (value.kind) {
     case 'mnist':
-      return { kind: 'mnist', ...(value.dir !== undefined ? { dir: expectAbsolute(value.dir, 'dataset.dir') } : {}), ...(split !== undefined ? { split } : {}) };
+      return {
+        kind: 'mnist',
+        ...(value.dir !== undefined ? { dir: expectAbsolute(value.dir, 'dataset.dir') } : {}),
+        ...(split !== undefined ? { split } : {}),
+      };
     case 'cifar10':
       return { kind: 'cifar10', dir: expectAbsolute(value.dir, 'dataset.dir'), ...(split !== undefined ? { split } : {}) };
     case 'imageFolder':

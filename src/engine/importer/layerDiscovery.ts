@@ -99,12 +99,15 @@ function checkInput(graph: onnx.IGraphProto, probe: DiscoveryProbe, file: string
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name));
   if (inputs.length !== 1) {
-    throw modelError(file, `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ') || 'none'}); a classifier for CNNSlicer takes exactly one image batch`);
+    throw modelError(
+      file,
+      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ') || 'none'}); a classifier for CNNSlicer takes exactly one image batch`,
+    );
   }
   const input = inputs[0];
   const elem = input.type?.tensorType?.elemType;
   if (elem !== onnx.TensorProto.DataType.FLOAT) {
-    const name = elem !== undefined && elem !== null ? onnx.TensorProto.DataType[elem] ?? String(elem) : 'not a tensor';
+    const name = elem !== undefined && elem !== null ? (onnx.TensorProto.DataType[elem] ?? String(elem)) : 'not a tensor';
     throw modelError(file, `the model's input '${input.name}' is ${name}; CNNSlicer feeds float32 images`);
   }
   const dims = dimsOf(input);
@@ -112,7 +115,10 @@ function checkInput(graph: onnx.IGraphProto, probe: DiscoveryProbe, file: string
     const want = probe.inputShape;
     const fits = dims.length === want.length + 1 && dims.slice(1).every((d, k) => typeof d === 'string' || d === want[k]);
     if (!fits) {
-      throw modelError(file, `the model's input '${input.name}' has shape ${fmt(dims)}, but ${probe.datasetName} images are ${fmt(['batch', ...want])}; choose the dataset the model was trained on`);
+      throw modelError(
+        file,
+        `the model's input '${input.name}' has shape ${fmt(dims)}, but ${probe.datasetName} images are ${fmt(['batch', ...want])}; choose the dataset the model was trained on`,
+      );
     }
   }
   return input;
@@ -122,10 +128,17 @@ function checkInput(graph: onnx.IGraphProto, probe: DiscoveryProbe, file: string
 function checkOperators(graph: onnx.IGraphProto, file: string): void {
   for (const node of graph.node ?? []) {
     if (!KNOWN_DOMAINS.has(node.domain ?? '')) {
-      throw modelError(file, `node '${node.name || node.output?.[0]}' uses operator ${node.opType} of domain '${node.domain}', which is not a standard ONNX operator: onnxruntime cannot run it`);
+      throw modelError(
+        file,
+        `node '${node.name || node.output?.[0]}' uses operator ${node.opType} of domain '${node.domain}', which is not a standard ONNX operator: onnxruntime cannot run it`,
+      );
     }
     const subgraph = (node.attribute ?? []).some((a) => a.g || (a.graphs && a.graphs.length > 0));
-    if (subgraph) throw modelError(file, `node '${node.name || node.output?.[0]}' (${node.opType}) has a sub-graph; models with control flow (If, Loop, Scan) are not supported`);
+    if (subgraph)
+      throw modelError(
+        file,
+        `node '${node.name || node.output?.[0]}' (${node.opType}) has a sub-graph; models with control flow (If, Loop, Scan) are not supported`,
+      );
   }
   for (const t of graph.initializer ?? []) {
     if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
@@ -202,7 +215,14 @@ function floatOutput(name: string, dims?: readonly number[]): onnx.ValueInfoProt
       tensorType: onnx.TypeProto.Tensor.create({
         elemType: onnx.TensorProto.DataType.FLOAT,
         ...(dims
-          ? { shape: onnx.TensorShapeProto.create({ dim: [onnx.TensorShapeProto.Dimension.create({ dimParam: BATCH_DIM }), ...dims.map((d) => onnx.TensorShapeProto.Dimension.create({ dimValue: d }))] }) }
+          ? {
+              shape: onnx.TensorShapeProto.create({
+                dim: [
+                  onnx.TensorShapeProto.Dimension.create({ dimParam: BATCH_DIM }),
+                  ...dims.map((d) => onnx.TensorShapeProto.Dimension.create({ dimValue: d })),
+                ],
+              }),
+            }
           : {}),
       }),
     }),
@@ -218,7 +238,11 @@ function rewrite(model: onnx.ModelProto, inputName: string, wanted: readonly { t
   const graph = copy.graph!;
   const nodes = graph.node ?? [];
   const exposed = wanted.map((e) => ({ ...e }));
-  const all = new Set<string>([...(graph.input ?? []).map((i) => i.name ?? ''), ...(graph.initializer ?? []).map((i) => i.name ?? ''), ...nodes.flatMap((n) => n.output ?? [])]);
+  const all = new Set<string>([
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((i) => i.name ?? ''),
+    ...nodes.flatMap((n) => n.output ?? []),
+  ]);
   // Identity outputs must not clash with an existing value (e.g. an inner tensor called "logits").
   for (const { tensor, name } of exposed) {
     if (name !== tensor && all.has(name)) {
@@ -232,7 +256,8 @@ function rewrite(model: onnx.ModelProto, inputName: string, wanted: readonly { t
     }
   }
   for (const { tensor, name } of exposed) {
-    if (name !== tensor) nodes.push(onnx.NodeProto.create({ name: `cnnslicer_expose_${name}`, opType: 'Identity', domain: '', input: [tensor], output: [name] }));
+    if (name !== tensor)
+      nodes.push(onnx.NodeProto.create({ name: `cnnslicer_expose_${name}`, opType: 'Identity', domain: '', input: [tensor], output: [name] }));
   }
   graph.output = exposed.map(({ name, dims }) => floatOutput(name, dims));
   graph.node = nodes;
@@ -257,7 +282,10 @@ async function runAll(bytes: Uint8Array, file: string, inputName: string, probe:
   try {
     return (await session.run({ [inputName]: makeTensor(probe.samples, [n, ...probe.inputShape]) })) as Record<string, Tensor>;
   } catch (err) {
-    throw modelError(file, `onnxruntime cannot run the model on ${probe.datasetName} images ${fmt(['batch', ...probe.inputShape])}: ${err instanceof Error ? err.message : String(err)}`);
+    throw modelError(
+      file,
+      `onnxruntime cannot run the model on ${probe.datasetName} images ${fmt(['batch', ...probe.inputShape])}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   } finally {
     await session.release();
   }
@@ -278,16 +306,24 @@ export async function discoverLayers(bytes: Uint8Array, file: string, probe: Dis
   const { candidates, logits } = findCandidates(model, file);
   const per = probe.inputShape.reduce((a, b) => a * b, 1);
   const n = probe.samples.length / per;
-  if (!Number.isInteger(n) || n < 1) throw new CnnSlicerError('internal', `probe samples hold ${probe.samples.length} values, not whole samples of ${fmt(probe.inputShape)}`, file);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CnnSlicerError('internal', `probe samples hold ${probe.samples.length} values, not whole samples of ${fmt(probe.inputShape)}`, file);
 
-  const taken = new Set<string>([...(graph.input ?? []).map((i) => i.name ?? ''), ...(graph.initializer ?? []).map((i) => i.name ?? ''), ...(graph.node ?? []).flatMap((nd) => nd.output ?? [])]);
+  const taken = new Set<string>([
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((i) => i.name ?? ''),
+    ...(graph.node ?? []).flatMap((nd) => nd.output ?? []),
+  ]);
   // The tensors themselves are fetched for the shape run: nothing is renamed yet.
   const fetchAll = [...new Set([...candidates.map((c) => c.tensor), logits])].map((tensor) => ({ tensor, name: tensor }));
   const out = await runAll(rewrite(model, inputName, fetchAll), file, inputName, probe, n);
 
   const logitsOut = out[logits];
   if (!logitsOut || logitsOut.type !== 'float32' || logitsOut.dims.length !== 2 || logitsOut.dims[0] !== n) {
-    throw modelError(file, `the model's output '${logits}' has shape ${fmt(logitsOut?.dims ?? [])} (${logitsOut?.type}); a classifier's logits are [batch, classes] float32`);
+    throw modelError(
+      file,
+      `the model's output '${logits}' has shape ${fmt(logitsOut?.dims ?? [])} (${logitsOut?.type}); a classifier's logits are [batch, classes] float32`,
+    );
   }
   if (logitsOut.dims[1] !== probe.classes) {
     throw modelError(file, `the model has ${logitsOut.dims[1]} outputs (classes), but the ${probe.datasetName} dataset has ${probe.classes} classes`);
@@ -306,7 +342,10 @@ export async function discoverLayers(bytes: Uint8Array, file: string, probe: Dis
   const layers: LayerInfo[] = unique.map((c, i) => ({ name: names[i], kind: c.kind, shape: out[c.tensor].dims.slice(1), op: c.op }));
   for (const t of Object.values(out)) t.dispose();
 
-  const exposed = [...unique.map((c, i) => ({ tensor: c.tensor, name: names[i], dims: layers[i].shape })), { tensor: logits, name: LOGITS_NAME, dims: [probe.classes] }];
+  const exposed = [
+    ...unique.map((c, i) => ({ tensor: c.tensor, name: names[i], dims: layers[i].shape })),
+    { tensor: logits, name: LOGITS_NAME, dims: [probe.classes] },
+  ];
   const opset = model.opsetImport?.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx')?.version;
   return { layers, checkpoint: rewrite(model, inputName, exposed), opsetVersion: opset === undefined || opset === null ? undefined : Number(opset) };
 }

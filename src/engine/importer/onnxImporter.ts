@@ -137,9 +137,7 @@ export async function resolveModels(models: readonly string[]): Promise<{ file: 
   let files: string[];
   if (models.length === 1 && stats[0]!.isDirectory()) {
     const dir = models[0];
-    files = (await fs.readdir(dir))
-      .filter((n) => n.toLowerCase().endsWith('.onnx'))
-      .map((n) => path.join(dir, n));
+    files = (await fs.readdir(dir)).filter((n) => n.toLowerCase().endsWith('.onnx')).map((n) => path.join(dir, n));
     if (files.length === 0) throw new CnnSlicerError('not-found', 'the folder holds no .onnx file', dir);
   } else {
     stats.forEach((s, i) => {
@@ -152,14 +150,22 @@ export async function resolveModels(models: readonly string[]): Promise<{ file: 
   const withEpochs = files.map((file) => {
     const epoch = epochFromName(file);
     if (epoch === undefined) {
-      throw new CnnSlicerError('bad-request', `cannot tell the epoch from the name "${path.basename(file)}": name per-epoch models with one number or as epoch_N.onnx`, file);
+      throw new CnnSlicerError(
+        'bad-request',
+        `cannot tell the epoch from the name "${path.basename(file)}": name per-epoch models with one number or as epoch_N.onnx`,
+        file,
+      );
     }
     return { file, epoch };
   });
   withEpochs.sort((a, b) => a.epoch - b.epoch);
   for (let i = 1; i < withEpochs.length; i++) {
     if (withEpochs[i].epoch === withEpochs[i - 1].epoch) {
-      throw new CnnSlicerError('bad-request', `${path.basename(withEpochs[i - 1].file)} and ${path.basename(withEpochs[i].file)} both name epoch ${withEpochs[i].epoch}`, withEpochs[i].file);
+      throw new CnnSlicerError(
+        'bad-request',
+        `${path.basename(withEpochs[i - 1].file)} and ${path.basename(withEpochs[i].file)} both name epoch ${withEpochs[i].epoch}`,
+        withEpochs[i].file,
+      );
     }
   }
   return withEpochs;
@@ -201,7 +207,9 @@ async function probeMetrics(
       const rows = Math.min(BATCH, n - start);
       let out: InferenceSession.ReturnType;
       try {
-        out = await session.run({ [session.inputNames[0]]: makeTensor(inputs.subarray(start * per, (start + rows) * per), [rows, ...inputShape]) }, [LOGITS_NAME]);
+        out = await session.run({ [session.inputNames[0]]: makeTensor(inputs.subarray(start * per, (start + rows) * per), [rows, ...inputShape]) }, [
+          LOGITS_NAME,
+        ]);
       } catch (err) {
         throw new CnnSlicerError('model-error', `running the model failed: ${err instanceof Error ? err.message : String(err)}`, file);
       }
@@ -258,15 +266,34 @@ export async function importOnnx(opts: ImportOptions): Promise<ImportResult> {
     if (layers === undefined) layers = found.layers;
     else {
       const diff = sameLayers(layers, found.layers);
-      if (diff !== undefined) throw new CnnSlicerError('model-error', `this epoch's model has ${diff} of ${path.basename(models[0].file)}; per-epoch models must share one architecture`, file);
+      if (diff !== undefined)
+        throw new CnnSlicerError(
+          'model-error',
+          `this epoch's model has ${diff} of ${path.basename(models[0].file)}; per-epoch models must share one architecture`,
+          file,
+        );
     }
-    const metrics = await probeMetrics(found.checkpoint, file, inputs, data.inputShape, labels, data.classes.length, (done) => opts.onProgress?.(m * n + done, total, `${label}: probe metrics`), opts.signal);
+    const metrics = await probeMetrics(
+      found.checkpoint,
+      file,
+      inputs,
+      data.inputShape,
+      labels,
+      data.classes.length,
+      (done) => opts.onProgress?.(m * n + done, total, `${label}: probe metrics`),
+      opts.signal,
+    );
     writer ??= await RunWriter.create(out, {
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       model: { name: path.basename(opts.models.length === 1 ? opts.models[0] : path.dirname(file)).replace(/\.onnx$/i, ''), framework: 'onnx' },
       layers,
       classes: data.classes,
-      probe: { inputs, inputShape: data.inputShape, labels, description: `${n} samples, class-balanced (seed ${opts.seed ?? 0}), from the ${data.description}; epoch metrics are measured on this probe set` },
+      probe: {
+        inputs,
+        inputShape: data.inputShape,
+        labels,
+        description: `${n} samples, class-balanced (seed ${opts.seed ?? 0}), from the ${data.description}; epoch metrics are measured on this probe set`,
+      },
       ...(opts.overwrite ? { overwrite: true } : {}),
     });
     await writer.writeEpoch(epoch, { metrics, checkpoint: found.checkpoint });

@@ -108,7 +108,12 @@ function open(m: OrtModule, model: string | Uint8Array, executionProviders: Prov
   // engine holds several sessions (a checkpoint's forward pass, the k-NN and distance graphs), so
   // their peaks added up (a ResNet-18 channel capacity query: 1.35 GB with arenas, 0.91 GB without,
   // no slower). Buffers go back to the system after each run instead.
-  const options: InferenceSession.SessionOptions = { executionProviders, intraOpNumThreads: availableParallelism(), graphOptimizationLevel: 'all', enableCpuMemArena: false };
+  const options: InferenceSession.SessionOptions = {
+    executionProviders,
+    intraOpNumThreads: availableParallelism(),
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: false,
+  };
   // Two calls because create's overloads do not take the union.
   return trackSession(typeof model === 'string' ? m.InferenceSession.create(model, options) : m.InferenceSession.create(model, options));
 }
@@ -169,4 +174,3 @@ export function makeTensor(data: Float32Array | BigInt64Array, dims: readonly nu
   if (size !== data.length) throw new Error(`tensor dims [${dims.join(',')}] hold ${size} values, data has ${data.length}`);
   return new (loadOrt().Tensor)(data, dims);
 }
-

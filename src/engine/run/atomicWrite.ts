@@ -15,10 +15,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
 }
 
 /** Streaming variant: the callback writes chunks through `write`; same temp+fsync+rename. */
-export async function writeFileAtomicStreamed(
-  target: string,
-  body: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
-): Promise<void> {
+export async function writeFileAtomicStreamed(target: string, body: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
   const tmp = `${target}.tmp`;
   let fh: fsp.FileHandle;
   try {

@@ -133,7 +133,11 @@ function validateOptions(opts: MaterializeOptions): number {
 function validateSession(session: InferenceSession, opts: MaterializeOptions, outputs: readonly string[]): void {
   const file = opts.modelPath;
   if (session.inputNames.length !== 1) {
-    throw new CnnSlicerError('model-error', `a checkpoint has exactly one input (the probe batch); this model has ${session.inputNames.length}: ${session.inputNames.join(', ')}`, file);
+    throw new CnnSlicerError(
+      'model-error',
+      `a checkpoint has exactly one input (the probe batch); this model has ${session.inputNames.length}: ${session.inputNames.join(', ')}`,
+      file,
+    );
   }
   const available = new Set(session.outputNames);
   const missing = outputs.filter((o) => !available.has(o));
@@ -148,13 +152,23 @@ function validateSession(session: InferenceSession, opts: MaterializeOptions, ou
   // an onnxruntime shape error from deep inside the first operator.
   const meta = session.inputMetadata[0];
   if (meta !== undefined && meta.isTensor) {
-    if (meta.type !== 'float32') throw new CnnSlicerError('model-error', `the model's input '${meta.name}' is ${meta.type}, a checkpoint's input is float32`, file);
-    const shapeMismatch = meta.shape.length !== opts.inputShape.length + 1 || meta.shape.slice(1).some((d, k) => typeof d === 'number' && d !== opts.inputShape[k]);
+    if (meta.type !== 'float32')
+      throw new CnnSlicerError('model-error', `the model's input '${meta.name}' is ${meta.type}, a checkpoint's input is float32`, file);
+    const shapeMismatch =
+      meta.shape.length !== opts.inputShape.length + 1 || meta.shape.slice(1).some((d, k) => typeof d === 'number' && d !== opts.inputShape[k]);
     if (shapeMismatch) {
-      throw new CnnSlicerError('model-error', `the model's input '${meta.name}' has shape ${fmt(meta.shape)}, the probe inputs are [batch, ${opts.inputShape.join(', ')}]`, file);
+      throw new CnnSlicerError(
+        'model-error',
+        `the model's input '${meta.name}' has shape ${fmt(meta.shape)}, the probe inputs are [batch, ${opts.inputShape.join(', ')}]`,
+        file,
+      );
     }
     if (typeof meta.shape[0] === 'number') {
-      throw new CnnSlicerError('model-error', `the model's input '${meta.name}' has a fixed batch dimension ${meta.shape[0]}; a checkpoint needs a dynamic one`, file);
+      throw new CnnSlicerError(
+        'model-error',
+        `the model's input '${meta.name}' has a fixed batch dimension ${meta.shape[0]}; a checkpoint needs a dynamic one`,
+        file,
+      );
     }
   }
   for (const m of session.outputMetadata) {
@@ -205,7 +219,11 @@ export async function runCheckpointBatches(opts: MaterializeOptions, onBatch: (b
       const rows = opts.sampleIndices.slice(start, start + batchSize);
       const data = await opts.inputs(rows);
       if (data.length !== rows.length * sampleSize) {
-        throw new CnnSlicerError('internal', `probe inputs for ${rows.length} samples of shape ${fmt(opts.inputShape)} should hold ${rows.length * sampleSize} values, got ${data.length}`, file);
+        throw new CnnSlicerError(
+          'internal',
+          `probe inputs for ${rows.length} samples of shape ${fmt(opts.inputShape)} should hold ${rows.length * sampleSize} values, got ${data.length}`,
+          file,
+        );
       }
       if (opts.signal?.aborted) throw cancelled(file, start, total);
 
@@ -224,7 +242,11 @@ export async function runCheckpointBatches(opts: MaterializeOptions, onBatch: (b
           if (t.type !== 'float32') throw new CnnSlicerError('model-error', `the model's output '${name}' is ${t.type}, activations must be float32`, file);
           const dims = t.dims;
           if (dims.length === 0 || dims[0] !== rows.length) {
-            throw new CnnSlicerError('model-error', `output '${name}' has shape ${fmt(dims)} for a batch of ${rows.length}; its first dimension must be the batch`, file);
+            throw new CnnSlicerError(
+              'model-error',
+              `output '${name}' has shape ${fmt(dims)} for a batch of ${rows.length}; its first dimension must be the batch`,
+              file,
+            );
           }
           const perDims = dims.slice(1);
           const seen = shapes.get(name);

@@ -4,14 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CnnSlicerError } from '../../shared/errors';
 import type { SampleSelection, SliceParams, SliceResult } from '../../shared/engineProtocol';
-import {
-  LOGITS_NAME,
-  PROBE_INPUTS_NAME,
-  PROBE_LABELS_NAME,
-  type EpochEntry,
-  type RunInfo,
-  type RunManifest,
-} from '../../shared/runFormat';
+import { LOGITS_NAME, PROBE_INPUTS_NAME, PROBE_LABELS_NAME, type EpochEntry, type RunInfo, type RunManifest } from '../../shared/runFormat';
 import { ActivationCache, DamagedEntryError, type EpochSource } from '../cache/activationCache';
 import { errnoCode, errorText } from '../cache/contentKey';
 import { materializeOutputs } from './checkpoint';
@@ -90,7 +83,8 @@ export class RunReader {
     const { dir, manifest: manifestFile } = await locateRun(runPathOrManifest);
     const realDir = await fs.realpath(dir);
     const stat = await fs.stat(manifestFile);
-    if (stat.size > MAX_MANIFEST_BYTES) throw new CnnSlicerError('corrupt', `manifest is ${stat.size} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`, manifestFile);
+    if (stat.size > MAX_MANIFEST_BYTES)
+      throw new CnnSlicerError('corrupt', `manifest is ${stat.size} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`, manifestFile);
     const manifest = parseManifest(await fs.readFile(manifestFile, 'utf8'), manifestFile);
     const incompleteEpochs = await findIncompleteEpochs(dir, manifest);
     const info: RunInfo = { dir, name: manifest.name ?? path.basename(dir), manifest, incompleteEpochs };
@@ -129,13 +123,19 @@ export class RunReader {
     const file = await this.openInsideRun(probe.file);
     this.probeFile = file;
     const inputs = file.entry(PROBE_INPUTS_NAME);
-    if (inputs.dtype !== 'F32' && inputs.dtype !== 'F16') throw new CnnSlicerError('corrupt', `"${PROBE_INPUTS_NAME}" has dtype ${inputs.dtype}; expected F32 or F16`, file.path);
+    if (inputs.dtype !== 'F32' && inputs.dtype !== 'F16')
+      throw new CnnSlicerError('corrupt', `"${PROBE_INPUTS_NAME}" has dtype ${inputs.dtype}; expected F32 or F16`, file.path);
     const expected = [probe.count, ...probe.inputShape];
     if (!shapesEqual(inputs.shape, expected)) {
-      throw new CnnSlicerError('corrupt', `"${PROBE_INPUTS_NAME}" has shape [${inputs.shape.join(', ')}], the manifest says [${expected.join(', ')}]`, file.path);
+      throw new CnnSlicerError(
+        'corrupt',
+        `"${PROBE_INPUTS_NAME}" has shape [${inputs.shape.join(', ')}], the manifest says [${expected.join(', ')}]`,
+        file.path,
+      );
     }
     const labels = file.entry(PROBE_LABELS_NAME);
-    if (labels.dtype !== 'I64' && labels.dtype !== 'I32') throw new CnnSlicerError('corrupt', `"${PROBE_LABELS_NAME}" has dtype ${labels.dtype}; expected I64 or I32`, file.path);
+    if (labels.dtype !== 'I64' && labels.dtype !== 'I32')
+      throw new CnnSlicerError('corrupt', `"${PROBE_LABELS_NAME}" has dtype ${labels.dtype}; expected I64 or I32`, file.path);
     if (!shapesEqual(labels.shape, [probe.count])) {
       throw new CnnSlicerError('corrupt', `"${PROBE_LABELS_NAME}" has shape [${labels.shape.join(', ')}], expected [${probe.count}]`, file.path);
     }
@@ -198,7 +198,8 @@ export class RunReader {
       }
       case 'indices': {
         for (const i of samples.indices) {
-          if (!Number.isInteger(i) || i < 0 || i >= n) throw new CnnSlicerError('bad-request', `probe sample ${i} does not exist (the probe set has ${n} samples)`);
+          if (!Number.isInteger(i) || i < 0 || i >= n)
+            throw new CnnSlicerError('bad-request', `probe sample ${i} does not exist (the probe set has ${n} samples)`);
         }
         return Int32Array.from(samples.indices);
       }
@@ -267,7 +268,8 @@ export class RunReader {
 
     const entry = this.epochEntry(params.epoch);
     // A class with no probe sample is a valid, empty slice; nothing needs reading or running.
-    if (rows.length === 0) return { shape, data: new Float32Array(0), sampleIndices: rows, source: entry.activations !== undefined ? 'activations' : 'checkpoint' };
+    if (rows.length === 0)
+      return { shape, data: new Float32Array(0), sampleIndices: rows, source: entry.activations !== undefined ? 'activations' : 'checkpoint' };
     if (entry.activations !== undefined) {
       const file = await this.activationsFile(entry.activations);
       const tensor = file.entry(params.layer);
@@ -286,7 +288,8 @@ export class RunReader {
     }
 
     const checkpoint = entry.checkpoint;
-    if (checkpoint === undefined) throw new CnnSlicerError('invalid-manifest', `epoch ${entry.epoch} has neither activations nor a checkpoint`, this.manifestFile);
+    if (checkpoint === undefined)
+      throw new CnnSlicerError('invalid-manifest', `epoch ${entry.epoch} has neither activations nor a checkpoint`, this.manifestFile);
     const modelPath = await resolveInsideRun(this.realDir, checkpoint, this.manifestFile);
     const cache = this.options.activationCache;
     if (cache !== undefined && !this.cacheFailed) {
@@ -298,7 +301,10 @@ export class RunReader {
         const code = errnoCode(err);
         if (code === undefined || err instanceof CnnSlicerError) throw err;
         this.cacheFailed = true;
-        this.options.log?.('warn', `the activation cache in ${cache.dir} cannot be used (${errorText(err)}); checkpoint epochs of ${this.info.name} are recomputed per slice`);
+        this.options.log?.(
+          'warn',
+          `the activation cache in ${cache.dir} cannot be used (${errorText(err)}); checkpoint epochs of ${this.info.name} are recomputed per slice`,
+        );
       }
     }
     const outputs = await materializeOutputs({
@@ -315,7 +321,11 @@ export class RunReader {
     if (!out) throw new CnnSlicerError('model-error', `the checkpoint returned no "${params.layer}" output`, modelPath);
     const perSample = product(out.shape.slice(1));
     if (perSample !== product(target.shape)) {
-      throw new CnnSlicerError('model-error', `output "${params.layer}" has ${perSample} values per sample, the manifest says [${target.shape.join(', ')}]`, modelPath);
+      throw new CnnSlicerError(
+        'model-error',
+        `output "${params.layer}" has ${perSample} values per sample, the manifest says [${target.shape.join(', ')}]`,
+        modelPath,
+      );
     }
     return { shape, data: pickElements(out.data, rows.length, perSample, elemStart, elemCount), sampleIndices: rows, source: 'checkpoint' };
   }

@@ -80,7 +80,11 @@ export class RunWriter {
     const n = options.probe.labels.length;
     const perSample = product(options.probe.inputShape);
     if (options.probe.inputs.length !== n * perSample) {
-      throw new CnnSlicerError('bad-request', `probe inputs hold ${options.probe.inputs.length} values; ${n} samples of [${options.probe.inputShape.join(', ')}] need ${n * perSample}`, abs);
+      throw new CnnSlicerError(
+        'bad-request',
+        `probe inputs hold ${options.probe.inputs.length} values; ${n} samples of [${options.probe.inputShape.join(', ')}] need ${n * perSample}`,
+        abs,
+      );
     }
     for (const label of options.probe.labels) {
       if (!Number.isInteger(label) || label < 0 || label >= options.classes.length) {
@@ -135,8 +139,10 @@ export class RunWriter {
     if (this.manifest.complete) throw new CnnSlicerError('bad-request', `the run is finished; epoch ${epoch} cannot be added`, this.dir);
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new CnnSlicerError('bad-request', `epoch ${epoch} must be an integer ≥ 0`, this.dir);
     if (last && epoch <= last.epoch) throw new CnnSlicerError('bad-request', `epoch ${epoch} does not follow epoch ${last.epoch}`, this.dir);
-    if (!data.activations && data.checkpoint === undefined) throw new CnnSlicerError('bad-request', `epoch ${epoch} needs activations or a checkpoint`, this.dir);
-    if (!data.activations && data.logits) throw new CnnSlicerError('bad-request', `epoch ${epoch}: logits are stored with the activations; pass both`, this.dir);
+    if (!data.activations && data.checkpoint === undefined)
+      throw new CnnSlicerError('bad-request', `epoch ${epoch} needs activations or a checkpoint`, this.dir);
+    if (!data.activations && data.logits)
+      throw new CnnSlicerError('bad-request', `epoch ${epoch}: logits are stored with the activations; pass both`, this.dir);
     const dtype = data.dtype ?? 'float32';
     const tensors = data.activations ? this.activationTensors(epoch, data.activations, data.logits, dtype) : undefined;
     const checkpoint = typeof data.checkpoint === 'string' ? await fs.readFile(data.checkpoint) : data.checkpoint;
@@ -156,19 +162,26 @@ export class RunWriter {
     await this.publish();
   }
 
-  private activationTensors(epoch: number, activations: ReadonlyMap<string, Float32Array>, logits: Float32Array | undefined, dtype: TensorDType): TensorToWrite[] {
+  private activationTensors(
+    epoch: number,
+    activations: ReadonlyMap<string, Float32Array>,
+    logits: Float32Array | undefined,
+    dtype: TensorDType,
+  ): TensorToWrite[] {
     const n = this.manifest.probe.count;
     const wanted: { name: string; shape: readonly number[]; data: Float32Array | undefined }[] = [
       ...this.manifest.layers.map((l) => ({ name: l.name, shape: l.shape, data: activations.get(l.name) })),
       { name: LOGITS_NAME, shape: [this.manifest.classes.length], data: logits },
     ];
     for (const name of activations.keys()) {
-      if (!this.manifest.layers.some((l) => l.name === name)) throw new CnnSlicerError('bad-request', `epoch ${epoch}: "${name}" is not a recorded layer`, this.dir);
+      if (!this.manifest.layers.some((l) => l.name === name))
+        throw new CnnSlicerError('bad-request', `epoch ${epoch}: "${name}" is not a recorded layer`, this.dir);
     }
     return wanted.map(({ name, shape, data }) => {
       if (!data) throw new CnnSlicerError('bad-request', `epoch ${epoch}: no activations for "${name}"`, this.dir);
       const full = [n, ...shape];
-      if (data.length !== product(full)) throw new CnnSlicerError('bad-request', `epoch ${epoch}: "${name}" has ${data.length} values, [${full.join(', ')}] needs ${product(full)}`, this.dir);
+      if (data.length !== product(full))
+        throw new CnnSlicerError('bad-request', `epoch ${epoch}: "${name}" has ${data.length} values, [${full.join(', ')}] needs ${product(full)}`, this.dir);
       return dtype === 'float16' ? { name, dtype: 'F16', shape: full, data: encodeFloat16(data) } : { name, dtype: 'F32', shape: full, data };
     });
   }

@@ -228,7 +228,10 @@ function parseTensorEntry(name: string, value: unknown, file: string): TensorEnt
   // BigInt: a shape like [2^40, 2^40] must compare as itself, not as an overflowed double.
   const expected = shape.reduce((acc: bigint, d: number) => acc * BigInt(d), 1n) * BigInt(size);
   if (expected !== BigInt(end - begin)) {
-    throw corrupt(`${what} of dtype ${dtype} and shape [${shape.join(', ')}] needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`, file);
+    throw corrupt(
+      `${what} of dtype ${dtype} and shape [${shape.join(', ')}] needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      file,
+    );
   }
   // `+ 0` turns a JSON -0 into 0 so shapes compare and print normally.
   return { name, dtype: dtype as SafetensorsDType, shape: shape.map((d: number) => d + 0), begin: begin + 0, end: end + 0 };
@@ -257,7 +260,10 @@ function checkLayout(tensors: ReadonlyMap<string, TensorEntry>, fileSize: number
   }
   const dataSize = fileSize - dataStart;
   if (expected < dataSize) {
-    throw corrupt(`${dataSize - expected} trailing bytes after the last tensor: data ends at byte ${dataStart + expected} but the file has ${fileSize} bytes`, file);
+    throw corrupt(
+      `${dataSize - expected} trailing bytes after the last tensor: data ends at byte ${dataStart + expected} but the file has ${fileSize} bytes`,
+      file,
+    );
   }
   if (expected > dataSize) {
     throw corrupt(`truncated: header says data ends at byte ${dataStart + expected} but the file has ${fileSize} bytes`, file);
@@ -539,7 +545,8 @@ export function safetensorsLayout(tensors: readonly TensorLayoutEntry[], metadat
     if (seen.has(t.name)) throw invalidWrite(`tensor ${quote(t.name)} appears twice`);
     seen.add(t.name);
     if (!DTYPES.has(t.dtype)) throw invalidWrite(`tensor ${quote(t.name)} has unknown dtype ${quote(String(t.dtype))}`);
-    if (!t.shape.every((d) => isNonNegativeSafeInteger(d))) throw invalidWrite(`tensor ${quote(t.name)} shape [${t.shape.join(', ')}] is not non-negative integers`);
+    if (!t.shape.every((d) => isNonNegativeSafeInteger(d)))
+      throw invalidWrite(`tensor ${quote(t.name)} shape [${t.shape.join(', ')}] is not non-negative integers`);
     const bytes = t.shape.reduce((acc, d) => acc * BigInt(d), 1n) * BigInt(DTYPE_SIZE[t.dtype]);
     const end = BigInt(offset) + bytes;
     if (end > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidWrite('total data size exceeds 2^53 bytes');
@@ -567,7 +574,9 @@ export function encodeSafetensorsHeader(tensors: readonly TensorToWrite[], metad
     if (!DTYPES.has(t.dtype) || !t.shape.every((d) => isNonNegativeSafeInteger(d))) continue; // reported by safetensorsLayout
     const expected = t.shape.reduce((acc, d) => acc * BigInt(d), 1n) * BigInt(DTYPE_SIZE[t.dtype]);
     if (expected !== BigInt(t.data.byteLength)) {
-      throw invalidWrite(`tensor ${quote(t.name)} of dtype ${t.dtype} and shape [${t.shape.join(', ')}] needs ${expected} bytes but its data has ${t.data.byteLength}`);
+      throw invalidWrite(
+        `tensor ${quote(t.name)} of dtype ${t.dtype} and shape [${t.shape.join(', ')}] needs ${expected} bytes but its data has ${t.data.byteLength}`,
+      );
     }
   }
   return safetensorsLayout(tensors, metadata).header;

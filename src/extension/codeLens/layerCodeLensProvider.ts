@@ -186,7 +186,10 @@ export class LayerCodeLensProvider implements vscode.CodeLensProvider<LayerCodeL
         engine.request('interSampleEntropy', { run: info.dir, samples: { kind: 'all' }, layer, epoch }),
       ]);
       const c = channels.items[0];
-      return { kind: 'measured', measures: { epoch, meanChannelEntropy: c !== undefined ? meanChannelEntropy(c) : undefined, interSampleEntropy: inter.items[0] } };
+      return {
+        kind: 'measured',
+        measures: { epoch, meanChannelEntropy: c !== undefined ? meanChannelEntropy(c) : undefined, interSampleEntropy: inter.items[0] },
+      };
     } catch (err) {
       const error = toErrorInfo(err);
       this.host.log.warn(`CodeLens: measuring ${layer} of ${info.dir} failed (${error.code}): ${error.message}`);

@@ -82,9 +82,7 @@ export interface LayerMeasures {
 }
 
 export type LensState =
-  | { readonly kind: 'measured'; readonly measures: LayerMeasures }
-  | { readonly kind: 'no-epoch' }
-  | { readonly kind: 'failed'; readonly reason: string };
+  { readonly kind: 'measured'; readonly measures: LayerMeasures } | { readonly kind: 'no-epoch' } | { readonly kind: 'failed'; readonly reason: string };
 
 /** Shown before the layer name when a line holds layers of several runs, so each lens says whose it is. */
 export interface LensLabelOptions {
@@ -100,7 +98,11 @@ function lensPrefix(target: Pick<LayerLensTarget, 'layer' | 'runName'>, options:
  * run and are shown as they are: a CodeLens title is plain text (codicons aside, which
  * escapeCodicons takes care of in the provider).
  */
-export function formatLensTitle(target: Pick<LayerLensTarget, 'layer' | 'runName'>, state: LensState, options: LensLabelOptions = { showRunName: false }): string {
+export function formatLensTitle(
+  target: Pick<LayerLensTarget, 'layer' | 'runName'>,
+  state: LensState,
+  options: LensLabelOptions = { showRunName: false },
+): string {
   const prefix = lensPrefix(target, options);
   switch (state.kind) {
     case 'no-epoch':
@@ -111,10 +113,12 @@ export function formatLensTitle(target: Pick<LayerLensTarget, 'layer' | 'runName
       const m = state.measures;
       const parts: string[] = [];
       const dense = target.layer.shape.length === 1;
-      if (m.meanChannelEntropy !== undefined) parts.push(dense ? `H ${formatNumber(m.meanChannelEntropy)} bits (features)` : `H̄ ${formatNumber(m.meanChannelEntropy)} bits (channels)`);
+      if (m.meanChannelEntropy !== undefined)
+        parts.push(dense ? `H ${formatNumber(m.meanChannelEntropy)} bits (features)` : `H̄ ${formatNumber(m.meanChannelEntropy)} bits (channels)`);
       const inter = m.interSampleEntropy;
       // Near log2 N(N−1) the value says more about N than about the layer: flagged, not hidden.
-      if (inter !== undefined) parts.push(`inter ${formatNumber(inter.entropy)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ' (≈ ceiling)' : ''}`);
+      if (inter !== undefined)
+        parts.push(`inter ${formatNumber(inter.entropy)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ' (≈ ceiling)' : ''}`);
       parts.push(`epoch ${m.epoch}`);
       return `${prefix}: ${parts.join(' · ')}`;
     }
@@ -126,11 +130,14 @@ export function formatLensTooltip(target: Pick<LayerLensTarget, 'layer' | 'runNa
   const lines = [`${target.layer.name} (${target.layer.kind} ${target.layer.shape.join('×')}) in run ${target.runName}`, target.runDir];
   if (state.kind === 'measured') {
     const m = state.measures;
-    if (m.meanChannelEntropy !== undefined) lines.push(`Mean intra-sample entropy of its channels over all probe samples at epoch ${m.epoch}: ${formatNumber(m.meanChannelEntropy)} bits`);
+    if (m.meanChannelEntropy !== undefined)
+      lines.push(`Mean intra-sample entropy of its channels over all probe samples at epoch ${m.epoch}: ${formatNumber(m.meanChannelEntropy)} bits`);
     const inter = m.interSampleEntropy;
     if (inter !== undefined) {
       lines.push(`Inter-sample entropy of the layer's output at epoch ${m.epoch}: ${formatNumber(inter.entropy)} bits (N = ${inter.n}, k = ${inter.k})`);
-      lines.push(`Its ceiling log2 N(N−1) is ${formatNumber(inter.ceiling)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ': the value is within half a bit of it (saturated)' : ''}`);
+      lines.push(
+        `Its ceiling log2 N(N−1) is ${formatNumber(inter.ceiling)} bits${inter.ceiling - inter.entropy < SATURATION_MARGIN_BITS ? ': the value is within half a bit of it (saturated)' : ''}`,
+      );
     }
   } else if (state.kind === 'failed') {
     lines.push(`The engine could not measure it: ${state.reason}`);

@@ -33,7 +33,8 @@ export async function revealLayerSource(info: RunInfo, layer: string, viewColumn
   const source = found.source;
   if (source === undefined) throw new CnnSlicerError('not-found', `the probe recorded no source line for ${layer}`);
   const file = resolveLayerSource(source, info.dir);
-  if (file === undefined) throw new CnnSlicerError('not-found', `${source.file} (recorded for ${layer}) is not in the workspace nor next to the run`, source.file);
+  if (file === undefined)
+    throw new CnnSlicerError('not-found', `${source.file} (recorded for ${layer}) is not in the workspace nor next to the run`, source.file);
   const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
   const line = Math.min(Math.max(0, source.line - 1), Math.max(0, document.lineCount - 1));
   const text = document.lineAt(line);

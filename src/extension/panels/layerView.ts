@@ -43,8 +43,13 @@ interface LayerPickItem extends vscode.QuickPickItem {
 }
 
 /** Lets the user pick one layer of the run; undefined when dismissed. */
-export async function pickLayer(info: RunInfo, options: { readonly title: string; readonly placeHolder: string; readonly exclude?: string; readonly withInputAndLogits: boolean }): Promise<string | undefined> {
-  const layers = options.withInputAndLogits ? capacityLayers(info) : info.manifest.layers.map((l) => ({ name: l.name, description: `${l.kind} ${l.shape.join('×')}` }));
+export async function pickLayer(
+  info: RunInfo,
+  options: { readonly title: string; readonly placeHolder: string; readonly exclude?: string; readonly withInputAndLogits: boolean },
+): Promise<string | undefined> {
+  const layers = options.withInputAndLogits
+    ? capacityLayers(info)
+    : info.manifest.layers.map((l) => ({ name: l.name, description: `${l.kind} ${l.shape.join('×')}` }));
   const items: LayerPickItem[] = layers
     .filter((l) => l.name !== options.exclude)
     .map((l) => ({ label: escapeCodicons(l.name), description: escapeCodicons(l.description), layer: l.name }));
@@ -63,11 +68,17 @@ export async function openLayerView(
   options: Pick<ShowViewOptions<LayerSelection>, 'preserveFocus'> = {},
 ): Promise<boolean> {
   const title = `CNNSlicer: Layer View of ${info.name}`;
-  const layer = choice.layer ?? (await pickLayer(info, { title, placeHolder: 'Layer li: the columns of the channel-capacity heatmap', withInputAndLogits: true }));
+  const layer =
+    choice.layer ?? (await pickLayer(info, { title, placeHolder: 'Layer li: the columns of the channel-capacity heatmap', withInputAndLogits: true }));
   if (layer === undefined) return false;
   let otherLayers = choice.otherLayers;
   if (otherLayers === undefined || otherLayers.length === 0) {
-    const other = await pickLayer(info, { title, placeHolder: `Layer lj: the rows, compared with ${layer} (more can be added in the view)`, exclude: layer, withInputAndLogits: true });
+    const other = await pickLayer(info, {
+      title,
+      placeHolder: `Layer lj: the rows, compared with ${layer} (more can be added in the view)`,
+      exclude: layer,
+      withInputAndLogits: true,
+    });
     if (other === undefined) return false;
     otherLayers = [other];
   }

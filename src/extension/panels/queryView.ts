@@ -54,7 +54,10 @@ export async function openQueryTarget(panels: ViewPanels, info: RunInfo, selecti
     case 'channel':
       return { target, opened: await openChannelView(panels, info, { layer: selection.layer, channel: selection.channel }, options) };
     case 'training':
-      panels.show(TRAINING_VIEW, [info.dir], { selection: { run: info.dir, ...(selection.epoch !== undefined ? { epoch: selection.epoch } : {}) }, ...options });
+      panels.show(TRAINING_VIEW, [info.dir], {
+        selection: { run: info.dir, ...(selection.epoch !== undefined ? { epoch: selection.epoch } : {}) },
+        ...options,
+      });
       return { target, opened: true };
   }
 }

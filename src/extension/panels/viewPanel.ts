@@ -56,7 +56,8 @@ function panelRunOf(entry: RunEntry): PanelRun {
 function samePanelRun(a: PanelRun | undefined, b: PanelRun): boolean {
   if (a === undefined || a.state !== b.state) return false;
   if (a.state === 'loaded' && b.state === 'loaded') return a.info === b.info;
-  if (a.state === 'failed' && b.state === 'failed') return a.error.code === b.error.code && a.error.message === b.error.message && a.error.file === b.error.file;
+  if (a.state === 'failed' && b.state === 'failed')
+    return a.error.code === b.error.code && a.error.message === b.error.message && a.error.file === b.error.file;
   return true;
 }
 
@@ -230,7 +231,10 @@ export class ViewPanel<S> implements vscode.Disposable {
       cspSource: webview.cspSource,
       nonce: createNonce(),
       title: this.kind.title(this.panelRuns()),
-      styles: [webview.asWebviewUri(vscode.Uri.joinPath(shared, 'style.css')).toString(), webview.asWebviewUri(vscode.Uri.joinPath(bundle, 'style.css')).toString()],
+      styles: [
+        webview.asWebviewUri(vscode.Uri.joinPath(shared, 'style.css')).toString(),
+        webview.asWebviewUri(vscode.Uri.joinPath(bundle, 'style.css')).toString(),
+      ],
       script: webview.asWebviewUri(vscode.Uri.joinPath(bundle, 'main.js')).toString(),
       initialUpdates: [
         ...(this.pendingSelection !== undefined ? [{ kind: 'selection', selection: this.pendingSelection } satisfies ViewUpdate<S>] : []),
@@ -276,7 +280,8 @@ export class ViewPanel<S> implements vscode.Disposable {
         return;
       case 'select':
         // A view speaks only for its own runs.
-        if (!this.runs.has(message.selection.run)) return this.drop(`a selection of the run ${describeValue(message.selection.run)}, which the view does not show`);
+        if (!this.runs.has(message.selection.run))
+          return this.drop(`a selection of the run ${describeValue(message.selection.run)}, which the view does not show`);
         this.published = message.selection;
         this.host.selections.select(message.selection, this.kind.name satisfies SelectionSource);
         return;
@@ -305,7 +310,12 @@ export class ViewPanel<S> implements vscode.Disposable {
     }
   }
 
-  private async dispatch<M extends WebviewMethod>(method: M, params: WebviewParams<M>, signal: AbortSignal, onProgress: EngineProgress): Promise<WebviewResult<M>> {
+  private async dispatch<M extends WebviewMethod>(
+    method: M,
+    params: WebviewParams<M>,
+    signal: AbortSignal,
+    onProgress: EngineProgress,
+  ): Promise<WebviewResult<M>> {
     if (isHostMethod(method)) return (await this.hostMethod(method, params as WebviewParams<HostMethod>)) as WebviewResult<M>;
     const run = requestedRun(params);
     // A view reads only the runs it shows: it cannot make the engine open any path on the disk.

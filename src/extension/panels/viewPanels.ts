@@ -64,14 +64,19 @@ export class ViewPanels implements vscode.Disposable {
     }
     // With no text editor active (nothing open, or a view is active), "beside" would leave an empty group.
     const column = vscode.window.activeTextEditor !== undefined ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPES[kind.name], kind.title([]), { viewColumn: column, preserveFocus: options.preserveFocus ?? false }, {
-      enableScripts: true,
-      // A view behind another tab keeps its page: brought forward again it shows at once, where a
-      // page rebuilt from scratch takes over a second in VS Code's web workbench (a new webview's
-      // service worker alone takes one; see docs/live-runs.md) plus the engine round trips.
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.host.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPES[kind.name],
+      kind.title([]),
+      { viewColumn: column, preserveFocus: options.preserveFocus ?? false },
+      {
+        enableScripts: true,
+        // A view behind another tab keeps its page: brought forward again it shows at once, where a
+        // page rebuilt from scratch takes over a second in VS Code's web workbench (a new webview's
+        // service worker alone takes one; see docs/live-runs.md) plus the engine round trips.
+        retainContextWhenHidden: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.host.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.host.extensionUri, 'media')],
+      },
+    );
     return this.track(new ViewPanel(kind, panel, this.host, runs, selection));
   }
 

@@ -11,13 +11,7 @@ import { INITIAL_UPDATES_ELEMENT_ID } from '../../shared/webviewProtocol';
  * connect-src, frame-src, worker-src…).
  */
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${cspSource}`,
-    `img-src ${cspSource} data:`,
-    `font-src ${cspSource}`,
-  ].join('; ');
+  return ["default-src 'none'", `script-src 'nonce-${nonce}'`, `style-src ${cspSource}`, `img-src ${cspSource} data:`, `font-src ${cspSource}`].join('; ');
 }
 
 /** 128 random bits, base64: a fresh one for every document, so an injected <script> cannot guess it. */

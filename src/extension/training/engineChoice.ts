@@ -7,7 +7,13 @@ export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 /** What the TF.js engine offers, or why it cannot be used. */
 export type TfjsStatus =
-  | { readonly ok: true; readonly backends: readonly TfjsBackendName[]; readonly best: TfjsBackendName; readonly native: boolean; readonly notes: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly backends: readonly TfjsBackendName[];
+      readonly best: TfjsBackendName;
+      readonly native: boolean;
+      readonly notes: readonly string[];
+    }
   | { readonly ok: false; readonly problem: string };
 
 export type EngineSetting = 'auto' | 'pytorch' | 'tfjs';

@@ -57,8 +57,7 @@ const CHECK_SCRIPT = [
 
 /** What the interpreter offers for training, or why it cannot train. */
 export type TorchStatus =
-  | { readonly ok: true; readonly version: string; readonly cuda: boolean; readonly gpu?: string }
-  | { readonly ok: false; readonly problem: string };
+  { readonly ok: true; readonly version: string; readonly cuda: boolean; readonly gpu?: string } | { readonly ok: false; readonly problem: string };
 
 function whereFrom(interpreter: Interpreter): string {
   return interpreter.source === 'setting' ? `the ${INTERPRETER_SETTING} setting` : interpreter.source === 'python extension' ? 'the Python extension' : 'PATH';
@@ -88,7 +87,10 @@ export function probeTorch(interpreter: Interpreter, env: NodeJS.ProcessEnv): Pr
       }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        return resolve({ ok: false, problem: `Python interpreter "${interpreter.path}" (from ${where}) was not found. Set ${INTERPRETER_SETTING} to a Python with PyTorch installed.` });
+        return resolve({
+          ok: false,
+          problem: `Python interpreter "${interpreter.path}" (from ${where}) was not found. Set ${INTERPRETER_SETTING} to a Python with PyTorch installed.`,
+        });
       }
       const missing = /No module named '([^']+)'/.exec(stderr)?.[1];
       resolve({

@@ -25,7 +25,10 @@ export interface TfjsLocations {
 
 /** Fastest first: what `auto` picks in the trainer too (src/trainer/tfjs/backends.ts). */
 const ORDER: readonly TfjsBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-const NATIVE: Readonly<Record<'tensorflow-gpu' | 'tensorflow', string>> = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' };
+const NATIVE: Readonly<Record<'tensorflow-gpu' | 'tensorflow', string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
 /** The version the trainer was tested with; a native package brings its own matching @tensorflow/tfjs. */
 export const NATIVE_VERSION = '4.22.0';
 /** A backend check loads TF.js and runs one tiny computation; a native one may take a few seconds to load libtensorflow. */
@@ -214,7 +217,11 @@ export async function installNativeTfjs(
       }
       if (code !== 0) {
         const how = sig !== null ? `was killed by ${sig}` : `failed with exit status ${code}`;
-        const why = download ? ` (its install script downloads libtensorflow, which failed${cause !== undefined ? `: ${cause}` : ''})` : cause !== undefined ? `: ${cause}` : '';
+        const why = download
+          ? ` (its install script downloads libtensorflow, which failed${cause !== undefined ? `: ${cause}` : ''})`
+          : cause !== undefined
+            ? `: ${cause}`
+            : '';
         return resolve({ ok: false, message: `npm install ${pkg}@${NATIVE_VERSION} ${how} in ${dir}${why}${tail.length > 0 ? `\n${tail.join('\n')}` : ''}` });
       }
       if (!resolvable(pkg, loc)) return resolve({ ok: false, message: `npm reported success, but ${pkg} cannot be found in ${nativeModulesDir(loc)}` });

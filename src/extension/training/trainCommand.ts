@@ -58,7 +58,12 @@ export function cancelAllTrainings(): void {
 }
 
 const ARCHS: Readonly<Record<Arch, { readonly label: string; readonly title: string; readonly dataset: Dataset; readonly description: string }>> = {
-  paper: { label: 'Paper MNIST CNN', title: 'paper MNIST CNN', dataset: 'mnist', description: 'conv 32 → conv 64 → pool → linear 128 → linear 10 (1.2 M parameters)' },
+  paper: {
+    label: 'Paper MNIST CNN',
+    title: 'paper MNIST CNN',
+    dataset: 'mnist',
+    description: 'conv 32 → conv 64 → pool → linear 128 → linear 10 (1.2 M parameters)',
+  },
   small: { label: 'Small MNIST CNN', title: 'small MNIST CNN', dataset: 'mnist', description: 'conv 8 → pool → conv 16 → pool → linear 10 (5,258 parameters)' },
   cifar: {
     label: 'CIFAR-10 CNN',
@@ -136,7 +141,9 @@ function pickEngine(availability: Promise<Availability>, configured: EngineSetti
       {
         label: 'TensorFlow.js',
         description: a === undefined ? checking : a.tfjs.ok ? describeTfjs(a.tfjs) : 'not available',
-        ...(a !== undefined ? { detail: escapeCodicons(a.tfjs.ok ? [`backends: ${a.tfjs.backends.join(', ')}`, ...a.tfjs.notes].join('; ') : a.tfjs.problem) } : {}),
+        ...(a !== undefined
+          ? { detail: escapeCodicons(a.tfjs.ok ? [`backends: ${a.tfjs.backends.join(', ')}`, ...a.tfjs.notes].join('; ') : a.tfjs.problem) }
+          : {}),
         value: 'tfjs',
       },
     ];
@@ -292,7 +299,12 @@ async function installNative(c: CnnSlicerContext, loc: TfjsLocations, gpu: boole
  * With only a pure-JS TF.js backend, offers to install the native one first. The engine to train
  * with, or undefined to stop.
  */
-async function offerNativeBackend(c: CnnSlicerContext, loc: TfjsLocations, a: Availability, backend: Extract<EngineChoice, { engine: 'tfjs' }>): Promise<EngineChoice | undefined> {
+async function offerNativeBackend(
+  c: CnnSlicerContext,
+  loc: TfjsLocations,
+  a: Availability,
+  backend: Extract<EngineChoice, { engine: 'tfjs' }>,
+): Promise<EngineChoice | undefined> {
   const gpu = hasNvidiaGpu(a.torch);
   const install = 'Install Native Backend';
   const keep = `Continue with ${backend.backend}`;
@@ -316,7 +328,12 @@ async function offerNativeBackend(c: CnnSlicerContext, loc: TfjsLocations, a: Av
 
 /** Where the trainer says it runs: the TF.js trainer sends its backend (and a device), the Python one its device. */
 function startMessage(e: Extract<TrainerEvent, { event: 'start' }>): string {
-  const where = e.backend !== undefined ? ` · TF.js ${e.backend} backend` : e.device !== undefined ? ` · PyTorch on ${e.device === 'cuda' ? 'CUDA' : e.device.toUpperCase()}` : '';
+  const where =
+    e.backend !== undefined
+      ? ` · TF.js ${e.backend} backend`
+      : e.device !== undefined
+        ? ` · PyTorch on ${e.device === 'cuda' ? 'CUDA' : e.device.toUpperCase()}`
+        : '';
   return `epoch 0/${e.epochs} written${where}`;
 }
 
@@ -342,7 +359,11 @@ async function runTrainer(
   c.log.info(`Training the ${ARCHS[setup.arch].title} with ${describeChoice(choice)} into ${out}: ${spawnSpec.command} ${spawnSpec.args.join(' ')}`);
 
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `CNNSlicer: training the ${ARCHS[setup.arch].title} (${describeChoice(choice)})`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `CNNSlicer: training the ${ARCHS[setup.arch].title} (${describeChoice(choice)})`,
+      cancellable: true,
+    },
     async (progress, token) => {
       progress.report({ message: `loading ${setup.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'}…` });
       const durations: number[] = [];
@@ -356,7 +377,9 @@ async function runTrainer(
           if (e.event === 'start') {
             // Epoch 0 is on disk: show the run now rather than at the next scan.
             void c.runIndex.refresh(false);
-            c.log.info(`Trainer started${e.backend !== undefined ? `, backend ${e.backend}` : ''}${e.device !== undefined ? `, device ${e.device}` : ''}: ${e.run}`);
+            c.log.info(
+              `Trainer started${e.backend !== undefined ? `, backend ${e.backend}` : ''}${e.device !== undefined ? `, device ${e.device}` : ''}: ${e.run}`,
+            );
             progress.report({ message: startMessage(e) });
           } else if (e.event === 'epoch') {
             durations.push(e.seconds);
@@ -403,7 +426,10 @@ export async function trainModel(c: CnnSlicerContext, loc: TrainLocations): Prom
   const setup = await askOptions(c, loc, availability);
   if (setup === undefined) return;
 
-  const a = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'CNNSlicer: checking the training engines…' }, () => availability);
+  const a = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'CNNSlicer: checking the training engines…' },
+    () => availability,
+  );
   let choice = resolveEngine(setup.engine, a.torch, a.tfjs);
   if (choice === undefined) {
     const problem =
@@ -426,7 +452,9 @@ export async function trainModel(c: CnnSlicerContext, loc: TrainLocations): Prom
     const { result, out } = await runTrainer(c, loc, folder.uri.fsPath, setup, choice, a, pythonEnv);
     if (result.outcome === 'done') {
       c.log.info(`Training finished: ${result.run ?? out}`);
-      void vscode.window.showInformationMessage(`CNNSlicer: training finished (${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, ${describeChoice(choice)}). The run is in the Runs view: ${path.basename(out)}.`);
+      void vscode.window.showInformationMessage(
+        `CNNSlicer: training finished (${setup.epochs} epoch${setup.epochs === 1 ? '' : 's'}, ${describeChoice(choice)}). The run is in the Runs view: ${path.basename(out)}.`,
+      );
       return;
     }
     if (result.outcome === 'cancelled') {
@@ -454,7 +482,9 @@ export async function trainModel(c: CnnSlicerContext, loc: TrainLocations): Prom
         continue;
       }
       const why = failure ?? (tfjs !== undefined && !tfjs.ok ? tfjs.problem : 'the native backend still does not load');
-      void vscode.window.showErrorMessage(`CNNSlicer: installing the native TF.js backend failed: ${plainNotificationText(why)}`, 'Show Log').then((x) => x === 'Show Log' && c.log.show());
+      void vscode.window
+        .showErrorMessage(`CNNSlicer: installing the native TF.js backend failed: ${plainNotificationText(why)}`, 'Show Log')
+        .then((x) => x === 'Show Log' && c.log.show());
     }
     return;
   }

@@ -150,7 +150,15 @@ export interface TrainerOptions {
  * takes exactly these, the Python one takes them after `-m cnnslicer.train` (trainerArgs).
  */
 export function trainerOptionArgs(o: TrainerOptions): string[] {
-  const args = [...(o.dataset !== undefined ? ['--dataset', o.dataset] : []), '--arch', o.arch, '--per-class', String(o.perClass), '--epochs', String(o.epochs)];
+  const args = [
+    ...(o.dataset !== undefined ? ['--dataset', o.dataset] : []),
+    '--arch',
+    o.arch,
+    '--per-class',
+    String(o.perClass),
+    '--epochs',
+    String(o.epochs),
+  ];
   args.push('--batch-size', String(o.batchSize), '--lr', String(o.lr), '--probe', String(o.probe), '--out', o.out);
   if (o.data !== undefined) args.push('--data', o.data);
   if (o.seed !== undefined) args.push('--seed', String(o.seed));

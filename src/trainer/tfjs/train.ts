@@ -160,7 +160,12 @@ export interface Estimate {
  * `maxSteps` timed ones (fewer once they have taken `maxSeconds`), and one evaluation batch after a
  * warm-up one. Used for the refusal, and by bench/trainEpoch.ts to extrapolate the cpu backend.
  */
-export function estimateRun(tf: TF, o: TrainOptions, data: TrainingData, limits: { maxSteps: number; maxSeconds: number } = { maxSteps: 3, maxSeconds: 2 }): Estimate {
+export function estimateRun(
+  tf: TF,
+  o: TrainOptions,
+  data: TrainingData,
+  limits: { maxSteps: number; maxSeconds: number } = { maxSteps: 3, maxSeconds: 2 },
+): Estimate {
   const trainer = new Trainer(tf, ARCHS[o.arch], o.seed + 1, o.lr, true);
   try {
     const batch = Math.min(o.batchSize, data.train.count);
@@ -175,7 +180,11 @@ export function estimateRun(tf: TF, o: TrainOptions, data: TrainingData, limits:
     const stepSeconds = (performance.now() - started) / 1000 / steps;
     // Evaluation in its own (smaller) batches: once to warm up, once timed.
     const evalCount = Math.min(64, data.test.count);
-    const evalSet: Samples = { x: data.test.x.subarray(0, evalCount * data.inputShape.reduce((a, b) => a * b, 1)), y: data.test.y.subarray(0, evalCount), count: evalCount };
+    const evalSet: Samples = {
+      x: data.test.x.subarray(0, evalCount * data.inputShape.reduce((a, b) => a * b, 1)),
+      y: data.test.y.subarray(0, evalCount),
+      count: evalCount,
+    };
     trainer.evaluate(evalSet);
     const evalStarted = performance.now();
     trainer.evaluate(evalSet);

@@ -48,7 +48,10 @@ function checks(env: HostEnv): [string, () => Promise<void>][] {
       async () => {
         // Without this, a launch argument that was dropped would leave the checks below running in an empty window.
         const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-        assert.deepStrictEqual(folders.map((f) => path.resolve(f)), [path.resolve(env.workspace)]);
+        assert.deepStrictEqual(
+          folders.map((f) => path.resolve(f)),
+          [path.resolve(env.workspace)],
+        );
       },
     ],
     [
@@ -95,6 +98,8 @@ export async function run(): Promise<void> {
   // The host's console reaches the terminal but not mocha: the outer test reads this file to put the failures in its own report.
   fs.writeFileSync(env.resultFile, JSON.stringify(results, null, 2));
   if (results.failed.length > 0) {
-    throw new Error(`${results.failed.length} of ${results.failed.length + results.passed.length} checks failed in the extension host: ${results.failed.map((f) => f.name).join('; ')}`);
+    throw new Error(
+      `${results.failed.length} of ${results.failed.length + results.passed.length} checks failed in the extension host: ${results.failed.map((f) => f.name).join('; ')}`,
+    );
   }
 }
