@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { formatError, toErrorInfo } from '../shared/errors';
 import type { RunInfo } from '../shared/runFormat';
 import { RUNS_VIEW_ID } from './commandIds';
-import { pickRuns } from './analyzeModel';
+import { pickRuns } from './runs/runPicker';
 import { EngineClient } from './engineClient';
 import { LayerCodeLensProvider } from './codeLens/layerCodeLensProvider';
 import { revealLayerSource } from './codeLens/revealSource';
@@ -16,10 +16,10 @@ import { SelectionHub } from './panels/selectionHub';
 import { TRAINING_VIEW } from './panels/trainingView';
 import { ViewPanels } from './panels/viewPanels';
 import { plainNotificationText } from './plainText';
-import { RunIndex } from './runIndex';
-import { RunSummaryDocuments } from './runSummaryDocuments';
-import { linkRunsTreeToSelections, RunsTreeProvider } from './runsTreeProvider';
-import type { RunsTreeNode } from './runsTreeModel';
+import { RunIndex } from './runs/runIndex';
+import { RunSummaryDocuments } from './runs/runSummaryDocuments';
+import { linkRunsTreeToSelections, RunsTreeProvider } from './runs/runsTreeProvider';
+import type { RunsTreeNode } from './runs/runsTreeModel';
 import {
   engineCacheEnv,
   engineCacheSettings,
@@ -83,7 +83,7 @@ export class CnnSlicerContext implements vscode.Disposable {
       runIndex: this.runIndex,
       engine: () => this.engineClient,
       loadRunInfo: (dir) => this.loadRunInfo(dir),
-      pickRuns: (options) => pickRuns(this, options),
+      pickRuns: (options) => pickRuns(this.runIndex, options),
       showRunSummary: (info) => this.summaries.show(info),
       selections: this.selections,
       openQueryTarget: (info, selection) => openQueryTarget(this.panels, info, selection),

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { COMMAND, RUNS_VIEW_ID } from '../../src/extension/commandIds';
-import { TREE_CONTEXT } from '../../src/extension/runsTreeModel';
+import { TREE_CONTEXT } from '../../src/extension/runs/runsTreeModel';
 import { CACHE_SETTINGS, ENGINE_SETTINGS } from '../../src/extension/settings';
 import { VIEW_TYPES } from '../../src/shared/webviewProtocol';
 

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { RunCatalog, runEntryLabel } from '../../src/extension/runCatalog';
+import { RunCatalog, runEntryLabel } from '../../src/extension/runs/runCatalog';
 import { makeRun } from './extensionFixtures';
 
 const failure = { kind: 'failed', error: { code: 'invalid-manifest', message: 'bad', file: '/x/cnnslicer.json' } } as const;

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { codeSpan, formatRunSummary, formatUnreadableRunSummary, summaryDocumentPath } from '../../src/extension/runSummary';
+import { codeSpan, formatRunSummary, formatUnreadableRunSummary, summaryDocumentPath } from '../../src/extension/runs/runSummary';
 import { makeRun } from './extensionFixtures';
 
 // markdown-it is the parser of VS Code's markdown preview, so it is the one whose reading of the
@@ -25,6 +25,7 @@ function flatten(tokens: readonly MarkdownToken[]): MarkdownToken[] {
 
 /** What a code span shows for `text`: line breaks and control characters appear as escapes. */
 function shown(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the control characters the summary must escape
   const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
     c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

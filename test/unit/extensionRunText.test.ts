@@ -9,7 +9,7 @@ import {
   formatNumber,
   metricEntries,
   NON_FINITE_TEXT,
-} from '../../src/extension/runText';
+} from '../../src/extension/runs/runText';
 import { makeRun, MNIST_EPOCHS, MNIST_LAYERS } from './extensionFixtures';
 
 describe('extension run text', () => {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import type { RunEntry } from '../../src/extension/runCatalog';
-import { childrenOf, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runsTreeModel';
+import type { RunEntry } from '../../src/extension/runs/runCatalog';
+import { childrenOf, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runs/runsTreeModel';
 import { makeRun } from './extensionFixtures';
 
 function runNode(entry: RunEntry): RunsTreeNode {

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { COMMAND } from '../../src/extension/commandIds';
 import { findMnist, MNIST_FILES, resolveSettingPath } from '../../src/extension/datasets';
-import { classifyTarget, importRunFolderName, modelName, parseNormalization } from '../../src/extension/importChoices';
+import { classifyTarget, importRunFolderName, modelName, parseNormalization } from '../../src/extension/commands/importChoices';
 
 describe('importing an ONNX model from Analyze Model (host decisions)', () => {
   it('opens a run folder or manifest, imports an .onnx file or a folder of them, and says why anything else is refused', () => {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { RunCatalog, type RunEntry } from '../../src/extension/runCatalog';
-import { DEFAULT_LIVENESS_OPTIONS, formatMoment, RunLiveness, type RunObservation } from '../../src/extension/runLiveness';
-import { childrenOf, LIVE_RUN_ICON, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runsTreeModel';
+import { RunCatalog, type RunEntry } from '../../src/extension/runs/runCatalog';
+import { DEFAULT_LIVENESS_OPTIONS, formatMoment, RunLiveness, type RunObservation } from '../../src/extension/runs/runLiveness';
+import { childrenOf, LIVE_RUN_ICON, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runs/runsTreeModel';
 import { makeRun } from './extensionFixtures';
 
 const SECOND = 1000;

@@ -11,7 +11,7 @@ import type { RunInfo, SourceLocation } from '../../shared/runFormat';
 import { COMMAND } from '../commandIds';
 import type { EngineClient } from '../engineClient';
 import { escapeCodicons } from '../plainText';
-import type { RunIndex } from '../runIndex';
+import type { RunIndex } from '../runs/runIndex';
 import { samePath } from '../sourceLocations';
 import {
   formatLensTitle,

@@ -3,7 +3,7 @@
 // (layerCodeLensProvider.ts) only turns these into vscode.CodeLens objects.
 import { SATURATION_MARGIN_BITS, type ChannelEntropiesResult, type InterSampleEntropyResult } from '../../shared/measures';
 import type { LayerInfo, RunInfo, SourceLocation } from '../../shared/runFormat';
-import { formatNumber } from '../runText';
+import { formatNumber } from '../runs/runText';
 
 /** One layer whose module was constructed on a line of the file asked about. */
 export interface LayerLensTarget {

@@ -6,7 +6,7 @@ import type { LinkedSelection } from '../../shared/linkedSelection';
 import type { RunInfo } from '../../shared/runFormat';
 import type { QueryResult } from '../../shared/webviewProtocol';
 import type { EngineClient } from '../engineClient';
-import type { RunIndex } from '../runIndex';
+import type { RunIndex } from '../runs/runIndex';
 import type { SelectionHub } from './selectionHub';
 
 export type EngineProgress = (progress: ProgressInfo) => void;

@@ -20,7 +20,7 @@ import {
   type WebviewParams,
   type WebviewResult,
 } from '../../shared/webviewProtocol';
-import type { RunEntry } from '../runCatalog';
+import type { RunEntry } from '../runs/runCatalog';
 import type { EngineProgress, PanelHost } from './panelHost';
 import { createNonce, webviewDocument } from './webviewHtml';
 

@@ -6,15 +6,15 @@
 // refused in Restricted Mode, like training.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_IMPORT_PROBE_COUNT, type ImportDataset, type ImportOnnxParams, type ImportOnnxResult } from '../shared/engineProtocol';
-import type { RunInfo } from '../shared/runFormat';
-import type { CnnSlicerContext } from './cnnslicerContext';
-import { chooseCifarFolder } from './cifarFolder';
-import { CIFAR10_PATH_SETTING, findMnist } from './datasets';
+import { DEFAULT_IMPORT_PROBE_COUNT, type ImportDataset, type ImportOnnxParams, type ImportOnnxResult } from '../../shared/engineProtocol';
+import type { RunInfo } from '../../shared/runFormat';
+import type { CnnSlicerContext } from '../cnnslicerContext';
+import { chooseCifarFolder } from '../cifarFolder';
+import { CIFAR10_PATH_SETTING, findMnist } from '../datasets';
 import { importRunFolderName, modelName, NORMALIZATION_PRESETS, parseNormalization, RUNS_FOLDER, type Normalization } from './importChoices';
-import { escapeCodicons } from './plainText';
-import { ProgressTracker } from './progressReporting';
-import { requireTrustedWorkspace } from './workspaceTrust';
+import { escapeCodicons } from '../plainText';
+import { ProgressTracker } from '../progressReporting';
+import { requireTrustedWorkspace } from '../workspaceTrust';
 
 const TITLE = 'CNNSlicer: Analyze Model';
 /** The action named when Restricted Mode refuses the import. */

@@ -7,12 +7,12 @@
 // *live* (runLiveness.ts); their manifests are also polled, because watchers can miss events.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatError, toErrorInfo } from '../shared/errors';
-import { MANIFEST_FILE, type RunInfo } from '../shared/runFormat';
-import { RUNS_VIEW_ID } from './commandIds';
+import { formatError, toErrorInfo } from '../../shared/errors';
+import { MANIFEST_FILE, type RunInfo } from '../../shared/runFormat';
+import { RUNS_VIEW_ID } from '../commandIds';
 import { RunCatalog, runEntryLabel, SCAN_EXCLUDED_FOLDERS, type FoundManifest, type RunEntry, type RunState } from './runCatalog';
 import { RunLiveness } from './runLiveness';
-import { CoalescingRunner, Debouncer, forEachWithConcurrency } from './scheduling';
+import { CoalescingRunner, Debouncer, forEachWithConcurrency } from '../scheduling';
 
 const MANIFEST_GLOB = `**/${MANIFEST_FILE}`;
 /**

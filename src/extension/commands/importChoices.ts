@@ -2,7 +2,7 @@
 // unit-tested directly: what an Explorer selection stands for, where the run goes, and how the
 // user's normalisation is read.
 import * as path from 'node:path';
-import { MANIFEST_FILE } from '../shared/runFormat';
+import { MANIFEST_FILE } from '../../shared/runFormat';
 
 /** The folder under the workspace that Analyze Model's imports (and Train Model's runs) go to. */
 export const RUNS_FOLDER = 'cnnslicer-runs';

@@ -3,7 +3,7 @@
 // code span (see codeSpan) where neither markdown nor HTML is interpreted. User strings are never put
 // in table cells: a `|` splits a cell even inside a code span, and the escape for it differs between
 // markdown engines, so the document uses lists.
-import type { RunInfo } from '../shared/runFormat';
+import type { RunInfo } from '../../shared/runFormat';
 import { countOf, describeLayer, epochLabel, epochStorage, formatShape, metricEntries } from './runText';
 
 /**
@@ -11,6 +11,7 @@ import { countOf, describeLayer, epochLabel, epochStorage, formatShape, metricEn
  * and let the next line start a heading, a list or raw HTML block.
  */
 function escapeControlCharacters(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     switch (c) {
       case '\n':
@@ -96,6 +97,7 @@ export function formatRunSummary(info: RunInfo): string {
  */
 export function summaryDocumentPath(runName: string): string {
   const safe = runName
+    // eslint-disable-next-line no-control-regex -- control characters cannot be in a file name
     .replace(/[\u0000-\u001f\u007f/\\:*?"<>|#%]/g, '_')
     .trim()
     .slice(0, 80);

@@ -1,6 +1,6 @@
 // How a run's facts read as short text. The tree and the summary document share these, so a run
 // is described the same way wherever it appears. No `vscode` import: unit tests load this directly.
-import type { EpochEntry, EpochMetrics, LayerInfo, RunInfo } from '../shared/runFormat';
+import type { EpochEntry, EpochMetrics, LayerInfo, RunInfo } from '../../shared/runFormat';
 
 /** `1 epoch`, `3 epochs`. */
 export function countOf(n: number, singular: string, plural = `${singular}s`): string {

@@ -1,25 +1,14 @@
-// `CNNSlicer: Analyze Model`: pick a run (one found in the workspace, or any folder or manifest on
-// disk, or the sample run shipped with the extension when the workspace has none), or an ONNX model
-// or a folder of per-epoch ONNX checkpoints to import into a run (importModel.ts), read it through
-// the engine with a cancellable progress notification, and open its query view and its
-// training-performance view. From the Explorer's context menu the file or folder clicked is the
-// target. Also the run pickers the views use to add runs.
+// The run pickers: one run (or, for Analyze Model, an ONNX model to import) from the workspace's
+// runs, the sample run shipped with the extension when the workspace has none, or a folder on
+// disk; and several runs, for the views that compare runs. They read the run index only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { MANIFEST_FILE, type RunInfo } from '../shared/runFormat';
-import type { QuerySelection } from '../shared/webviewProtocol';
+import { MANIFEST_FILE } from '../../shared/runFormat';
+import { escapeCodicons } from '../plainText';
 import { runEntryLabel, type RunEntry } from './runCatalog';
-import { formatRunSummary } from './runSummary';
+import type { RunIndex } from './runIndex';
 import { describeRunContents } from './runText';
-import type { CnnSlicerContext } from './cnnslicerContext';
-import { escapeCodicons } from './plainText';
-import { QUERY_VIEW, querySelectionOfLayer } from './panels/queryView';
-import type { ViewPanel } from './panels/viewPanel';
-import { TRAINING_VIEW } from './panels/trainingView';
-import { ProgressTracker } from './progressReporting';
-import { classifyTarget, type AnalyzeTarget } from './importChoices';
-import { importOnnxModel, type ModelChoice } from './importModel';
 
 interface RunPickItem extends vscode.QuickPickItem {
   readonly runDir?: string;
@@ -89,15 +78,16 @@ function runPickItem(entry: RunEntry): RunPickItem {
  * Lets the user pick a run; resolves to its folder or manifest path, or undefined when dismissed.
  * The list opens at once and fills when the first workspace scan is done.
  */
-export async function pickRun(ctx: CnnSlicerContext): Promise<string | undefined> {
-  const picked = await pickRunOrModel(ctx, false);
+export async function pickRun(runIndex: RunIndex, sampleRunDir: string): Promise<string | undefined> {
+  const picked = await pickRunOrModel(runIndex, sampleRunDir, false);
   return picked?.kind === 'run' ? picked.run : undefined;
 }
 
 /** A run to open, or which kind of model to import; undefined when dismissed. */
-type PickedTarget = { readonly kind: 'run'; readonly run: string } | { readonly kind: 'import'; readonly ask: 'onnxFile' | 'onnxFolder' };
+export type PickedTarget = { readonly kind: 'run'; readonly run: string } | { readonly kind: 'import'; readonly ask: 'onnxFile' | 'onnxFolder' };
 
-async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Promise<PickedTarget | undefined> {
+/** The run picker; with `offerImport`, also the items that import an ONNX model (Analyze Model). */
+export async function pickRunOrModel(runIndex: RunIndex, sampleRunDir: string, offerImport: boolean): Promise<PickedTarget | undefined> {
   const quickPick = vscode.window.createQuickPick<RunPickItem>();
   quickPick.title = 'CNNSlicer: Analyze Model';
   quickPick.placeholder = offerImport
@@ -111,9 +101,9 @@ async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Prom
   let filled = false;
   const fill = (): void => {
     const active = quickPick.activeItems[0];
-    const runs = ctx.runIndex.runs.map(runPickItem);
+    const runs = runIndex.runs.map(runPickItem);
     // Offered only once the scan has found nothing, so it never appears and vanishes under the user's Enter.
-    const sample = scanned && runs.length === 0 ? sampleRunItem(ctx.sampleRunDir) : undefined;
+    const sample = scanned && runs.length === 0 ? sampleRunItem(sampleRunDir) : undefined;
     if (sample !== undefined) runs.push(sample);
     // The actions stay on top and runs come below them as they are found (as the Python
     // extension's interpreter list does): a row never moves under the user's pointer.
@@ -141,10 +131,10 @@ async function pickRunOrModel(ctx: CnnSlicerContext, offerImport: boolean): Prom
     disposables.push(
       quickPick.onDidAccept(() => settle(quickPick.selectedItems[0])),
       quickPick.onDidHide(() => settle(undefined)),
-      ctx.runIndex.onDidChange(fill),
+      runIndex.onDidChange(fill),
     );
     quickPick.show();
-    void ctx.runIndex.whenScanned().then(() => {
+    void runIndex.whenScanned().then(() => {
       if (settled) return;
       quickPick.busy = false;
       scanned = true;
@@ -184,137 +174,6 @@ async function browseForRun(): Promise<string | undefined> {
   return picked;
 }
 
-/** The run's folder name, whether `run` is the folder or its manifest. */
-function runFolderName(run: string): string {
-  return path.basename(path.basename(run) === MANIFEST_FILE ? path.dirname(run) : run);
-}
-
-/** Reads a run through the engine under a cancellable progress notification; undefined when cancelled or failed (already reported). */
-export async function readRunWithProgress(ctx: CnnSlicerContext, run: string): Promise<RunInfo | undefined> {
-  try {
-    return await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `CNNSlicer: reading run ${runFolderName(run)}`, cancellable: true },
-      (progress, token) => {
-        const abort = new AbortController();
-        const cancellation = token.onCancellationRequested(() => abort.abort());
-        const tracker = new ProgressTracker();
-        return ctx.engine
-          .request('runInfo', { run }, { signal: abort.signal, onProgress: (p) => progress.report(tracker.next(p)) })
-          .finally(() => cancellation.dispose());
-      },
-    );
-  } catch (err) {
-    ctx.reportError(`Reading the run ${run} failed`, err);
-    return undefined;
-  }
-}
-
-export async function showRunSummary(ctx: CnnSlicerContext, info: RunInfo): Promise<void> {
-  ctx.log.info(`Summary of run ${info.name} (${info.dir}):\n${formatRunSummary(info)}`);
-  await ctx.summaries.show(info);
-}
-
-/** Opens (or reveals) the training-performance view of one run, showing that run. */
-export function openTrainingView(ctx: CnnSlicerContext, info: RunInfo, options: { preserveFocus?: boolean } = {}): void {
-  ctx.panels.show(TRAINING_VIEW, [info.dir], { selection: { run: info.dir }, preserveFocus: options.preserveFocus });
-}
-
-/**
- * What the Explorer's context menu passes: the clicked resource, and every selected one. Several
- * selected .onnx files are one model's epochs; anything else uses the clicked one alone.
- */
-async function explorerTarget(clicked: unknown, selected: unknown): Promise<AnalyzeTarget | ModelChoice | undefined> {
-  if (!(clicked instanceof vscode.Uri)) return undefined;
-  const all = Array.isArray(selected) ? selected.filter((u): u is vscode.Uri => u instanceof vscode.Uri) : [];
-  if (all.length > 1 && all.every((u) => u.scheme === 'file' && path.extname(u.fsPath).toLowerCase() === '.onnx')) {
-    return { kind: 'onnxFiles', files: all.map((u) => u.fsPath) };
-  }
-  if (clicked.scheme !== 'file')
-    return {
-      kind: 'unsupported',
-      path: clicked.toString(),
-      reason: "is not on this machine's file system; the engine reads from the disk the extension runs on",
-    };
-  const p = clicked.fsPath;
-  try {
-    const stat = await fs.promises.stat(p);
-    return classifyTarget(p, stat.isDirectory() ? { isDirectory: true, entries: await fs.promises.readdir(p) } : { isDirectory: false });
-  } catch (err) {
-    return { kind: 'unsupported', path: p, reason: `cannot be read (${err instanceof Error ? err.message : String(err)})` };
-  }
-}
-
-export interface AnalyzeModelOptions {
-  /** The extension's folder, where the MNIST lookup starts. */
-  readonly extensionPath: string;
-  /** From the Explorer's context menu: the clicked resource and the selected ones. */
-  readonly clicked?: unknown;
-  readonly selected?: unknown;
-}
-
-export async function analyzeModel(ctx: CnnSlicerContext, options: AnalyzeModelOptions): Promise<void> {
-  const target = (await explorerTarget(options.clicked, options.selected)) ?? (await pickRunOrModel(ctx, true));
-  if (target === undefined) return;
-  let info: RunInfo | undefined;
-  switch (target.kind) {
-    case 'unsupported':
-      void vscode.window.showErrorMessage(`CNNSlicer: ${target.path} ${target.reason}.`);
-      return;
-    case 'run':
-      info = await readRunWithProgress(ctx, target.run);
-      break;
-    case 'import':
-      info = await importOnnxModel(ctx, options.extensionPath, { ask: target.ask });
-      break;
-    case 'onnxFile':
-    case 'onnxFolder':
-    case 'onnxFiles':
-      info = await importOnnxModel(ctx, options.extensionPath, { choice: target });
-      break;
-  }
-  if (info === undefined) return;
-  await openRunViews(ctx, info);
-}
-
-/** Logs the run's summary and opens its query view, then its training view, as Analyze Model does. */
-async function openRunViews(ctx: CnnSlicerContext, info: RunInfo): Promise<void> {
-  ctx.log.info(`Summary of run ${info.name} (${info.dir}):\n${formatRunSummary(info)}`);
-  const opened = ctx.panels.panelsOf(QUERY_VIEW).length;
-  const query = openQueryView(ctx, info);
-  // A webview created while another one is still loading its document sometimes never shows it
-  // (seen in VS Code 1.100's workbench under load: the first one stays blank), so a new query
-  // view gets to load first, for a bounded time.
-  if (ctx.panels.panelsOf(QUERY_VIEW).length > opened) await firstMessage(query, NEW_VIEW_LOAD_WAIT_MS);
-  openTrainingView(ctx, info);
-}
-
-/** How long Analyze Model lets a new query view load before opening the training view. */
-const NEW_VIEW_LOAD_WAIT_MS = 5_000;
-
-/** Resolves when the view's script has sent its first message (it says `ready` once it listens), is closed, or `timeoutMs` passed. */
-function firstMessage(view: ViewPanel<unknown>, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const subscriptions: vscode.Disposable[] = [];
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      for (const d of subscriptions) d.dispose();
-      resolve();
-    }
-    subscriptions.push(view.panel.webview.onDidReceiveMessage(done), view.onDidDispose(done));
-  });
-}
-
-/** Opens (or reveals) the query view of one run; with `layer`, that layer selected. */
-export function openQueryView(
-  ctx: CnnSlicerContext,
-  info: RunInfo,
-  options: { layer?: string; channel?: number; preserveFocus?: boolean } = {},
-): ViewPanel<QuerySelection> {
-  const selection = options.layer !== undefined ? querySelectionOfLayer(info.dir, options.layer, options.channel) : { run: info.dir };
-  return ctx.panels.show(QUERY_VIEW, [info.dir], { selection, preserveFocus: options.preserveFocus });
-}
-
 interface RunsPickItem extends vscode.QuickPickItem {
   readonly runDir: string;
 }
@@ -330,7 +189,7 @@ function runDirOf(picked: string): string {
  * Lets the user pick several runs of the workspace (those read without error), or browse for run
  * folders anywhere; resolves to their folders, none when dismissed. `exclude` are runs already shown.
  */
-export async function pickRuns(ctx: CnnSlicerContext, options: { readonly title: string; readonly exclude?: readonly string[] }): Promise<string[]> {
+export async function pickRuns(runIndex: RunIndex, options: { readonly title: string; readonly exclude?: readonly string[] }): Promise<string[]> {
   const exclude = new Set(options.exclude ?? []);
   const quickPick = vscode.window.createQuickPick<RunsPickItem>();
   quickPick.title = options.title;
@@ -341,7 +200,7 @@ export async function pickRuns(ctx: CnnSlicerContext, options: { readonly title:
   quickPick.busy = true;
   const fill = (): void => {
     const selected = new Set(quickPick.selectedItems.map((item) => item.runDir));
-    quickPick.items = ctx.runIndex.runs
+    quickPick.items = runIndex.runs
       .filter((entry) => entry.state.kind === 'loaded' && !exclude.has(entry.dir))
       .map((entry) => ({ ...runPickItem(entry), runDir: entry.dir }));
     quickPick.selectedItems = quickPick.items.filter((item) => selected.has(item.runDir));
@@ -361,10 +220,10 @@ export async function pickRuns(ctx: CnnSlicerContext, options: { readonly title:
       quickPick.onDidAccept(() => settle(quickPick.selectedItems)),
       quickPick.onDidTriggerButton(() => settle('browse')),
       quickPick.onDidHide(() => settle(undefined)),
-      ctx.runIndex.onDidChange(fill),
+      runIndex.onDidChange(fill),
     );
     quickPick.show();
-    void ctx.runIndex.whenScanned().then(() => {
+    void runIndex.whenScanned().then(() => {
       if (settled) return;
       quickPick.busy = false;
       fill();

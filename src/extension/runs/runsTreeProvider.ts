@@ -1,6 +1,6 @@
 // The Runs view: RunIndex's runs, with the nodes and their text decided by runsTreeModel.ts.
 import * as vscode from 'vscode';
-import type { SelectionHub } from './panels/selectionHub';
+import type { SelectionHub } from '../panels/selectionHub';
 import type { RunIndex } from './runIndex';
 import { childrenOf, layerNodeOf, nodeIdOf, parentOf, presentNode, type RunsTreeNode } from './runsTreeModel';
 

@@ -1,8 +1,8 @@
 // The bookkeeping half of RunIndex, free of `vscode` so it can be unit-tested: which runs a scan
 // found, which of them need their info (re)loaded, and which load results are still current.
 import * as path from 'node:path';
-import type { ErrorInfo } from '../shared/errors';
-import type { RunInfo } from '../shared/runFormat';
+import type { ErrorInfo } from '../../shared/errors';
+import type { RunInfo } from '../../shared/runFormat';
 import type { RunLivenessStatus } from './runLiveness';
 
 /** Folders never searched for runs (and whose churn, such as git's lock files, is ignored). */

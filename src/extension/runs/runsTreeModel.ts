@@ -4,9 +4,9 @@
 //
 // Every string taken from a run (names, classes, metric names) ends up in a TreeItem label,
 // description or string tooltip, which VS Code renders as plain text, never as markdown or HTML.
-import { formatError } from '../shared/errors';
-import { COMMAND } from './commandIds';
-import type { EpochEntry, LayerInfo, LayerKind, RunInfo } from '../shared/runFormat';
+import { formatError } from '../../shared/errors';
+import { COMMAND } from '../commandIds';
+import type { EpochEntry, LayerInfo, LayerKind, RunInfo } from '../../shared/runFormat';
 import { runEntryLabel, type RunEntry } from './runCatalog';
 import { formatMoment, type RunLivenessStatus } from './runLiveness';
 import {

@@ -2,9 +2,9 @@
 // is the run folder, so a summary reopened after its tab was closed (Go Back, recently closed
 // editors) renders itself again from the engine.
 import * as vscode from 'vscode';
-import { formatError, toErrorInfo } from '../shared/errors';
-import type { RunInfo } from '../shared/runFormat';
-import { SUMMARY_SCHEME } from './commandIds';
+import { formatError, toErrorInfo } from '../../shared/errors';
+import type { RunInfo } from '../../shared/runFormat';
+import { SUMMARY_SCHEME } from '../commandIds';
 import type { LoadRunInfo, RunIndex } from './runIndex';
 import { formatRunSummary, formatUnreadableRunSummary, summaryDocumentPath } from './runSummary';
 
