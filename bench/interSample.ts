@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { knn } from '../src/engine/compute/knn';
-import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
 import { interSampleEntropyThreaded } from '../src/engine/compute/interSampleThreads';
 import { executionProviderInUse } from '../src/engine/onnx/ortRuntime';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
 import { featureMapEntropies } from '../src/engine/estimators/intraSampleEntropy';
 import { MiB, REPEATS, blasSummary, fastest, fmtSeconds, machine, peakRssBytes, reportResult, runEngineChild, runReference, since, table } from './common';
 import { readNpy, writeNpy } from './npy';

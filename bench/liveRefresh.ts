@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { RunWriter } from '../src/engine/run/runWriter';
+import { RunWriter } from '../src/core/run/runWriter';
 import { MANIFEST_FILE, type LayerInfo } from '../src/shared/runFormat';
 import { CodeServerSession, missingPrerequisites, stageExtension } from '../test/e2e/harness';
 import { machine, table } from './common';

@@ -4,7 +4,7 @@
 // edge/blob detectors of the digits and lj mixes them, so distances between samples are
 // correlated across channels and layers the way the capacity heatmap expects, unlike noise.
 // Deterministic from the seed; only generated, never timed.
-import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
 
 export interface SyntheticLayers {
   n: number;

@@ -6,7 +6,7 @@
 // layer4). Channels are correlated within and across the layers as in a real network, many maps
 // are partly zero (ReLU), and the two layers' pair distances concentrate the way deep features'
 // do. Deterministic from the seed; only generated, never timed.
-import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
 
 export interface ResnetLikeLayers {
   n: number;

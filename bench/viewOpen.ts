@@ -49,7 +49,6 @@ const ROOT = path.join(__dirname, '..');
 const SAMPLE_RUN = path.join(ROOT, 'examples', 'sample-run');
 const RUN_NAME = 'MNIST small CNN';
 const TRAINING_TAB = `Training: ${RUN_NAME}`;
-const CHANNEL_TAB = `Channels: ${RUN_NAME}`;
 const LAYER_TAB = `Layers: ${RUN_NAME}`;
 const REPEATS = Number(process.env.BENCH_VIEWS_OPEN_REPEATS ?? 5);
 /** The figure the issue sets; reported against, never asserted. */

@@ -8,7 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LayerInfo } from '../src/shared/runFormat';
 import { disposeSessions, materializeOutputs } from '../src/engine/run/checkpoint';
-import { RunWriter } from '../src/engine/run/runWriter';
+import { RunWriter } from '../src/core/run/runWriter';
 import { buildTinyCnn, seededRandom, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES } from '../test/support/tinyCnn';
 
 const PER_CLASS = 20;

@@ -3,7 +3,7 @@
 // values of the paper's Fig. 5(B).
 // Usage: tsx scripts/paper-reproduction.ts [--seed S] [--k K] [--scale 255|1] [--markdown]
 import { knn } from '../src/engine/compute/knn';
-import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
 import { effectiveK, interSampleEntropy, resolveEstimatorParams } from '../src/engine/estimators';
 
 const PAPER: Record<number, number> = { 100: 19.89815, 500: 22.959736, 1000: 24.09423, 2000: 25.161577 };

@@ -29,7 +29,7 @@ import { formatAnalysis } from './format/analysisText';
 import { progressReport, type ProgressReport } from './format/progressReport';
 import { needsMallocTuning, runTuned } from './cliProcess';
 import { formatRunInfo } from './format/runSummary';
-import { writeFileAtomic } from './run/atomicWrite';
+import { writeFileAtomic } from '../core/run/atomicWrite';
 import { RunReader } from './run/runReader';
 import { importOnnx, type ImportDataset } from './importer/onnxImporter';
 

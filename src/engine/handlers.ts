@@ -1,9 +1,19 @@
 // What the engine does for each request. Parameters arrive from another process, so the static
 // types of EngineMethods are only a promise: every handler checks its input before trusting it.
-import type { DeconvnetParams } from '../shared/deconvnet';
-import type { EngineMethod, EngineParams, EngineResult, SampleSelection, SliceParams, SliceResult } from '../shared/engineProtocol';
+import type { EngineMethod, EngineParams, EngineResult, SliceParams, SliceResult } from '../shared/engineProtocol';
 import { CnnSlicerError } from '../shared/errors';
-import type { EpochSelection, EstimatorParams } from '../shared/measures';
+import { describeValue, orThrow } from '../shared/parse';
+import {
+  parseChannelCapacityParams,
+  parseChannelEntropiesParams,
+  parseDeconvnetParams,
+  parseInterSampleEntropyParams,
+  parseLabelEntropiesParams,
+  parseMethodParams,
+  parseParamsObject,
+  parseRunInfoParams,
+  parseSliceParams,
+} from '../shared/requestParams';
 import type { RunInfo } from '../shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
 import type { ResultCache } from './cache/resultCache';
@@ -61,13 +71,12 @@ export function createHandlers(options: HandlerOptions): Handlers {
     },
 
     async runInfo(params) {
-      const p = expectRecord(params, 'runInfo');
-      const run = expectRunPath(p.run);
+      const { run } = orThrow(parseMethodParams('runInfo', params, parseRunInfoParams));
       return (await runs.get(run)).refreshedInfo();
     },
 
     async slice(params, ctx) {
-      const p = validateSliceParams(params);
+      const p = orThrow(parseMethodParams('slice', params, parseSliceParams));
       throwIfCancelled(ctx.signal);
       const reader = await runs.get(p.run);
       throwIfCancelled(ctx.signal);
@@ -75,46 +84,31 @@ export function createHandlers(options: HandlerOptions): Handlers {
     },
 
     async interSampleEntropy(params, ctx) {
-      const p = expectRecord(params, 'interSampleEntropy');
-      const query = {
-        samples: validateSamples(p.samples),
-        layer: expectLayer(p.layer, 'layer'),
-        epoch: expectEpochSelection(p.epoch),
-        params: expectEstimatorParams(p.params),
-      };
-      const reader = await measureReader(runs, p.run);
+      const query = orThrow(parseMethodParams('interSampleEntropy', params, parseInterSampleEntropyParams));
+      const reader = await measureReader(runs, query.run);
       return interSampleEntropyOf(reader, query, measureContext(ctx, options.cache));
     },
 
     async channelEntropies(params, ctx) {
-      const p = expectRecord(params, 'channelEntropies');
-      const query = { layer: expectLayer(p.layer, 'layer'), epoch: expectEpochSelection(p.epoch), params: expectEstimatorParams(p.params) };
-      const reader = await measureReader(runs, p.run);
+      const query = orThrow(parseMethodParams('channelEntropies', params, parseChannelEntropiesParams));
+      const reader = await measureReader(runs, query.run);
       return channelEntropiesOf(reader, query, measureContext(ctx, options.cache));
     },
 
     async labelEntropies(params, ctx) {
-      const p = expectRecord(params, 'labelEntropies');
-      const query = { epoch: expectEpochSelection(p.epoch) };
-      const reader = await measureReader(runs, p.run);
+      const query = orThrow(parseMethodParams('labelEntropies', params, parseLabelEntropiesParams));
+      const reader = await measureReader(runs, query.run);
       return labelEntropiesOf(reader, query, measureContext(ctx, options.cache));
     },
 
     async channelCapacity(params, ctx) {
-      const p = expectRecord(params, 'channelCapacity');
-      const query = {
-        samples: validateSamples(p.samples),
-        layerI: expectLayer(p.layerI, 'layerI'),
-        layerJ: expectLayer(p.layerJ, 'layerJ'),
-        epoch: expectEpochSelection(p.epoch),
-        params: expectEstimatorParams(p.params),
-      };
-      const reader = await measureReader(runs, p.run);
+      const query = orThrow(parseMethodParams('channelCapacity', params, parseChannelCapacityParams));
+      const reader = await measureReader(runs, query.run);
       return channelCapacityOf(reader, query, measureContext(ctx, options.cache));
     },
 
     async deconvnet(params, ctx) {
-      const p = validateDeconvnetParams(params);
+      const p = orThrow(parseMethodParams('deconvnet', params, parseDeconvnetParams));
       throwIfCancelled(ctx.signal);
       const reader = await measureReader(runs, p.run);
       return deconvnet(reader, p, { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) });
@@ -135,6 +129,9 @@ export function createHandlers(options: HandlerOptions): Handlers {
         await delay(Math.min(SLEEP_STEP_MS, ms - elapsed), ctx.signal);
         ctx.progress(Math.min(Date.now() - start, ms), ms);
       }
+      // The last step's report may have come a millisecond short of the end (a timer fires up to
+      // 1 ms early by Date.now()); the request is done, so its progress says so.
+      ctx.progress(ms, ms);
       return { slept: Date.now() - start };
     },
 
@@ -157,49 +154,14 @@ export function createHandlers(options: HandlerOptions): Handlers {
  * files a result depends on), which the registry always provides; RunSource only narrows what
  * the transport tests have to fake.
  */
-async function measureReader(runs: RunSource, run: unknown): Promise<RunReader> {
-  const reader = await runs.get(expectRunPath(run));
+async function measureReader(runs: RunSource, run: string): Promise<RunReader> {
+  const reader = await runs.get(run);
   if (!(reader instanceof RunReader)) throw new CnnSlicerError('internal', 'measures need a RunReader');
   return reader;
 }
 
 function measureContext(ctx: RequestContext, cache: ResultCache | undefined): MeasureContext {
   return { cache, signal: ctx.signal, onProgress: (done, total, message) => ctx.progress(done, total, message) };
-}
-
-function expectLayer(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0)
-    throw new CnnSlicerError('bad-request', `"${field}" must be a layer name, "input" or "logits", got ${describe(value)}`);
-  return value;
-}
-
-function expectEpochSelection(value: unknown): EpochSelection {
-  if (value === 'all' || isIndex(value)) return value;
-  throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0 or "all", got ${describe(value)}`);
-}
-
-const ESTIMATOR_PARAM_NAMES = [
-  'intraBins',
-  'intraNormalization',
-  'interK',
-  'sigmaRelativeTolerance',
-  'sigmaMaxIterations',
-  'capacityBins',
-  'capacityRange',
-  'capacityPairs',
-] as const;
-
-/** Estimator overrides: only known names; their values are checked by resolveEstimatorParams. */
-function expectEstimatorParams(value: unknown): Partial<EstimatorParams> | undefined {
-  if (value === undefined) return undefined;
-  if (!isRecord(value)) throw new CnnSlicerError('bad-request', `"params" must be an object of estimator parameters, got ${describe(value)}`);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (!(ESTIMATOR_PARAM_NAMES as readonly string[]).includes(k))
-      throw new CnnSlicerError('bad-request', `unknown estimator parameter "${k}" (known: ${ESTIMATOR_PARAM_NAMES.join(', ')})`);
-    out[k] = v;
-  }
-  return out as Partial<EstimatorParams>;
 }
 
 function throwIfCancelled(signal: AbortSignal): void {
@@ -225,82 +187,14 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function expectRecord(params: unknown, method: EngineMethod): Record<string, unknown> {
-  if (!isRecord(params)) throw new CnnSlicerError('bad-request', `"${method}" expects an object of parameters, got ${describe(params)}`);
-  return params;
-}
-
-function expectRunPath(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0)
-    throw new CnnSlicerError('bad-request', `"run" must be the path of a run directory or its manifest, got ${describe(value)}`);
-  return value;
+  return orThrow(parseParamsObject(method, params));
 }
 
 function expectHookMs(params: unknown, method: 'sleep' | 'hang'): number {
   const ms = expectRecord(params, method).ms;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_TEST_HOOK_MS) {
-    throw new CnnSlicerError('bad-request', `"${method}" expects "ms" between 0 and ${MAX_TEST_HOOK_MS}, got ${describe(ms)}`);
+    throw new CnnSlicerError('bad-request', `"${method}" expects "ms" between 0 and ${MAX_TEST_HOOK_MS}, got ${describeValue(ms)}`);
   }
   return ms;
-}
-
-function isIndex(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function validateSamples(value: unknown): SampleSelection {
-  if (!isRecord(value)) throw new CnnSlicerError('bad-request', `"samples" must be an object with a "kind", got ${describe(value)}`);
-  switch (value.kind) {
-    case 'all':
-      return { kind: 'all' };
-    case 'class':
-      if (!isIndex(value.classIndex)) throw new CnnSlicerError('bad-request', `"samples.classIndex" must be an integer ≥ 0, got ${describe(value.classIndex)}`);
-      return { kind: 'class', classIndex: value.classIndex };
-    case 'indices': {
-      const indices = value.indices;
-      if (!Array.isArray(indices)) throw new CnnSlicerError('bad-request', `"samples.indices" must be an array of integers ≥ 0, got ${describe(indices)}`);
-      const bad = indices.findIndex((i) => !isIndex(i));
-      if (bad >= 0) throw new CnnSlicerError('bad-request', `"samples.indices[${bad}]" must be an integer ≥ 0, got ${describe(indices[bad])}`);
-      return { kind: 'indices', indices: indices as number[] };
-    }
-    default:
-      throw new CnnSlicerError('bad-request', `"samples.kind" must be "all", "class" or "indices", got ${describe(value.kind)}`);
-  }
-}
-
-export function validateSliceParams(params: unknown): SliceParams {
-  const p = expectRecord(params, 'slice');
-  const run = expectRunPath(p.run);
-  const samples = validateSamples(p.samples);
-  if (typeof p.layer !== 'string' || p.layer.length === 0)
-    throw new CnnSlicerError('bad-request', `"layer" must be a layer name, "input" or "logits", got ${describe(p.layer)}`);
-  if (p.channel !== 'all' && !isIndex(p.channel))
-    throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0 or "all", got ${describe(p.channel)}`);
-  if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
-  return { run, samples, layer: p.layer, channel: p.channel, epoch: p.epoch };
-}
-
-export function validateDeconvnetParams(params: unknown): DeconvnetParams {
-  const p = expectRecord(params, 'deconvnet');
-  const run = expectRunPath(p.run);
-  if (typeof p.layer !== 'string' || p.layer.length === 0)
-    throw new CnnSlicerError('bad-request', `"layer" must be the name of a recorded layer, got ${describe(p.layer)}`);
-  if (!isIndex(p.channel)) throw new CnnSlicerError('bad-request', `"channel" must be an integer ≥ 0, got ${describe(p.channel)}`);
-  if (!isIndex(p.epoch)) throw new CnnSlicerError('bad-request', `"epoch" must be an integer ≥ 0, got ${describe(p.epoch)}`);
-  const samples = validateSamples(p.samples);
-  return { run, layer: p.layer, channel: p.channel, epoch: p.epoch, samples };
-}
-
-/** A short rendering of a bad value for an error message; never the whole of a large value. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'object') return 'an object';
-  return String(value);
 }

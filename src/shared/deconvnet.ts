@@ -1,6 +1,6 @@
 // Deconvnet projections (Zeiler & Fergus 2014; the paper's §5.4, Fig. 13C and 15): one channel of
 // a layer, pushed back to input space for a few probe samples. See docs/deconvnet.md.
-import type { SampleSelection } from './engineProtocol';
+import type { SampleSelection } from './sampleSelection';
 
 /**
  * The most samples one request projects. The view shows a grid of small images; more would cost

@@ -14,10 +14,10 @@ import type {
   MeasureSeries,
 } from './measures';
 import type { LayerInfo, RunInfo } from './runFormat';
+import type { SampleSelection } from './sampleSelection';
+import { isRecord } from './parse';
 
-/** Which probe samples a slice takes: the paper's x. */
-export type SampleSelection =
-  { readonly kind: 'all' } | { readonly kind: 'class'; readonly classIndex: number } | { readonly kind: 'indices'; readonly indices: readonly number[] };
+export type { SampleSelection } from './sampleSelection';
 
 export interface SliceParams {
   /** Run directory (absolute) or its manifest. */
@@ -147,10 +147,6 @@ const METHODS: readonly EngineMethod[] = [
 
 export function isEngineMethod(value: unknown): value is EngineMethod {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Validates a message that claims to come from the host; anything malformed yields undefined. */

@@ -1,7 +1,7 @@
 // The results of the paper's measures, as the engine returns them to the host, the CLI and the
 // webviews. Large numeric parts are typed arrays, which cross process and webview boundaries as
 // structured clones rather than JSON arrays of numbers.
-import type { SampleSelection } from './engineProtocol';
+import type { SampleSelection } from './sampleSelection';
 
 /**
  * The value range a feature map is binned over, before its intra-sample histogram is taken:
@@ -37,6 +37,18 @@ export interface EstimatorParams {
    */
   readonly capacityPairs: number;
 }
+
+/** Every estimator parameter's default (docs/estimators.md gives the reasoning behind each). */
+export const ESTIMATOR_DEFAULTS = {
+  intraBins: 32,
+  intraNormalization: 'map',
+  interK: 1000,
+  sigmaRelativeTolerance: 1e-9,
+  sigmaMaxIterations: 200,
+  capacityBins: 16,
+  capacityRange: 'channel',
+  capacityPairs: 0,
+} as const satisfies EstimatorParams;
 
 /** log2 n(n−1): the ceiling of the inter-sample entropy of n samples, in bits. */
 export function interSampleCeiling(n: number): number {

@@ -4,9 +4,22 @@
 // returns the value with exactly the declared shape (unknown fields dropped), or the reason it was
 // refused, which the host logs. No `vscode`, DOM or Node import: the host, the views and the unit
 // tests share it.
-import type { SampleSelection } from './engineProtocol';
 import type { LinkedSelection } from './linkedSelection';
-import type { EpochSelection, EstimatorParams } from './measures';
+import { describeValue, fields, isIndex, isRecord, ok, optional, refuse, type Parsed } from './parse';
+import {
+  parseChannelCapacityParams,
+  parseChannelEntropiesParams,
+  parseDeconvnetParams,
+  parseIndex,
+  parseInterSampleEntropyParams,
+  parseLabelEntropiesParams,
+  parseLayer,
+  parseMethodParams,
+  parseRunInfoParams,
+  parseRunPath,
+  parseSamples,
+  parseSliceParams,
+} from './requestParams';
 import {
   HOST_METHODS,
   MAX_LAYER_VIEW_OTHERS,
@@ -26,33 +39,8 @@ import {
   type WebviewToHost,
 } from './webviewProtocol';
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const refuse = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
-
-/** Longest path a view may name; a real run path is far shorter, and the engine rejects what is not a run anyway. */
-const MAX_PATH_CHARS = 4096;
-/** Sample indices one request may list: a probe set of a million samples, which no view shows at once. */
-const MAX_SAMPLE_INDICES = 1_000_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isIndex(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A short rendering of a refused value for the log, never the whole of a large one. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
+export type { Parsed } from './parse';
+export { describeValue } from './parse';
 
 export function isWebviewMethod(value: unknown): value is WebviewMethod {
   return typeof value === 'string' && ((WEBVIEW_ENGINE_METHODS as readonly string[]).includes(value) || (HOST_METHODS as readonly string[]).includes(value));
@@ -87,126 +75,16 @@ export function parseWebviewMessage(value: unknown): Parsed<WebviewToHost> {
   }
 }
 
-function parseRunPath(value: unknown, field = 'run'): Parsed<string> {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS)
-    return refuse(`"${field}" must be a run path, got ${describeValue(value)}`);
-  return ok(value);
-}
-
-function parseLayer(value: unknown, field: string): Parsed<string> {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PATH_CHARS)
-    return refuse(`"${field}" must be a layer name, "input" or "logits", got ${describeValue(value)}`);
-  return ok(value);
-}
-
-function parseEpochSelection(value: unknown): Parsed<EpochSelection> {
-  if (value === 'all' || isIndex(value)) return ok(value);
-  return refuse(`"epoch" must be an integer ≥ 0 or "all", got ${describeValue(value)}`);
-}
-
-function parseSamples(value: unknown): Parsed<SampleSelection> {
-  if (!isRecord(value)) return refuse(`"samples" must be an object with a "kind", got ${describeValue(value)}`);
-  switch (value.kind) {
-    case 'all':
-      return ok({ kind: 'all' });
-    case 'class':
-      return isIndex(value.classIndex)
-        ? ok({ kind: 'class', classIndex: value.classIndex })
-        : refuse(`"samples.classIndex" must be an integer ≥ 0, got ${describeValue(value.classIndex)}`);
-    case 'indices': {
-      const indices = value.indices;
-      if (!Array.isArray(indices) || indices.length > MAX_SAMPLE_INDICES)
-        return refuse(`"samples.indices" must be an array of integers ≥ 0, got ${describeValue(indices)}`);
-      if (!indices.every(isIndex)) return refuse('"samples.indices" must hold only integers ≥ 0');
-      return ok({ kind: 'indices', indices: [...indices] });
-    }
-    default:
-      return refuse(`"samples.kind" must be "all", "class" or "indices", got ${describeValue(value.kind)}`);
-  }
-}
-
-const ESTIMATOR_PARAM_KINDS: Readonly<Record<keyof EstimatorParams, 'number' | 'string'>> = {
-  intraBins: 'number',
-  intraNormalization: 'string',
-  interK: 'number',
-  sigmaRelativeTolerance: 'number',
-  sigmaMaxIterations: 'number',
-  capacityBins: 'number',
-  capacityRange: 'string',
-  capacityPairs: 'number',
-};
-
-/** Estimator overrides: known names with values of the right type; the engine checks their ranges. */
-function parseEstimatorParams(value: unknown): Parsed<Partial<EstimatorParams> | undefined> {
-  if (value === undefined) return ok(undefined);
-  if (!isRecord(value)) return refuse(`"params" must be an object of estimator parameters, got ${describeValue(value)}`);
-  const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(value)) {
-    const kind = (ESTIMATOR_PARAM_KINDS as Readonly<Record<string, string>>)[name];
-    if (kind === undefined) return refuse(`unknown estimator parameter ${describeValue(name)}`);
-    if (typeof v !== kind) return refuse(`estimator parameter "${name}" must be a ${kind}, got ${describeValue(v)}`);
-    out[name] = v;
-  }
-  return ok(out as Partial<EstimatorParams>);
-}
-
-/** Runs the field parsers in order; the first refusal wins. */
-function fields<T>(parsers: { [K in keyof T]: () => Parsed<T[K]> }): Parsed<T> {
-  const out: Partial<T> = {};
-  for (const key of Object.keys(parsers) as (keyof T)[]) {
-    const r = parsers[key]();
-    if (!r.ok) return r;
-    if (r.value !== undefined) out[key] = r.value;
-  }
-  return ok(out as T);
-}
-
 type ParamParsers = { [M in WebviewMethod]: (p: Record<string, unknown>) => Parsed<WebviewParams<M>> };
 
 const PARAM_PARSERS: ParamParsers = {
-  runInfo: (p) => fields({ run: () => parseRunPath(p.run) }),
-  slice: (p) =>
-    fields({
-      run: () => parseRunPath(p.run),
-      samples: () => parseSamples(p.samples),
-      layer: () => parseLayer(p.layer, 'layer'),
-      channel: () =>
-        p.channel === 'all' || isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0 or "all", got ${describeValue(p.channel)}`),
-      epoch: () => (isIndex(p.epoch) ? ok(p.epoch) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(p.epoch)}`)),
-    }),
-  interSampleEntropy: (p) =>
-    fields({
-      run: () => parseRunPath(p.run),
-      samples: () => parseSamples(p.samples),
-      layer: () => parseLayer(p.layer, 'layer'),
-      epoch: () => parseEpochSelection(p.epoch),
-      params: () => parseEstimatorParams(p.params),
-    }),
-  channelEntropies: (p) =>
-    fields({
-      run: () => parseRunPath(p.run),
-      layer: () => parseLayer(p.layer, 'layer'),
-      epoch: () => parseEpochSelection(p.epoch),
-      params: () => parseEstimatorParams(p.params),
-    }),
-  labelEntropies: (p) => fields({ run: () => parseRunPath(p.run), epoch: () => parseEpochSelection(p.epoch) }),
-  channelCapacity: (p) =>
-    fields({
-      run: () => parseRunPath(p.run),
-      samples: () => parseSamples(p.samples),
-      layerI: () => parseLayer(p.layerI, 'layerI'),
-      layerJ: () => parseLayer(p.layerJ, 'layerJ'),
-      epoch: () => parseEpochSelection(p.epoch),
-      params: () => parseEstimatorParams(p.params),
-    }),
-  deconvnet: (p) =>
-    fields({
-      run: () => parseRunPath(p.run),
-      layer: () => parseLayer(p.layer, 'layer'),
-      channel: () => (isIndex(p.channel) ? ok(p.channel) : refuse(`"channel" must be an integer ≥ 0, got ${describeValue(p.channel)}`)),
-      epoch: () => (isIndex(p.epoch) ? ok(p.epoch) : refuse(`"epoch" must be an integer ≥ 0, got ${describeValue(p.epoch)}`)),
-      samples: () => parseSamples(p.samples),
-    }),
+  runInfo: parseRunInfoParams,
+  slice: parseSliceParams,
+  interSampleEntropy: parseInterSampleEntropyParams,
+  channelEntropies: parseChannelEntropiesParams,
+  labelEntropies: parseLabelEntropiesParams,
+  channelCapacity: parseChannelCapacityParams,
+  deconvnet: parseDeconvnetParams,
   addRuns: () => ok({}),
   removeRun: (p) => fields({ run: () => parseRunPath(p.run) }),
   showRunSummary: (p) => fields({ run: () => parseRunPath(p.run) }),
@@ -216,9 +94,7 @@ const PARAM_PARSERS: ParamParsers = {
 
 /** The parameters of a request, with exactly the fields its method takes. */
 export function parseRequestParams<M extends WebviewMethod>(method: M, params: unknown): Parsed<WebviewParams<M>> {
-  const p = params === undefined ? {} : params;
-  if (!isRecord(p)) return refuse(`"${method}" expects an object of parameters, got ${describeValue(params)}`);
-  return (PARAM_PARSERS[method] as (p: Record<string, unknown>) => Parsed<WebviewParams<M>>)(p);
+  return parseMethodParams(method, params, PARAM_PARSERS[method] as (p: Record<string, unknown>) => Parsed<WebviewParams<M>>, true);
 }
 
 /** The run every request that reads a run names, for the host to check it is one of the view's. */
@@ -265,10 +141,8 @@ export function parsePersistedState<S>(value: unknown, parseSelection: (value: u
   return ok({ version: PERSISTED_STATE_VERSION, runs: dirs, selection: selection.value });
 }
 
-const optional = <T>(value: unknown, parse: (v: unknown) => Parsed<T>): Parsed<T | undefined> => (value === undefined ? ok(undefined) : parse(value));
-
 function parseIndexField(field: string): (v: unknown) => Parsed<number> {
-  return (v) => (isIndex(v) ? ok(v) : refuse(`"${field}" must be an integer ≥ 0, got ${describeValue(v)}`));
+  return (v) => parseIndex(v, field);
 }
 
 function parseLayerList(value: unknown, field: string, max: number): Parsed<readonly string[]> {

@@ -6,7 +6,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
 // For its declaration of window.cnnslicerCharts, which the training view's checks read.
 import type {} from '../../webview/shared/charts';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
+import { GraphBuilder, floatAttr } from '../../src/core/onnx/graphBuilder';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
@@ -17,7 +17,6 @@ const MODEL_FILE = 'mnist_cnn.onnx';
 const BAD_MODEL_FILE = 'custom_op_cnn.onnx';
 const CHECKPOINTS = 'checkpoints';
 const CLASSES = Array.from({ length: 10 }, (_, i) => String(i));
-const RUN_NAME = /^mnist_cnn-\d{8}-\d{6}$/;
 const PROBE = 100;
 
 /** Deterministic values in [-scale, scale), so the model is the same at every test run. */

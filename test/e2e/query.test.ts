@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';

@@ -6,10 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ActivationCache, capFromGiB, DEFAULT_ACTIVATION_CACHE_BYTES } from '../../src/engine/cache/activationCache';
 import { disposeSessions } from '../../src/engine/run/checkpoint';
-import { decodeFloat16, encodeFloat16 } from '../../src/engine/run/float16';
+import { decodeFloat16, encodeFloat16 } from '../../src/core/run/float16';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
-import { SafetensorsFile } from '../../src/engine/run/safetensors';
+import { RunWriter } from '../../src/core/run/runWriter';
+import { SafetensorsFile } from '../../src/core/run/safetensors';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { tempDir } from '../support/runFixtures';
 import {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ActivationCache } from '../../src/engine/cache/activationCache';
 import { ResultCache } from '../../src/engine/cache/resultCache';
 import { disposeSessions } from '../../src/engine/run/checkpoint';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import { buildTinyCnn, randomFloats, seededRandom, tinyCnnWeights, TINY_INPUT_SHAPE, TINY_OUTPUT_SHAPES } from '../support/tinyCnn';
 import { RunReader } from '../../src/engine/run/runReader';
 import { tempDir, writeSmallRun, type SmallRun } from '../support/runFixtures';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GraphBuilder } from '../../src/engine/onnx/graphBuilder';
+import { GraphBuilder } from '../../src/core/onnx/graphBuilder';
 import { type MaterializeOptions, disposeSessions, materializeOutputs } from '../../src/engine/run/checkpoint';
 import {
   TINY_INPUT_SHAPE,

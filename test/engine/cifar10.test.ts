@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CIFAR_CLASS_NAMES, CIFAR_PIXELS, CIFAR_RECORD_BYTES, cifarAsFloat32, loadCifar10, parseCifarBatch } from '../../src/engine/data/cifar10';
+import { CIFAR_CLASS_NAMES, CIFAR_PIXELS, CIFAR_RECORD_BYTES, cifarAsFloat32, loadCifar10, parseCifarBatch } from '../../src/core/data/cifar10';
 import { rejectsWith } from '../support/tinyCnn';
 
 /** `labels.length` records in the binary CIFAR-10 layout; pixel p of record i is (i·7 + p) mod 256. */

@@ -6,7 +6,7 @@ import { MANIFEST_FILE } from '../../src/shared/runFormat';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf } from '../../src/engine/analysis/measures';
 import { needsMallocTuning } from '../../src/engine/cliProcess';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import { randomArray, seededRandom, tempDir, writeSmallRun, type SmallRun } from '../support/runFixtures';
 
 const root = path.resolve(__dirname, '../..');

@@ -6,10 +6,12 @@ import { DECONVNET_MAX_SAMPLES } from '../../src/shared/deconvnet';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { planDeconvnet } from '../../src/engine/deconvnet/analyzeGraph';
 import { deconvnet, disposeDeconvnetSessions } from '../../src/engine/deconvnet/deconvnet';
-import { createHandlers, validateDeconvnetParams, type RequestContext } from '../../src/engine/handlers';
-import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
+import { createHandlers, type RequestContext } from '../../src/engine/handlers';
+import { orThrow } from '../../src/shared/parse';
+import { parseDeconvnetParams } from '../../src/shared/requestParams';
+import { GraphBuilder, floatAttr } from '../../src/core/onnx/graphBuilder';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import { requirePython } from '../python/pyhelpers';
 import { runPython } from '../support/python';
 import { tempDir } from '../support/runFixtures';
@@ -831,7 +833,7 @@ describe('deconvnet', () => {
       for (const [params, message] of bad) {
         await rejectsWith(handlers.deconvnet(params as never, ctx), 'bad-request', message);
       }
-      assert.deepEqual(validateDeconvnetParams({ ...good, extra: 1 }), good);
+      assert.deepEqual(orThrow(parseDeconvnetParams({ ...good, extra: 1 })), good);
     });
 
     it('the engine method answers as the query does', async () => {

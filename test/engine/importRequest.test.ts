@@ -8,8 +8,9 @@ import { build } from 'esbuild';
 import type { EngineToHost, ImportOnnxParams, ImportOnnxResult, ProgressInfo } from '../../src/shared/engineProtocol';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { createHandlers, type RunSource } from '../../src/engine/handlers';
-import { validateImportParams } from '../../src/engine/importer/importRequest';
-import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
+import { parseImportOnnxParams } from '../../src/shared/importParams';
+import { orThrow } from '../../src/shared/parse';
+import { GraphBuilder, floatAttr } from '../../src/core/onnx/graphBuilder';
 import { disposeSessions } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
 import { EngineServer } from '../../src/engine/server';
@@ -307,7 +308,7 @@ describe('engine request importOnnx', function () {
     let id = 100;
     for (const [params, expected] of cases) assertErrorMentions(await call(id++, params), 'bad-request', expected);
     assert.equal(existsSync(path.join(root, 'never')), false);
-    assert.deepEqual(validateImportParams({ ...ok, dataset: { kind: 'mnist' }, seed: 3 }), {
+    assert.deepEqual(orThrow(parseImportOnnxParams({ ...ok, dataset: { kind: 'mnist' }, seed: 3 }, path.isAbsolute)), {
       models: [folder],
       dataset: { kind: 'mnist' },
       out: path.join(root, 'never'),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultMnistDir, imagesAsFloat32, loadMnist, parseIdxImages, stratifiedSubset } from '../../src/engine/data/mnist';
+import { defaultMnistDir, imagesAsFloat32, loadMnist, parseIdxImages, stratifiedSubset } from '../../src/core/data/mnist';
 import { rejectsWith } from '../support/tinyCnn';
 
 /** An IDX file: magic 0x0000 08 <ndims>, big-endian u32 dims, then the bytes. */

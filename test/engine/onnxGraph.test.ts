@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
-import { GraphBuilder, IR_VERSION, OPSET_VERSION, floatAttr } from '../../src/engine/onnx/graphBuilder';
+import { GraphBuilder, IR_VERSION, OPSET_VERSION, floatAttr } from '../../src/core/onnx/graphBuilder';
 import { createSession, executionProviderInUse, makeTensor } from '../../src/engine/onnx/ortRuntime';
 import {
   TINY_OUTPUTS,

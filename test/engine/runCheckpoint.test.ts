@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { disposeSessions } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import { tempDir } from '../support/runFixtures';
 import {
   assertClose,

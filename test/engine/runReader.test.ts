@@ -3,10 +3,10 @@ import { promises as fs, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { MANIFEST_FILE } from '../../src/shared/runFormat';
-import { encodeFloat16, decodeFloat16 } from '../../src/engine/run/float16';
+import { encodeFloat16, decodeFloat16 } from '../../src/core/run/float16';
 import { RunReader } from '../../src/engine/run/runReader';
 import { RunRegistry } from '../../src/engine/run/runRegistry';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import { product, SMALL_LAYERS, tempDir, writeSmallRun, type SmallRun } from '../support/runFixtures';
 
 async function rejectsWith(p: Promise<unknown>, code: string, fileIncludes?: string, messageIncludes?: string): Promise<CnnSlicerError> {
@@ -193,6 +193,8 @@ describe('run validation', () => {
   });
   afterEach(() => run.cleanup());
 
+  // A manifest edited by hand to break it: any field, at any depth.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function withManifest(edit: (m: Record<string, any>) => void): Promise<void> {
     const m = JSON.parse(manifestText);
     edit(m);
@@ -201,6 +203,7 @@ describe('run validation', () => {
 
   const manifestFile = () => path.join(run.dir, MANIFEST_FILE);
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const cases: [string, (m: Record<string, any>) => void, string, string][] = [
     ['wrong format name', (m) => (m.format = 'something-else'), 'invalid-manifest', 'format'],
     ['newer version', (m) => (m.version = 2), 'unsupported-version', 'version 2'],

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { decodeFloat16, encodeFloat16, float16BitsToFloat32 } from '../../src/engine/run/float16';
-import { writeFileAtomic, writeFileAtomicStreamed } from '../../src/engine/run/atomicWrite';
+import { decodeFloat16, encodeFloat16, float16BitsToFloat32 } from '../../src/core/run/float16';
+import { writeFileAtomic, writeFileAtomicStreamed } from '../../src/core/run/atomicWrite';
 import {
   DTYPE_SIZE,
   SafetensorsFile,
@@ -16,7 +16,7 @@ import {
   writeSafetensors,
   type SafetensorsDType,
   type TensorToWrite,
-} from '../../src/engine/run/safetensors';
+} from '../../src/core/run/safetensors';
 
 const ALL_DTYPES = Object.keys(DTYPE_SIZE) as SafetensorsDType[];
 
@@ -269,7 +269,7 @@ describe('safetensors', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const expectedClass: Record<SafetensorsDType, Function> = {
+  const expectedClass: Record<SafetensorsDType, abstract new (...args: never[]) => unknown> = {
     BOOL: Uint8Array,
     U8: Uint8Array,
     I8: Int8Array,

@@ -17,7 +17,7 @@ import {
   type SafetensorsDType,
   type SafetensorsHeader,
   type TensorToWrite,
-} from '../../src/engine/run/safetensors';
+} from '../../src/core/run/safetensors';
 
 const ALL_DTYPES = Object.keys(DTYPE_SIZE) as SafetensorsDType[];
 

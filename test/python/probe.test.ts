@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { disposeSessions } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
-import { SafetensorsFile } from '../../src/engine/run/safetensors';
+import { SafetensorsFile } from '../../src/core/run/safetensors';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { runPython } from '../support/python';
 import { float32FromBytes, parseOutput, requirePython } from './pyhelpers';

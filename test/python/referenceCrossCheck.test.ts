@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { writeNpy } from '../../bench/npy';
 import { knn } from '../../src/engine/compute/knn';
 import { pairwiseChannelDistances } from '../../src/engine/compute/pairwiseDistances';
-import { imagesAsFloat32, loadMnist, stratifiedSubset, type MnistSplit } from '../../src/engine/data/mnist';
+import { imagesAsFloat32, loadMnist, stratifiedSubset, type MnistSplit } from '../../src/core/data/mnist';
 import { channelCapacity, featureMapEntropies, interSampleEntropy, labelEntropies, resolveEstimatorParams } from '../../src/engine/estimators';
 import { describePythonSearch, findPython, REPO_ROOT, runPython } from '../support/python';
 

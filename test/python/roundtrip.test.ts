@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
-import { SafetensorsFile, writeSafetensors } from '../../src/engine/run/safetensors';
-import { encodeFloat16, float16BitsToFloat32 } from '../../src/engine/run/float16';
+import { RunWriter } from '../../src/core/run/runWriter';
+import { SafetensorsFile, writeSafetensors } from '../../src/core/run/safetensors';
+import { encodeFloat16, float16BitsToFloat32 } from '../../src/core/run/float16';
 import { CnnSlicerError } from '../../src/shared/errors';
 import type { LayerInfo, TensorDType } from '../../src/shared/runFormat';
 import { seededRandom } from '../support/runFixtures';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LayerInfo, TensorDType } from '../../src/shared/runFormat';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 
 /** mulberry32: a tiny seeded generator, so fixtures are identical on every machine. */
 export function seededRandom(seed: number): () => number {

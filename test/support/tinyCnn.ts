@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { CnnSlicerError } from '../../src/shared/errors';
-import { GraphBuilder, floatAttr } from '../../src/engine/onnx/graphBuilder';
+import { GraphBuilder, floatAttr } from '../../src/core/onnx/graphBuilder';
 
 export const TINY_INPUT_SHAPE = [1, 8, 8] as const;
 export const TINY_SAMPLE_SIZE = 64;

@@ -11,6 +11,8 @@ describe('the TF.js trainer’s networks and options', function () {
   this.timeout(30_000);
   let tf: TF;
   before(async function () {
+    // Loaded as the trainer loads it (backends.ts), after its settings.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     tf = require('@tensorflow/tfjs') as TF;
     tf.env().set('PROD', true);
     await tf.setBackend('cpu');

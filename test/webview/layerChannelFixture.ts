@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHandlers, type Handlers, type RequestContext } from '../../src/engine/handlers';
 import { RunRegistry } from '../../src/engine/run/runRegistry';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import type { EngineMethod, EngineParams } from '../../src/shared/engineProtocol';
 import { toErrorInfo } from '../../src/shared/errors';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';

@@ -124,17 +124,21 @@ describe('validation of messages from a view', () => {
     assert.deepEqual(parseRequestParams('addRuns', undefined), { ok: true, value: {} });
     assert.equal(requestedRun({ run: '/runs/a', epoch: 1 }), '/runs/a');
     const refused: [Parameters<typeof parseRequestParams>[0], unknown, RegExp][] = [
-      ['labelEntropies', { epoch: 'all' }, /"run" must be a run path, got nothing/],
-      ['labelEntropies', { run: '', epoch: 'all' }, /"run" must be a run path/],
-      ['labelEntropies', { run: 'x'.repeat(5000), epoch: 'all' }, /"run" must be a run path/],
+      ['labelEntropies', { epoch: 'all' }, /"run" must be the path of a run directory or its manifest, got nothing/],
+      ['labelEntropies', { run: '', epoch: 'all' }, /"run" must be the path of a run directory/],
+      ['labelEntropies', { run: 'x'.repeat(5000), epoch: 'all' }, /"run" must be the path of a run directory/],
       ['labelEntropies', { run: '/r', epoch: -1 }, /"epoch" must be an integer ≥ 0 or "all"/],
       ['labelEntropies', { run: '/r', epoch: 'latest' }, /"epoch"/],
       ['slice', { run: '/r', samples: { kind: 'all' }, layer: 'conv1', channel: 'all', epoch: 'all' }, /"epoch" must be an integer ≥ 0, got "all"/],
-      ['slice', { run: '/r', samples: { kind: 'indices', indices: [0, -2] }, layer: 'conv1', channel: 0, epoch: 0 }, /only integers ≥ 0/],
+      [
+        'slice',
+        { run: '/r', samples: { kind: 'indices', indices: [0, -2] }, layer: 'conv1', channel: 0, epoch: 0 },
+        /"samples.indices\[1\]" must be an integer ≥ 0/,
+      ],
       ['interSampleEntropy', { run: '/r', samples: { kind: 'all' }, layer: 'input', epoch: 0, params: { interK: '5' } }, /"interK" must be a number/],
       ['interSampleEntropy', { run: '/r', samples: { kind: 'all' }, layer: 'input', epoch: 0, params: { __proto__x: 1 } }, /unknown estimator parameter/],
       ['channelCapacity', { run: '/r', samples: { kind: 'every' }, layerI: 'a', layerJ: 'b', epoch: 0 }, /"samples.kind"/],
-      ['removeRun', { run: 7 }, /"run" must be a run path/],
+      ['removeRun', { run: 7 }, /"run" must be the path of a run directory/],
       ['runInfo', 'the run', /expects an object of parameters/],
     ];
     for (const [method, params, reason] of refused) {
@@ -159,7 +163,7 @@ describe('validation of messages from a view', () => {
       [{ ...good, version: 2 }, /version 2; this build reads version 1/],
       [{ ...good, runs: [] }, /1 to 12 runs/],
       [{ ...good, runs: Array.from({ length: 13 }, (_, i) => `/r${i}`) }, /1 to 12 runs/],
-      [{ ...good, runs: ['/r', 3] }, /"run" must be a run path/],
+      [{ ...good, runs: ['/r', 3] }, /"run" must be the path of a run directory/],
       [{ ...good, selection: { epoch: 1.5 } }, /"epoch" must be an integer ≥ 0/],
       [{ ...good, selection: { logLoss: 'yes' } }, /"logLoss" must be true or false/],
       [{ ...good, selection: null }, /training selection must be an object/],

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import type { SliceResult } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parseRequestParams } from '../../src/shared/messageValidation';

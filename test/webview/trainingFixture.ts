@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { interSampleEntropyOf, labelEntropiesOf } from '../../src/engine/analysis/measures';
 import { RunReader } from '../../src/engine/run/runReader';
-import { RunWriter } from '../../src/engine/run/runWriter';
+import { RunWriter } from '../../src/core/run/runWriter';
 import type { InterSampleEntropyResult, LabelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
 import { randomArray, seededRandom } from '../support/runFixtures';

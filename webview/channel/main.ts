@@ -25,7 +25,7 @@ import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from
 import { RunHeader } from '../shared/runHeader';
 import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { isImageShape, tensorImage } from '../layer/mapImages';
+import { isImageShape, tensorImage } from '../shared/mapImages';
 import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
 import { CirclePacking, type ScreenCircle } from './packing';
 import { SmallMultiples, type BoxGeometry } from './smallMultiples';

@@ -25,7 +25,7 @@ import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, t
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { capacityRamp, displayOrder, valueRange, type ScaleRange } from './capacityModel';
 import { cellSizeFor, drawRampLegend, HeatmapCanvas, type HeatmapGeometry } from './heatmap';
-import { isImageShape, tensorImage } from './mapImages';
+import { isImageShape, tensorImage } from '../shared/mapImages';
 
 /** Probe samples whose feature maps a clicked cell shows (Fig. 9 shows a handful). */
 const PROBE_IMAGES = 6;

@@ -16,6 +16,7 @@ import {
   type WebviewResult,
   type WebviewToHost,
 } from '../../src/shared/webviewProtocol';
+import { isRecord } from '../../src/shared/parse';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -48,10 +49,6 @@ interface Pending {
   readonly reject: (error: RequestError) => void;
   readonly onProgress?: (progress: ProgressInfo) => void;
   readonly detach: () => void;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isErrorInfo(value: unknown): value is ErrorInfo {

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { CnnSlicerError } from '../../shared/errors';
-import { SafetensorsFile } from '../run/safetensors';
+import { SafetensorsFile } from '../../core/run/safetensors';
 import { canonicalJson } from './resultCache';
 import { ContentHasher, errnoCode, errorText, type CacheLog } from './contentKey';
 import { CHECKSUM_PREFIX, ENTRY_FORMAT, ENTRY_FORMAT_VERSION, writeEpochEntry, type EpochSource, type MaterializeContext } from './epochMaterializer';

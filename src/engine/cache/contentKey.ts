@@ -13,7 +13,8 @@ import { promises as fsp, type BigIntStats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CnnSlicerError } from '../../shared/errors';
-import { writeFileAtomic } from '../run/atomicWrite';
+import { writeFileAtomic } from '../../core/run/atomicWrite';
+import { isRecord } from '../../shared/parse';
 
 export type CacheLogLevel = 'info' | 'warn' | 'error';
 export type CacheLog = (level: CacheLogLevel, message: string) => void;
@@ -300,10 +301,6 @@ export class ContentHasher {
       if (st !== undefined && Date.now() - st.mtimeMs > STALE_STAGING_MS) await fsp.unlink(p).catch(() => undefined);
     }
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function fsError(err: unknown, file: string): unknown {

@@ -9,8 +9,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { CnnSlicerError } from '../../shared/errors';
 import { runCheckpointBatches } from '../run/checkpoint';
-import { encodeFloat16Checked } from '../run/float16';
-import { safetensorsLayout, type SafetensorsDType, type TensorLayoutEntry } from '../run/safetensors';
+import { encodeFloat16Checked } from '../../core/run/float16';
+import { safetensorsLayout, type SafetensorsDType, type TensorLayoutEntry } from '../../core/run/safetensors';
 
 /** Metadata of an entry: what it is, and one checksum per tensor under CHECKSUM_PREFIX + name. */
 export const ENTRY_FORMAT = 'cnnslicer-activation-cache';

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { GraphBuilder, floatAttr } from '../onnx/graphBuilder';
+import { GraphBuilder, floatAttr } from '../../core/onnx/graphBuilder';
 import { createSession, loadOrt, trackSession } from '../onnx/ortRuntime';
 
 /**

@@ -1,7 +1,7 @@
 // Turns a deconvnet plan into one ONNX graph for onnxruntime: the forward chain (max pools also
 // output their switches), a one-hot channel mask on the layer, then the chain in reverse as
 // Zeiler & Fergus invert it: unpool with the switches, rectify, filter with the transposed weights.
-import { GraphBuilder } from '../onnx/graphBuilder';
+import { GraphBuilder } from '../../core/onnx/graphBuilder';
 import type { DeconvnetPlan, WindowAttrs } from './analyzeGraph';
 
 /** The built graph's value names, as the query feeds and fetches them. */

@@ -10,7 +10,7 @@ import { CnnSlicerError } from '../../shared/errors';
 import { LOGITS_NAME, MANIFEST_FILE } from '../../shared/runFormat';
 import { createSession, makeTensor } from '../onnx/ortRuntime';
 import type { RunReader } from '../run/runReader';
-import { resolveInsideRun } from '../run/runPaths';
+import { resolveInsideRun } from '../../core/run/runPaths';
 import { planDeconvnet, type DeconvnetPlan } from './analyzeGraph';
 import { buildDeconvnetModel, DECONV_CHANNEL_MAX, DECONV_INPUT, DECONV_MASK, DECONV_PROJECTION } from './buildGraph';
 

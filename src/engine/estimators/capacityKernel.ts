@@ -4,7 +4,7 @@
 // WebAssembly one (capacityWasm.ts, bins ≤ 16, codes in a CapacityArena), the JavaScript nibble
 // kernel (bins ≤ 16, its fallback) and the JavaScript byte kernel (bins > 16).
 import { CnnSlicerError } from '../../shared/errors';
-import type { CodedChannels } from './channelCapacity';
+import type { CodedChannels } from './codedChannels';
 import { WASM_ROWS, WasmCounter } from './capacityWasm';
 
 /** Entropy in bits of counts[start, start + length) summing to `total`, skipping empty cells (most of a 2-D histogram). */

@@ -16,16 +16,9 @@ import type { CapacityRange, EstimatorParams, IntraNormalization } from '../../s
 // The types live in src/shared so the host and the views can name the parameters they show.
 export type { CapacityRange, EstimatorParams, IntraNormalization };
 
-export const ESTIMATOR_DEFAULTS = {
-  intraBins: 32,
-  intraNormalization: 'map',
-  interK: 1000,
-  sigmaRelativeTolerance: 1e-9,
-  sigmaMaxIterations: 200,
-  capacityBins: 16,
-  capacityRange: 'channel',
-  capacityPairs: 0,
-} as const satisfies EstimatorParams;
+// The defaults live in src/shared too: the request parsers derive the parameters' names and types from them.
+export { ESTIMATOR_DEFAULTS } from '../../shared/measures';
+import { ESTIMATOR_DEFAULTS } from '../../shared/measures';
 
 /**
  * capacityPairs to use when a sampled channel capacity is asked for without a count (the CLI's

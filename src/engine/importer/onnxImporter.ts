@@ -9,11 +9,11 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DEFAULT_IMPORT_PROBE_COUNT, type ImportDataset } from '../../shared/engineProtocol';
 import { CnnSlicerError } from '../../shared/errors';
 import { LOGITS_NAME, type LayerInfo } from '../../shared/runFormat';
-import { CIFAR_CHANNELS, CIFAR_SIZE, loadCifar10, normalizedBytes } from '../data/cifar10';
-import { loadImageFolder } from '../data/imageFolder';
-import { loadMnist, stratifiedSubset } from '../data/mnist';
+import { CIFAR_CHANNELS, CIFAR_SIZE, loadCifar10, normalizedBytes } from '../../core/data/cifar10';
+import { loadImageFolder } from '../../core/data/imageFolder';
+import { loadMnist, stratifiedSubset } from '../../core/data/mnist';
 import { createSession, makeTensor } from '../onnx/ortRuntime';
-import { RunWriter } from '../run/runWriter';
+import { RunWriter } from '../../core/run/runWriter';
 import { discoverLayers } from './layerDiscovery';
 
 // The dataset type is the engine protocol's, so the extension's import request and the CLI agree.

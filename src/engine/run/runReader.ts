@@ -8,10 +8,10 @@ import { LOGITS_NAME, PROBE_INPUTS_NAME, PROBE_LABELS_NAME, type EpochEntry, typ
 import { ActivationCache, DamagedEntryError, type EpochSource } from '../cache/activationCache';
 import { errnoCode, errorText } from '../cache/contentKey';
 import { materializeOutputs } from './checkpoint';
-import { decodeFloat16 } from './float16';
-import { parseManifest } from './manifest';
-import { EPOCHS_FOLDER, locateRun, resolveInsideRun } from './runPaths';
-import { SafetensorsFile, type SafetensorsDType } from './safetensors';
+import { decodeFloat16 } from '../../core/run/float16';
+import { parseManifest } from '../../core/run/manifest';
+import { EPOCHS_FOLDER, locateRun, resolveInsideRun } from '../../core/run/runPaths';
+import { SafetensorsFile, type SafetensorsDType } from '../../core/run/safetensors';
 
 /** A manifest larger than this is not a manifest. */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;

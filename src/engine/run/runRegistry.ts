@@ -1,7 +1,7 @@
 // The engine's open runs, one reader per run directory. A reader is replaced when its manifest
 // changes on disk (a live run gained an epoch), so queries always see the latest finished epoch.
 import { promises as fs } from 'node:fs';
-import { locateRun } from './runPaths';
+import { locateRun } from '../../core/run/runPaths';
 import { RunReader, type RunReaderOptions } from './runReader';
 
 interface OpenRun {

@@ -93,10 +93,12 @@ export async function loadOne(backend: BackendName, modulePaths: readonly string
     return tf;
   }
   // Required here rather than imported at the top: see the header.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tf = require('@tensorflow/tfjs') as TF;
   // Production mode: no console advice to install tfjs-node (the extension offers that itself).
   tf.env().set('PROD', true);
   if (backend === 'wasm') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     const folder = wasmFolder();
     if (folder === undefined) throw new Error(`the wasm backend's tfjs-backend-wasm-simd.wasm is missing from ${__dirname}`);

@@ -5,8 +5,8 @@
 // different (equally distributed) images.
 import { stat } from 'node:fs/promises';
 import { CnnSlicerError } from '../../shared/errors';
-import { CIFAR_RECORD_BYTES, loadCifar10, normalizedBytes } from '../../engine/data/cifar10';
-import { defaultMnistDir, loadMnist, stratifiedSubset } from '../../engine/data/mnist';
+import { CIFAR_RECORD_BYTES, loadCifar10, normalizedBytes } from '../../core/data/cifar10';
+import { defaultMnistDir, loadMnist, stratifiedSubset } from '../../core/data/mnist';
 import { seededRandom } from './model';
 import type { TrainOptions } from './options';
 

@@ -16,7 +16,7 @@
 //   node dist/trainer/tfjsTrainer.js --detect BACKEND [--module-path DIR]   one line: can BACKEND load here?
 import { format } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { RunWriter } from '../../engine/run/runWriter';
+import { RunWriter } from '../../core/run/runWriter';
 import { loadOne } from './backends';
 import type { MainMessage, WorkerInput, WorkerMessage } from './messages';
 import { BACKENDS, OptionError, parseOptions, type BackendName } from './options';

@@ -2,7 +2,7 @@
 // and its worker thread, which trains. The split is what lets a cancel finish within ~1.5 s even
 // when one training step of the pure-JS cpu backend takes several seconds: the main thread never
 // waits for the worker, only for a write in progress.
-import type { EpochData, RunWriterOptions } from '../../engine/run/runWriter';
+import type { EpochData, RunWriterOptions } from '../../core/run/runWriter';
 import type { BackendName, TrainOptions } from './options';
 
 export interface WorkerInput {

@@ -7,7 +7,7 @@
 // PyTorch's C·H·W order; and the convolution's gradients can be replaced (see `conv`).
 import type * as tfNamespace from '@tensorflow/tfjs';
 import type { LayerInfo, LayerKind } from '../../shared/runFormat';
-import { GraphBuilder } from '../../engine/onnx/graphBuilder';
+import { GraphBuilder } from '../../core/onnx/graphBuilder';
 
 /** The TF.js namespace in use: the bundled @tensorflow/tfjs, or the one a native backend brought. */
 export type TF = typeof tfNamespace;

@@ -2,7 +2,7 @@
 // run the pure-JS backends would take too long for, then epoch 0 (the untrained model) and one
 // record per epoch, as the Python trainer does (python/cnnslicer/train.py).
 import type * as tfNamespace from '@tensorflow/tfjs';
-import type { EpochData, RunWriterOptions } from '../../engine/run/runWriter';
+import type { EpochData, RunWriterOptions } from '../../core/run/runWriter';
 import { isPureJs, loadBackend } from './backends';
 import { loadTrainingData, type Samples, type TrainingData } from './data';
 import type { EpochReport } from './messages';

@@ -1,7 +1,6 @@
 // Loaded by VS Code inside its extension host (--extensionTestsPath), after electron.test.ts has
 // bundled it to plain JavaScript: the host requires it and awaits run(). A rejection makes VS Code
 // exit non-zero, which is how runTests learns that a check failed.
-/// <reference types="vscode" />
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

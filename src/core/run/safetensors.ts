@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import { CnnSlicerError } from '../../shared/errors';
+import { isRecord } from '../../shared/parse';
 import { writeFileAtomicStreamed } from './atomicWrite';
 
 export type SafetensorsDType = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
@@ -58,15 +59,15 @@ function corrupt(message: string, file: string): CnnSlicerError {
   return new CnnSlicerError('corrupt', message, file);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isNonNegativeSafeInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function describeValue(v: unknown): string {
+/**
+ * A header value for a corruption message: unlike parse.ts's describeValue (for requests), it
+ * names the JSON type and quotes the value, since the reader of the message is debugging a file.
+ */
+function describeHeaderValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${truncateForMessage(JSON.stringify(v))}`;
@@ -167,8 +168,8 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
     const why = err instanceof Error ? err.message : String(err);
     throw corrupt(`header is not valid JSON: ${truncateForMessage(why)}`, file);
   }
-  if (!isPlainObject(json)) {
-    throw corrupt(`header must be a JSON object, found ${describeValue(json)}`, file);
+  if (!isRecord(json)) {
+    throw corrupt(`header must be a JSON object, found ${describeHeaderValue(json)}`, file);
   }
   const dup = findDuplicateKey(text);
   if (dup !== undefined) {
@@ -181,10 +182,10 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
   for (const name of Object.keys(json)) {
     const value = json[name];
     if (name === METADATA_KEY) {
-      if (!isPlainObject(value)) throw corrupt(`${METADATA_KEY} must be an object of strings, found ${describeValue(value)}`, file);
+      if (!isRecord(value)) throw corrupt(`${METADATA_KEY} must be an object of strings, found ${describeHeaderValue(value)}`, file);
       for (const key of Object.keys(value)) {
         const v = value[key];
-        if (typeof v !== 'string') throw corrupt(`${METADATA_KEY} value of ${quote(key)} must be a string, found ${describeValue(v)}`, file);
+        if (typeof v !== 'string') throw corrupt(`${METADATA_KEY} value of ${quote(key)} must be a string, found ${describeHeaderValue(v)}`, file);
         metadata.set(key, v);
       }
       continue;
@@ -198,7 +199,7 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number, fil
 
 function parseTensorEntry(name: string, value: unknown, file: string): TensorEntry {
   const what = `tensor ${quote(name)}`;
-  if (!isPlainObject(value)) throw corrupt(`${what} must be an object, found ${describeValue(value)}`, file);
+  if (!isRecord(value)) throw corrupt(`${what} must be an object, found ${describeHeaderValue(value)}`, file);
   for (const key of Object.keys(value)) {
     if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') {
       throw corrupt(`${what} has an unexpected field ${quote(key)}`, file);
@@ -209,18 +210,21 @@ function parseTensorEntry(name: string, value: unknown, file: string): TensorEnt
   }
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string' || !DTYPES.has(dtype)) {
-    throw corrupt(`${what} has unknown dtype ${typeof dtype === 'string' ? quote(dtype) : describeValue(dtype)}`, file);
+    throw corrupt(`${what} has unknown dtype ${typeof dtype === 'string' ? quote(dtype) : describeHeaderValue(dtype)}`, file);
   }
-  if (!Array.isArray(shape)) throw corrupt(`${what} shape must be an array, found ${describeValue(shape)}`, file);
+  if (!Array.isArray(shape)) throw corrupt(`${what} shape must be an array, found ${describeHeaderValue(shape)}`, file);
   for (const d of shape) {
-    if (!isNonNegativeSafeInteger(d)) throw corrupt(`${what} shape has ${describeValue(d)}, dimensions must be non-negative integers`, file);
+    if (!isNonNegativeSafeInteger(d)) throw corrupt(`${what} shape has ${describeHeaderValue(d)}, dimensions must be non-negative integers`, file);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2) {
-    throw corrupt(`${what} data_offsets must be [begin, end], found ${Array.isArray(offsets) ? `${offsets.length} elements` : describeValue(offsets)}`, file);
+    throw corrupt(
+      `${what} data_offsets must be [begin, end], found ${Array.isArray(offsets) ? `${offsets.length} elements` : describeHeaderValue(offsets)}`,
+      file,
+    );
   }
   const [begin, end] = offsets as unknown[];
   if (!isNonNegativeSafeInteger(begin) || !isNonNegativeSafeInteger(end)) {
-    throw corrupt(`${what} data_offsets must be non-negative integers, found [${describeValue(begin)}, ${describeValue(end)}]`, file);
+    throw corrupt(`${what} data_offsets must be non-negative integers, found [${describeHeaderValue(begin)}, ${describeHeaderValue(end)}]`, file);
   }
   if (begin > end) throw corrupt(`${what} data_offsets begin ${begin} is after end ${end}`, file);
 
