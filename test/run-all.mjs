@@ -27,6 +27,24 @@ function testFiles(dir) {
 }
 
 const total = { passed: 0, failed: 0, skipped: 0 };
+// First the guards of docs/architecture.md: ESLint (import boundaries, cycles, no any) and
+// Prettier's check, one test each (`npm run lint` runs the same).
+if (only.length === 0 || only.some((o) => 'lint'.includes(o))) {
+  console.log('\n=== lint ===');
+  const lintArgs = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.lint.split(' && ');
+  for (const command of lintArgs) {
+    const res = spawnSync(command, {
+      cwd: root,
+      stdio: 'inherit',
+      shell: true,
+      env: { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}` },
+    });
+    const ok = res.status === 0;
+    console.log(`  ${ok ? '✔' : '✖'} ${command.split(' ')[0]}`);
+    if (ok) total.passed += 1;
+    else total.failed += 1;
+  }
+}
 const statsDir = mkdtempSync(join(tmpdir(), 'cnnslicer-tests-'));
 for (const suite of suites) {
   if (only.length > 0 && !only.some((o) => suite.name.includes(o))) continue;
