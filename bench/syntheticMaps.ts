@@ -5,6 +5,7 @@
 // correlated across channels and layers the way the capacity heatmap expects, unlike noise.
 // Deterministic from the seed; only generated, never timed.
 import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
+import { seededRandom as random } from '../test/support/seededRandom';
 
 export interface SyntheticLayers {
   n: number;
@@ -13,17 +14,6 @@ export interface SyntheticLayers {
   /** n × 64 × 8 × 8 */
   lj: Float32Array;
   labels: Int32Array;
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Box-filters a 28×28 image, zero-padded to 32×32, down to 16×16. */

@@ -7,6 +7,7 @@
 // are partly zero (ReLU), and the two layers' pair distances concentrate the way deep features'
 // do. Deterministic from the seed; only generated, never timed.
 import { imagesAsFloat32, loadMnist, stratifiedSubset } from '../src/core/data/mnist';
+import { seededRandom as random } from '../test/support/seededRandom';
 
 export interface ResnetLikeLayers {
   n: number;
@@ -15,17 +16,6 @@ export interface ResnetLikeLayers {
   li: Float32Array;
   /** n × 512 × 4 × 4 */
   lj: Float32Array;
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The 28×28 image at `o`, zero-padded to 32×32, averaged over 4×4 blocks: 8×8. */

@@ -5,18 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { LayerInfo, TensorDType } from '../../src/shared/runFormat';
 import { RunWriter } from '../../src/core/run/runWriter';
-
-/** mulberry32: a tiny seeded generator, so fixtures are identical on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './seededRandom';
+import { seededRandom } from './seededRandom';
 
 export function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { GraphBuilder, floatAttr } from '../../src/core/onnx/graphBuilder';
+export { seededRandom } from './seededRandom';
+import { seededRandom } from './seededRandom';
 
 export const TINY_INPUT_SHAPE = [1, 8, 8] as const;
 export const TINY_SAMPLE_SIZE = 64;
@@ -19,18 +21,6 @@ export const TINY_OUTPUT_SHAPES: Record<TinyOutput, number[]> = {
   pool1: [4, 4, 4],
   logits: [3],
 };
-
-/** mulberry32: a small seeded generator, so every run of the tests sees the same numbers. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` values uniform in [lo, hi). */
 export function randomFloats(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {

@@ -7,17 +7,7 @@ import { channelCapacityParallel } from '../../src/engine/compute/capacityParall
 import { allocateInArena, createCapacityArena, WasmCounter } from '../../src/engine/estimators/capacityWasm';
 import { channelCapacity, codeDistances, type PairDistances } from '../../src/engine/estimators/channelCapacity';
 import type { CapacityRange } from '../../src/engine/estimators/params';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/seededRandom';
 
 /** Channels that are noisy powers of a few shared signals, some nearly constant: cells hit the same counter often. */
 function layer(rnd: () => number, channels: number, pairs: number, hidden: Float32Array[]): PairDistances {

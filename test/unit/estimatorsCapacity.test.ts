@@ -13,18 +13,7 @@ import {
 } from '../../src/engine/estimators/channelCapacity';
 import { channelCapacityParallel } from '../../src/engine/compute/capacityParallel';
 import { ESTIMATOR_DEFAULTS, resolveEstimatorParams, type CapacityRange } from '../../src/engine/estimators/params';
-
-/** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/seededRandom';
 
 /**
  * Mutual information in bits of two channels' binned distances, from its definition

@@ -3,18 +3,7 @@ import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { interSampleEntropy, interSampleEntropyDense, sigmaResidual, type KnnGraph } from '../../src/engine/estimators/interSampleEntropy';
 import { ESTIMATOR_DEFAULTS, effectiveK } from '../../src/engine/estimators/params';
-
-/** Deterministic uniform [0, 1) stream (mulberry32), so a failing seed reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/seededRandom';
 
 /**
  * Brute-force k-NN: Euclidean distances summed in coordinate order and rounded to float32 (as the
