@@ -16,10 +16,9 @@ import type { SampleSelection, SliceResult } from '../../src/shared/engineProtoc
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { ChannelEntropiesResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
 import { parseChannelSelection } from '../../src/shared/messageValidation';
-import type { ChannelSelection, PanelRun, ViewUpdate } from '../../src/shared/webviewProtocol';
+import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
 import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
-import { HostClient } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
 import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
 import { RunHeader } from '../shared/runHeader';
@@ -29,17 +28,15 @@ import { isImageShape, tensorImage } from '../shared/mapImages';
 import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
 import { CirclePacking, type ScreenCircle } from './packing';
 import { SmallMultiples, type BoxGeometry } from './smallMultiples';
+import { ViewSession } from '../shared/viewSession';
 
 /** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
 const PROJECTIONS_SHOWN = 8;
 
 markMilestone('script-start');
-const client = new HostClient<ChannelSelection>();
-const saved = client.savedState((value) => parseChannelSelection(value));
+const session = new ViewSession<ChannelSelection>((value) => parseChannelSelection(value));
+const client = session.client;
 
-let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
-let selection: ChannelSelection = saved?.selection ?? {};
-let runsReceived = false;
 const hiddenLines = new Set<number>();
 let hoveredBox: number | undefined;
 let hoveredCircle: Circle | undefined;
@@ -132,12 +129,12 @@ markMilestone('page-built');
 // What is chosen, with defaults for what is not.
 
 function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(runs, selection.run);
+  return selectedOrFirstRun(session.runs, session.selection.run);
 }
 
 function chosenLayer(run: LoadedRun): string | undefined {
   const layers = run.info.manifest.layers;
-  if (selection.layer !== undefined && layers.some((l) => l.name === selection.layer)) return selection.layer;
+  if (session.selection.layer !== undefined && layers.some((l) => l.name === session.selection.layer)) return session.selection.layer;
   return (layers.find((l) => l.shape.length === 3) ?? layers[0])?.name;
 }
 
@@ -159,7 +156,7 @@ function seriesOf(run: LoadedRun, layer: string): MeasureSeries<ChannelEntropies
 }
 
 function chosenEpoch(run: LoadedRun): number | undefined {
-  return selectedOrNewestEpoch(run, selection.epoch);
+  return selectedOrNewestEpoch(run, session.selection.epoch);
 }
 
 function groupName(run: LoadedRun, key: GroupKey): string {
@@ -168,24 +165,14 @@ function groupName(run: LoadedRun, key: GroupKey): string {
 
 /** Whose probe images are projected: the class chosen, else the zoomed class, else all samples. */
 function projectedGroup(): GroupKey {
-  return selection.projectClass ?? selection.zoom ?? 'all';
+  return session.selection.projectClass ?? session.selection.zoom ?? 'all';
 }
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
-function save(): void {
-  client.saveState(
-    runs.map((r) => r.dir),
-    selection,
-  );
-}
-
 function select(change: Partial<ChannelSelection>): void {
-  selection = { ...selection, ...change };
-  save();
-  requestData();
-  scheduleRender();
+  session.select(change);
 }
 
 function publish(withChannel: boolean): void {
@@ -196,7 +183,7 @@ function publish(withChannel: boolean): void {
   client.publish({
     run: run.dir,
     ...(layer !== undefined ? { layer } : {}),
-    ...(withChannel && selection.channel !== undefined ? { channel: selection.channel } : {}),
+    ...(withChannel && session.selection.channel !== undefined ? { channel: session.selection.channel } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
   });
 }
@@ -212,8 +199,8 @@ function projectionSamples(run: LoadedRun, group: GroupKey): SampleSelection {
 function deconvParams(run: LoadedRun): { run: string; layer: string; channel: number; epoch: number; samples: SampleSelection } | undefined {
   const layer = chosenLayer(run);
   const epoch = chosenEpoch(run);
-  if (layer === undefined || epoch === undefined || selection.channel === undefined) return undefined;
-  return { run: run.dir, layer, channel: selection.channel, epoch, samples: projectionSamples(run, projectedGroup()) };
+  if (layer === undefined || epoch === undefined || session.selection.channel === undefined) return undefined;
+  return { run: run.dir, layer, channel: session.selection.channel, epoch, samples: projectionSamples(run, projectedGroup()) };
 }
 
 function inputParams(run: LoadedRun, result: DeconvnetResult): { run: string; samples: SampleSelection; layer: string; channel: 'all'; epoch: number } {
@@ -302,8 +289,8 @@ window.cnnslicerChannelView = (): ChannelViewModel => {
   return {
     layer: run !== undefined ? chosenLayer(run) : undefined,
     epoch: run !== undefined ? chosenEpoch(run) : undefined,
-    channel: selection.channel,
-    zoom: selection.zoom,
+    channel: session.selection.channel,
+    zoom: session.selection.zoom,
     // A zoom asked for but not drawn yet counts as moving: the circles are not where they will be.
     animating: packing.animating || nextRenderAnimates,
     lines: lastLines !== undefined ? { epochs: lastLines.epochs, channels: lastLines.channels, classes: lastLines.classes, max: lastLines.max } : undefined,
@@ -317,7 +304,7 @@ function render(): void {
   const colors = themeColors();
   const run = chosenRun();
   const layer = run !== undefined ? chosenLayer(run) : undefined;
-  header.show(run, runs.length > 0);
+  header.show(run, session.runs.length > 0);
   renderStatus(run);
   renderControls(run, layer);
   const fetched = run !== undefined && layer !== undefined ? entropies.get(entropyKey(run, layer)) : undefined;
@@ -340,7 +327,11 @@ function render(): void {
 }
 
 function renderStatus(run: LoadedRun | undefined): void {
-  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Channel View”.');
+  const lines = runStatusLines(
+    session.runs,
+    session.runsReceived,
+    'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Channel View”.',
+  );
   if (run !== undefined && run.info.manifest.epochs.length === 0) lines.push(`${run.info.name} has no finished epoch yet.`);
   if (run !== undefined && run.info.manifest.layers.length === 0) lines.push(`${run.info.name} records no layer.`);
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
@@ -421,7 +412,7 @@ function renderMultiples(
   lastLines = lines;
   multiples.canvas.hidden = false;
   multiples.render(
-    { lines, classColors: palette, hiddenLines, epoch: chosenEpoch(run), highlighted: selection.channel, hovered: hoveredBox },
+    { lines, classColors: palette, hiddenLines, epoch: chosenEpoch(run), highlighted: session.selection.channel, hovered: hoveredBox },
     colors,
     Math.max(200, multiplesBox.clientWidth),
     focus,
@@ -456,7 +447,7 @@ function renderPacking(
   if (packed?.key !== key) packed = { key, layout: layoutPacking(packingGroups(item), size) };
   const layout = packed.layout;
   // A zoom into a class that has no circle (no samples) is a zoom into nothing.
-  const zoom = selection.zoom !== undefined && layout.groups.some((g) => g.group === selection.zoom) ? selection.zoom : undefined;
+  const zoom = session.selection.zoom !== undefined && layout.groups.some((g) => g.group === session.selection.zoom) ? session.selection.zoom : undefined;
   backButton.hidden = zoom === undefined;
   setText(packingTitle, `(B) Channels per class at epoch ${item.epoch}${zoom !== undefined ? `: ${groupName(run, zoom)}` : ''}`);
   packing.render(
@@ -464,7 +455,7 @@ function renderPacking(
       layout,
       groupLabel: (g) => groupName(run, g),
       groupColor: (g) => (g === 'all' ? toCss(colors.foreground) : palette[g]),
-      highlighted: selection.channel,
+      highlighted: session.selection.channel,
       hovered: hoveredCircle,
       zoom,
     },
@@ -656,9 +647,11 @@ packing.canvas.addEventListener('pointermove', (e) => {
   tooltip.show(
     hit.kind === 'channel'
       ? [`channel ${hit.channel}`, `${groupName(run, hit.group)}: ${formatBits(hit.value)} bits`]
-      : [groupName(run, hit.group), `total over the channels: ${formatBits(hit.value)} bits`, selection.zoom === hit.group ? '' : 'click to zoom in'].filter(
-          (l) => l !== '',
-        ),
+      : [
+          groupName(run, hit.group),
+          `total over the channels: ${formatBits(hit.value)} bits`,
+          session.selection.zoom === hit.group ? '' : 'click to zoom in',
+        ].filter((l) => l !== ''),
     e.clientX,
     e.clientY,
   );
@@ -671,14 +664,14 @@ packing.canvas.addEventListener('pointerleave', () => {
 packing.canvas.addEventListener('click', (e) => {
   const hit = packing.hit(e.clientX, e.clientY);
   if (hit === undefined) {
-    if (selection.zoom !== undefined) zoomTo(undefined);
+    if (session.selection.zoom !== undefined) zoomTo(undefined);
     return;
   }
   if (hit.kind === 'channel' && hit.channel !== undefined) {
     chooseChannel(hit.channel, hit.group);
     return;
   }
-  if (selection.zoom !== hit.group) zoomTo(hit.group);
+  if (session.selection.zoom !== hit.group) zoomTo(hit.group);
 });
 
 function zoomTo(group: GroupKey | undefined): void {
@@ -689,7 +682,7 @@ function zoomTo(group: GroupKey | undefined): void {
 
 backButton.addEventListener('click', () => zoomTo(undefined));
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && selection.zoom !== undefined) zoomTo(undefined);
+  if (e.key === 'Escape' && session.selection.zoom !== undefined) zoomTo(undefined);
 });
 
 layerSelect.addEventListener('change', () => {
@@ -737,28 +730,6 @@ function followLinked(l: LinkedSelection): void {
   select(change);
 }
 
-client.onUpdate((update: ViewUpdate<ChannelSelection>) => {
-  switch (update.kind) {
-    case 'runs':
-      runs = update.runs;
-      runsReceived = true;
-      break;
-    case 'selection': {
-      // A command chose a layer (and maybe a channel): a channel of the previous layer means nothing here.
-      const next = update.selection;
-      const layerChanged = next.layer !== undefined && next.layer !== selection.layer;
-      selection = { ...selection, ...next, ...(layerChanged && next.channel === undefined ? { channel: undefined, zoom: undefined } : {}) };
-      break;
-    }
-    case 'linked':
-      followLinked(update.selection);
-      return;
-  }
-  save();
-  requestData();
-  scheduleRender();
-});
-
 onThemeChange(() => {
   legendSignature = '';
   deconvSignature = '';
@@ -774,4 +745,18 @@ new ResizeObserver(() => {
 }).observe(root);
 
 scheduleRender();
-client.ready();
+session.start({
+  // A command chose a layer (and maybe a channel): a channel of the previous layer means nothing here.
+  mergeSelection: (current, next) => {
+    const layerChanged = next.layer !== undefined && next.layer !== current.layer;
+    return { ...current, ...next, ...(layerChanged && next.channel === undefined ? { channel: undefined, zoom: undefined } : {}) };
+  },
+  followLinked: (l) => {
+    followLinked(l);
+    return undefined;
+  },
+  refresh: () => {
+    requestData();
+    scheduleRender();
+  },
+});

@@ -15,10 +15,11 @@ import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { ChannelCapacityResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
 import { parseLayerSelection } from '../../src/shared/messageValidation';
 import { LOGITS_NAME } from '../../src/shared/runFormat';
-import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection, type PanelRun, type ViewUpdate } from '../../src/shared/webviewProtocol';
+import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection } from '../../src/shared/webviewProtocol';
 import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
 import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
-import { HostClient, RequestError } from '../shared/hostClient';
+import { RequestError } from '../shared/hostClient';
+import { ViewSession } from '../shared/viewSession';
 import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
 import { RunHeader } from '../shared/runHeader';
 import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
@@ -32,12 +33,9 @@ const PROBE_IMAGES = 6;
 /** Debounce of the epoch slider: dragging across 100 epochs should not queue 100 matrices. */
 const SLIDER_SETTLE_MS = 150;
 
-const client = new HostClient<LayerSelection>();
-const saved = client.savedState((value) => parseLayerSelection(value));
+const session = new ViewSession<LayerSelection>((value) => parseLayerSelection(value));
+const client = session.client;
 
-let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
-let selection: LayerSelection = saved?.selection ?? {};
-let runsReceived = false;
 /** A channel chosen in another view or the Runs tree: outlined where its layer is shown. */
 let linked: { readonly layer: string; readonly channel: number } | undefined;
 
@@ -143,7 +141,7 @@ root.removeAttribute('aria-busy');
 // What is chosen, with defaults for what is not.
 
 function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(runs, selection.run);
+  return selectedOrFirstRun(session.runs, session.selection.run);
 }
 
 /** Layers a capacity can be computed between: the inputs (layer 0), the recorded layers, the logits. */
@@ -161,7 +159,7 @@ function layerShapeText(run: LoadedRun, layer: string): string {
 
 function chosenLayer(run: LoadedRun): string {
   const names = layerNames(run);
-  if (selection.layer !== undefined && names.includes(selection.layer)) return selection.layer;
+  if (session.selection.layer !== undefined && names.includes(session.selection.layer)) return session.selection.layer;
   return run.info.manifest.layers[0]?.name ?? 'input';
 }
 
@@ -184,16 +182,18 @@ function defaultOther(run: LoadedRun, layer: string): string {
 function chosenOthers(run: LoadedRun): string[] {
   const names = layerNames(run);
   const layer = chosenLayer(run);
-  const others = (selection.otherLayers ?? []).filter((l, i, all) => names.includes(l) && l !== layer && all.indexOf(l) === i).slice(0, MAX_LAYER_VIEW_OTHERS);
+  const others = (session.selection.otherLayers ?? [])
+    .filter((l, i, all) => names.includes(l) && l !== layer && all.indexOf(l) === i)
+    .slice(0, MAX_LAYER_VIEW_OTHERS);
   return others.length > 0 ? others : [defaultOther(run, layer)];
 }
 
 function chosenEpoch(run: LoadedRun): number | undefined {
-  return selectedOrNewestEpoch(run, selection.epoch);
+  return selectedOrNewestEpoch(run, session.selection.epoch);
 }
 
 function chosenSamples(): SampleSelection {
-  return selection.samples ?? { kind: 'all' };
+  return session.selection.samples ?? { kind: 'all' };
 }
 
 function samplesKey(samples: SampleSelection): string {
@@ -214,18 +214,8 @@ function pairKey(run: LoadedRun, layer: string, other: string, samples: SampleSe
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
-function save(): void {
-  client.saveState(
-    runs.map((r) => r.dir),
-    selection,
-  );
-}
-
 function select(change: Partial<LayerSelection>, publish = false): void {
-  selection = { ...selection, ...change };
-  save();
-  requestData();
-  scheduleRender();
+  session.select(change);
   if (publish) publishSelection();
 }
 
@@ -240,7 +230,7 @@ function publishSelection(channel?: number): void {
     otherLayers: chosenOthers(run),
     ...(channel !== undefined ? { channel } : {}),
     ...(epoch !== undefined ? { epoch } : {}),
-    ...(selection.samples !== undefined ? { samples: selection.samples } : {}),
+    ...(session.selection.samples !== undefined ? { samples: session.selection.samples } : {}),
   };
   client.publish(out);
 }
@@ -283,7 +273,7 @@ function requestData(): void {
     const samples = chosenSamples();
     for (const other of chosenOthers(run)) {
       const key = pairKey(run, layer, other, samples);
-      if (selection.scale === 'run') {
+      if (session.selection.scale === 'run') {
         const seriesKey = `${key}|all|${epochsKey(run)}`;
         wantedSeries.add(seriesKey);
         fetchInto(
@@ -349,7 +339,7 @@ interface SliceRequest {
 
 /** The probe inputs and the two filters' maps of the clicked cell (Fig. 9: inputs, then filters). */
 function sliceRequests(run: LoadedRun, epoch: number): SliceRequest[] {
-  const cell = selection.cell;
+  const cell = session.selection.cell;
   const layer = chosenLayer(run);
   if (cell === undefined || !chosenOthers(run).includes(cell.otherLayer)) return [];
   const samples = mapSamples(run);
@@ -444,7 +434,7 @@ window.cnnslicerLayerView = (): LayerViewModel => {
 function render(): void {
   const colors = themeColors();
   const run = chosenRun();
-  header.show(run, runs.length > 0);
+  header.show(run, session.runs.length > 0);
   renderStatus(run);
   renderControls(run);
   renderHeatmaps(run, colors);
@@ -453,7 +443,11 @@ function render(): void {
 }
 
 function renderStatus(run: LoadedRun | undefined): void {
-  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Layer View”.');
+  const lines = runStatusLines(
+    session.runs,
+    session.runsReceived,
+    'This view shows no run. Open it from a layer in the Runs tree, or with “CNNSlicer: Open Layer View”.',
+  );
   if (run !== undefined && run.info.manifest.epochs.length === 0) lines.push(`${run.info.name} has no finished epoch yet.`);
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
 }
@@ -464,7 +458,12 @@ function renderControls(run: LoadedRun | undefined): void {
   const signature =
     run === undefined
       ? ''
-      : JSON.stringify([run.dir, layerNames(run), run.info.manifest.classes, selection.samples?.kind === 'indices' ? selection.samples.indices.length : 0]);
+      : JSON.stringify([
+          run.dir,
+          layerNames(run),
+          run.info.manifest.classes,
+          session.selection.samples?.kind === 'indices' ? session.selection.samples.indices.length : 0,
+        ]);
   if (signature !== optionsSignature) {
     optionsSignature = signature;
     if (run === undefined) {
@@ -480,8 +479,8 @@ function renderControls(run: LoadedRun | undefined): void {
         samplesSelect,
         h('vscode-option', { attrs: { value: 'all' } }, `all ${run.info.manifest.probe.count} samples`),
         ...classes.map((name, i) => h('vscode-option', { attrs: { value: `class:${i}` } }, `class ${name}`)),
-        selection.samples?.kind === 'indices'
-          ? h('vscode-option', { attrs: { value: 'indices' } }, `${selection.samples.indices.length} chosen samples`)
+        session.selection.samples?.kind === 'indices'
+          ? h('vscode-option', { attrs: { value: 'indices' } }, `${session.selection.samples.indices.length} chosen samples`)
           : null,
       );
     }
@@ -493,11 +492,11 @@ function renderControls(run: LoadedRun | undefined): void {
     const value = samples.kind === 'class' ? `class:${samples.classIndex}` : samples.kind;
     if (samplesSelect.value !== value) samplesSelect.value = value;
   }
-  const sortColumns = selection.sortColumns ?? 'none';
-  const sortRows = selection.sortRows ?? 'none';
+  const sortColumns = session.selection.sortColumns ?? 'none';
+  const sortRows = session.selection.sortRows ?? 'none';
   if (sortColumnsSelect.value !== sortColumns) sortColumnsSelect.value = sortColumns;
   if (sortRowsSelect.value !== sortRows) sortRowsSelect.value = sortRows;
-  const scale = selection.scale ?? 'epoch';
+  const scale = session.selection.scale ?? 'epoch';
   if (scaleSelect.value !== scale) scaleSelect.value = scale;
   for (const el of [layerSelect, samplesSelect, sortColumnsSelect, sortRowsSelect, scaleSelect]) el.toggleAttribute('disabled', run === undefined);
 
@@ -542,7 +541,7 @@ function buildSlots(run: LoadedRun, others: readonly string[]): void {
         : null;
     remove?.addEventListener('click', () => {
       const next = chosenOthers(run).filter((o) => o !== other);
-      select({ otherLayers: next, cell: selection.cell?.otherLayer === other ? undefined : selection.cell }, true);
+      select({ otherLayers: next, cell: session.selection.cell?.otherLayer === other ? undefined : session.selection.cell }, true);
     });
     const message = h('p', { className: 'message heatmap-message', attrs: { id: `heatmap-message-${i}` } });
     const caption = h('p', { className: 'caption heatmap-caption', attrs: { id: `heatmap-caption-${i}` } });
@@ -589,8 +588,8 @@ function hoverCell(heatmap: HeatmapCanvas, other: string, e: PointerEvent): void
 function clickCell(heatmap: HeatmapCanvas, other: string, e: MouseEvent): void {
   const hit = heatmap.hit(e.clientX, e.clientY);
   if (hit === undefined) return;
-  selection = { ...selection, cell: { otherLayer: other, column: hit.column, row: hit.row } };
-  save();
+  session.selection = { ...session.selection, cell: { otherLayer: other, column: hit.column, row: hit.row } };
+  session.save();
   requestData();
   scheduleRender();
   // The column filter's channel is the one the other views highlight: it is a channel of li, the layer in focus.
@@ -648,7 +647,7 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
 
   for (const { slot, result, stale } of shown) {
     const fetched = epoch !== undefined ? matrices.get(`${pairKey(run, layer, slot.other, samples)}|${epoch}`) : undefined;
-    const seriesEntry = selection.scale === 'run' ? series.get(`${pairKey(run, layer, slot.other, samples)}|all|${epochsKey(run)}`) : undefined;
+    const seriesEntry = session.selection.scale === 'run' ? series.get(`${pairKey(run, layer, slot.other, samples)}|all|${epochsKey(run)}`) : undefined;
     let message = '';
     const error = fetched?.error ?? seriesEntry?.error;
     if (error !== undefined) message = `Channel capacity failed: ${errorText(error)}`;
@@ -664,8 +663,8 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
       continue;
     }
     slot.heatmap.canvas.hidden = false;
-    const order = displayOrder(result, selection.sortColumns ?? 'none', selection.sortRows ?? 'none');
-    const cellSel = selection.cell?.otherLayer === slot.other ? { column: selection.cell.column, row: selection.cell.row } : undefined;
+    const order = displayOrder(result, session.selection.sortColumns ?? 'none', session.selection.sortRows ?? 'none');
+    const cellSel = session.selection.cell?.otherLayer === slot.other ? { column: session.selection.cell.column, row: session.selection.cell.row } : undefined;
     slot.heatmap.render(
       {
         result,
@@ -710,7 +709,7 @@ function captionOf(result: ChannelCapacityResult): string {
  * brighter over the epochs (Fig. 11) is seen as such.
  */
 function scaleRange(run: LoadedRun, shown: readonly ChannelCapacityResult[]): ScaleRange | undefined {
-  if (selection.scale === 'run') {
+  if (session.selection.scale === 'run') {
     const layer = chosenLayer(run);
     const all: ChannelCapacityResult[] = [...shown];
     for (const other of chosenOthers(run)) {
@@ -731,12 +730,12 @@ function renderLegend(range: ScaleRange | undefined, colors: ThemeColors): void 
   const dark = ramp.small !== colors.background;
   setText(
     legendNote,
-    `Brighter = smaller capacity: more information lost between the two channels (paper §5.3.2). ${dark ? 'In this dark theme the bright end is the light colour; large capacities fade into the background.' : 'Small capacities fade into the background; large ones are dark.'}${selection.scale === 'run' ? ' Scale: 0 to the largest capacity at any epoch.' : ' Scale: the heatmaps shown, min to max.'}`,
+    `Brighter = smaller capacity: more information lost between the two channels (paper §5.3.2). ${dark ? 'In this dark theme the bright end is the light colour; large capacities fade into the background.' : 'Small capacities fade into the background; large ones are dark.'}${session.selection.scale === 'run' ? ' Scale: 0 to the largest capacity at any epoch.' : ' Scale: the heatmaps shown, min to max.'}`,
   );
 }
 
 function renderDetail(run: LoadedRun | undefined): void {
-  const cell = selection.cell;
+  const cell = session.selection.cell;
   const epoch = run !== undefined ? chosenEpoch(run) : undefined;
   if (run === undefined || epoch === undefined || cell === undefined || !chosenOthers(run).includes(cell.otherLayer)) {
     setText(detailTitle, 'Feature maps of a cell');
@@ -856,17 +855,17 @@ function asSort(value: string): CapacitySort | undefined {
 
 sortColumnsSelect.addEventListener('change', () => {
   const value = asSort(sortColumnsSelect.value);
-  if (value !== undefined && value !== (selection.sortColumns ?? 'none')) select({ sortColumns: value });
+  if (value !== undefined && value !== (session.selection.sortColumns ?? 'none')) select({ sortColumns: value });
 });
 
 sortRowsSelect.addEventListener('change', () => {
   const value = asSort(sortRowsSelect.value);
-  if (value !== undefined && value !== (selection.sortRows ?? 'none')) select({ sortRows: value });
+  if (value !== undefined && value !== (session.selection.sortRows ?? 'none')) select({ sortRows: value });
 });
 
 scaleSelect.addEventListener('change', () => {
   const value = scaleSelect.value;
-  if ((value === 'epoch' || value === 'run') && value !== (selection.scale ?? 'epoch')) select({ scale: value });
+  if ((value === 'epoch' || value === 'run') && value !== (session.selection.scale ?? 'epoch')) select({ scale: value });
 });
 
 epochSlider.addEventListener('input', () => {
@@ -875,8 +874,8 @@ epochSlider.addEventListener('input', () => {
   const epochs = runEpochs(run);
   const i = Number(epochSlider.value);
   if (!(i >= 0 && i < epochs.length)) return;
-  selection = { ...selection, epoch: epochToKeep(epochs, epochs[i]) };
-  save();
+  session.selection = { ...session.selection, epoch: epochToKeep(epochs, epochs[i]) };
+  session.save();
   scheduleRender();
   requestSoon();
 });
@@ -916,28 +915,6 @@ function followLinked(l: LinkedSelection): void {
   select(change);
 }
 
-client.onUpdate((update: ViewUpdate<LayerSelection>) => {
-  switch (update.kind) {
-    case 'runs':
-      runs = update.runs;
-      runsReceived = true;
-      break;
-    case 'selection': {
-      // A command chose the layers (a layer's context menu in the Runs tree); the sorting stays.
-      const next = update.selection;
-      const layersChanged = (next.layer !== undefined && next.layer !== selection.layer) || next.otherLayers !== undefined;
-      selection = { ...selection, ...next, ...(layersChanged && next.cell === undefined ? { cell: undefined } : {}) };
-      break;
-    }
-    case 'linked':
-      followLinked(update.selection);
-      return;
-  }
-  save();
-  requestData();
-  scheduleRender();
-});
-
 onThemeChange(() => render());
 let observedWidth = 0;
 // Heatmaps are sized to the row's width; a change of its height (drawn content) needs no redraw.
@@ -948,4 +925,18 @@ new ResizeObserver(() => {
 }).observe(heatmapRow);
 
 scheduleRender();
-client.ready();
+session.start({
+  // A command chose the layers (a layer's context menu in the Runs tree); the sorting stays.
+  mergeSelection: (current, next) => {
+    const layersChanged = (next.layer !== undefined && next.layer !== current.layer) || next.otherLayers !== undefined;
+    return { ...current, ...next, ...(layersChanged && next.cell === undefined ? { cell: undefined } : {}) };
+  },
+  followLinked: (l) => {
+    followLinked(l);
+    return undefined;
+  },
+  refresh: () => {
+    requestData();
+    scheduleRender();
+  },
+});

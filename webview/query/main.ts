@@ -11,10 +11,10 @@ import type { SampleSelection } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parseQuerySelection } from '../../src/shared/messageValidation';
 import type { LayerInfo, LayerKind, RunInfo } from '../../src/shared/runFormat';
-import { MAX_VIEW_RUNS, type PanelRun, type QuerySamples, type QuerySelection, type ViewUpdate } from '../../src/shared/webviewProtocol';
+import { MAX_VIEW_RUNS, type QuerySamples, type QuerySelection } from '../../src/shared/webviewProtocol';
 import { byId, card, frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
-import { HostClient, RequestError } from '../shared/hostClient';
+import { RequestError } from '../shared/hostClient';
 import { errorText } from '../shared/requests';
 import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
 import {
@@ -49,13 +49,11 @@ import {
   selectRange,
 } from './selection';
 import { s, titled } from './svg';
+import { ViewSession } from '../shared/viewSession';
 
-const client = new HostClient<QuerySelection>();
-const saved = client.savedState((value) => parseQuerySelection(value));
+const session = new ViewSession<QuerySelection>((value) => parseQuerySelection(value));
+const client = session.client;
 
-let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
-let selection: QuerySelection = saved?.selection ?? {};
-let runsReceived = false;
 /** A selection being dragged on the hypercube: drawn, not yet committed. */
 let draft: QuerySelection | undefined;
 let queryStatus: { text: string; error: boolean } = { text: '', error: false };
@@ -198,14 +196,7 @@ root.removeAttribute('aria-busy');
 // State helpers.
 
 function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(runs, selection.run);
-}
-
-function save(): void {
-  client.saveState(
-    runs.map((r) => r.dir),
-    selection,
-  );
+  return selectedOrFirstRun(session.runs, session.selection.run);
 }
 
 function samplesOf(sel: QuerySelection): QuerySamples {
@@ -215,22 +206,26 @@ function samplesOf(sel: QuerySelection): QuerySamples {
 /** Commits a change the user made; publishes the focus layer when it changed, so the Runs tree and the views showing this run follow. */
 function commit(next: QuerySelection): void {
   const run = chosenRun();
-  const before = selection;
-  selection = run !== undefined ? reconcile(run.info, { ...next, run: run.dir }) : next;
+  const before = session.selection;
+  session.selection = run !== undefined ? reconcile(run.info, { ...next, run: run.dir }) : next;
   draft = undefined;
   queryStatus = { text: '', error: false };
-  save();
+  session.save();
   // At once rather than on the next frame: a click or key shows its effect before the next event.
   render();
   if (run === undefined) return;
-  if (selection.layer !== undefined && (selection.layer !== before.layer || selection.channel !== before.channel)) {
-    const linked: LinkedSelection = { run: run.dir, layer: selection.layer, ...(selection.channel !== undefined ? { channel: selection.channel } : {}) };
+  if (session.selection.layer !== undefined && (session.selection.layer !== before.layer || session.selection.channel !== before.channel)) {
+    const linked: LinkedSelection = {
+      run: run.dir,
+      layer: session.selection.layer,
+      ...(session.selection.channel !== undefined ? { channel: session.selection.channel } : {}),
+    };
     client.publish(linked);
   }
 }
 
 function shown(): QuerySelection {
-  return draft ?? selection;
+  return draft ?? session.selection;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,9 +247,9 @@ function render(): void {
 let runOptionsSignature = '';
 
 function renderToolbar(run: LoadedRun | undefined): void {
-  setText(runTitle, run !== undefined ? run.info.name : runs.length > 0 ? runName(runs[0]) : 'Query');
+  setText(runTitle, run !== undefined ? run.info.name : session.runs.length > 0 ? runName(session.runs[0]) : 'Query');
   runTitle.title = run?.dir ?? '';
-  const loaded = loadedRuns(runs);
+  const loaded = loadedRuns(session.runs);
   const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
   if (signature !== runOptionsSignature) {
     runOptionsSignature = signature;
@@ -265,7 +260,7 @@ function renderToolbar(run: LoadedRun | undefined): void {
 }
 
 function renderStatus(): void {
-  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Open one with CNNSlicer: Analyze Model.');
+  const lines = runStatusLines(session.runs, session.runsReceived, 'This view shows no run. Open one with CNNSlicer: Analyze Model.');
   const run = chosenRun();
   if (run !== undefined && run.info.manifest.layers.length === 0) lines.push('This run records no layer; only its input and output can be queried.');
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
@@ -332,7 +327,7 @@ function layerBlock(layer: LayerInfo, index: number): HTMLElement {
     const run = chosenRun();
     if (run === undefined) return;
     const modifier = event.shiftKey ? 'range' : event.ctrlKey || event.metaKey ? 'toggle' : 'none';
-    commit(clickLayer(run.info.manifest.layers, selection, index, modifier));
+    commit(clickLayer(run.info.manifest.layers, session.selection, index, modifier));
   });
   return h('li', { className: 'block-item' }, button);
 }
@@ -536,7 +531,7 @@ let classesSignature = '';
 function renderSamples(run: LoadedRun | undefined): void {
   const info = run?.info;
   const classes = info?.manifest.classes ?? [];
-  const samples = samplesOf(selection);
+  const samples = samplesOf(session.selection);
   const signature = JSON.stringify([run?.dir, classes]);
   if (signature !== classesSignature) {
     classesSignature = signature;
@@ -704,7 +699,7 @@ cube.addEventListener('pointerdown', (event: PointerEvent) => {
   if (layers.length > 0 && contains(CUBE.lAxis, p, 2)) mode = 'layers';
   else if (layers.length > 0 && contains(CUBE.face, p)) mode = 'cell';
   else if (contains(CUBE.cAxis, p, 2)) {
-    if (focusIndex(layers, selection) >= 0) mode = 'channel';
+    if (focusIndex(layers, session.selection) >= 0) mode = 'channel';
     else {
       queryStatus = { text: 'Select a layer first: a channel is one of its channels.', error: false };
       scheduleRender();
@@ -714,7 +709,13 @@ cube.addEventListener('pointerdown', (event: PointerEvent) => {
   event.preventDefault();
   cube.focus();
   cube.setPointerCapture(event.pointerId);
-  drag = { mode, pointerId: event.pointerId, startLayer: layerAt(CUBE, p.x, layers.length), scale: channelScale(layers, selection), base: selection };
+  drag = {
+    mode,
+    pointerId: event.pointerId,
+    startLayer: layerAt(CUBE, p.x, layers.length),
+    scale: channelScale(layers, session.selection),
+    base: session.selection,
+  };
   draft = dragged(drag, p, info);
   scheduleRender();
 });
@@ -749,8 +750,8 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
   const info = run.info;
   const layers = info.manifest.layers;
   const epochs = info.manifest.epochs;
-  const focus = focusIndex(layers, selection);
-  const selected = selectedIndices(layers, selection);
+  const focus = focusIndex(layers, session.selection);
+  const selected = selectedIndices(layers, session.selection);
   let next: QuerySelection | undefined;
   switch (event.key) {
     case 'ArrowLeft':
@@ -760,11 +761,11 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
       if (event.shiftKey && focus >= 0) {
         // Extends (or shrinks) the far end of the range, keeping the focus where the range began.
         const far = selected[0] === focus ? selected[selected.length - 1] : selected[0];
-        next = selectRange(layers, selection, focus, Math.min(layers.length - 1, Math.max(0, far + step)));
+        next = selectRange(layers, session.selection, focus, Math.min(layers.length - 1, Math.max(0, far + step)));
       } else
         next = selectRange(
           layers,
-          selection,
+          session.selection,
           focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
           focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
         );
@@ -773,27 +774,27 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
     case 'Home':
     case 'End':
       if (layers.length === 0) return;
-      next = event.key === 'Home' ? selectRange(layers, selection, 0, 0) : selectRange(layers, selection, layers.length - 1, layers.length - 1);
+      next = event.key === 'Home' ? selectRange(layers, session.selection, 0, 0) : selectRange(layers, session.selection, layers.length - 1, layers.length - 1);
       break;
     case 'ArrowUp':
     case 'ArrowDown': {
       if (focus < 0 || channelCount(layers[focus]) === 0) return;
-      const current = selection.channel ?? (event.key === 'ArrowDown' ? -1 : channelCount(layers[focus]));
-      next = selectChannel(layers, selection, focus, current + (event.key === 'ArrowUp' ? -1 : 1), true);
+      const current = session.selection.channel ?? (event.key === 'ArrowDown' ? -1 : channelCount(layers[focus]));
+      next = selectChannel(layers, session.selection, focus, current + (event.key === 'ArrowUp' ? -1 : 1), true);
       break;
     }
     case 'PageUp':
     case 'PageDown': {
       if (epochs.length === 0) return;
-      const at = epochs.findIndex((e) => e.epoch === resolvedEpoch(info, selection));
+      const at = epochs.findIndex((e) => e.epoch === resolvedEpoch(info, session.selection));
       const k = Math.min(epochs.length - 1, Math.max(0, at + (event.key === 'PageUp' ? 1 : -1)));
-      const { epoch: _epoch, ...rest } = selection;
-      next = k === epochs.length - 1 ? rest : { ...selection, epoch: epochs[k].epoch };
+      const { epoch: _epoch, ...rest } = session.selection;
+      next = k === epochs.length - 1 ? rest : { ...session.selection, epoch: epochs[k].epoch };
       break;
     }
     case 'Escape':
-      if (selection.channel !== undefined) next = clearChannel(selection);
-      else if (selected.length > 0) next = clearLayers(selection);
+      if (session.selection.channel !== undefined) next = clearChannel(session.selection);
+      else if (selected.length > 0) next = clearLayers(session.selection);
       else return;
       break;
     default:
@@ -807,37 +808,37 @@ cube.addEventListener('keydown', (event: KeyboardEvent) => {
 // Controls.
 
 runSelect.addEventListener('change', () => {
-  const run = loadedRuns(runs).find((r) => r.dir === runSelect.value);
+  const run = loadedRuns(session.runs).find((r) => r.dir === runSelect.value);
   if (run === undefined || run.dir === chosenRun()?.dir) return;
-  commit({ ...clearLayers(selection), run: run.dir });
+  commit({ ...clearLayers(session.selection), run: run.dir });
 });
 
 channelInput.addEventListener('change', () => {
   const run = chosenRun();
   if (run === undefined) return;
   const layers = run.info.manifest.layers;
-  const focus = focusIndex(layers, selection);
+  const focus = focusIndex(layers, session.selection);
   if (focus < 0) return;
   const text = channelInput.value.trim();
   const value = Number(text);
-  if (text === '') commit(clearChannel(selection));
-  else if (Number.isInteger(value) && value >= 0 && value < channelCount(layers[focus])) commit(selectChannel(layers, selection, focus, value, true));
+  if (text === '') commit(clearChannel(session.selection));
+  else if (Number.isInteger(value) && value >= 0 && value < channelCount(layers[focus])) commit(selectChannel(layers, session.selection, focus, value, true));
   else {
     queryStatus = { text: `${layers[focus].name} has channels 0 to ${channelCount(layers[focus]) - 1}.`, error: true };
-    channelInput.value = selection.channel !== undefined ? String(selection.channel) : '';
+    channelInput.value = session.selection.channel !== undefined ? String(session.selection.channel) : '';
     scheduleRender();
   }
 });
 
-clearChannelButton.addEventListener('click', () => commit(clearChannel(selection)));
+clearChannelButton.addEventListener('click', () => commit(clearChannel(session.selection)));
 
 epochSlider.addEventListener('input', () => {
   const epochs = chosenRun()?.info.manifest.epochs ?? [];
   const k = Number(epochSlider.value);
   if (!(k >= 0 && k < epochs.length)) return;
-  const { epoch: _epoch, ...rest } = selection;
+  const { epoch: _epoch, ...rest } = session.selection;
   // At the right end the view follows the newest epoch of a run still training.
-  commit(k === epochs.length - 1 ? rest : { ...selection, epoch: epochs[k].epoch });
+  commit(k === epochs.length - 1 ? rest : { ...session.selection, epoch: epochs[k].epoch });
 });
 
 function countSamples(): QuerySamples {
@@ -847,36 +848,36 @@ function countSamples(): QuerySamples {
   return countMode.value === 'random' ? { kind: 'random', count: n, seed } : { kind: 'first', count: n };
 }
 
-samplesAll.addEventListener('change', () => commit({ ...selection, samples: { kind: 'all' } }));
+samplesAll.addEventListener('change', () => commit({ ...session.selection, samples: { kind: 'all' } }));
 samplesClasses.addEventListener('change', () => {
   const classes = chosenRun()?.info.manifest.classes ?? [];
-  const previous = selection.samples?.kind === 'classes' ? selection.samples.classes : classes.map((_, i) => i);
-  commit({ ...selection, samples: { kind: 'classes', classes: previous } });
+  const previous = session.selection.samples?.kind === 'classes' ? session.selection.samples.classes : classes.map((_, i) => i);
+  commit({ ...session.selection, samples: { kind: 'classes', classes: previous } });
 });
-samplesCount.addEventListener('change', () => commit({ ...selection, samples: countSamples() }));
+samplesCount.addEventListener('change', () => commit({ ...session.selection, samples: countSamples() }));
 for (const input of [countInput, countMode, seedInput]) {
-  input.addEventListener('change', () => commit({ ...selection, samples: countSamples() }));
+  input.addEventListener('change', () => commit({ ...session.selection, samples: countSamples() }));
 }
 
 function toggleClass(index: number, on: boolean): void {
-  const current = selection.samples?.kind === 'classes' ? selection.samples.classes : [];
+  const current = session.selection.samples?.kind === 'classes' ? session.selection.samples.classes : [];
   const next = new Set(current);
   if (on) next.add(index);
   else next.delete(index);
-  commit({ ...selection, samples: { kind: 'classes', classes: [...next].sort((a, b) => a - b) } });
+  commit({ ...session.selection, samples: { kind: 'classes', classes: [...next].sort((a, b) => a - b) } });
 }
 
 selectAllClasses.addEventListener('click', () => {
   const classes = chosenRun()?.info.manifest.classes ?? [];
-  commit({ ...selection, samples: { kind: 'classes', classes: classes.map((_, i) => i) } });
+  commit({ ...session.selection, samples: { kind: 'classes', classes: classes.map((_, i) => i) } });
 });
-selectNoClass.addEventListener('click', () => commit({ ...selection, samples: { kind: 'classes', classes: [] } }));
+selectNoClass.addEventListener('click', () => commit({ ...session.selection, samples: { kind: 'classes', classes: [] } }));
 
 sourceButton.addEventListener('click', () => {
   const run = chosenRun();
   if (run === undefined) return;
   const layers = run.info.manifest.layers;
-  const focus = focusIndex(layers, selection);
+  const focus = focusIndex(layers, session.selection);
   if (focus < 0 || layers[focus].source === undefined) return;
   client.request('revealSource', { run: run.dir, layer: layers[focus].name }).catch((err: unknown) => {
     queryStatus = { text: `Could not open the source: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
@@ -904,17 +905,17 @@ async function runQuery(): Promise<void> {
   const run = chosenRun();
   if (run === undefined || querying !== undefined) return;
   const info = run.info;
-  const epoch = resolvedEpoch(info, selection);
+  const epoch = resolvedEpoch(info, session.selection);
   if (epoch === undefined) return;
   const layers = info.manifest.layers;
-  const selected = selectedIndices(layers, selection);
-  const focus = focusIndex(layers, selection);
+  const selected = selectedIndices(layers, session.selection);
+  const focus = focusIndex(layers, session.selection);
   const abort = new AbortController();
   querying = abort;
   queryStatus = { text: 'Querying…', error: false };
   scheduleRender();
   try {
-    const samples = await sampleSelection(info, run.dir, samplesOf(selection), epoch, abort.signal);
+    const samples = await sampleSelection(info, run.dir, samplesOf(session.selection), epoch, abort.signal);
     const others = selected
       .filter((i) => i !== focus)
       .map((i) => layers[i].name)
@@ -923,7 +924,7 @@ async function runQuery(): Promise<void> {
       run: run.dir,
       ...(focus >= 0 ? { layer: layers[focus].name } : {}),
       ...(others.length > 0 ? { otherLayers: others } : {}),
-      ...(focus >= 0 && selection.channel !== undefined ? { channel: selection.channel } : {}),
+      ...(focus >= 0 && session.selection.channel !== undefined ? { channel: session.selection.channel } : {}),
       epoch,
       samples,
     };
@@ -941,29 +942,21 @@ async function runQuery(): Promise<void> {
   }
 }
 
-client.onUpdate((update: ViewUpdate<QuerySelection>) => {
-  switch (update.kind) {
-    case 'runs':
-      runs = update.runs;
-      runsReceived = true;
-      break;
-    case 'selection':
-      // A command chose what to show (Analyze Model, a CodeLens): it replaces the layer selection.
-      selection = { ...selection, ...update.selection };
-      if (update.selection.layers !== undefined && update.selection.channel === undefined) selection = clearChannel(selection);
-      break;
-    case 'linked': {
-      // The Runs tree or another view chose a layer of this run.
-      const run = loadedRuns(runs).find((r) => r.dir === update.selection.run);
-      if (run !== undefined) selection = applyLinked(run.info, selection, update.selection);
-      break;
-    }
-  }
-  const run = chosenRun();
-  if (run !== undefined) selection = reconcile(run.info, { ...selection, run: run.dir });
-  save();
-  render();
-});
-
 scheduleRender();
-client.ready();
+session.start({
+  // A command chose what to show (Analyze Model, a CodeLens): it replaces the layer selection.
+  mergeSelection: (current, next) => {
+    const merged = { ...current, ...next };
+    return next.layers !== undefined && next.channel === undefined ? clearChannel(merged) : merged;
+  },
+  // The Runs tree or another view chose a layer of this run.
+  followLinked: (linked) => {
+    const run = loadedRuns(session.runs).find((r) => r.dir === linked.run);
+    return run !== undefined ? applyLinked(run.info, session.selection, linked) : session.selection;
+  },
+  reconcile: (sel) => {
+    const run = chosenRun();
+    return run !== undefined ? reconcile(run.info, { ...sel, run: run.dir }) : sel;
+  },
+  refresh: () => render(),
+});

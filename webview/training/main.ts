@@ -13,11 +13,11 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart, TooltipItem } from 'chart.js';
 import { SATURATION_MARGIN_BITS, type InterSampleEntropyResult, type LabelEntropiesResult, type MeasureSeries } from '../../src/shared/measures';
 import { parseTrainingSelection } from '../../src/shared/messageValidation';
-import type { PanelRun, TrainingSelection, ViewUpdate } from '../../src/shared/webviewProtocol';
+import type { TrainingSelection } from '../../src/shared/webviewProtocol';
 import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
 import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
 import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
-import { HostClient, RequestError } from '../shared/hostClient';
+import { RequestError } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
 import { errorText, progressText, type FetchRequest, type Fetched } from '../shared/requests';
 import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
@@ -36,6 +36,7 @@ import {
   type EntropyKind,
   type XY,
 } from './series';
+import { ViewSession } from '../shared/viewSession';
 
 /**
  * What the view has (or is getting) for one run, with the key of what the result depends on: the
@@ -46,13 +47,9 @@ interface RunFetched<T> extends Fetched<T> {
 }
 
 markMilestone('script-start');
-const client = new HostClient<TrainingSelection>();
-const saved = client.savedState((value) => parseTrainingSelection(value));
+const session = new ViewSession<TrainingSelection>((value) => parseTrainingSelection(value));
+const client = session.client;
 
-let runs: readonly PanelRun[] = (saved?.runs ?? []).map((dir): PanelRun => ({ dir, state: 'loading' }));
-let selection: TrainingSelection = saved?.selection ?? {};
-/** Whether the host has sent the runs yet; until then the saved ones are only placeholders. */
-let runsReceived = false;
 const hiddenClasses = new Set<number>();
 const labelData = new Map<string, RunFetched<MeasureSeries<LabelEntropiesResult>>>();
 const inputEntropy = new Map<string, RunFetched<MeasureSeries<InterSampleEntropyResult>>>();
@@ -156,27 +153,17 @@ const matrix = new ConfusionMatrixView(matrixContainer, tooltip);
 
 /** The run (A)–(C) show. */
 function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(runs, selection.run);
+  return selectedOrFirstRun(session.runs, session.selection.run);
 }
 
 function runColorOf(dir: string, palette: readonly string[]): string {
-  const i = runs.findIndex((r) => r.dir === dir);
+  const i = session.runs.findIndex((r) => r.dir === dir);
   return palette[Math.max(0, i)];
 }
 
-function save(): void {
-  client.saveState(
-    runs.map((r) => r.dir),
-    selection,
-  );
-}
-
 function select(change: Partial<TrainingSelection>): void {
-  selection = { ...selection, ...change };
-  save();
-  // Another run chosen needs its label entropies; otherwise nothing is requested.
-  requestData();
-  scheduleRender();
+  // Another run chosen needs its label entropies (the refresh requests them); otherwise nothing is requested.
+  session.select(change);
   if ('run' in change || 'epoch' in change) publishSelection();
 }
 
@@ -185,7 +172,7 @@ function shownEpoch(chosen: LoadedRun | undefined): number | undefined {
   const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
   const index = epochIndex(
     items.map((i) => i.epoch),
-    selection.epoch,
+    session.selection.epoch,
   );
   return index >= 0 ? items[index].epoch : undefined;
 }
@@ -235,7 +222,7 @@ function fetchForRun<T>(store: Map<string, RunFetched<T>>, dir: string, key: str
 
 /** Asks for what the runs on screen need and forgets what belongs to runs no longer shown. */
 function requestData(): void {
-  const dirs = new Set(runs.map((r) => r.dir));
+  const dirs = new Set(session.runs.map((r) => r.dir));
   for (const store of [labelData, inputEntropy] as Map<string, RunFetched<unknown>>[]) {
     for (const [dir, entry] of store) {
       if (dirs.has(dir)) continue;
@@ -243,7 +230,7 @@ function requestData(): void {
       store.delete(dir);
     }
   }
-  for (const run of loadedRuns(runs)) {
+  for (const run of loadedRuns(session.runs)) {
     const probe = run.info.manifest.probe;
     // The inputs do not change with training: one result per probe set, whatever the epochs.
     fetchForRun(inputEntropy, run.dir, `${probe.file}|${probe.count}`, (signal, onProgress) =>
@@ -265,7 +252,7 @@ const scheduleRender = frameScheduler(() => render());
 
 function render(): void {
   const colors = themeColors();
-  const palette = runColors(Math.max(1, runs.length));
+  const palette = runColors(Math.max(1, session.runs.length));
   renderToolbar(palette);
   renderStatus();
   const chosen = chosenRun();
@@ -273,7 +260,7 @@ function render(): void {
   const items = labels?.value?.items ?? [];
   const index = epochIndex(
     items.map((i) => i.epoch),
-    selection.epoch,
+    session.selection.epoch,
   );
   const current = index >= 0 ? items[index] : undefined;
   // Charts (B), (C) and (E) mark the epoch the matrix shows.
@@ -289,12 +276,12 @@ let chipsSignature = '';
 
 function renderToolbar(palette: readonly string[]): void {
   const chosen = chosenRun();
-  const signature = JSON.stringify([runs.map((r) => [r.dir, r.state, runName(r)]), chosen?.dir, palette]);
+  const signature = JSON.stringify([session.runs.map((r) => [r.dir, r.state, runName(r)]), chosen?.dir, palette]);
   if (signature !== chipsSignature) {
     chipsSignature = signature;
     replaceChildren(
       runChips,
-      ...runs.map((run) => {
+      ...session.runs.map((run) => {
         const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
         swatch.style.backgroundColor = runColorOf(run.dir, palette);
         const name = runName(run);
@@ -309,7 +296,7 @@ function renderToolbar(palette: readonly string[]): void {
         );
         pick.addEventListener('click', () => select({ run: run.dir }));
         const remove =
-          runs.length > 1
+          session.runs.length > 1
             ? h(
                 'button',
                 { className: 'chip-remove', attrs: { type: 'button', 'aria-label': `Remove ${name} from the view`, title: 'Remove from the view' } },
@@ -327,7 +314,7 @@ function renderToolbar(palette: readonly string[]): void {
 }
 
 function renderStatus(): void {
-  const lines = runStatusLines(runs, runsReceived, 'This view shows no run. Use Add Runs… to pick one.');
+  const lines = runStatusLines(session.runs, session.runsReceived, 'This view shows no run. Use Add Runs… to pick one.');
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
 }
 
@@ -340,7 +327,7 @@ function renderMatrixCard(
   index: number,
   colors: ThemeColors,
 ): void {
-  const loaded = loadedRuns(runs);
+  const loaded = loadedRuns(session.runs);
   const signature = JSON.stringify(loaded.map((r) => [r.dir, r.info.name]));
   if (signature !== runOptionsSignature) {
     runOptionsSignature = signature;
@@ -360,7 +347,7 @@ function renderMatrixCard(
   epochSlider.setAttribute('aria-valuetext', current === undefined ? 'no epoch' : `epoch ${current.epoch}`);
 
   let message = '';
-  if (chosen === undefined) message = runs.length === 0 ? '' : 'No run has been read yet.';
+  if (chosen === undefined) message = session.runs.length === 0 ? '' : 'No run has been read yet.';
   else if (chosen.info.manifest.epochs.length === 0) message = `${chosen.info.name} has no finished epoch yet.`;
   else if (labels?.error !== undefined) message = `Label entropies failed: ${errorText(labels.error)}`;
   else if (labels?.value === undefined) message = `Label entropies: ${progressText(labels?.progress)}`;
@@ -517,7 +504,7 @@ function renderClassLegend(classes: readonly string[], palette: readonly string[
 }
 
 function renderInputEntropy(palette: readonly string[], colors: ThemeColors): void {
-  const shown = runs;
+  const shown = session.runs;
   const values = shown.map((run) => inputEntropy.get(run.dir)?.value?.items[0]);
   renderChart(inputEntropyCanvas, {
     type: 'bar',
@@ -599,8 +586,8 @@ function renderInputEntropy(palette: readonly string[], colors: ThemeColors): vo
 }
 
 function renderLoss(palette: readonly string[], colors: ThemeColors, chosen: LoadedRun | undefined, epoch: number | undefined): void {
-  const loaded = loadedRuns(runs);
-  const log = selection.logLoss === true;
+  const loaded = loadedRuns(session.runs);
+  const log = session.selection.logLoss === true;
   if (logLossCheckbox.checked !== log) logLossCheckbox.checked = log;
   const lines = loaded.map((run) => ({ run, line: lossLine(run.info) }));
   renderChart(lossCanvas, {
@@ -660,7 +647,7 @@ function renderParams(): void {
       'Label entropies (A–C): Shannon entropy in bits of the confusion matrix’s columns (B) and rows (C); predictions are the argmax of the logits. ',
     ),
   ];
-  const withParams = runs.map((run) => ({ run, series: inputEntropy.get(run.dir)?.value })).filter((x) => x.series !== undefined);
+  const withParams = session.runs.map((run) => ({ run, series: inputEntropy.get(run.dir)?.value })).filter((x) => x.series !== undefined);
   const params = withParams[0]?.series?.params;
   if (params !== undefined) {
     const used = withParams.map(({ run, series }) => `${runName(run)} ${series?.items[0]?.k ?? '?'}`).join(', ');
@@ -698,36 +685,13 @@ epochSlider.addEventListener('input', () => {
 logLossCheckbox.addEventListener('change', () => select({ logLoss: logLossCheckbox.checked }));
 
 addRunsButton.addEventListener('click', () => {
-  client.request('addRuns', {}).catch((err: unknown) => client.log('warn', `adding runs failed: ${String(err)}`));
+  client.request('addRuns', {}).catch((err: unknown) => client.log('warn', `adding session.runs failed: ${String(err)}`));
 });
 
 summaryButton.addEventListener('click', () => {
   const chosen = chosenRun();
   if (chosen === undefined) return;
   client.request('showRunSummary', { run: chosen.dir }).catch((err: unknown) => client.log('warn', `showing the run summary failed: ${String(err)}`));
-});
-
-client.onUpdate((update: ViewUpdate<TrainingSelection>) => {
-  switch (update.kind) {
-    case 'runs':
-      runs = update.runs;
-      runsReceived = true;
-      break;
-    case 'selection':
-      // A command chose a run (a click in the Runs tree); what the user set in the view stays.
-      selection = { ...selection, ...update.selection };
-      break;
-    case 'linked': {
-      // The user chose a run's epoch in another view or in the Runs tree: the matrix follows.
-      const linked = update.selection;
-      if (!runs.some((r) => r.dir === linked.run)) break;
-      selection = { ...selection, run: linked.run, ...(linked.epoch !== undefined ? { epoch: linked.epoch } : {}) };
-      break;
-    }
-  }
-  save();
-  requestData();
-  scheduleRender();
 });
 
 onThemeChange(() => {
@@ -738,4 +702,15 @@ onThemeChange(() => {
 });
 
 scheduleRender();
-client.ready();
+session.start({
+  // A command chose a run (a click in the Runs tree); what the user set in the view stays.
+  // The user chose a run's epoch in another view or in the Runs tree: the matrix follows.
+  followLinked: (linked) =>
+    session.runs.some((r) => r.dir === linked.run)
+      ? { ...session.selection, run: linked.run, ...(linked.epoch !== undefined ? { epoch: linked.epoch } : {}) }
+      : session.selection,
+  refresh: () => {
+    requestData();
+    scheduleRender();
+  },
+});
