@@ -8,7 +8,7 @@ import { parseLayerSelection, parseLinkedSelection, parseWebviewMessage } from '
 import type { RunInfo } from '../../src/shared/runFormat';
 import type { LayerSelection } from '../../src/shared/webviewProtocol';
 // For its declaration of window.cnnslicerLayerView, which the page evaluations below read.
-import type { LayerViewModel } from '../../webview/layer/main';
+import type { LayerViewModel } from '../../webview/layer/viewModel';
 import { HostError, requireChromium, type RequestHandler, type ViewPage } from './harness';
 import { FixtureViewSuite, HOSTILE_NAME, type FixtureRuns, type OpenRunViewOptions } from './layerChannelFixture';
 

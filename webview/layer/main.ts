@@ -10,234 +10,63 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
+import type { SampleSelection } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
-import type { ChannelCapacityResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
-import { parseLayerSelection } from '../../src/shared/messageValidation';
-import { LOGITS_NAME } from '../../src/shared/runFormat';
+import type { ChannelCapacityResult } from '../../src/shared/measures';
 import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection } from '../../src/shared/webviewProtocol';
-import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
-import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
+import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { RequestError } from '../shared/hostClient';
-import { ViewSession } from '../shared/viewSession';
-import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
-import { RunHeader } from '../shared/runHeader';
-import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
+import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
+import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { capacityRamp, displayOrder, valueRange, type ScaleRange } from './capacityModel';
-import { cellSizeFor, drawRampLegend, HeatmapCanvas, type HeatmapGeometry } from './heatmap';
-import { isImageShape, tensorImage } from '../shared/mapImages';
+import { capacityRamp, displayOrder, type ScaleRange } from './capacityModel';
+import { cellSizeFor, HeatmapCanvas } from './heatmap';
+import {
+  chosenEpoch,
+  chosenLayer,
+  chosenOthers,
+  chosenRun,
+  chosenSamples,
+  defaultOther,
+  describeSamples,
+  epochsKey,
+  layerNames,
+  layerShapeText,
+  pairKey,
+  publishSelection,
+  samplesKey,
+  select,
+} from './choices';
+import { renderDetail, sliceRequests } from './detail';
+import {
+  type SingleSelect,
+  addOtherButton,
+  epochLabel,
+  epochSlider,
+  estimatorParams,
+  header,
+  heatmapRow,
+  layerSelect,
+  samplesSelect,
+  scaleSelect,
+  sortColumnsSelect,
+  sortRowsSelect,
+  status,
+  tooltip,
+} from './layout';
+import { client, matrices, series, session, slices, view } from './state';
+import type { LayerViewModel } from './viewModel';
+import { captionOf, formatBits, renderLegend, scaleRange } from './legend';
 
-/** Probe samples whose feature maps a clicked cell shows (Fig. 9 shows a handful). */
-const PROBE_IMAGES = 6;
 /** Debounce of the epoch slider: dragging across 100 epochs should not queue 100 matrices. */
 const SLIDER_SETTLE_MS = 150;
-
-const session = new ViewSession<LayerSelection>((value) => parseLayerSelection(value));
-const client = session.client;
-
-/** A channel chosen in another view or the Runs tree: outlined where its layer is shown. */
-let linked: { readonly layer: string; readonly channel: number } | undefined;
-
-const matrices = new Map<string, Fetched<ChannelCapacityResult>>();
-const series = new Map<string, Fetched<MeasureSeries<ChannelCapacityResult>>>();
-const slices = new Map<string, Fetched<SliceResult>>();
-/** Estimator parameters of the last result, for the footer. */
-let lastParams: EstimatorParams | undefined;
-
-// ---------------------------------------------------------------------------------------------
-// Layout, built once.
-
-const root = byId('root');
-const tooltip = new Tooltip('view-tooltip');
-
-const header = new RunHeader(client, () => chosenRun());
-const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
-
-const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer li: the columns of every heatmap' } });
-const samplesSelect = h('vscode-single-select', { attrs: { id: 'samples-select', 'aria-label': 'Probe samples the capacities are computed from' } });
-const sortColumnsSelect = sortSelect('sort-columns', 'Sort the columns');
-const sortRowsSelect = sortSelect('sort-rows', 'Sort the rows');
-const scaleSelect = h(
-  'vscode-single-select',
-  { attrs: { id: 'scale-select', 'aria-label': 'Colour scale' } },
-  h('vscode-option', { attrs: { value: 'epoch' } }, 'this epoch (min to max)'),
-  h('vscode-option', { attrs: { value: 'run' } }, 'all epochs (0 to max)'),
-);
-const epochControl = epochSliderControl('Epoch', 'Epoch');
-const { slider: epochSlider, output: epochLabel } = epochControl;
-
-const heatmapRow = h('div', { className: 'heatmap-row', attrs: { id: 'heatmaps' } });
-const addOtherButton = h(
-  'vscode-button',
-  { attrs: { id: 'add-other', secondary: true, title: 'Compare li with one more layer, side by side on the same colour scale' } },
-  'Compare with another layer',
-);
-const legendCanvas = h('canvas', {
-  className: 'legend-ramp',
-  attrs: { id: 'legend-ramp', role: 'img', 'aria-label': 'Colour scale: brighter is smaller capacity' },
-});
-const legendMin = h('span', { className: 'legend-value', attrs: { id: 'legend-min' } });
-const legendMax = h('span', { className: 'legend-value', attrs: { id: 'legend-max' } });
-const legendNote = h('span', { className: 'note', attrs: { id: 'legend-note' } });
-
-const detailTitle = h('h2', { attrs: { id: 'detail-title' } }, 'Feature maps of a cell');
-const detailCaption = h('p', { className: 'caption', attrs: { id: 'detail-caption' } });
-const detailGrid = h('div', { className: 'map-grid', attrs: { id: 'feature-maps' } });
-const detailMessage = h('p', { className: 'message', attrs: { id: 'detail-message' } });
-const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
-
-type SingleSelect = HTMLElementTagNameMap['vscode-single-select'];
-
-function sortSelect(id: string, label: string): SingleSelect {
-  return h(
-    'vscode-single-select',
-    { attrs: { id, 'aria-label': label } },
-    h('vscode-option', { attrs: { value: 'none' } }, 'channel order'),
-    h('vscode-option', { attrs: { value: 'max' } }, 'by max, largest first'),
-    h('vscode-option', { attrs: { value: 'mean' } }, 'by mean, largest first'),
-  );
-}
-
-function control(label: string, forId: string, element: HTMLElement): HTMLElement {
-  return h('div', { className: 'control' }, h('label', { attrs: { for: forId } }, label), element);
-}
-
-replaceChildren(
-  root,
-  header.element,
-  status,
-  card(
-    'card-heatmaps',
-    h('h2', { attrs: { id: 'heatmaps-title' } }, 'Channel capacity between layers'),
-    h(
-      'div',
-      { className: 'controls' },
-      control('li (columns)', 'layer-select', layerSelect),
-      control('Samples', 'samples-select', samplesSelect),
-      control('Sort columns', 'sort-columns', sortColumnsSelect),
-      control('Sort rows', 'sort-rows', sortRowsSelect),
-      control('Colour scale', 'scale-select', scaleSelect),
-    ),
-    h('div', { className: 'controls' }, epochControl.element, addOtherButton),
-    heatmapRow,
-    h(
-      'div',
-      { className: 'legend', attrs: { id: 'legend' } },
-      h('span', { className: 'legend-end' }, 'smaller (brighter)'),
-      legendMin,
-      legendCanvas,
-      legendMax,
-      h('span', { className: 'legend-end' }, 'larger capacity, bits'),
-      legendNote,
-    ),
-  ),
-  card('card-detail', detailTitle, detailCaption, detailMessage, detailGrid),
-  estimatorParams,
-);
-root.removeAttribute('aria-busy');
 
 // ---------------------------------------------------------------------------------------------
 // What is chosen, with defaults for what is not.
 
-function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(session.runs, session.selection.run);
-}
-
-/** Layers a capacity can be computed between: the inputs (layer 0), the recorded layers, the logits. */
-function layerNames(run: LoadedRun): string[] {
-  return ['input', ...run.info.manifest.layers.map((l) => l.name), LOGITS_NAME];
-}
-
-function layerShapeText(run: LoadedRun, layer: string): string {
-  const m = run.info.manifest;
-  if (layer === 'input') return `probe inputs ${m.probe.inputShape.join('×')}`;
-  if (layer === LOGITS_NAME) return `output ${m.classes.length}`;
-  const info = m.layers.find((l) => l.name === layer);
-  return info === undefined ? '' : `${info.kind} ${info.shape.join('×')}`;
-}
-
-function chosenLayer(run: LoadedRun): string {
-  const names = layerNames(run);
-  if (session.selection.layer !== undefined && names.includes(session.selection.layer)) return session.selection.layer;
-  return run.info.manifest.layers[0]?.name ?? 'input';
-}
-
-/**
- * The layer compared with `layer` when nothing else is chosen: the next recorded layer with a
- * feature map (the paper's pairs: conv → activation → pool), else the next layer in the model's
- * order (the logits after the last layer), else the one before.
- */
-function defaultOther(run: LoadedRun, layer: string): string {
-  const names = layerNames(run);
-  const layers = run.info.manifest.layers;
-  const at = layers.findIndex((l) => l.name === layer);
-  const after = layer === 'input' ? layers : at < 0 ? [] : layers.slice(at + 1);
-  const nextMap = after.find((l) => l.shape.length === 3)?.name;
-  if (nextMap !== undefined) return nextMap;
-  const i = names.indexOf(layer);
-  return names[i + 1] ?? names[i - 1] ?? layer;
-}
-
-function chosenOthers(run: LoadedRun): string[] {
-  const names = layerNames(run);
-  const layer = chosenLayer(run);
-  const others = (session.selection.otherLayers ?? [])
-    .filter((l, i, all) => names.includes(l) && l !== layer && all.indexOf(l) === i)
-    .slice(0, MAX_LAYER_VIEW_OTHERS);
-  return others.length > 0 ? others : [defaultOther(run, layer)];
-}
-
-function chosenEpoch(run: LoadedRun): number | undefined {
-  return selectedOrNewestEpoch(run, session.selection.epoch);
-}
-
-function chosenSamples(): SampleSelection {
-  return session.selection.samples ?? { kind: 'all' };
-}
-
-function samplesKey(samples: SampleSelection): string {
-  return samples.kind === 'all' ? 'all' : samples.kind === 'class' ? `class:${samples.classIndex}` : `indices:${samples.indices.join(',')}`;
-}
-
-function describeSamples(run: LoadedRun, samples: SampleSelection): string {
-  const n = run.info.manifest.probe.count;
-  if (samples.kind === 'all') return `all ${n} probe samples`;
-  if (samples.kind === 'class') return `the probe samples of class ${run.info.manifest.classes[samples.classIndex] ?? samples.classIndex}`;
-  return `${samples.indices.length} chosen probe samples`;
-}
-
-function pairKey(run: LoadedRun, layer: string, other: string, samples: SampleSelection): string {
-  return JSON.stringify([run.dir, layer, other, samplesKey(samples)]);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Requests.
-
-function select(change: Partial<LayerSelection>, publish = false): void {
-  session.select(change);
-  if (publish) publishSelection();
-}
-
-/** Tells the other views what is chosen here: li, the lj compared with it, the epoch. */
-function publishSelection(channel?: number): void {
-  const run = chosenRun();
-  if (run === undefined) return;
-  const epoch = chosenEpoch(run);
-  const out: LinkedSelection = {
-    run: run.dir,
-    layer: chosenLayer(run),
-    otherLayers: chosenOthers(run),
-    ...(channel !== undefined ? { channel } : {}),
-    ...(epoch !== undefined ? { epoch } : {}),
-    ...(session.selection.samples !== undefined ? { samples: session.selection.samples } : {}),
-  };
-  client.publish(out);
-}
-
-function epochsKey(run: LoadedRun): string {
-  return runEpochs(run).join(',');
-}
 
 /** The matrix of a pair at an epoch: fetched alone, or part of an all-epochs series. */
 function matrixOf(run: LoadedRun, other: string, epoch: number): ChannelCapacityResult | undefined {
@@ -283,7 +112,7 @@ function requestData(): void {
             client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch: 'all' }, { signal, onProgress }),
           scheduleRender,
           (value) => {
-            lastParams = value.params;
+            view.lastParams = value.params;
             // A live run's older series of this pair hold nothing this one does not.
             for (const k of [...series.keys()]) if (k !== seriesKey && k.startsWith(`${key}|all|`)) series.delete(k);
           },
@@ -297,7 +126,7 @@ function requestData(): void {
           matrixKey,
           (signal, onProgress) =>
             client.request('channelCapacity', { run: run.dir, samples, layerI: layer, layerJ: other, epoch }, { signal, onProgress }).then((s) => {
-              lastParams = s.params;
+              view.lastParams = s.params;
               const item = s.items[0];
               if (item === undefined) throw new RequestError({ code: 'internal', message: `the engine returned no matrix for epoch ${epoch}` });
               return item;
@@ -315,41 +144,6 @@ function requestData(): void {
   cancelUnwanted(matrices, wantedMatrices, 400);
   cancelUnwanted(series, wantedSeries, 8);
   cancelUnwanted(slices, wantedSlices, 30);
-}
-
-/**
- * Which probe samples the feature maps show: spread evenly over the probe set when all samples are
- * chosen, otherwise the first of the chosen ones (the engine resolves a class to its samples).
- */
-function mapSamples(run: LoadedRun): SampleSelection {
-  const samples = chosenSamples();
-  if (samples.kind !== 'all') return samples;
-  const n = run.info.manifest.probe.count;
-  const k = Math.min(PROBE_IMAGES, n);
-  return { kind: 'indices', indices: Array.from({ length: k }, (_, i) => Math.floor((i * n) / k)) };
-}
-
-interface SliceRequest {
-  readonly key: string;
-  readonly role: 'input' | 'column' | 'row';
-  readonly layer: string;
-  readonly channel: number | 'all';
-  readonly params: { run: string; samples: SampleSelection; layer: string; channel: number | 'all'; epoch: number };
-}
-
-/** The probe inputs and the two filters' maps of the clicked cell (Fig. 9: inputs, then filters). */
-function sliceRequests(run: LoadedRun, epoch: number): SliceRequest[] {
-  const cell = session.selection.cell;
-  const layer = chosenLayer(run);
-  if (cell === undefined || !chosenOthers(run).includes(cell.otherLayer)) return [];
-  const samples = mapSamples(run);
-  const make = (role: SliceRequest['role'], l: string, channel: number | 'all'): SliceRequest => {
-    // The inputs are the same at every epoch.
-    const e = l === 'input' && channel === 'all' ? (runEpochs(run)[0] ?? epoch) : epoch;
-    const params = { run: run.dir, samples, layer: l, channel, epoch: e };
-    return { key: JSON.stringify(params), role, layer: l, channel, params };
-  };
-  return [make('input', 'input', 'all'), make('column', layer, cell.column), make('row', cell.otherLayer, cell.row)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,34 +167,6 @@ let slotsSignature = '';
  * What the view draws, for the webview's developer tools and the browser tests: each heatmap's
  * pair, epoch, order and where its cells are.
  */
-export interface LayerViewModel {
-  readonly layer: string | undefined;
-  readonly epoch: number | undefined;
-  readonly range: ScaleRange | undefined;
-  readonly heatmaps: readonly {
-    readonly canvasId: string;
-    readonly otherLayer: string;
-    readonly epoch: number | undefined;
-    readonly rows: number;
-    readonly cols: number;
-    /** position → channel. */
-    readonly columns: number[];
-    readonly rowOrder: number[];
-    /** capacity[row channel][column channel], bits. */
-    readonly capacity: number[][];
-    readonly geometry: HeatmapGeometry | undefined;
-    /** The channels outlined for the linked selection, and the clicked cell, by channels. */
-    readonly linkedColumn: number | undefined;
-    readonly linkedRow: number | undefined;
-    readonly selected: { readonly column: number; readonly row: number } | undefined;
-  }[];
-}
-
-declare global {
-  interface Window {
-    cnnslicerLayerView?: () => LayerViewModel;
-  }
-}
 
 let lastRange: ScaleRange | undefined;
 
@@ -596,11 +362,6 @@ function clickCell(heatmap: HeatmapCanvas, other: string, e: MouseEvent): void {
   publishSelection(hit.column);
 }
 
-export function formatBits(value: number): string {
-  if (!Number.isFinite(value)) return '–';
-  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
-}
-
 function focusColor(colors: ThemeColors): Rgba {
   return parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
 }
@@ -672,8 +433,8 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
         range,
         ramp,
         ...(cellSel !== undefined ? { selected: cellSel } : {}),
-        ...(linked?.layer === layer ? { linkedColumn: linked.channel } : {}),
-        ...(linked?.layer === slot.other ? { linkedRow: linked.channel } : {}),
+        ...(view.linked?.layer === layer ? { linkedColumn: view.linked.channel } : {}),
+        ...(view.linked?.layer === slot.other ? { linkedRow: view.linked.channel } : {}),
       },
       colors,
       Number.isFinite(cell) ? cell : 8,
@@ -684,141 +445,15 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
   renderLegend(range, colors);
 }
 
-/** "max 1.21 bits (conv1 #5 × conv2 #4), mean 0.598 bits; 8 × 16 channels". */
-function captionOf(result: ChannelCapacityResult): string {
-  let best = -Infinity;
-  let at = [0, 0];
-  let sum = 0;
-  for (let r = 0; r < result.rows; r++) {
-    for (let c = 0; c < result.cols; c++) {
-      const v = result.capacity[r * result.cols + c];
-      sum += v;
-      if (v > best) {
-        best = v;
-        at = [c, r];
-      }
-    }
-  }
-  const mean = sum / Math.max(1, result.rows * result.cols);
-  return `Epoch ${result.epoch}: ${result.cols} × ${result.rows} channels; max ${formatBits(best)} bits (${result.layerI} #${at[0]} × ${result.layerJ} #${at[1]}), mean ${formatBits(mean)} bits.`;
-}
-
-/**
- * The colour scale's ends: the heatmaps shown (so Fig. 12's heatmaps share one scale), or with
- * "all epochs" from 0 to the largest capacity at any epoch of the pairs, so that a heatmap getting
- * brighter over the epochs (Fig. 11) is seen as such.
- */
-function scaleRange(run: LoadedRun, shown: readonly ChannelCapacityResult[]): ScaleRange | undefined {
-  if (session.selection.scale === 'run') {
-    const layer = chosenLayer(run);
-    const all: ChannelCapacityResult[] = [...shown];
-    for (const other of chosenOthers(run)) {
-      const s = series.get(`${pairKey(run, layer, other, chosenSamples())}|all|${epochsKey(run)}`)?.value;
-      if (s !== undefined) all.push(...s.items);
-    }
-    const r = valueRange(all);
-    return r === undefined ? undefined : { lo: Math.min(0, r.lo), hi: r.hi };
-  }
-  return valueRange(shown);
-}
-
-function renderLegend(range: ScaleRange | undefined, colors: ThemeColors): void {
-  const ramp = capacityRamp(colors);
-  drawRampLegend(legendCanvas, ramp, colors, 160, 12);
-  setText(legendMin, range !== undefined ? `${formatBits(range.lo)}` : '–');
-  setText(legendMax, range !== undefined ? `${formatBits(range.hi)}` : '–');
-  const dark = ramp.small !== colors.background;
-  setText(
-    legendNote,
-    `Brighter = smaller capacity: more information lost between the two channels (paper §5.3.2). ${dark ? 'In this dark theme the bright end is the light colour; large capacities fade into the background.' : 'Small capacities fade into the background; large ones are dark.'}${session.selection.scale === 'run' ? ' Scale: 0 to the largest capacity at any epoch.' : ' Scale: the heatmaps shown, min to max.'}`,
-  );
-}
-
-function renderDetail(run: LoadedRun | undefined): void {
-  const cell = session.selection.cell;
-  const epoch = run !== undefined ? chosenEpoch(run) : undefined;
-  if (run === undefined || epoch === undefined || cell === undefined || !chosenOthers(run).includes(cell.otherLayer)) {
-    setText(detailTitle, 'Feature maps of a cell');
-    setText(
-      detailCaption,
-      'Click a cell of a heatmap to see the feature maps of its column filter (a channel of li) and its row filter (a channel of lj) for a few probe samples, as in the paper’s Fig. 8(C–D) and Fig. 9.',
-    );
-    setText(detailMessage, '');
-    replaceChildren(detailGrid);
-    detailGridSignature = '';
-    return;
-  }
-  const layer = chosenLayer(run);
-  setText(detailTitle, `Feature maps: ${layer} channel ${cell.column} (column filter) and ${cell.otherLayer} channel ${cell.row} (row filter)`);
-  const requests = sliceRequests(run, epoch);
-  const fetched = requests.map((r) => ({ request: r, entry: slices.get(r.key) }));
-  const errors = fetched.filter((f) => f.entry?.error !== undefined).map((f) => `${f.request.layer}: ${errorText(f.entry!.error!)}`);
-  const loading = fetched.some((f) => f.entry?.value === undefined && f.entry?.error === undefined);
-  setText(detailMessage, errors.length > 0 ? `Reading the feature maps failed: ${errors.join('; ')}` : loading ? 'Reading the feature maps…' : '');
-  detailMessage.classList.toggle('error', errors.length > 0);
-  const samples = mapSamples(run);
-  setText(
-    detailCaption,
-    `Epoch ${epoch}; ${samples.kind === 'indices' && chosenSamples().kind === 'all' ? `${samples.indices.length} probe samples spread over the probe set` : `the first ${PROBE_IMAGES} of ${describeSamples(run, chosenSamples())}`}. Each map is scaled from its own minimum (black) to maximum (white).`,
-  );
-  if (loading || errors.length > 0) {
-    // The maps of the previous cell would pass for this one's.
-    replaceChildren(detailGrid);
-    detailGridSignature = '';
-    return;
-  }
-  const signature = JSON.stringify(requests.map((r) => r.key));
-  if (signature === detailGridSignature) return;
-  detailGridSignature = signature;
-  const [input, column, row] = fetched.map((f) => f.entry!.value!);
-  const count = Math.min(PROBE_IMAGES, input.sampleIndices.length);
-  const header = [
-    h('span', { className: 'map-corner' }),
-    ...Array.from({ length: count }, (_, i) => h('span', { className: 'map-head' }, `sample #${input.sampleIndices[i]}`)),
-  ];
-  const rowOf = (label: string, result: SliceResult, role: string): HTMLElement[] => [
-    h('span', { className: 'map-label' }, label),
-    ...Array.from({ length: count }, (_, i) => mapCell(result, i, role)),
-  ];
-  detailGrid.style.setProperty('--map-count', String(count));
-  replaceChildren(
-    detailGrid,
-    ...header,
-    ...rowOf('probe input', input, 'input'),
-    ...rowOf(`${layer} #${cell.column} (column filter)`, column, 'column'),
-    ...rowOf(`${cell.otherLayer} #${cell.row} (row filter)`, row, 'row'),
-  );
-}
-
-let detailGridSignature = '';
-
-function mapCell(result: SliceResult, index: number, role: string): HTMLElement {
-  if (!isImageShape(result.shape)) {
-    // A dense layer's channel is one number per sample, not a map.
-    const per = result.shape.slice(1).reduce((a, b) => a * b, 1);
-    const v = result.data[index * per];
-    return h('span', { className: 'map-value', attrs: { 'data-role': role } }, Number.isFinite(v) ? v.toPrecision(3) : '–');
-  }
-  const image = tensorImage(result.data, result.shape, index, 'range', 'map-image', 72);
-  image.canvas.setAttribute('data-role', role);
-  image.canvas.setAttribute('role', 'img');
-  image.canvas.setAttribute(
-    'aria-label',
-    `${role} of sample ${result.sampleIndices[index]}, values ${image.min.toPrecision(3)} to ${image.max.toPrecision(3)}`,
-  );
-  image.canvas.title = `values ${image.min.toPrecision(3)} … ${image.max.toPrecision(3)}${image.flat ? ' (constant)' : ''}`;
-  return h('span', { className: 'map-cell' }, image.canvas);
-}
-
 function renderParams(run: LoadedRun | undefined): void {
-  if (run === undefined || lastParams === undefined) {
+  if (run === undefined || view.lastParams === undefined) {
     setText(
       estimatorParams,
       'Channel capacity (§5.3.1): C = H(A) − H(A|B) from a 2-D histogram of the pairwise feature-map distances of channel a of li and channel b of lj.',
     );
     return;
   }
-  const p = lastParams;
+  const p = view.lastParams;
   const anyResult = slots.map((s) => s.heatmap.current?.result).find((r) => r !== undefined);
   const pairs =
     anyResult !== undefined ? `; ${anyResult.pairs.toLocaleString('en-US')} sample pairs per histogram (${describeSamples(run, chosenSamples())})` : '';
@@ -908,7 +543,7 @@ function followLinked(l: LinkedSelection): void {
       const others = (l.otherLayers ?? chosenOthers(run)).filter((o) => names.includes(o) && o !== l.layer).slice(0, MAX_LAYER_VIEW_OTHERS);
       change = { layer: l.layer, otherLayers: others.length > 0 ? others : [defaultOther(run, l.layer)], cell: undefined };
     }
-    linked = l.channel !== undefined ? { layer: l.layer, channel: l.channel } : undefined;
+    view.linked = l.channel !== undefined ? { layer: l.layer, channel: l.channel } : undefined;
   }
   if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) change = { ...change, epoch: epochToKeep(runEpochs(run), l.epoch) };
   if (l.samples !== undefined) change = { ...change, samples: l.samples.kind === 'all' ? undefined : l.samples };
