@@ -10,7 +10,7 @@ import { parseChannelSelection, parseRequestParams } from '../../src/shared/mess
 import type { RunInfo } from '../../src/shared/runFormat';
 import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 // For its declaration of window.cnnslicerChannelView, which the page evaluations below read.
-import type { ChannelViewModel } from '../../webview/channel/main';
+import type { ChannelViewModel } from '../../webview/channel/viewModel';
 import { requireChromium, type ViewPage } from './harness';
 import { FixtureViewSuite, HOSTILE_NAME, TINY_CLASSES, WIDE_CLASSES, type FixtureRuns, type OpenRunViewOptions } from './layerChannelFixture';
 

@@ -11,203 +11,55 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { DeconvnetResult } from '../../src/shared/deconvnet';
-import type { SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { ChannelEntropiesResult, EstimatorParams, MeasureSeries } from '../../src/shared/measures';
-import { parseChannelSelection } from '../../src/shared/messageValidation';
 import type { ChannelSelection } from '../../src/shared/webviewProtocol';
-import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
-import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
+import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { markMilestone } from '../shared/milestones';
-import { cancelUnwanted, errorText, fetchInto, progressText, type Fetched } from '../shared/requests';
-import { RunHeader } from '../shared/runHeader';
-import { runEpochs, runStatusLines, selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
+import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
+import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { isImageShape, tensorImage } from '../shared/mapImages';
 import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
-import { CirclePacking, type ScreenCircle } from './packing';
-import { SmallMultiples, type BoxGeometry } from './smallMultiples';
-import { ViewSession } from '../shared/viewSession';
-
-/** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
-const PROJECTIONS_SHOWN = 8;
+import { chosenEpoch, chosenLayer, chosenRun, entropyKey, groupName, projectedGroup, publish, select, seriesOf } from './choices';
+import { deconvParams, inputParams, renderDeconv } from './deconv';
+import {
+  backButton,
+  classLegend,
+  dataMessage,
+  epochLabel,
+  epochSlider,
+  estimatorParams,
+  header,
+  layerSelect,
+  multiples,
+  multiplesBox,
+  multiplesCaption,
+  packing,
+  packingBox,
+  packingCaption,
+  packingTitle,
+  projectSelect,
+  root,
+  showAllButton,
+  status,
+  tooltip,
+} from './layout';
+import { client, entropies, hiddenLines, inputSlices, projections, session, view } from './state';
+import type { ChannelViewModel } from './viewModel';
 
 markMilestone('script-start');
-const session = new ViewSession<ChannelSelection>((value) => parseChannelSelection(value));
-const client = session.client;
 
-const hiddenLines = new Set<number>();
 let hoveredBox: number | undefined;
 let hoveredCircle: Circle | undefined;
-let showAllProjections = false;
 
-const entropies = new Map<string, Fetched<MeasureSeries<ChannelEntropiesResult>>>();
-const projections = new Map<string, Fetched<DeconvnetResult>>();
-const inputSlices = new Map<string, Fetched<SliceResult>>();
-
-// ---------------------------------------------------------------------------------------------
-// Layout, built once.
-
-const root = byId('root');
-const tooltip = new Tooltip('view-tooltip');
-
-const header = new RunHeader(client, () => chosenRun());
-const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
-const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer whose channels are shown' } });
-const epochControl = epochSliderControl('Epoch', 'Epoch of the circle packing and the deconvnet');
-const { slider: epochSlider, output: epochLabel } = epochControl;
-const dataMessage = h('p', { className: 'message', attrs: { id: 'data-message' } });
-
-const multiples = new SmallMultiples('multiples');
-const multiplesCaption = h('p', { className: 'caption', attrs: { id: 'multiples-caption' } });
-const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
-
-const packing = new CirclePacking('packing');
-const backButton = h('vscode-button', { attrs: { id: 'zoom-out', secondary: true, title: 'Back to every class (Escape)' } }, '← All classes');
-const packingTitle = h('h2', { attrs: { id: 'packing-title' } }, '(B) Channels per class');
-const packingCaption = h('p', { className: 'caption', attrs: { id: 'packing-caption' } });
-
-const projectSelect = h('vscode-single-select', { attrs: { id: 'project-class', 'aria-label': 'Probe images to project' } });
-const showAllButton = h('vscode-button', { attrs: { id: 'show-all-projections', secondary: true } }, 'Show all');
-const deconvTitle = h('h2', { attrs: { id: 'deconv-title' } }, '(C) Deconvnet projections');
-const deconvCaption = h('p', { className: 'caption', attrs: { id: 'deconv-caption' } });
-const deconvMessage = h('p', { className: 'message', attrs: { id: 'deconv-message', role: 'status' } });
-const deconvGrid = h('div', { className: 'map-grid', attrs: { id: 'deconv-images' } });
-const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
-
-const multiplesBox = h('div', { className: 'multiples-box', attrs: { id: 'multiples-box' } }, multiples.canvas);
-const packingBox = h('div', { className: 'packing-box', attrs: { id: 'packing-box' } }, packing.canvas);
-
-replaceChildren(
-  root,
-  header.element,
-  status,
-  h(
-    'div',
-    { className: 'controls top-controls' },
-    h('div', { className: 'control' }, h('label', { attrs: { for: 'layer-select' } }, 'Layer'), layerSelect),
-    epochControl.element,
-  ),
-  dataMessage,
-  h(
-    'div',
-    { className: 'channel-cards' },
-    card(
-      'card-multiples',
-      '(A) Intra-sample entropy of each channel over the epochs',
-      h(
-        'p',
-        { className: 'note' },
-        'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel.',
-      ),
-      classLegend,
-      multiplesBox,
-      multiplesCaption,
-    ),
-    card('card-packing', packingTitle, h('div', { className: 'controls' }, backButton), packingBox, packingCaption),
-  ),
-  card(
-    'card-deconv',
-    deconvTitle,
-    h(
-      'div',
-      { className: 'controls' },
-      h('div', { className: 'control' }, h('label', { attrs: { for: 'project-class' } }, 'Probe images of'), projectSelect),
-      showAllButton,
-    ),
-    deconvCaption,
-    deconvMessage,
-    deconvGrid,
-  ),
-  estimatorParams,
-);
-root.removeAttribute('aria-busy');
 markMilestone('page-built');
 
 // ---------------------------------------------------------------------------------------------
 // What is chosen, with defaults for what is not.
 
-function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(session.runs, session.selection.run);
-}
-
-function chosenLayer(run: LoadedRun): string | undefined {
-  const layers = run.info.manifest.layers;
-  if (session.selection.layer !== undefined && layers.some((l) => l.name === session.selection.layer)) return session.selection.layer;
-  return (layers.find((l) => l.shape.length === 3) ?? layers[0])?.name;
-}
-
-function epochsKey(run: LoadedRun): string {
-  return run.info.manifest.epochs.map((e) => e.epoch).join(',');
-}
-
-function entropyKey(run: LoadedRun, layer: string): string {
-  return JSON.stringify([run.dir, layer, epochsKey(run)]);
-}
-
-/** The newest result for the layer: this epoch list's, or while that is computed the previous one. */
-let lastSeries: { key: string; layer: string; run: string; value: MeasureSeries<ChannelEntropiesResult> } | undefined;
-
-function seriesOf(run: LoadedRun, layer: string): MeasureSeries<ChannelEntropiesResult> | undefined {
-  const current = entropies.get(entropyKey(run, layer))?.value;
-  if (current !== undefined) return current;
-  return lastSeries !== undefined && lastSeries.run === run.dir && lastSeries.layer === layer ? lastSeries.value : undefined;
-}
-
-function chosenEpoch(run: LoadedRun): number | undefined {
-  return selectedOrNewestEpoch(run, session.selection.epoch);
-}
-
-function groupName(run: LoadedRun, key: GroupKey): string {
-  return key === 'all' ? 'all samples' : (run.info.manifest.classes[key] ?? `class ${key}`);
-}
-
-/** Whose probe images are projected: the class chosen, else the zoomed class, else all samples. */
-function projectedGroup(): GroupKey {
-  return session.selection.projectClass ?? session.selection.zoom ?? 'all';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Requests.
-
-function select(change: Partial<ChannelSelection>): void {
-  session.select(change);
-}
-
-function publish(withChannel: boolean): void {
-  const run = chosenRun();
-  if (run === undefined) return;
-  const layer = chosenLayer(run);
-  const epoch = chosenEpoch(run);
-  client.publish({
-    run: run.dir,
-    ...(layer !== undefined ? { layer } : {}),
-    ...(withChannel && session.selection.channel !== undefined ? { channel: session.selection.channel } : {}),
-    ...(epoch !== undefined ? { epoch } : {}),
-  });
-}
-
-/** Samples whose projections are asked for: a class's (the engine takes its first 64), or some spread over all samples. */
-function projectionSamples(run: LoadedRun, group: GroupKey): SampleSelection {
-  if (group !== 'all') return { kind: 'class', classIndex: group };
-  const n = run.info.manifest.probe.count;
-  const k = Math.min(PROJECTIONS_SHOWN, n);
-  return { kind: 'indices', indices: Array.from({ length: k }, (_, i) => Math.floor((i * n) / k)) };
-}
-
-function deconvParams(run: LoadedRun): { run: string; layer: string; channel: number; epoch: number; samples: SampleSelection } | undefined {
-  const layer = chosenLayer(run);
-  const epoch = chosenEpoch(run);
-  if (layer === undefined || epoch === undefined || session.selection.channel === undefined) return undefined;
-  return { run: run.dir, layer, channel: session.selection.channel, epoch, samples: projectionSamples(run, projectedGroup()) };
-}
-
-function inputParams(run: LoadedRun, result: DeconvnetResult): { run: string; samples: SampleSelection; layer: string; channel: 'all'; epoch: number } {
-  const shown = Array.from(result.sampleIndices.subarray(0, showAllProjections ? result.sampleIndices.length : PROJECTIONS_SHOWN));
-  // The inputs are the same at every epoch.
-  return { run: run.dir, samples: { kind: 'indices', indices: shown }, layer: 'input', channel: 'all', epoch: runEpochs(run)[0] ?? result.epoch };
-}
 
 function requestData(): void {
   const run = chosenRun();
@@ -261,28 +113,6 @@ let packed: { key: string; layout: PackLayout } | undefined;
 let lastLines: EntropyLines | undefined;
 let nextRenderAnimates = false;
 
-/**
- * What the view draws, for the webview's developer tools and the browser tests: the lines of (A),
- * the circles of (B) as on screen, and what (C) shows.
- */
-export interface ChannelViewModel {
-  readonly layer: string | undefined;
-  readonly epoch: number | undefined;
-  readonly channel: number | undefined;
-  readonly zoom: GroupKey | undefined;
-  readonly animating: boolean;
-  readonly lines: { readonly epochs: readonly number[]; readonly channels: number; readonly classes: number; readonly max: number } | undefined;
-  readonly boxes: BoxGeometry | undefined;
-  readonly groups: readonly ScreenCircle[];
-  readonly circles: readonly ScreenCircle[];
-}
-
-declare global {
-  interface Window {
-    cnnslicerChannelView?: () => ChannelViewModel;
-  }
-}
-
 window.cnnslicerChannelView = (): ChannelViewModel => {
   const run = chosenRun();
   const screen = packing.screenCircles();
@@ -310,7 +140,7 @@ function render(): void {
   const fetched = run !== undefined && layer !== undefined ? entropies.get(entropyKey(run, layer)) : undefined;
   const series = run !== undefined && layer !== undefined ? seriesOf(run, layer) : undefined;
   if (fetched?.value !== undefined && run !== undefined && layer !== undefined)
-    lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
+    view.lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
   let message = '';
   if (fetched?.error !== undefined) message = `Intra-sample entropies failed: ${errorText(fetched.error)}`;
   else if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0 && series === undefined)
@@ -477,99 +307,6 @@ export function formatBits(value: number): string {
   return Math.abs(value) >= 100 ? value.toFixed(1) : value.toPrecision(4);
 }
 
-let deconvSignature = '';
-
-function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): void {
-  const params = run !== undefined ? deconvParams(run) : undefined;
-  showAllButton.hidden = true;
-  if (run === undefined || layer === undefined || params === undefined) {
-    setText(deconvTitle, '(C) Deconvnet projections');
-    setText(
-      deconvCaption,
-      'Click a channel circle in (B) or a box in (A): its feature maps are projected back to the input space (Zeiler & Fergus’s deconvnet, one channel at a time), to show what of the input the channel keeps.',
-    );
-    setText(deconvMessage, '');
-    deconvMessage.classList.remove('error');
-    replaceChildren(deconvGrid);
-    deconvSignature = '';
-    return;
-  }
-  const group = projectedGroup();
-  setText(
-    deconvTitle,
-    `(C) Deconvnet projections of ${layer} channel ${params.channel}, ${group === 'all' ? 'samples of every class' : `class ${groupName(run, group)}`}, epoch ${params.epoch}`,
-  );
-  const fetched = projections.get(JSON.stringify(params));
-  if (fetched?.error !== undefined) {
-    // The engine's own words: e.g. that this epoch has no checkpoint to project with.
-    setText(deconvMessage, `No projection: ${errorText(fetched.error)}`);
-    deconvMessage.classList.add('error');
-    setText(deconvCaption, '');
-    replaceChildren(deconvGrid);
-    deconvSignature = '';
-    return;
-  }
-  deconvMessage.classList.remove('error');
-  const result = fetched?.value;
-  if (result === undefined) {
-    setText(deconvMessage, `Projecting channel ${params.channel} of ${layer}: ${progressText(fetched?.progress)}`);
-    setText(deconvCaption, '');
-    // The previous channel's projections would pass for this one's.
-    replaceChildren(deconvGrid);
-    deconvSignature = '';
-    return;
-  }
-  if (result.sampleIndices.length === 0) {
-    setText(deconvMessage, `No probe sample of ${groupName(run, group)} to project.`);
-    replaceChildren(deconvGrid);
-    deconvSignature = '';
-    return;
-  }
-  const shown = showAllProjections ? result.sampleIndices.length : Math.min(PROJECTIONS_SHOWN, result.sampleIndices.length);
-  showAllButton.hidden = result.sampleIndices.length <= PROJECTIONS_SHOWN;
-  setText(showAllButton, showAllProjections ? `Show ${PROJECTIONS_SHOWN}` : `Show all ${result.sampleIndices.length}`);
-  const inputs = inputSlices.get(JSON.stringify(inputParams(run, result)));
-  setText(deconvMessage, inputs?.error !== undefined ? `The probe inputs could not be read: ${errorText(inputs.error)}` : '');
-  setText(
-    deconvCaption,
-    `${shown} of ${result.selectedCount} probe sample${result.selectedCount === 1 ? '' : 's'}${group === 'all' ? ' (spread over the probe set)' : ` of class ${groupName(run, group)}`}. Top: the input; below: the projection of channel ${result.channel} alone, mid-grey = 0, white and black = the largest positive and negative values of that image (each image scaled on its own).`,
-  );
-  const signature = JSON.stringify([JSON.stringify(params), shown, inputs?.value !== undefined]);
-  if (signature === deconvSignature) return;
-  deconvSignature = signature;
-  const cells: HTMLElement[] = [];
-  const imageShape = isImageShape(result.shape);
-  for (let i = 0; i < shown; i++) {
-    const sample = result.sampleIndices[i];
-    const inputSlice = inputs?.value;
-    const at = inputSlice !== undefined ? Array.from(inputSlice.sampleIndices).indexOf(sample) : -1;
-    const input =
-      inputSlice !== undefined && at >= 0 && isImageShape(inputSlice.shape)
-        ? tensorImage(inputSlice.data, inputSlice.shape, at, 'range', 'map-image input-image', 84)
-        : undefined;
-    const projection = imageShape ? tensorImage(result.images, result.shape, i, 'signed', 'map-image projection-image', 84) : undefined;
-    projection?.canvas.setAttribute('data-sample', String(sample));
-    projection?.canvas.setAttribute('role', 'img');
-    projection?.canvas.setAttribute('aria-label', `Projection of channel ${result.channel} for sample ${sample}`);
-    if (projection !== undefined)
-      projection.canvas.title = `sample #${sample}: projection ${projection.min.toPrecision(3)} … ${projection.max.toPrecision(3)}${projection.flat ? ' (all equal: the channel is not active for this sample)' : ''}`;
-    cells.push(
-      h(
-        'figure',
-        { className: 'projection' },
-        input?.canvas ?? h('span', { className: 'map-placeholder' }, inputSlice === undefined ? '…' : ''),
-        projection?.canvas ?? h('span', { className: 'map-value' }, 'not an image'),
-        h('figcaption', {}, `#${sample}`, h('br'), `max act. ${formatActivation(result.activation[i])}`),
-      ),
-    );
-  }
-  replaceChildren(deconvGrid, ...cells);
-}
-
-function formatActivation(v: number): string {
-  return Number.isFinite(v) ? v.toPrecision(3) : '–';
-}
-
 function renderParams(params: EstimatorParams | undefined): void {
   const base =
     'Intra-sample entropy (§4.4.2, §5.4.1): the Shannon entropy in bits of each feature map’s histogram, averaged over the samples of a class (or all samples).';
@@ -593,7 +330,7 @@ function renderParams(params: EstimatorParams | undefined): void {
 // Events.
 
 function chooseChannel(channel: number, group?: GroupKey): void {
-  showAllProjections = false;
+  view.showAllProjections = false;
   select({ channel, ...(group !== undefined ? { projectClass: group } : {}) });
   publish(true);
 }
@@ -697,12 +434,12 @@ projectSelect.addEventListener('change', () => {
   const value = projectSelect.value;
   const group: GroupKey | undefined = value === 'all' ? 'all' : /^\d+$/.test(value) ? Number(value) : undefined;
   if (group === undefined || group === projectedGroup()) return;
-  showAllProjections = false;
+  view.showAllProjections = false;
   select({ projectClass: group });
 });
 
 showAllButton.addEventListener('click', () => {
-  showAllProjections = !showAllProjections;
+  view.showAllProjections = !view.showAllProjections;
   requestData();
   scheduleRender();
 });
@@ -726,13 +463,13 @@ function followLinked(l: LinkedSelection): void {
   if (recorded && l.layer !== chosenLayer(run)) change = { layer: l.layer, channel: l.channel, zoom: undefined };
   else if (l.channel !== undefined && (l.layer === undefined || recorded)) change = { channel: l.channel };
   if (l.epoch !== undefined && runEpochs(run).includes(l.epoch)) change = { ...change, epoch: epochToKeep(runEpochs(run), l.epoch) };
-  showAllProjections = false;
+  view.showAllProjections = false;
   select(change);
 }
 
 onThemeChange(() => {
   legendSignature = '';
-  deconvSignature = '';
+  view.deconvSignature = '';
   render();
 });
 

@@ -1,0 +1,30 @@
+// What the channel view shows, as numbers: the tests read it through window.cnnslicerChannelView
+// instead of reading pixels back.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { type GroupKey } from './entropyModel';
+import { type ScreenCircle } from './packing';
+import { type BoxGeometry } from './smallMultiples';
+
+/**
+ * What the view draws, for the webview's developer tools and the browser tests: the lines of (A),
+ * the circles of (B) as on screen, and what (C) shows.
+ */
+export interface ChannelViewModel {
+  readonly layer: string | undefined;
+  readonly epoch: number | undefined;
+  readonly channel: number | undefined;
+  readonly zoom: GroupKey | undefined;
+  readonly animating: boolean;
+  readonly lines: { readonly epochs: readonly number[]; readonly channels: number; readonly classes: number; readonly max: number } | undefined;
+  readonly boxes: BoxGeometry | undefined;
+  readonly groups: readonly ScreenCircle[];
+  readonly circles: readonly ScreenCircle[];
+}
+
+declare global {
+  interface Window {
+    cnnslicerChannelView?: () => ChannelViewModel;
+  }
+}
