@@ -11,179 +11,42 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart, TooltipItem } from 'chart.js';
-import { SATURATION_MARGIN_BITS, type InterSampleEntropyResult, type LabelEntropiesResult, type MeasureSeries } from '../../src/shared/measures';
-import { parseTrainingSelection } from '../../src/shared/messageValidation';
-import type { TrainingSelection } from '../../src/shared/webviewProtocol';
-import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle, verticalMarker } from '../shared/charts';
-import { byId, card, frameScheduler, h, replaceChildren, setText, Tooltip } from '../shared/dom';
-import { epochSliderControl, epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { type LabelEntropiesResult, type MeasureSeries } from '../../src/shared/measures';
+import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle } from '../shared/charts';
+import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
+import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { RequestError } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
-import { errorText, progressText, type FetchRequest, type Fetched } from '../shared/requests';
-import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
+import { errorText, progressText, type FetchRequest } from '../shared/requests';
+import { loadedRuns, runName, runStatusLines, type LoadedRun } from '../shared/runs';
 import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
-import { ConfusionMatrixView } from './confusionMatrix';
+import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, type EntropyKind, type XY } from './series';
+import { chosenRun, runColorOf, select } from './choices';
 import {
-  confusionTotals,
-  entropyAxis,
-  entropyLines,
-  epochIndex,
-  epochsKey,
-  formatNumber,
-  infinityMarks,
-  lossLine,
-  shortName,
-  type EntropyKind,
-  type XY,
-} from './series';
-import { ViewSession } from '../shared/viewSession';
-
-/**
- * What the view has (or is getting) for one run, with the key of what the result depends on: the
- * view keeps one result per run, replaced when the key changes (a new epoch).
- */
-interface RunFetched<T> extends Fetched<T> {
-  readonly key: string;
-}
+  addRunsButton,
+  classLegend,
+  epochLabel,
+  epochSlider,
+  estimatorParams,
+  labelGivenPredictionCanvas,
+  labelMessage,
+  logLossCheckbox,
+  matrix,
+  matrixCaption,
+  matrixMessage,
+  predictionGivenLabelCanvas,
+  runChips,
+  runSelect,
+  status,
+  summaryButton,
+} from './layout';
+import { renderInputEntropy, renderLoss } from './lossCharts';
+import { client, cursorPlugin, hiddenClasses, inputEntropy, labelData, session, view, type RunFetched } from './state';
 
 markMilestone('script-start');
-const session = new ViewSession<TrainingSelection>((value) => parseTrainingSelection(value));
-const client = session.client;
-
-const hiddenClasses = new Set<number>();
-const labelData = new Map<string, RunFetched<MeasureSeries<LabelEntropiesResult>>>();
-const inputEntropy = new Map<string, RunFetched<MeasureSeries<InterSampleEntropyResult>>>();
-
-const epochCursorColor = (): string => toCss(themeColors().muted);
-/** Read by the charts' cursor plugin at each draw; plugins stay with a chart when it is re-rendered. */
-let cursorEpoch: number | undefined;
-const cursorPlugin = verticalMarker<'line'>('epochCursor', () => cursorEpoch, epochCursorColor);
-
-// ---------------------------------------------------------------------------------------------
-// Layout, built once; render() fills it.
-
-const root = byId('root');
-const tooltip = new Tooltip('view-tooltip');
-
-const addRunsButton = h('vscode-button', { attrs: { id: 'add-runs', secondary: true, title: 'Add runs to compare' } }, 'Add Runs…');
-const summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the chosen run’s summary' } }, 'Run Summary');
-const runChips = h('ul', { className: 'run-chips', attrs: { id: 'runs', 'aria-label': 'Runs in this view' } });
-const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
-
-const runSelect = h('vscode-single-select', { attrs: { id: 'run-select', 'aria-label': 'Run shown in (A), (B) and (C)' } });
-const epochControl = epochSliderControl('Epoch', 'Epoch of the confusion matrix');
-const { slider: epochSlider, output: epochLabel } = epochControl;
-const matrixContainer = h('div', { className: 'matrix-wrap', attrs: { id: 'confusion' } });
-const matrixCaption = h('p', { className: 'caption', attrs: { id: 'matrix-caption' } });
-const matrixMessage = h('p', { className: 'message', attrs: { id: 'matrix-message' } });
-
-const labelGivenPredictionCanvas = h('canvas', {
-  attrs: { id: 'chart-label-given-prediction', role: 'img', 'aria-label': 'H(label | y = i) per class over epochs' },
-});
-const predictionGivenLabelCanvas = h('canvas', {
-  attrs: { id: 'chart-prediction-given-label', role: 'img', 'aria-label': 'H(y | label = i) per class over epochs' },
-});
-const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
-const labelMessage = h('p', { className: 'message', attrs: { id: 'label-message' } });
-
-const inputEntropyCanvas = h('canvas', { attrs: { id: 'chart-input-entropy', role: 'img', 'aria-label': 'Inter-sample entropy of each run’s input set' } });
-const inputEntropyValues = h('ul', { className: 'values', attrs: { id: 'input-entropy-values' } });
-
-const lossCanvas = h('canvas', { attrs: { id: 'chart-loss', role: 'img', 'aria-label': 'Training loss over epochs, one line per run' } });
-const lossValues = h('ul', { className: 'values', attrs: { id: 'loss-values' } });
-const logLossCheckbox = h('vscode-checkbox', { attrs: { id: 'log-loss', label: 'Log scale' } });
-
-const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
-
-replaceChildren(
-  root,
-  h('header', { className: 'toolbar' }, runChips, h('div', { className: 'toolbar-actions' }, addRunsButton, summaryButton)),
-  status,
-  h(
-    'div',
-    { className: 'cards' },
-    card(
-      'card-confusion',
-      '(A) Confusion matrix',
-      h('div', { className: 'controls' }, h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect), epochControl.element),
-      matrixMessage,
-      matrixContainer,
-      matrixCaption,
-    ),
-    card(
-      'card-label-entropies',
-      'Label entropies over epochs',
-      h('h3', {}, '(B) H(label | y = i): uncertainty of the true class among samples predicted as i'),
-      h('div', { className: 'chart-box' }, labelGivenPredictionCanvas),
-      h(
-        'p',
-        { className: 'note infinity-note' },
-        '∞ = never predicted: no sample was predicted as i at that epoch, so H(label | y = i) is undefined (a gap, not 0).',
-      ),
-      h('h3', {}, '(C) H(y | label = i): spread of the predictions for the samples of class i'),
-      h('div', { className: 'chart-box' }, predictionGivenLabelCanvas),
-      h('p', { className: 'note infinity-note' }, '∞ = no probe sample of class i.'),
-      labelMessage,
-      classLegend,
-    ),
-    card(
-      'card-input-entropy',
-      '(D) Inter-sample entropy of the input set',
-      h('p', { className: 'note' }, 'Diversity of each run’s probe inputs, H(dCNN(x, 0, −, 0)); higher means more diverse data.'),
-      h('div', { className: 'chart-box short' }, inputEntropyCanvas),
-      inputEntropyValues,
-    ),
-    card(
-      'card-loss',
-      '(E) Training loss',
-      h('div', { className: 'controls' }, logLossCheckbox),
-      h('div', { className: 'chart-box short' }, lossCanvas),
-      lossValues,
-    ),
-  ),
-  estimatorParams,
-);
-root.removeAttribute('aria-busy');
-markMilestone('page-built');
-
-const matrix = new ConfusionMatrixView(matrixContainer, tooltip);
 
 // ---------------------------------------------------------------------------------------------
 // State helpers.
-
-/** The run (A)–(C) show. */
-function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(session.runs, session.selection.run);
-}
-
-function runColorOf(dir: string, palette: readonly string[]): string {
-  const i = session.runs.findIndex((r) => r.dir === dir);
-  return palette[Math.max(0, i)];
-}
-
-function select(change: Partial<TrainingSelection>): void {
-  // Another run chosen needs its label entropies (the refresh requests them); otherwise nothing is requested.
-  session.select(change);
-  if ('run' in change || 'epoch' in change) publishSelection();
-}
-
-/** The epoch (A) shows for the chosen run, once its label entropies are here. */
-function shownEpoch(chosen: LoadedRun | undefined): number | undefined {
-  const items = chosen !== undefined ? (labelData.get(chosen.dir)?.value?.items ?? []) : [];
-  const index = epochIndex(
-    items.map((i) => i.epoch),
-    session.selection.epoch,
-  );
-  return index >= 0 ? items[index].epoch : undefined;
-}
-
-/** Tells the other views (layer, channel) which run and epoch the user is looking at here. */
-function publishSelection(): void {
-  const chosen = chosenRun();
-  if (chosen === undefined) return;
-  const epoch = shownEpoch(chosen);
-  client.publish(epoch !== undefined ? { run: chosen.dir, epoch } : { run: chosen.dir });
-}
 
 /**
  * Starts a request unless the result for `key` is there or on its way. A previous result stays
@@ -264,7 +127,7 @@ function render(): void {
   );
   const current = index >= 0 ? items[index] : undefined;
   // Charts (B), (C) and (E) mark the epoch the matrix shows.
-  cursorEpoch = current?.epoch;
+  view.cursorEpoch = current?.epoch;
   renderMatrixCard(chosen, labels, items, index, colors);
   renderLabelCharts(chosen, labels, items, current?.epoch, colors);
   renderInputEntropy(palette, colors);
@@ -499,142 +362,6 @@ function renderClassLegend(classes: readonly string[], palette: readonly string[
         scheduleRender();
       });
       return h('li', {}, button);
-    }),
-  );
-}
-
-function renderInputEntropy(palette: readonly string[], colors: ThemeColors): void {
-  const shown = session.runs;
-  const values = shown.map((run) => inputEntropy.get(run.dir)?.value?.items[0]);
-  renderChart(inputEntropyCanvas, {
-    type: 'bar',
-    data: {
-      labels: shown.map((run) => {
-        const n = run.state === 'loaded' ? run.info.manifest.probe.count : undefined;
-        return n === undefined ? shortName(runName(run)) : [shortName(runName(run)), `N = ${n}`];
-      }),
-      datasets: [
-        {
-          label: 'inter-sample entropy',
-          data: values.map((v) => (v === undefined ? null : v.entropy)),
-          backgroundColor: shown.map((run) => runColorOf(run.dir, palette)),
-          borderColor: shown.map((run) => runColorOf(run.dir, palette)),
-          borderWidth: 1,
-          maxBarThickness: 56,
-        },
-        {
-          // The most the estimator can give for N samples: with k ≈ N real sets sit just below it.
-          type: 'line' as const,
-          label: 'ceiling log2 N(N−1)',
-          data: values.map((v) => (v === undefined ? null : v.ceiling)),
-          showLine: false,
-          pointStyle: 'line',
-          pointRadius: 22,
-          pointBorderWidth: 2,
-          borderColor: toCss(colors.foreground),
-          backgroundColor: toCss(colors.foreground),
-        },
-      ],
-    },
-    options: {
-      ...baseOptions(colors),
-      scales: {
-        x: { type: 'category', ...axisStyle(colors, 'run (probe set size)') },
-        y: { type: 'linear', beginAtZero: true, ...axisStyle(colors, 'bits') },
-      },
-      plugins: {
-        tooltip: {
-          ...tooltipStyle(colors),
-          callbacks: {
-            label: (item: TooltipItem<'bar' | 'line'>) => {
-              const v = values[item.dataIndex];
-              if (v === undefined) return '';
-              return item.datasetIndex === 0
-                ? `H = ${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k})`
-                : `ceiling log2 N(N−1) = ${formatNumber(v.ceiling)} bits`;
-            },
-          },
-        },
-      },
-    },
-  });
-  replaceChildren(
-    inputEntropyValues,
-    ...shown.map((run) => {
-      const fetched = inputEntropy.get(run.dir);
-      const v = fetched?.value?.items[0];
-      const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
-      swatch.style.backgroundColor = runColorOf(run.dir, palette);
-      let text: string;
-      if (v !== undefined) {
-        const below = v.ceiling - v.entropy;
-        text = `${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k}); ceiling ${formatNumber(v.ceiling)}, ${formatNumber(below)} below${below < SATURATION_MARGIN_BITS ? ' (saturated)' : ''}`;
-        if (v.unsolved > 0) text += `; ${v.unsolved} duplicate samples without σ`;
-      } else if (fetched?.error !== undefined) text = `failed: ${errorText(fetched.error)}`;
-      else if (run.state === 'failed') text = 'run not readable';
-      else text = progressText(fetched?.progress);
-      return h(
-        'li',
-        { className: fetched?.error !== undefined ? 'error' : '' },
-        swatch,
-        h('span', { className: 'value-name' }, runName(run)),
-        ': ',
-        h('span', { className: 'value' }, text),
-      );
-    }),
-  );
-}
-
-function renderLoss(palette: readonly string[], colors: ThemeColors, chosen: LoadedRun | undefined, epoch: number | undefined): void {
-  const loaded = loadedRuns(session.runs);
-  const log = session.selection.logLoss === true;
-  if (logLossCheckbox.checked !== log) logLossCheckbox.checked = log;
-  const lines = loaded.map((run) => ({ run, line: lossLine(run.info) }));
-  renderChart(lossCanvas, {
-    type: 'line',
-    data: {
-      datasets: lines.map(({ run, line }) => ({
-        label: run.info.name,
-        // A log axis cannot show 0 or less: those losses become gaps.
-        data: log ? line.map((p) => ({ x: p.x, y: p.y !== null && p.y > 0 ? p.y : null })) : line,
-        borderColor: runColorOf(run.dir, palette),
-        backgroundColor: runColorOf(run.dir, palette),
-        borderWidth: run.dir === chosen?.dir ? 2.5 : 1.5,
-        pointRadius: line.length > 40 ? 0 : 2,
-        spanGaps: false,
-      })),
-    },
-    options: {
-      ...baseOptions(colors),
-      parsing: false,
-      interaction: { mode: 'nearest', intersect: false },
-      scales: {
-        x: { type: 'linear', ...axisStyle(colors, 'epoch'), ticks: { color: toCss(colors.foreground), precision: 0 } },
-        y: { type: log ? 'logarithmic' : 'linear', ...axisStyle(colors, 'loss') },
-      },
-      plugins: {
-        tooltip: {
-          ...tooltipStyle(colors),
-          callbacks: {
-            title: (tooltipItems: TooltipItem<'line'>[]) => (tooltipItems.length > 0 ? `epoch ${tooltipItems[0].parsed.x}` : ''),
-            label: (item: TooltipItem<'line'>) => `${lines[item.datasetIndex]?.run.info.name ?? ''}: loss ${formatNumber(item.parsed.y ?? 0)}`,
-          },
-        },
-      },
-    },
-    plugins: [cursorPlugin],
-  });
-  replaceChildren(
-    lossValues,
-    ...lines.map(({ run, line }) => {
-      const swatch = h('span', { className: 'swatch', attrs: { 'aria-hidden': 'true' } });
-      swatch.style.backgroundColor = runColorOf(run.dir, palette);
-      const recorded = line.filter((p): p is { x: number; y: number } => p.y !== null);
-      const lastPoint = recorded[recorded.length - 1];
-      const atEpoch = run.dir === chosen?.dir && epoch !== undefined ? line.find((p) => p.x === epoch) : undefined;
-      let text = lastPoint === undefined ? 'no loss recorded' : `${formatNumber(lastPoint.y)} at epoch ${lastPoint.x}`;
-      if (atEpoch !== undefined && atEpoch !== lastPoint && atEpoch.y !== null) text += `; ${formatNumber(atEpoch.y)} at epoch ${atEpoch.x}`;
-      return h('li', {}, swatch, h('span', { className: 'value-name' }, run.info.name), ': ', h('span', { className: 'value' }, text));
     }),
   );
 }
