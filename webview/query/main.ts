@@ -9,30 +9,14 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { SampleSelection } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
-import { parseQuerySelection } from '../../src/shared/messageValidation';
-import type { LayerInfo, LayerKind, RunInfo } from '../../src/shared/runFormat';
+import type { RunInfo } from '../../src/shared/runFormat';
 import { MAX_VIEW_RUNS, type QuerySamples, type QuerySelection } from '../../src/shared/webviewProtocol';
-import { byId, card, frameScheduler, h, replaceChildren, setText } from '../shared/dom';
-import { epochSliderControl } from '../shared/epochSlider';
+import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { RequestError } from '../shared/hostClient';
 import { errorText } from '../shared/requests';
-import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
-import {
-  boxFaces,
-  channelAt,
-  channelSpan,
-  contains,
-  CUBE,
-  distanceToTAxis,
-  epochAt,
-  epochDepth,
-  layerAt,
-  layerSpan,
-  points,
-  tickIndices,
-  type Point,
-} from './cube';
-import { describeSamples, directSampleSelection, unionIndices } from './samples';
+import { loadedRuns, runName, runStatusLines, type LoadedRun } from '../shared/runs';
+import { channelAt, contains, CUBE, distanceToTAxis, epochAt, layerAt, type Point } from './cube';
+import { directSampleSelection, unionIndices } from './samples';
 import {
   applyLinked,
   channelCount,
@@ -48,168 +32,47 @@ import {
   selectedIndices,
   selectRange,
 } from './selection';
-import { s, titled } from './svg';
-import { ViewSession } from '../shared/viewSession';
-
-const session = new ViewSession<QuerySelection>((value) => parseQuerySelection(value));
-const client = session.client;
-
-/** A selection being dragged on the hypercube: drawn, not yet committed. */
-let draft: QuerySelection | undefined;
-let queryStatus: { text: string; error: boolean } = { text: '', error: false };
-let querying: AbortController | undefined;
-
-const KIND_LABELS: Readonly<Record<LayerKind, string>> = {
-  conv: 'convolution',
-  pool: 'pooling',
-  norm: 'normalisation',
-  activation: 'activation',
-  linear: 'fully connected',
-  flatten: 'flatten',
-  dropout: 'dropout',
-  block: 'block',
-  other: 'other',
-};
-
-// ---------------------------------------------------------------------------------------------
-// Layout, built once; render() fills it.
-
-const root = byId('root');
-
-const runSelect = h('select', { attrs: { id: 'run-select', 'aria-label': 'Run' } });
-const runTitle = h('h1', { className: 'run-title', attrs: { id: 'run-title' } });
-const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
-
-const blocks = h('ol', { className: 'blocks', attrs: { id: 'blocks', 'aria-label': 'Layers of the model, input to output' } });
-
-const cube = s('svg', {
-  id: 'cube',
-  class: 'cube',
-  viewBox: `0 0 ${CUBE.width} ${CUBE.height}`,
-  role: 'application',
-  tabindex: 0,
-  'aria-roledescription': 'hypercube',
-  'aria-describedby': 'cube-help',
-});
-const cubeHelp = h(
-  'p',
-  { className: 'note', attrs: { id: 'cube-help' } },
-  'Drag along L to select layers; drag across L and C (on the front face, or along C) to select one channel of a layer; click or drag along T to pick the epoch. ',
-  'Keys: ← → move the layer (Shift extends), ↑ ↓ pick a channel, Page Up/Down the epoch, Esc clears the channel, then the layers.',
-);
-const channelInput = h('input', { attrs: { id: 'channel-input', type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-describedby': 'channel-range' } });
-const channelRange = h('span', { className: 'note', attrs: { id: 'channel-range' } });
-const clearChannelButton = h('button', { className: 'link-button', attrs: { id: 'clear-channel', type: 'button' } }, 'All channels');
-const epochControl = epochSliderControl('Epoch (T)', 'Epoch (T)');
-const { slider: epochSlider, output: epochLabel } = epochControl;
-
-const samplesAll = h('input', { attrs: { id: 'samples-all', type: 'radio', name: 'samples', value: 'all' } });
-const samplesClasses = h('input', { attrs: { id: 'samples-classes', type: 'radio', name: 'samples', value: 'classes' } });
-const samplesCount = h('input', { attrs: { id: 'samples-count', type: 'radio', name: 'samples', value: 'count' } });
-const classList = h('ul', { className: 'class-list', attrs: { id: 'class-list', 'aria-label': 'Classes' } });
-const selectAllClasses = h('button', { className: 'link-button', attrs: { id: 'classes-all', type: 'button' } }, 'All');
-const selectNoClass = h('button', { className: 'link-button', attrs: { id: 'classes-none', type: 'button' } }, 'None');
-const countInput = h('input', { attrs: { id: 'sample-count', type: 'number', min: 1, step: 1, inputmode: 'numeric', 'aria-label': 'Number of samples' } });
-const countMode = h(
-  'select',
-  { attrs: { id: 'sample-mode', 'aria-label': 'Which samples' } },
-  h('option', { attrs: { value: 'first' } }, 'first'),
-  h('option', { attrs: { value: 'random' } }, 'random'),
-);
-const seedInput = h('input', { attrs: { id: 'sample-seed', type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-label': 'Random seed' } });
-const seedLabel = h('label', { className: 'seed', attrs: { for: 'sample-seed' } }, 'seed');
-
-const sliceText = h('p', { className: 'slice', attrs: { id: 'slice-text' } });
-const targetText = h('p', { className: 'note', attrs: { id: 'query-target' } });
-const queryButton = h('vscode-button', { attrs: { id: 'query-button', title: 'Send this slice to the other views' } }, 'Query');
-const sourceButton = h('vscode-button', { attrs: { id: 'go-to-source', secondary: true } }, 'Go to source');
-const queryStatusEl = h('p', { className: 'message', attrs: { id: 'query-status', role: 'status', 'aria-live': 'polite' } });
-
-replaceChildren(
-  root,
-  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, runSelect)),
+import { renderBlocks } from './blocksView';
+import { chosenRun, describeSlice, samplesOf, shown } from './choices';
+import { renderCube } from './cubeView';
+import {
+  channelInput,
+  channelRange,
+  classList,
+  clearChannelButton,
+  countInput,
+  countMode,
+  cube,
+  epochLabel,
+  epochSlider,
+  queryButton,
+  queryStatusEl,
+  runSelect,
+  runTitle,
+  samplesAll,
+  samplesClasses,
+  samplesCount,
+  seedInput,
+  seedLabel,
+  selectAllClasses,
+  selectNoClass,
+  sliceText,
+  sourceButton,
   status,
-  card(
-    'card-architecture',
-    '(A) Architecture',
-    blocks,
-    h(
-      'p',
-      { className: 'note' },
-      'Click a layer to select it; Shift-click selects a range, Ctrl-click (⌘-click) adds or removes a layer. Enter or Space on a focused block does the same.',
-    ),
-  ),
-  h(
-    'div',
-    { className: 'query-columns' },
-    card(
-      'card-cube',
-      '(B, C) The hypercube dCNN(X, L, C, T)',
-      h('div', { className: 'cube-box' }, cube),
-      h(
-        'div',
-        { className: 'controls' },
-        h('div', { className: 'control' }, h('label', { attrs: { for: 'channel-input' } }, 'Channel (C)'), channelInput, channelRange, clearChannelButton),
-        epochControl.element,
-      ),
-      cubeHelp,
-    ),
-    card(
-      'card-samples',
-      'Samples (X)',
-      h(
-        'fieldset',
-        { className: 'samples' },
-        h('legend', { className: 'visually-hidden' }, 'Which probe samples the slice takes'),
-        h('div', { className: 'radio' }, samplesAll, h('label', { attrs: { for: 'samples-all' } }, 'All samples')),
-        h(
-          'div',
-          { className: 'radio' },
-          samplesClasses,
-          h('label', { attrs: { for: 'samples-classes' } }, 'Some classes'),
-          h('span', { className: 'class-actions' }, selectAllClasses, selectNoClass),
-        ),
-        classList,
-        h(
-          'div',
-          { className: 'radio' },
-          samplesCount,
-          h('label', { attrs: { for: 'samples-count' } }, 'A number of samples:'),
-          countMode,
-          countInput,
-          seedLabel,
-          seedInput,
-        ),
-      ),
-    ),
-  ),
-  h(
-    'section',
-    { className: 'query-bar', attrs: { id: 'query-bar', 'aria-label': 'Query' } },
-    h('div', { className: 'query-text' }, sliceText, targetText, queryStatusEl),
-    h('div', { className: 'query-actions' }, sourceButton, queryButton),
-  ),
-);
-root.removeAttribute('aria-busy');
+  targetText,
+} from './layout';
+import { client, session, view } from './state';
 
 // ---------------------------------------------------------------------------------------------
 // State helpers.
-
-function chosenRun(): LoadedRun | undefined {
-  return selectedOrFirstRun(session.runs, session.selection.run);
-}
-
-function samplesOf(sel: QuerySelection): QuerySamples {
-  return sel.samples ?? { kind: 'all' };
-}
 
 /** Commits a change the user made; publishes the focus layer when it changed, so the Runs tree and the views showing this run follow. */
 function commit(next: QuerySelection): void {
   const run = chosenRun();
   const before = session.selection;
   session.selection = run !== undefined ? reconcile(run.info, { ...next, run: run.dir }) : next;
-  draft = undefined;
-  queryStatus = { text: '', error: false };
+  view.draft = undefined;
+  view.queryStatus = { text: '', error: false };
   session.save();
   // At once rather than on the next frame: a click or key shows its effect before the next event.
   render();
@@ -224,10 +87,6 @@ function commit(next: QuerySelection): void {
   }
 }
 
-function shown(): QuerySelection {
-  return draft ?? session.selection;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
@@ -237,7 +96,10 @@ function render(): void {
   const run = chosenRun();
   renderToolbar(run);
   renderStatus();
-  renderBlocks(run);
+  renderBlocks(run, (index, modifier) => {
+    const chosen = chosenRun();
+    if (chosen !== undefined) commit(clickLayer(chosen.info.manifest.layers, session.selection, index, modifier));
+  });
   renderCube(run);
   renderControls(run);
   renderSamples(run);
@@ -266,240 +128,7 @@ function renderStatus(): void {
   replaceChildren(status, ...lines.map((l) => h('p', {}, l)));
 }
 
-function formatShape(shape: readonly number[]): string {
-  return shape.join('×');
-}
-
-let blocksSignature = '';
-
-function renderBlocks(run: LoadedRun | undefined): void {
-  const info = run?.info;
-  const signature = JSON.stringify(info === undefined ? null : [run?.dir, info.manifest.layers, info.manifest.probe.inputShape, info.manifest.classes.length]);
-  if (signature !== blocksSignature) {
-    blocksSignature = signature;
-    if (info === undefined) replaceChildren(blocks);
-    else
-      replaceChildren(
-        blocks,
-        ioBlock('input', 'Input', formatShape(info.manifest.probe.inputShape), 'probe inputs (layer 0)'),
-        ...info.manifest.layers.map((layer, i) => layerBlock(layer, i)),
-        ioBlock('output', 'Output', String(info.manifest.classes.length), 'logits, one per class'),
-      );
-  }
-  if (info === undefined) return;
-  const sel = shown();
-  const selected = new Set(selectedIndices(info.manifest.layers, sel));
-  const focus = focusIndex(info.manifest.layers, sel);
-  blocks.querySelectorAll<HTMLButtonElement>('button.block').forEach((button) => {
-    const i = Number(button.dataset.index);
-    button.setAttribute('aria-pressed', selected.has(i) ? 'true' : 'false');
-    button.classList.toggle('focus', i === focus);
-  });
-}
-
-function ioBlock(id: string, name: string, shape: string, detail: string): HTMLElement {
-  return h(
-    'li',
-    { className: 'block-item' },
-    h(
-      'div',
-      { className: 'block io', attrs: { id: `block-${id}`, title: detail } },
-      h('span', { className: 'block-name' }, name),
-      h('span', { className: 'block-shape' }, shape),
-    ),
-  );
-}
-
-function layerBlock(layer: LayerInfo, index: number): HTMLElement {
-  const kind = layer.kind in KIND_LABELS ? layer.kind : 'other';
-  const tooltip = [`${layer.name}: ${KIND_LABELS[kind]}${layer.op !== undefined ? ` (${layer.op})` : ''}`, `output ${formatShape(layer.shape)} per sample`];
-  if (layer.source !== undefined) tooltip.push(`defined at ${layer.source.file}:${layer.source.line}`);
-  const button = h(
-    'button',
-    { className: `block kind-${kind}`, attrs: { type: 'button', 'data-index': index, 'aria-pressed': 'false', title: tooltip.join('\n') } },
-    h('span', { className: 'kind-bar', attrs: { 'aria-hidden': 'true' } }),
-    h('span', { className: 'block-index' }, `L${index + 1}`),
-    h('span', { className: 'block-name' }, layer.name),
-    h('span', { className: 'block-op' }, layer.op ?? KIND_LABELS[kind]),
-    h('span', { className: 'block-shape' }, formatShape(layer.shape)),
-  );
-  button.addEventListener('click', (event) => {
-    const run = chosenRun();
-    if (run === undefined) return;
-    const modifier = event.shiftKey ? 'range' : event.ctrlKey || event.metaKey ? 'toggle' : 'none';
-    commit(clickLayer(run.info.manifest.layers, session.selection, index, modifier));
-  });
-  return h('li', { className: 'block-item' }, button);
-}
-
 // The hypercube ------------------------------------------------------------------------------
-
-function renderCube(run: LoadedRun | undefined): void {
-  const children: SVGElement[] = [];
-  const info = run?.info;
-  const layers = info?.manifest.layers ?? [];
-  const epochs = info?.manifest.epochs ?? [];
-  const sel = shown();
-  const L = layers.length;
-  const C = channelScale(layers, sel);
-  const E = epochs.length;
-  const f = CUBE.face;
-  const d = CUBE.depth;
-  const whole = boxFaces(CUBE, f.x, f.x + f.w, f.y, f.y + f.h);
-
-  // Back edges first, then the faces, so the slabs drawn after them sit inside the cube.
-  children.push(s('polygon', { class: 'cube-face top', points: points(whole.top) }), s('polygon', { class: 'cube-face side', points: points(whole.side) }));
-  children.push(s('rect', { id: 'cube-face', class: 'cube-face front', x: f.x, y: f.y, width: f.w, height: f.h }));
-
-  // Each layer's column on the front face, as tall as its share of the C axis: the architecture's silhouette.
-  layers.forEach((layer, i) => {
-    const [x0, x1] = layerSpan(CUBE, i, L);
-    const share = Math.min(1, channelCount(layer) / C);
-    const kind = layer.kind in KIND_LABELS ? layer.kind : 'other';
-    children.push(s('rect', { class: `layer-column kind-${kind}`, x: x0 + 0.5, y: f.y, width: Math.max(0, x1 - x0 - 1), height: f.h * share }));
-    if (i > 0) children.push(s('line', { class: 'grid', x1: x0, y1: f.y, x2: x0 + d.x, y2: f.y + d.y }));
-  });
-
-  // The epoch slice: a plane parallel to the front face at its depth on T.
-  const epochIndex = info !== undefined ? epochs.findIndex((e) => e.epoch === resolvedEpoch(info, sel)) : -1;
-  if (epochIndex >= 0 && E > 1) {
-    const t = epochDepth(epochIndex, E);
-    children.push(s('rect', { id: 'epoch-plane', class: 'epoch-plane', x: f.x + t * d.x, y: f.y + t * d.y, width: f.w, height: f.h }));
-  }
-
-  const selected = selectedIndices(layers, sel);
-  const focus = focusIndex(layers, sel);
-  // The layer slices (Fig. 3B), one box per run of adjacent selected layers.
-  for (const [a, b] of runsOf(selected)) {
-    const [x0] = layerSpan(CUBE, a, L);
-    const [, x1] = layerSpan(CUBE, b, L);
-    const box = boxFaces(CUBE, x0, x1, f.y, f.y + f.h);
-    children.push(
-      s(
-        'g',
-        { class: 'slab layer-slab', 'data-from': a, 'data-to': b },
-        s('polygon', { class: 'slab-front', points: points(box.front) }),
-        s('polygon', { class: 'slab-top', points: points(box.top) }),
-        s('polygon', { class: 'slab-side', points: points(box.side) }),
-      ),
-    );
-  }
-  // The channel slice and its intersection with the focus layer (Fig. 3C).
-  if (sel.channel !== undefined && focus >= 0) {
-    const [y0, y1] = channelSpan(CUBE, sel.channel, C);
-    const slab = boxFaces(CUBE, f.x, f.x + f.w, y0, y1);
-    children.push(
-      s(
-        'g',
-        { class: 'slab channel-slab' },
-        s('polygon', { class: 'slab-front', points: points(slab.front) }),
-        s('polygon', { class: 'slab-side', points: points(slab.side) }),
-      ),
-    );
-    const [x0, x1] = layerSpan(CUBE, focus, L);
-    const cell = boxFaces(CUBE, x0, x1, y0, y1);
-    children.push(
-      titled(
-        s(
-          'g',
-          { id: 'intersection', class: 'intersection', 'data-layer': focus, 'data-channel': sel.channel },
-          s('polygon', { class: 'slab-front', points: points(cell.front) }),
-          s('polygon', { class: 'slab-top', points: points(cell.top) }),
-          s('polygon', { class: 'slab-side', points: points(cell.side) }),
-        ),
-        `${layers[focus].name}, channel ${sel.channel}`,
-      ),
-    );
-  }
-  children.push(
-    s('rect', { class: 'cube-outline', x: f.x, y: f.y, width: f.w, height: f.h }),
-    s('polygon', { class: 'cube-outline', points: points(whole.top) }),
-    s('polygon', { class: 'cube-outline', points: points(whole.side) }),
-  );
-
-  children.push(lAxis(layers, selected), cAxis(layers, sel, C, focus), tAxis(info, epochIndex));
-  replaceChildren(cube as unknown as Element, ...children);
-  cube.setAttribute(
-    'aria-label',
-    info === undefined
-      ? 'Hypercube (no run loaded)'
-      : `Hypercube of ${info.name}: ${L} layers, up to ${Math.max(1, ...layers.map(channelCount))} channels, ${E} epochs. ${describeSlice(info, sel)}`,
-  );
-}
-
-/** Runs of consecutive indices: [[0, 2], [5, 5]] for 0, 1, 2, 5. */
-function runsOf(indices: readonly number[]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const i of indices) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last[1] === i - 1) last[1] = i;
-    else out.push([i, i]);
-  }
-  return out;
-}
-
-function lAxis(layers: readonly LayerInfo[], selected: readonly number[]): SVGElement {
-  const a = CUBE.lAxis;
-  const L = layers.length;
-  const g = s('g', { id: 'l-axis', class: 'axis l-axis', 'data-layers': L });
-  g.appendChild(s('rect', { class: 'axis-band', x: a.x, y: a.y, width: a.w, height: a.h }));
-  const labelEvery = Math.max(1, Math.ceil(L / 24));
-  layers.forEach((layer, i) => {
-    const [x0, x1] = layerSpan(CUBE, i, L);
-    const tick = titled(
-      s('rect', { class: `l-tick${selected.includes(i) ? ' selected' : ''}`, 'data-index': i, x: x0, y: a.y, width: x1 - x0, height: a.h }),
-      `L${i + 1}: ${layer.name}`,
-    );
-    g.appendChild(tick);
-    if (i % labelEvery === 0 || i === L - 1)
-      g.appendChild(s('text', { class: 'tick-label', x: (x0 + x1) / 2, y: a.y + a.h / 2 + 4, 'text-anchor': 'middle' }, String(i + 1)));
-  });
-  g.appendChild(s('text', { class: 'axis-title', x: a.x + a.w / 2, y: a.y + a.h + 20, 'text-anchor': 'middle' }, 'L (layers)'));
-  return g;
-}
-
-function cAxis(layers: readonly LayerInfo[], sel: QuerySelection, C: number, focus: number): SVGElement {
-  const a = CUBE.cAxis;
-  const single = selectedIndices(layers, sel).length === 1 ? layers[focus] : undefined;
-  const g = s('g', { id: 'c-axis', class: 'axis c-axis', 'data-channels': C });
-  g.appendChild(s('rect', { class: 'axis-band', x: a.x, y: a.y, width: a.w, height: a.h }));
-  for (const c of tickIndices(C, 6)) {
-    const [y0, y1] = channelSpan(CUBE, c, C);
-    g.appendChild(s('text', { class: 'tick-label', x: a.x + a.w / 2, y: (y0 + y1) / 2 + 4, 'text-anchor': 'middle' }, String(c)));
-  }
-  if (sel.channel !== undefined && focus >= 0) {
-    const [y0, y1] = channelSpan(CUBE, sel.channel, C);
-    g.appendChild(s('rect', { class: 'c-marker', x: a.x, y: y0, width: a.w, height: Math.max(2, y1 - y0) }));
-  }
-  const title = single !== undefined ? `C (${C} channels of ${single.name})` : `C (channels, up to ${C})`;
-  g.appendChild(
-    s('text', { class: 'axis-title', x: a.x - 10, y: a.y + a.h / 2, 'text-anchor': 'middle', transform: `rotate(-90 ${a.x - 10} ${a.y + a.h / 2})` }, title),
-  );
-  return g;
-}
-
-function tAxis(info: RunInfo | undefined, epochIndex: number): SVGElement {
-  const epochs = info?.manifest.epochs ?? [];
-  const E = epochs.length;
-  const g = s('g', { id: 't-axis', class: 'axis t-axis', 'data-epochs': E });
-  g.appendChild(s('line', { class: 'axis-hit', x1: CUBE.tFrom.x, y1: CUBE.tFrom.y, x2: CUBE.tTo.x, y2: CUBE.tTo.y }));
-  g.appendChild(s('line', { class: 'axis-line', x1: CUBE.tFrom.x, y1: CUBE.tFrom.y, x2: CUBE.tTo.x, y2: CUBE.tTo.y }));
-  const at = (k: number): Point => {
-    const t = epochDepth(k, E);
-    return { x: CUBE.tFrom.x + t * (CUBE.tTo.x - CUBE.tFrom.x), y: CUBE.tFrom.y + t * (CUBE.tTo.y - CUBE.tFrom.y) };
-  };
-  for (const k of tickIndices(E, 6)) {
-    const p = at(k);
-    g.appendChild(s('circle', { class: 'tick-dot', cx: p.x, cy: p.y, r: 2 }));
-    g.appendChild(s('text', { class: 'tick-label', x: p.x + 8, y: p.y + 4 }, String(epochs[k].epoch)));
-  }
-  if (epochIndex >= 0) {
-    const p = at(epochIndex);
-    g.appendChild(s('circle', { id: 't-marker', class: 't-marker', cx: p.x, cy: p.y, r: 5 }));
-  }
-  g.appendChild(s('text', { class: 'axis-title', x: CUBE.tTo.x + 8, y: CUBE.tTo.y - 10 }, 'T (epochs)'));
-  return g;
-}
 
 // Controls -----------------------------------------------------------------------------------
 
@@ -567,23 +196,6 @@ function renderSamples(run: LoadedRun | undefined): void {
   else if (seedInput.value === '') seedInput.value = '0';
 }
 
-function describeSlice(info: RunInfo, sel: QuerySelection): string {
-  const layers = info.manifest.layers;
-  const selected = selectedIndices(layers, sel);
-  const x = describeSamples(samplesOf(sel), info.manifest.classes, info.manifest.probe.count);
-  let l: string;
-  if (selected.length === 0) l = '−';
-  else if (selected.length === 1) l = layers[selected[0]].name;
-  else {
-    const runsList = runsOf(selected).map(([a, b]) => (a === b ? layers[a].name : `${layers[a].name}…${layers[b].name}`));
-    l = `{${runsList.join(', ')}} (${selected.length} layers)`;
-  }
-  const c = sel.channel !== undefined && selected.length > 0 ? `channel ${sel.channel}` : '−';
-  const epoch = resolvedEpoch(info, sel);
-  const t = epoch === undefined ? '−' : `epoch ${epoch}`;
-  return `dCNN(x = ${x}, l = ${l}, c = ${c}, t = ${t})`;
-}
-
 function renderQueryBar(run: LoadedRun | undefined): void {
   const info = run?.info;
   if (info === undefined) {
@@ -619,9 +231,9 @@ function renderQueryBar(run: LoadedRun | undefined): void {
   if (info.manifest.epochs.length === 0) target = 'The run has no finished epoch yet: nothing to query.';
   else if (noClass) target = 'Choose at least one class.';
   setText(targetText, target);
-  setText(queryStatusEl, queryStatus.text);
-  queryStatusEl.classList.toggle('error', queryStatus.error);
-  queryButton.toggleAttribute('disabled', info.manifest.epochs.length === 0 || noClass || querying !== undefined);
+  setText(queryStatusEl, view.queryStatus.text);
+  queryStatusEl.classList.toggle('error', view.queryStatus.error);
+  queryButton.toggleAttribute('disabled', info.manifest.epochs.length === 0 || noClass || view.querying !== undefined);
 
   const focusLayer = focus >= 0 ? layers[focus] : undefined;
   const src = focusLayer?.source;
@@ -701,7 +313,7 @@ cube.addEventListener('pointerdown', (event: PointerEvent) => {
   else if (contains(CUBE.cAxis, p, 2)) {
     if (focusIndex(layers, session.selection) >= 0) mode = 'channel';
     else {
-      queryStatus = { text: 'Select a layer first: a channel is one of its channels.', error: false };
+      view.queryStatus = { text: 'Select a layer first: a channel is one of its channels.', error: false };
       scheduleRender();
     }
   } else if (info.manifest.epochs.length > 0 && distanceToTAxis(CUBE, p) <= 14) mode = 'epoch';
@@ -716,14 +328,14 @@ cube.addEventListener('pointerdown', (event: PointerEvent) => {
     scale: channelScale(layers, session.selection),
     base: session.selection,
   };
-  draft = dragged(drag, p, info);
+  view.draft = dragged(drag, p, info);
   scheduleRender();
 });
 
 cube.addEventListener('pointermove', (event: PointerEvent) => {
   const run = chosenRun();
   if (drag === undefined || run === undefined || event.pointerId !== drag.pointerId) return;
-  draft = dragged(drag, svgPoint(event), run.info);
+  view.draft = dragged(drag, svgPoint(event), run.info);
   scheduleRender();
 });
 
@@ -734,7 +346,7 @@ function endDrag(event: PointerEvent, keep: boolean): void {
   drag = undefined;
   if (cube.hasPointerCapture(event.pointerId)) cube.releasePointerCapture(event.pointerId);
   if (!keep || run === undefined) {
-    draft = undefined;
+    view.draft = undefined;
     scheduleRender();
     return;
   }
@@ -824,7 +436,7 @@ channelInput.addEventListener('change', () => {
   if (text === '') commit(clearChannel(session.selection));
   else if (Number.isInteger(value) && value >= 0 && value < channelCount(layers[focus])) commit(selectChannel(layers, session.selection, focus, value, true));
   else {
-    queryStatus = { text: `${layers[focus].name} has channels 0 to ${channelCount(layers[focus]) - 1}.`, error: true };
+    view.queryStatus = { text: `${layers[focus].name} has channels 0 to ${channelCount(layers[focus]) - 1}.`, error: true };
     channelInput.value = session.selection.channel !== undefined ? String(session.selection.channel) : '';
     scheduleRender();
   }
@@ -880,7 +492,7 @@ sourceButton.addEventListener('click', () => {
   const focus = focusIndex(layers, session.selection);
   if (focus < 0 || layers[focus].source === undefined) return;
   client.request('revealSource', { run: run.dir, layer: layers[focus].name }).catch((err: unknown) => {
-    queryStatus = { text: `Could not open the source: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
+    view.queryStatus = { text: `Could not open the source: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
     scheduleRender();
   });
 });
@@ -903,7 +515,7 @@ queryButton.addEventListener('click', () => {
 
 async function runQuery(): Promise<void> {
   const run = chosenRun();
-  if (run === undefined || querying !== undefined) return;
+  if (run === undefined || view.querying !== undefined) return;
   const info = run.info;
   const epoch = resolvedEpoch(info, session.selection);
   if (epoch === undefined) return;
@@ -911,8 +523,8 @@ async function runQuery(): Promise<void> {
   const selected = selectedIndices(layers, session.selection);
   const focus = focusIndex(layers, session.selection);
   const abort = new AbortController();
-  querying = abort;
-  queryStatus = { text: 'Querying…', error: false };
+  view.querying = abort;
+  view.queryStatus = { text: 'Querying…', error: false };
   scheduleRender();
   try {
     const samples = await sampleSelection(info, run.dir, samplesOf(session.selection), epoch, abort.signal);
@@ -930,14 +542,14 @@ async function runQuery(): Promise<void> {
     };
     const result = await client.request('query', linked, { signal: abort.signal });
     const names = { layer: 'layer view', channel: 'channel view', training: 'training view' } as const;
-    queryStatus = result.opened
+    view.queryStatus = result.opened
       ? { text: `Sent to the ${names[result.target]}.`, error: false }
       : { text: `Sent to the views showing this run; this version has no ${names[result.target]} to open.`, error: false };
   } catch (err) {
-    if (err instanceof RequestError && err.cancelled) queryStatus = { text: '', error: false };
-    else queryStatus = { text: `Query failed: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
+    if (err instanceof RequestError && err.cancelled) view.queryStatus = { text: '', error: false };
+    else view.queryStatus = { text: `Query failed: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
   } finally {
-    querying = undefined;
+    view.querying = undefined;
     scheduleRender();
   }
 }
