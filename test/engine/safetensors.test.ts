@@ -8,15 +8,8 @@ import fc from 'fast-check';
 import { CnnSlicerError } from '../../src/shared/errors';
 import { decodeFloat16, encodeFloat16, float16BitsToFloat32 } from '../../src/core/run/float16';
 import { writeFileAtomic, writeFileAtomicStreamed } from '../../src/core/run/atomicWrite';
-import {
-  DTYPE_SIZE,
-  SafetensorsFile,
-  encodeSafetensorsHeader,
-  parseSafetensorsHeader,
-  writeSafetensors,
-  type SafetensorsDType,
-  type TensorToWrite,
-} from '../../src/core/run/safetensors';
+import { DTYPE_SIZE, SafetensorsFile, parseSafetensorsHeader, type SafetensorsDType } from '../../src/core/run/safetensors';
+import { encodeSafetensorsHeader, writeSafetensors, type TensorToWrite } from '../../src/core/run/safetensorsWrite';
 
 const ALL_DTYPES = Object.keys(DTYPE_SIZE) as SafetensorsDType[];
 

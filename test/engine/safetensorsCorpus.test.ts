@@ -12,12 +12,11 @@ import {
   DTYPE_SIZE,
   MAX_HEADER_BYTES,
   SafetensorsFile,
-  encodeSafetensorsHeader,
   parseSafetensorsHeader,
   type SafetensorsDType,
   type SafetensorsHeader,
-  type TensorToWrite,
 } from '../../src/core/run/safetensors';
+import { encodeSafetensorsHeader, type TensorToWrite } from '../../src/core/run/safetensorsWrite';
 
 const ALL_DTYPES = Object.keys(DTYPE_SIZE) as SafetensorsDType[];
 

@@ -21,7 +21,7 @@ import { writeFileAtomic } from './atomicWrite';
 import { encodeFloat16 } from './float16';
 import { validateManifest } from './manifest';
 import { EPOCHS_FOLDER, epochFolderName } from './runPaths';
-import { writeSafetensors, type TensorToWrite } from './safetensors';
+import { writeSafetensors, type TensorToWrite } from './safetensorsWrite';
 
 export const PROBE_FILE = 'probe.safetensors';
 export const ACTIVATIONS_FILE = 'activations.safetensors';

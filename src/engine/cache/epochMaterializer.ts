@@ -10,7 +10,8 @@ import { promises as fsp } from 'node:fs';
 import { CnnSlicerError } from '../../shared/errors';
 import { runCheckpointBatches } from '../run/checkpoint';
 import { encodeFloat16Checked } from '../../core/run/float16';
-import { safetensorsLayout, type SafetensorsDType, type TensorLayoutEntry } from '../../core/run/safetensors';
+import { type SafetensorsDType } from '../../core/run/safetensors';
+import { safetensorsLayout, type TensorLayoutEntry } from '../../core/run/safetensorsWrite';
 
 /** Metadata of an entry: what it is, and one checksum per tensor under CHECKSUM_PREFIX + name. */
 export const ENTRY_FORMAT = 'cnnslicer-activation-cache';
