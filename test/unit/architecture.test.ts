@@ -1,11 +1,14 @@
 // The rules of docs/architecture.md that ESLint does not see: no import cycle, type-only imports
 // included (import-x/no-cycle passes over those, and a type cycle still ties two modules'
-// designs together).
+// designs together), and no source file over MAX_LINES lines (one module, one job).
 import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
+
+/** The most lines a file of src/ or webview/ may have. */
+const MAX_LINES = 600;
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -70,6 +73,14 @@ describe('architecture (docs/architecture.md)', () => {
   it('has no import cycle in src/ or webview/, type imports included', () => {
     const cycle = findCycle(new Map(files.map((f) => [f, importsOf(f)])));
     assert.equal(cycle, undefined, `import cycle: ${(cycle ?? []).map((f) => relative(root, f)).join(' → ')}`);
+  });
+
+  it(`has no file over ${MAX_LINES} lines in src/ or webview/`, () => {
+    const long = files
+      .map((f) => ({ file: relative(root, f), lines: readFileSync(f, 'utf8').split('\n').length }))
+      .filter((f) => f.lines > MAX_LINES)
+      .map((f) => `${f.file} (${f.lines})`);
+    assert.deepEqual(long, [], `split by job: ${long.join(', ')}`);
   });
 
   it('sees a cycle when there is one, and none in a tree', () => {
