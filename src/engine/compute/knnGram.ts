@@ -68,9 +68,10 @@ import { CnnSlicerError } from '../../shared/errors';
 import { buildGramBlockGraph } from './graphs';
 import { type PointScan, layoutPoints } from './knnGramLayout';
 import { type PooledWorker, giveBack, lendWorkers, postJob } from './knnGramPool';
-import { ABORTED, CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
+import { CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import { DEFAULT_BLOCK_BYTES, type KnnOptions, type KnnResult, U32, U64, checkSignal, messageOf, refinesAll, yieldToEventLoop } from './knnShared';
 import { threadsFromEnvironment } from './threads';
+import { stopAll } from './stageProtocol';
 
 /**
  * Dimensions per float32 product. Smaller is a tighter bound (γb ∝ b) but more, smaller products;
@@ -174,13 +175,6 @@ export class GramWorkers {
     giveBack(this.list.map((w) => w.worker));
     this.list.length = 0;
   }
-}
-
-/** Tells every thread to stop after its current task, and wakes those waiting for a stage. */
-function stopAll(control: Int32Array): void {
-  Atomics.store(control, ABORTED, 1);
-  Atomics.notify(control, STAGE);
-  Atomics.notify(control, LAID_OUT);
 }
 
 /**
@@ -293,7 +287,7 @@ export async function knnGram(
     const after = async () => {
       await finishDeferred();
       workers.report();
-      if (opts.signal?.aborted) stopAll(ctl);
+      if (opts.signal?.aborted) stopAll(ctl, LAID_OUT);
       await yieldToEventLoop();
     };
     let first = 0;
@@ -336,7 +330,7 @@ export async function knnGram(
     const refined = shared.threadRefined.reduce((a, c) => a + c, 0);
     return { n, k, distances: shared.distances, indices: shared.indices, refined, method: 'float32', workerThreads };
   } finally {
-    if (control !== undefined) stopAll(control);
+    if (control !== undefined) stopAll(control, LAID_OUT);
     opts.signal?.removeEventListener('abort', onAbort);
     workers.terminate();
   }

@@ -12,10 +12,10 @@ import { CnnSlicerError } from '../../shared/errors';
 import { loadOrt, makeTensor, trackSession } from '../onnx/ortRuntime';
 import { RADIX_HISTOGRAM, gatherRows, scoreRow, sortRow } from './knnGramRows';
 import { exactSquaredDistance, messageOf } from './knnShared';
+import { ABORTED, claimStageTasks, taskSlot, waitForStage } from './stageProtocol';
 
 // Control words of GramKnnShared.control.
-export const STAGE = 0;
-export const ABORTED = 1;
+export { ABORTED, STAGE } from './stageProtocol';
 /** How many slots of GramKnnShared.deferred workers have claimed (each then holds row + 1). */
 export const DEFERRED = 2;
 /** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
@@ -119,14 +119,7 @@ export function gramBlockSession(model: Uint8Array): Promise<InferenceSession> {
 
 /** For worker threads: blocks until the main thread opens `stage`; undefined once aborted or past the last stage. */
 export function gramStageOpen(shared: GramKnnShared, stage: number): number | undefined {
-  const { control } = shared;
-  if (stage > STAGE_COUNT) return undefined;
-  for (;;) {
-    if (Atomics.load(control, ABORTED) !== 0) return undefined;
-    const current = Atomics.load(control, STAGE);
-    if (current >= stage) return stage;
-    Atomics.wait(control, STAGE, current, 1000);
-  }
+  return waitForStage(shared.control, stage, STAGE_COUNT);
 }
 
 /**
@@ -214,21 +207,13 @@ export class GramKnnThread {
    * between tasks (progress, cancellation, letting the event loop run).
    */
   async work(stage: number, after?: () => Promise<void> | void): Promise<void> {
-    const { control, tasks } = this.s;
-    for (;;) {
-      if (Atomics.load(control, ABORTED) !== 0) return;
-      const t = Atomics.add(control, NEXT + stage - 1, 1);
-      if (t >= tasks[stage - 1]) return;
-      await this.task(stage, t);
-      await after?.();
-    }
+    return claimStageTasks(this.s.control, NEXT, stage, this.s.tasks[stage - 1], (t) => this.task(stage, t), after);
   }
 
   /** Runs task t of `stage`, and counts it done unless another thread did it first. */
   async task(stage: number, t: number): Promise<void> {
     const { control, taskState, tasks, threadTasks, n, taskRows, chunkRows } = this.s;
-    let slot = t;
-    for (let s = 1; s < stage; s++) slot += tasks[s - 1];
+    const slot = taskSlot(tasks, stage, t);
     Atomics.compareExchange(taskState, slot, 0, 1);
     if (stage === STAGE_PRODUCTS) await this.productTask(t * chunkRows, Math.min(n, (t + 1) * chunkRows));
     else this.rowTask(t * taskRows, Math.min(n, (t + 1) * taskRows));

@@ -37,7 +37,6 @@ import { closeWorkers, threadsFromEnvironment, workerEntry } from './threads';
 import { ExactGrid, transposedOperand, dropConstantDimensions } from './knnIntegerGrid';
 import {
   STAGE,
-  ABORTED,
   DONE,
   CONTROL_WORDS,
   STAGE_THRESHOLDS,
@@ -49,6 +48,7 @@ import {
   IntegerKnnShared,
   IntegerKnnThread,
 } from './knnIntegerThread';
+import { stopAll } from './stageProtocol';
 
 export async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, variant: IntegerGemmVariant, opts: KnnOptions): Promise<KnnResult> {
   const kk = k + 1;
@@ -211,10 +211,4 @@ export async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: num
     // (told to stop above) ends after it. Not awaited: the result does not wait for threads to end.
     void closeWorkers(workers.map((w) => w.worker));
   }
-}
-
-/** Tells every thread of an integer k-NN to stop after its current task, and wakes those waiting for a stage. */
-function stopAll(control: Int32Array): void {
-  Atomics.store(control, ABORTED, 1);
-  Atomics.notify(control, STAGE);
 }

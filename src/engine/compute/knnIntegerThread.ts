@@ -6,10 +6,10 @@ import { CnnSlicerError } from '../../shared/errors';
 import { type IntegerGemmVariant, knnIntegerBlockSession } from './graphs';
 import { messageOf } from './knnShared';
 import { integerTensor, operandTensor } from './knnIntegerGrid';
+import { claimStageTasks, taskSlot, waitForStage } from './stageProtocol';
 
 // Control words of IntegerKnnShared.control.
-export const STAGE = 0;
-export const ABORTED = 1;
+export { ABORTED, STAGE } from './stageProtocol';
 /** NEXT + s − 1: the next task of stage s to claim; DONE + s − 1: how many of them are done. */
 export const NEXT = 2;
 export const DONE = 5;
@@ -87,14 +87,7 @@ export interface IntegerKnnShared {
 
 /** For worker threads: blocks until the main thread opens `stage`; undefined once aborted or past the last stage. */
 export function knnStageOpen(shared: IntegerKnnShared, stage: number): number | undefined {
-  const { control } = shared;
-  if (stage > STAGE_COUNT) return undefined;
-  for (;;) {
-    if (Atomics.load(control, ABORTED) !== 0) return undefined;
-    const current = Atomics.load(control, STAGE);
-    if (current >= stage) return stage;
-    Atomics.wait(control, STAGE, current, 1000);
-  }
+  return waitForStage(shared.control, stage, STAGE_COUNT);
 }
 
 /** Reorders a[lo, hi] so that a[nth] holds the value it would have sorted, none larger before it, none smaller after. */
@@ -175,21 +168,13 @@ export class IntegerKnnThread {
    * between tasks (progress, cancellation, letting the event loop run).
    */
   async work(stage: number, after?: () => Promise<void> | void): Promise<void> {
-    const { control, tasks } = this.s;
-    for (;;) {
-      if (Atomics.load(control, ABORTED) !== 0) return;
-      const t = Atomics.add(control, NEXT + stage - 1, 1);
-      if (t >= tasks[stage - 1]) return;
-      await this.task(stage, t);
-      await after?.();
-    }
+    return claimStageTasks(this.s.control, NEXT, stage, this.s.tasks[stage - 1], (t) => this.task(stage, t), after);
   }
 
   /** Runs task t of `stage`, and counts it done unless another thread did it first. */
   async task(stage: number, t: number): Promise<void> {
     const { control, taskState, tasks, threadTasks } = this.s;
-    let slot = t;
-    for (let s = 1; s < stage; s++) slot += tasks[s - 1];
+    const slot = taskSlot(tasks, stage, t);
     Atomics.compareExchange(taskState, slot, 0, 1);
     if (stage === STAGE_THRESHOLDS) await this.thresholdTask(t);
     else if (stage === STAGE_PAIRS) await this.pairTask(t);
