@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import type { RunEntry } from '../../src/extension/runs/runCatalog';
-import { childrenOf, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runs/runsTreeModel';
+import { FLAT_MAX_LAYERS } from '../../src/extension/runs/layerGroups';
+import { childrenOf, layerNodeOf, parentOf, presentNode, TREE_CONTEXT, type RunsTreeNode } from '../../src/extension/runs/runsTreeModel';
+import type { LayerInfo } from '../../src/shared/runFormat';
 import { makeRun } from './extensionFixtures';
 
 function runNode(entry: RunEntry): RunsTreeNode {
@@ -131,5 +133,85 @@ describe('extension runs tree model', () => {
     const before = walk([loadedRun('/a', 'mnist')]).map((n) => presentNode(n).id);
     const after = walk([loadedRun('/a', 'mnist')]).map((n) => presentNode(n).id);
     assert.deepEqual(after, before);
+  });
+
+  describe('layers of a torchvision-sized run, grouped by module path', () => {
+    // A ResNet-18 as the probe records it with layers="blocks": stem, two blocks of layer1 with
+    // their outputs (kind "block"), the reused relu's second call, then the head.
+    const names = [
+      'conv1',
+      'bn1',
+      'relu',
+      'layer1.0.conv1',
+      'layer1.0.bn1',
+      'layer1.0.relu',
+      'layer1.0.conv2',
+      'layer1.0.bn2',
+      'layer1.0.relu#1',
+      'layer1.0',
+      'layer1.1.conv1',
+      'layer1.1.bn1',
+      'layer1.1.relu',
+      'layer1.1.conv2',
+      'layer1.1.bn2',
+      'layer1.1.relu#1',
+      'layer1.1',
+      'layer2.0.downsample.0',
+      'layer2.0.downsample.1',
+      'avgpool',
+      'fc',
+    ];
+    const layers: LayerInfo[] = names.map((name) => ({
+      name,
+      kind: name === 'fc' ? 'linear' : /^layer\d\.\d$/.test(name) ? 'block' : name.includes('conv') || name.includes('downsample.0') ? 'conv' : 'other',
+      shape: name === 'fc' ? [10] : [64, 8, 8],
+    }));
+    const info = makeRun({ dir: '/r', name: 'resnet', manifest: { layers } });
+    const entry: RunEntry = { dir: '/r', state: { kind: 'loaded', info } };
+    const entryOf = (dir: string): RunEntry | undefined => (dir === '/r' ? entry : undefined);
+    const layersGroup = group(runNode(entry), 'Layers');
+
+    it('shows modules as collapsible rows in the model order, and merges a chain of one child', () => {
+      assert.ok(layers.length > FLAT_MAX_LAYERS);
+      const top = childrenOf(layersGroup);
+      assert.deepEqual(labels(top), ['conv1', 'bn1', 'relu', 'layer1', 'layer2.0.downsample', 'avgpool', 'fc']);
+      const layer1 = presentNode(top[3]);
+      assert.equal(layer1.contextValue, TREE_CONTEXT.module);
+      assert.equal(layer1.expandable, true);
+      assert.equal(layer1.description, '14 layers');
+      assert.deepEqual(labels(childrenOf(top[4])), ['0', '1']);
+    });
+
+    it("makes a block output its group's own row, with its channels and its sub-layers under it, full names in tooltips", () => {
+      const block = childrenOf(childrenOf(layersGroup)[3])[0];
+      const p = presentNode(block);
+      assert.equal(p.label, '0');
+      assert.equal(p.contextValue, TREE_CONTEXT.layer);
+      assert.match(p.tooltip ?? '', /^layer1\.0\n/);
+      const under = childrenOf(block);
+      assert.deepEqual(labels(under), ['Channels', 'conv1', 'bn1', 'relu', 'conv2', 'bn2', 'relu#1']);
+      assert.equal(childrenOf(under[0]).length, 64);
+      assert.match(presentNode(under[6]).tooltip ?? '', /^layer1\.0\.relu#1\n/);
+    });
+
+    it('walks back up from every node to the node that lists it, with the same row, for reveal', () => {
+      const nodes = walk([runNode(entry)]);
+      const listedBy = new Map<string, string>();
+      const labelOf = new Map<string, string>();
+      for (const n of nodes) {
+        labelOf.set(presentNode(n).id, presentNode(n).label);
+        for (const c of childrenOf(n)) listedBy.set(presentNode(c).id, presentNode(n).id);
+      }
+      for (const n of nodes.filter((m) => m.kind !== 'run')) {
+        const parent = parentOf(n, entryOf);
+        assert.ok(parent, `${presentNode(n).id} has a parent`);
+        const p = presentNode(parent);
+        assert.equal(p.id, listedBy.get(presentNode(n).id), `parent of ${presentNode(n).id}`);
+        assert.equal(p.label, labelOf.get(p.id));
+      }
+      const revealed = layerNodeOf(entry, 'layer1.1.relu#1');
+      assert.ok(revealed);
+      assert.equal(presentNode(revealed).label, 'relu#1');
+    });
   });
 });

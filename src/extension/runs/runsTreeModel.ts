@@ -7,6 +7,7 @@
 import { formatError } from '../../shared/errors';
 import { COMMAND } from '../commandIds';
 import type { EpochEntry, LayerInfo, LayerKind, RunInfo } from '../../shared/runFormat';
+import { findGroup, layerGroupsOf, type LayerGroup } from './layerGroups';
 import { runEntryLabel, type RunEntry } from './runCatalog';
 import { formatMoment, type RunLivenessStatus } from './runLiveness';
 import {
@@ -25,7 +26,15 @@ import {
 export type RunsTreeNode =
   | { readonly kind: 'run'; readonly entry: RunEntry }
   | { readonly kind: 'layers' | 'epochs' | 'classes'; readonly runDir: string; readonly info: RunInfo }
-  | { readonly kind: 'layer'; readonly runDir: string; readonly layer: LayerInfo }
+  /**
+   * A recorded layer. Under a module group, `label` is its path relative to the group and `info`
+   * the run's, from which a layer that is also a group (a block's output) finds its sub-layers.
+   */
+  | { readonly kind: 'layer'; readonly runDir: string; readonly layer: LayerInfo; readonly label?: string; readonly info?: RunInfo }
+  /** A module path that groups layers but is not recorded itself (`layer1`, `layer1.0` without blocks). */
+  | { readonly kind: 'module'; readonly runDir: string; readonly info: RunInfo; readonly path: string; readonly label: string }
+  /** The channels of a layer that also has sub-layers. */
+  | { readonly kind: 'channels'; readonly runDir: string; readonly layer: LayerInfo; readonly label?: string; readonly info?: RunInfo }
   | { readonly kind: 'channel'; readonly runDir: string; readonly layer: LayerInfo; readonly channel: number }
   | { readonly kind: 'epoch'; readonly runDir: string; readonly epoch: EpochEntry }
   | { readonly kind: 'incompleteEpoch'; readonly runDir: string; readonly epoch: number }
@@ -37,6 +46,7 @@ export const TREE_CONTEXT = {
   runLoading: 'runLoading',
   runFailed: 'runFailed',
   group: 'group',
+  module: 'module',
   layer: 'layer',
   channel: 'channel',
   epoch: 'epoch',
@@ -80,6 +90,28 @@ function nodeId(...parts: readonly (string | number)[]): string {
   return JSON.stringify(parts);
 }
 
+/** The tree node of a group of layers (layerGroups.ts). */
+function nodeOfGroup(runDir: string, info: RunInfo, g: LayerGroup): RunsTreeNode {
+  return g.layer !== undefined
+    ? { kind: 'layer', runDir, layer: g.layer, label: g.label, info }
+    : { kind: 'module', runDir, info, path: g.path, label: g.label };
+}
+
+/** A layer's group in its run's hierarchy, when the node knows its run. */
+function groupOfLayer(node: { readonly layer: LayerInfo; readonly info?: RunInfo }): LayerGroup | undefined {
+  return node.info !== undefined ? findGroup(layerGroupsOf(node.info.manifest.layers), node.layer.name)?.group : undefined;
+}
+
+function channelsOf(runDir: string, layer: LayerInfo): RunsTreeNode[] {
+  // Created only when expanded, so a 4096-feature layer costs nothing until asked.
+  return Array.from({ length: channelCount(layer) }, (_, channel) => ({ kind: 'channel', runDir, layer, channel }));
+}
+
+/** The node above a group (`parent` from findGroup): the Layers group at the top, else the parent's layer or module row. */
+function nodeAbove(runDir: string, info: RunInfo, parent: LayerGroup | undefined): RunsTreeNode {
+  return parent === undefined ? { kind: 'layers', runDir, info } : nodeOfGroup(runDir, info, parent);
+}
+
 export function childrenOf(node: RunsTreeNode): RunsTreeNode[] {
   switch (node.kind) {
     case 'run': {
@@ -93,7 +125,11 @@ export function childrenOf(node: RunsTreeNode): RunsTreeNode[] {
       ];
     }
     case 'layers':
-      return node.info.manifest.layers.map((layer) => ({ kind: 'layer', runDir: node.runDir, layer }));
+      return layerGroupsOf(node.info.manifest.layers).map((g) => nodeOfGroup(node.runDir, node.info, g));
+    case 'module': {
+      const found = findGroup(layerGroupsOf(node.info.manifest.layers), node.path);
+      return (found?.group.children ?? []).map((g) => nodeOfGroup(node.runDir, node.info, g));
+    }
     case 'epochs':
       return [
         ...node.info.manifest.epochs.map((epoch): RunsTreeNode => ({ kind: 'epoch', runDir: node.runDir, epoch })),
@@ -101,9 +137,15 @@ export function childrenOf(node: RunsTreeNode): RunsTreeNode[] {
       ];
     case 'classes':
       return node.info.manifest.classes.map((name, index) => ({ kind: 'class', runDir: node.runDir, index, name }));
-    case 'layer':
-      // Created only when the layer is expanded, so a 4096-feature layer costs nothing until asked.
-      return Array.from({ length: channelCount(node.layer) }, (_, channel) => ({ kind: 'channel', runDir: node.runDir, layer: node.layer, channel }));
+    case 'layer': {
+      const group = groupOfLayer(node);
+      if (group === undefined || group.children.length === 0 || node.info === undefined) return channelsOf(node.runDir, node.layer);
+      const info = node.info;
+      const channels: RunsTreeNode[] = channelCount(node.layer) > 0 ? [{ kind: 'channels', runDir: node.runDir, layer: node.layer, info }] : [];
+      return [...channels, ...group.children.map((g) => nodeOfGroup(node.runDir, info, g))];
+    }
+    case 'channels':
+      return channelsOf(node.runDir, node.layer);
     case 'channel':
     case 'epoch':
     case 'incompleteEpoch':
@@ -133,9 +175,24 @@ export function parentOf(node: RunsTreeNode, entryOf: (dir: string) => RunEntry 
       return entry !== undefined ? { kind: 'run', entry } : undefined;
     }
     case 'layer':
-      return groupNode('layers', node.runDir, entryOf);
-    case 'channel':
-      return { kind: 'layer', runDir: node.runDir, layer: node.layer };
+    case 'module': {
+      const entry = entryOf(node.runDir);
+      if (entry?.state.kind !== 'loaded') return undefined;
+      const info = entry.state.info;
+      const found = findGroup(layerGroupsOf(info.manifest.layers), node.kind === 'layer' ? node.layer.name : node.path);
+      return nodeAbove(node.runDir, info, found?.parent);
+    }
+    case 'channels':
+      return layerNodeAt(node.runDir, node.layer, entryOf);
+    case 'channel': {
+      const layerNode = layerNodeAt(node.runDir, node.layer, entryOf);
+      const entry = entryOf(node.runDir);
+      const info = entry?.state.kind === 'loaded' ? entry.state.info : undefined;
+      const group = info !== undefined ? findGroup(layerGroupsOf(info.manifest.layers), node.layer.name)?.group : undefined;
+      return group !== undefined && group.children.length > 0 && info !== undefined
+        ? { kind: 'channels', runDir: node.runDir, layer: node.layer, info }
+        : layerNode;
+    }
     case 'epoch':
     case 'incompleteEpoch':
       return groupNode('epochs', node.runDir, entryOf);
@@ -144,11 +201,20 @@ export function parentOf(node: RunsTreeNode, entryOf: (dir: string) => RunEntry 
   }
 }
 
+/** A layer's node as childrenOf makes it (its label relative to its group), from the run's current entry. */
+function layerNodeAt(runDir: string, layer: LayerInfo, entryOf: (dir: string) => RunEntry | undefined): RunsTreeNode {
+  const entry = entryOf(runDir);
+  if (entry?.state.kind !== 'loaded') return { kind: 'layer', runDir, layer };
+  const info = entry.state.info;
+  const found = findGroup(layerGroupsOf(info.manifest.layers), layer.name);
+  return found !== undefined ? nodeOfGroup(runDir, info, found.group) : { kind: 'layer', runDir, layer };
+}
+
 /** The node of one layer of a loaded run, to reveal it in the tree; undefined when the run has no such layer. */
 export function layerNodeOf(entry: RunEntry, layer: string): RunsTreeNode | undefined {
   if (entry.state.kind !== 'loaded') return undefined;
   const found = entry.state.info.manifest.layers.find((l) => l.name === layer);
-  return found !== undefined ? { kind: 'layer', runDir: entry.dir, layer: found } : undefined;
+  return found !== undefined ? layerNodeAt(entry.dir, found, (dir) => (dir === entry.dir ? entry : undefined)) : undefined;
 }
 
 /** The tree id of a node, the same presentNode gives it: how a revealed node is recognised among selection events. */
@@ -261,11 +327,33 @@ export function presentNode(node: RunsTreeNode): NodePresentation {
     case 'layer':
       return {
         id: nodeId(node.runDir, 'layer', node.layer.name),
-        label: node.layer.name,
+        label: node.label ?? node.layer.name,
         description: describeLayer(node.layer),
         tooltip: layerTooltip(node.layer),
         icon: { id: LAYER_ICONS[node.layer.kind] ?? LAYER_ICONS.other },
         contextValue: TREE_CONTEXT.layer,
+        expandable: channelCount(node.layer) > 0 || (groupOfLayer(node)?.children.length ?? 0) > 0,
+      };
+    case 'module': {
+      const count = findGroup(layerGroupsOf(node.info.manifest.layers), node.path)?.group.layerCount ?? 0;
+      return {
+        id: nodeId(node.runDir, 'module', node.path),
+        label: node.label,
+        description: `${count} layer${count === 1 ? '' : 's'}`,
+        tooltip: `${node.path}\n${count} recorded layer${count === 1 ? '' : 's'} in this module`,
+        icon: { id: 'symbol-namespace' },
+        contextValue: TREE_CONTEXT.module,
+        expandable: true,
+      };
+    }
+    case 'channels':
+      return {
+        id: nodeId(node.runDir, 'channels', node.layer.name),
+        label: 'Channels',
+        description: String(channelCount(node.layer)),
+        tooltip: `The channels of ${node.layer.name}`,
+        icon: { id: 'symbol-field' },
+        contextValue: TREE_CONTEXT.group,
         expandable: channelCount(node.layer) > 0,
       };
     case 'channel': {
