@@ -212,6 +212,18 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     assert.deepEqual(await pressedBlocks(view), ['fc']);
   });
 
+  it('a view command from the palette asks for the run under its own title, starting on the run of the view in front', async () => {
+    const sess = s();
+    await queryView();
+    await sess.runCommand('CNNSlicer: Open Training View');
+    await sess.page
+      .locator('.quick-input-widget .quick-input-title', { hasText: 'CNNSlicer: Open Training View' })
+      .waitFor({ state: 'visible', timeout: 30_000 });
+    await sess.page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name', { hasText: RUN_NAME }).waitFor({ timeout: 30_000 });
+    await sess.page.keyboard.press('Enter');
+    await sess.waitForTab(TRAINING_TAB);
+  });
+
   it('Open Query View on the sample run, with a slice as in the paper’s Fig. 3, for the README', async function () {
     if (!SCREENSHOTS || !fs.existsSync(SAMPLE_RUN)) this.skip();
     const sess = s();

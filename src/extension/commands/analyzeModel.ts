@@ -52,7 +52,9 @@ export interface AnalyzeModelOptions {
 }
 
 export async function analyzeModel(ctx: CnnSlicerContext, options: AnalyzeModelOptions): Promise<void> {
-  const target = (await explorerTarget(options.clicked, options.selected)) ?? (await pickRunOrModel(ctx.runIndex, ctx.sampleRunDir, true));
+  const target =
+    (await explorerTarget(options.clicked, options.selected)) ??
+    (await pickRunOrModel(ctx.runIndex, ctx.sampleRunDir, true, { title: 'CNNSlicer: Analyze Model' }));
   if (target === undefined) return;
   let info: RunInfo | undefined;
   switch (target.kind) {

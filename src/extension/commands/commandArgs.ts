@@ -37,10 +37,13 @@ export async function runInfoOf(c: CnnSlicerContext, run: string): Promise<RunIn
   return entry?.state.kind === 'loaded' ? entry.state.info : readRunWithProgress(c, run);
 }
 
-/** The run a tree node stands for, read if the index has not finished with it; without a node, the run the user picks. */
-export async function runOfNode(c: CnnSlicerContext, node: unknown): Promise<RunInfo | undefined> {
+/**
+ * The run a tree node stands for, read if the index has not finished with it; without a node, the
+ * run the user picks in a picker titled `title`, starting on the run of the view the user is in.
+ */
+export async function runOfNode(c: CnnSlicerContext, node: unknown, title: string): Promise<RunInfo | undefined> {
   if (!isRunNode(node)) {
-    const run = await pickRun(c.runIndex, c.sampleRunDir);
+    const run = await pickRun(c.runIndex, c.sampleRunDir, { title, preferred: c.panels.activeRunDirs() });
     // A run of the workspace the index has read needs no second reading (nor its progress notification).
     return run === undefined ? undefined : runInfoOf(c, run);
   }
@@ -49,9 +52,9 @@ export async function runOfNode(c: CnnSlicerContext, node: unknown): Promise<Run
 }
 
 /** The run of a layer or channel node of the Runs tree, or the run the user picks; with the node's layer and channel. */
-export async function layerOfNode(c: CnnSlicerContext, node: unknown): Promise<{ info: RunInfo; layer?: string; channel?: number } | undefined> {
+export async function layerOfNode(c: CnnSlicerContext, node: unknown, title: string): Promise<{ info: RunInfo; layer?: string; channel?: number } | undefined> {
   if (!isLayerNode(node)) {
-    const info = await runOfNode(c, node);
+    const info = await runOfNode(c, node, title);
     return info === undefined ? undefined : { info };
   }
   const info = await runInfoOf(c, node.runDir);

@@ -34,22 +34,22 @@ const showLog: CommandFactory = (c) => () => c.log.show();
 
 // From the tree's context menu the argument is the run's node; without one, ask which run.
 const showSummary: CommandFactory = (c) => async (node?: unknown) => {
-  const info = await runOfNode(c, node);
+  const info = await runOfNode(c, node, 'CNNSlicer: Show Run Summary');
   if (info !== undefined) await showRunSummary(c, info);
 };
 
 const trainingView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
-  const info = await runOfNode(c, node);
+  const info = await runOfNode(c, node, 'CNNSlicer: Open Training View');
   if (info !== undefined) openTrainingView(c.panels, info, { preserveFocus: preservesFocus(options) });
 };
 
 const layerView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
-  const target = await layerOfNode(c, node);
+  const target = await layerOfNode(c, node, 'CNNSlicer: Open Layer View');
   if (target !== undefined) await openLayerView(c.panels, target.info, { layer: target.layer }, { preserveFocus: preservesFocus(options) });
 };
 
 const channelView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
-  const target = await layerOfNode(c, node);
+  const target = await layerOfNode(c, node, 'CNNSlicer: Open Channel View');
   if (target !== undefined)
     await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
 };
@@ -65,13 +65,13 @@ const selectChannel: CommandFactory = (c) => async (node?: unknown, options?: un
     if (!open.panel.visible) open.reveal({ preserveFocus: true });
     return;
   }
-  const target = await layerOfNode(c, node);
+  const target = await layerOfNode(c, node, 'CNNSlicer: Show Channel in the Views');
   if (target !== undefined)
     await openChannelView(c.panels, target.info, { layer: target.layer, channel: target.channel }, { preserveFocus: preservesFocus(options) });
 };
 
 const queryView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
-  const target = await layerOfNode(c, node);
+  const target = await layerOfNode(c, node, 'CNNSlicer: Open Query View');
   if (target !== undefined) openQueryView(c.panels, target.info, { layer: target.layer, channel: target.channel, preserveFocus: preservesFocus(options) });
 };
 

@@ -17,6 +17,8 @@ export interface ShowViewOptions<S> {
 
 export class ViewPanels implements vscode.Disposable {
   private readonly panels = new Set<ViewPanel<unknown>>();
+  /** The panel the user was last in: a command run from the palette keeps its panel active, but a click elsewhere may not. */
+  private lastActive: ViewPanel<unknown> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly host: PanelHost) {}
@@ -83,8 +85,22 @@ export class ViewPanels implements vscode.Disposable {
   private track<S>(panel: ViewPanel<S>): ViewPanel<S> {
     const p = panel as ViewPanel<unknown>;
     this.panels.add(p);
-    panel.onDidDispose(() => this.panels.delete(p));
+    if (p.panel.active) this.lastActive = p;
+    const viewState = p.panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.active) this.lastActive = p;
+    });
+    panel.onDidDispose(() => {
+      viewState.dispose();
+      this.panels.delete(p);
+      if (this.lastActive === p) this.lastActive = undefined;
+    });
     return panel;
+  }
+
+  /** The runs of the view the user is in (or was last in), for a run picker to start on; none without an open view. */
+  activeRunDirs(): readonly string[] {
+    const active = [...this.panels].find((p) => p.panel.active) ?? this.lastActive;
+    return active?.runDirs ?? [];
   }
 
   dispose(): void {

@@ -78,18 +78,30 @@ function runPickItem(entry: RunEntry): RunPickItem {
  * Lets the user pick a run; resolves to its folder or manifest path, or undefined when dismissed.
  * The list opens at once and fills when the first workspace scan is done.
  */
-export async function pickRun(runIndex: RunIndex, sampleRunDir: string): Promise<string | undefined> {
-  const picked = await pickRunOrModel(runIndex, sampleRunDir, false);
+export async function pickRun(runIndex: RunIndex, sampleRunDir: string, options: RunPickerOptions): Promise<string | undefined> {
+  const picked = await pickRunOrModel(runIndex, sampleRunDir, false, options);
   return picked?.kind === 'run' ? picked.run : undefined;
 }
 
 /** A run to open, or which kind of model to import; undefined when dismissed. */
 export type PickedTarget = { readonly kind: 'run'; readonly run: string } | { readonly kind: 'import'; readonly ask: 'onnxFile' | 'onnxFolder' };
 
+/** How a run picker reads: the command it asks for, and the run it starts on (the active view's). */
+export interface RunPickerOptions {
+  readonly title: string;
+  /** Runs to start on, first found first: those of the view the user is in. */
+  readonly preferred?: readonly string[];
+}
+
 /** The run picker; with `offerImport`, also the items that import an ONNX model (Analyze Model). */
-export async function pickRunOrModel(runIndex: RunIndex, sampleRunDir: string, offerImport: boolean): Promise<PickedTarget | undefined> {
+export async function pickRunOrModel(
+  runIndex: RunIndex,
+  sampleRunDir: string,
+  offerImport: boolean,
+  options: RunPickerOptions,
+): Promise<PickedTarget | undefined> {
   const quickPick = vscode.window.createQuickPick<RunPickItem>();
-  quickPick.title = 'CNNSlicer: Analyze Model';
+  quickPick.title = options.title;
   quickPick.placeholder = offerImport
     ? 'Pick a run (a folder holding cnnslicer.json), or an ONNX model to import'
     : 'Pick a run (a folder holding cnnslicer.json)';
@@ -112,7 +124,8 @@ export async function pickRunOrModel(runIndex: RunIndex, sampleRunDir: string, o
     // user's Enter. When the runs are known at once, the newest-first list starts on a run.
     const same =
       active === undefined ? undefined : quickPick.items.find((item) => item === active || (active.runDir !== undefined && item.runDir === active.runDir));
-    const first = filled ? undefined : quickPick.items.find((item) => item.runDir !== undefined);
+    const preferred = (options.preferred ?? []).map((dir) => quickPick.items.find((item) => item.runDir === dir)).find((item) => item !== undefined);
+    const first = filled ? undefined : (preferred ?? quickPick.items.find((item) => item.runDir !== undefined));
     const keep = same ?? first;
     if (keep !== undefined) quickPick.activeItems = [keep];
     filled = true;
