@@ -3,6 +3,7 @@
 export const COMMAND = {
   analyzeModel: 'cnnslicer.analyzeModel',
   compareRuns: 'cnnslicer.compareRuns',
+  goToLayer: 'cnnslicer.goToLayer',
   openChannelView: 'cnnslicer.openChannelView',
   openLayerView: 'cnnslicer.openLayerView',
   openQueryView: 'cnnslicer.openQueryView',

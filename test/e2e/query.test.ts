@@ -224,6 +224,22 @@ describe('CNNSlicer query view and CodeLens in VS Code (code-server, end to end)
     await sess.waitForTab(TRAINING_TAB);
   });
 
+  it('Go to Layer finds a layer by part of its name and selects it in the Runs tree and the query view', async () => {
+    const sess = s();
+    await queryView();
+    await sess.runCommand('CNNSlicer: Go to Layer...');
+    await sess.page.locator('.quick-input-widget .quick-input-title', { hasText: 'CNNSlicer: Go to Layer' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await sess.page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name', { hasText: RUN_NAME }).waitFor({ timeout: 30_000 });
+    await sess.page.keyboard.press('Enter');
+    await sess.page.locator('.quick-input-widget .quick-input-title', { hasText: `Go to Layer of ${RUN_NAME}` }).waitFor({ state: 'visible', timeout: 30_000 });
+    await sess.quickInputBox().fill('pool');
+    await sess.page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name', { hasText: 'pool1' }).waitFor({ timeout: 30_000 });
+    await sess.page.keyboard.press('Enter');
+    await sess.treeRow('Runs', 'pool1').and(sess.page.locator('[aria-selected="true"]')).waitFor({ timeout: 30_000 });
+    const view = await queryView();
+    await view.locator('#blocks button.block[aria-pressed="true"]', { hasText: 'pool1' }).waitFor({ timeout: 30_000 });
+  });
+
   it('Open Query View on the sample run, with a slice as in the paper’s Fig. 3, for the README', async function () {
     if (!SCREENSHOTS || !fs.existsSync(SAMPLE_RUN)) this.skip();
     const sess = s();

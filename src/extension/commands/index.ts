@@ -11,6 +11,7 @@ import { TRAINING_VIEW } from '../panels/trainingView';
 import { pickRuns } from '../runs/runPicker';
 import { trainModel } from '../training/trainCommand';
 import { analyzeModel } from './analyzeModel';
+import { goToLayer } from './goToLayer';
 import { isLayerNode, isLayerTarget, layerOfNode, preservesFocus, runInfoOf, runOfNode } from './commandArgs';
 import { showRunSummary } from './readRun';
 
@@ -88,6 +89,8 @@ const showLayer: CommandFactory = (c) => async (target?: unknown) => {
 
 const train: CommandFactory = (c, env) => () => trainModel(c, { extensionPath: env.extensionPath, globalStoragePath: env.globalStoragePath });
 
+const goTo: CommandFactory = (c) => (node?: unknown) => goToLayer(c, node);
+
 const compareRuns: CommandFactory = (c) => async () => {
   const runs = await pickRuns(c.runIndex, { title: 'CNNSlicer: Compare Runs in Training View' });
   if (runs.length > 0) c.panels.show(TRAINING_VIEW, runs);
@@ -108,4 +111,5 @@ export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] =
   [COMMAND.showLayer, showLayer],
   [COMMAND.trainModel, train],
   [COMMAND.compareRuns, compareRuns],
+  [COMMAND.goToLayer, goTo],
 ];
