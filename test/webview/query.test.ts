@@ -388,6 +388,31 @@ describe('query view (headless Chromium)', function () {
     assert.deepEqual(published(view), [{ run: fixture.info.dir, layer: 'conv1' }]);
   });
 
+  it('scrolls the row of blocks to the layer chosen elsewhere when it is out of view, and leaves a row the user scrolled alone', async () => {
+    const view = await openQuery({ viewport: { width: 420, height: 700 } });
+    const visible = (name: string) =>
+      view.page.evaluate((n) => {
+        const row = document.querySelector('#blocks')!.getBoundingClientRect();
+        const b = Array.from(document.querySelectorAll('#blocks button.block'))
+          .find((e) => e.querySelector('.block-name')?.textContent === n)!
+          .getBoundingClientRect();
+        return b.left >= row.left - 0.5 && b.right <= row.right + 0.5;
+      }, name);
+    assert.ok(await view.page.$eval('#blocks', (e) => e.scrollWidth > e.clientWidth), 'the row overflows at this width');
+    await view.push({ kind: 'linked', selection: { run: fixture.info.dir, layer: 'fc' } });
+    await expectPressed(view, ['fc']);
+    await view.page.waitForFunction(() => document.querySelector('#blocks')!.scrollLeft > 0);
+    assert.ok(await visible('fc'));
+    await view.push({ kind: 'linked', selection: { run: fixture.info.dir, layer: 'conv1' } });
+    await expectPressed(view, ['conv1']);
+    await view.page.waitForFunction(() => document.querySelector('#blocks')!.scrollLeft === 0);
+    // Scrolled by hand, then the same layer told again: the row stays.
+    await view.page.$eval('#blocks', (e) => (e.scrollLeft = 60));
+    await view.push({ kind: 'linked', selection: { run: fixture.info.dir, layer: 'conv1' } });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await view.page.$eval('#blocks', (e) => e.scrollLeft), 60);
+  });
+
   it('Go to source asks the host to open the focus layer’s recorded line; a layer without one cannot', async () => {
     const view = await openQuery();
     await block(view, 'pool1').click();

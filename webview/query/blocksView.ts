@@ -35,11 +35,29 @@ export function renderBlocks(run: LoadedRun | undefined, pick: PickLayer): void 
   const sel = shown();
   const selected = new Set(selectedIndices(info.manifest.layers, sel));
   const focus = focusIndex(info.manifest.layers, sel);
+  let focusButton: HTMLButtonElement | undefined;
   blocks.querySelectorAll<HTMLButtonElement>('button.block').forEach((button) => {
     const i = Number(button.dataset.index);
     button.setAttribute('aria-pressed', selected.has(i) ? 'true' : 'false');
     button.classList.toggle('focus', i === focus);
+    if (i === focus) focusButton = button;
   });
+  // The row follows the selection (a layer chosen in the tree, Go to Layer, the hypercube): at
+  // 50–150 layers the focus block is usually off screen. Only when the focus changes, so a row the
+  // user scrolled by hand stays where it is.
+  const focusKey = `${run?.dir}|${focus}`;
+  if (focusButton !== undefined && focusKey !== lastFocusKey) scrollIntoRow(focusButton);
+  lastFocusKey = focusKey;
+}
+
+let lastFocusKey = '';
+
+/** Scrolls the row of blocks sideways so that `button` is in view, centred when it was out of it; never the page. */
+function scrollIntoRow(button: HTMLElement): void {
+  const row = blocks.getBoundingClientRect();
+  const b = button.getBoundingClientRect();
+  if (b.left >= row.left && b.right <= row.right) return;
+  blocks.scrollLeft += b.left - row.left - (row.width - b.width) / 2;
 }
 
 export function ioBlock(id: string, name: string, shape: string, detail: string): HTMLElement {
