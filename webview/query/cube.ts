@@ -145,3 +145,28 @@ export function tickIndices(count: number, max: number): number[] {
   for (let i = 0; i < max; i++) out.add(Math.round(i * step));
   return [...out].sort((a, b) => a - b);
 }
+
+/** Round steps for the L axis's numbers: 1, 2, 5, 10, 20, 25, 50, 100, … */
+const ROUND_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+
+/**
+ * Layer indices whose numbers (index + 1) the L axis writes, for `count` layers on an axis of
+ * `axisWidth` units: 1, the multiples of a round step, and the last layer, never two closer than
+ * their text needs (`charWidth` per digit plus `gap`), so 140 layers do not print "…133139140".
+ */
+export function layerLabelIndices(count: number, axisWidth: number, charWidth = 7, gap = 6): number[] {
+  if (count <= 0) return [];
+  const need = String(count).length * charWidth + gap;
+  const minEvery = Math.max(1, Math.ceil(need / (axisWidth / count)));
+  const step = ROUND_STEPS.find((s) => s >= minEvery) ?? minEvery;
+  const candidates = [0];
+  for (let n = step; n <= count; n += step) if (n - 1 > 0) candidates.push(n - 1);
+  if (candidates[candidates.length - 1] !== count - 1) candidates.push(count - 1);
+  const kept: number[] = [];
+  for (const i of candidates) {
+    if (kept.length === 0 || i - kept[kept.length - 1] >= minEvery) kept.push(i);
+    // Too close: the last layer's number replaces the one before it (farther from the one before that).
+    else if (i === count - 1 && kept.length > 1) kept[kept.length - 1] = i;
+  }
+  return kept;
+}

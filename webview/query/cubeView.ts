@@ -5,7 +5,7 @@ import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
 import { type QuerySelection } from '../../src/shared/webviewProtocol';
 import { replaceChildren } from '../shared/dom';
 import { type LoadedRun } from '../shared/runs';
-import { boxFaces, channelSpan, CUBE, epochDepth, layerSpan, points, tickIndices, type Point } from './cube';
+import { boxFaces, channelSpan, CUBE, epochDepth, layerLabelIndices, layerSpan, points, tickIndices, type Point } from './cube';
 import { channelCount, channelScale, focusIndex, resolvedEpoch, selectedIndices } from './selection';
 import { s, titled } from './svg';
 import { describeSlice, runsOf, shown } from './choices';
@@ -110,7 +110,7 @@ export function lAxis(layers: readonly LayerInfo[], selected: readonly number[])
   const L = layers.length;
   const g = s('g', { id: 'l-axis', class: 'axis l-axis', 'data-layers': L });
   g.appendChild(s('rect', { class: 'axis-band', x: a.x, y: a.y, width: a.w, height: a.h }));
-  const labelEvery = Math.max(1, Math.ceil(L / 24));
+  const labelled = new Set(layerLabelIndices(L, a.w));
   layers.forEach((layer, i) => {
     const [x0, x1] = layerSpan(CUBE, i, L);
     const tick = titled(
@@ -118,8 +118,7 @@ export function lAxis(layers: readonly LayerInfo[], selected: readonly number[])
       `L${i + 1}: ${layer.name}`,
     );
     g.appendChild(tick);
-    if (i % labelEvery === 0 || i === L - 1)
-      g.appendChild(s('text', { class: 'tick-label', x: (x0 + x1) / 2, y: a.y + a.h / 2 + 4, 'text-anchor': 'middle' }, String(i + 1)));
+    if (labelled.has(i)) g.appendChild(s('text', { class: 'tick-label', x: (x0 + x1) / 2, y: a.y + a.h / 2 + 4, 'text-anchor': 'middle' }, String(i + 1)));
   });
   g.appendChild(s('text', { class: 'axis-title', x: a.x + a.w / 2, y: a.y + a.h + 20, 'text-anchor': 'middle' }, 'L (layers)'));
   return g;
