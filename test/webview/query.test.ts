@@ -413,6 +413,34 @@ describe('query view (headless Chromium)', function () {
     assert.equal(await view.page.$eval('#blocks', (e) => e.scrollLeft), 60);
   });
 
+  it('draws a selected layer’s slab inside the cube: its side face shows above the front face, never over the layers after it', async () => {
+    const view = await openQuery();
+    await block(view, 'conv1').click();
+    await expectPressed(view, ['conv1']);
+    await view.page.locator('.layer-slab .slab-side').waitFor();
+    const hits = await view.page.evaluate(() => {
+      const svg = document.querySelector<SVGSVGElement>('#cube')!;
+      const side = document.querySelector<SVGPolygonElement>('.layer-slab .slab-side')!;
+      const front = document.querySelector<SVGRectElement>('#cube-face')!;
+      // Hit-testing sees what is drawn, clip paths included, once the shape takes pointer events.
+      side.style.pointerEvents = 'all';
+      const corner = side.points.getItem(0);
+      const fy = front.y.baseVal.value;
+      const fh = front.height.baseVal.value;
+      // (Plain loops: a named function here would be compiled to a helper the page does not have.)
+      const found: boolean[] = [];
+      for (const y of [fy - 3, fy + fh / 2]) {
+        const p = svg.createSVGPoint();
+        p.x = corner.x + 10;
+        p.y = y;
+        const q = p.matrixTransform(svg.getScreenCTM()!);
+        found.push(document.elementFromPoint(q.x, q.y) === side);
+      }
+      return { aboveFront: found[0], overLaterLayers: found[1] };
+    });
+    assert.deepEqual(hits, { aboveFront: true, overLaterLayers: false });
+  });
+
   it('Go to source asks the host to open the focus layer’s recorded line; a layer without one cannot', async () => {
     const view = await openQuery();
     await block(view, 'pool1').click();

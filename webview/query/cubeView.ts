@@ -25,6 +25,23 @@ export function renderCube(run: LoadedRun | undefined): void {
   const d = CUBE.depth;
   const whole = boxFaces(CUBE, f.x, f.x + f.w, f.y, f.y + f.h);
 
+  // What lies behind the front face is hidden by it: a slab's side face (and the intersection's)
+  // inside the cube is drawn only where it shows above or beside the front face, not over the
+  // layers after it.
+  children.push(
+    s(
+      'defs',
+      {},
+      s(
+        'clipPath',
+        { id: 'outside-front' },
+        s('path', {
+          'clip-rule': 'evenodd',
+          d: `M0 0H${CUBE.width}V${CUBE.height}H0Z M${f.x} ${f.y}h${f.w}v${f.h}h${-f.w}Z`,
+        }),
+      ),
+    ),
+  );
   // Back edges first, then the faces, so the slabs drawn after them sit inside the cube.
   children.push(s('polygon', { class: 'cube-face top', points: points(whole.top) }), s('polygon', { class: 'cube-face side', points: points(whole.side) }));
   children.push(s('rect', { id: 'cube-face', class: 'cube-face front', x: f.x, y: f.y, width: f.w, height: f.h }));
@@ -58,7 +75,7 @@ export function renderCube(run: LoadedRun | undefined): void {
         { class: 'slab layer-slab', 'data-from': a, 'data-to': b },
         s('polygon', { class: 'slab-front', points: points(box.front) }),
         s('polygon', { class: 'slab-top', points: points(box.top) }),
-        s('polygon', { class: 'slab-side', points: points(box.side) }),
+        s('polygon', { class: 'slab-side', points: points(box.side), 'clip-path': 'url(#outside-front)' }),
       ),
     );
   }
@@ -83,7 +100,7 @@ export function renderCube(run: LoadedRun | undefined): void {
           { id: 'intersection', class: 'intersection', 'data-layer': focus, 'data-channel': sel.channel },
           s('polygon', { class: 'slab-front', points: points(cell.front) }),
           s('polygon', { class: 'slab-top', points: points(cell.top) }),
-          s('polygon', { class: 'slab-side', points: points(cell.side) }),
+          s('polygon', { class: 'slab-side', points: points(cell.side), 'clip-path': 'url(#outside-front)' }),
         ),
         `${layers[focus].name}, channel ${sel.channel}`,
       ),
