@@ -71,7 +71,7 @@ import { type PooledWorker, giveBack, lendWorkers, postJob } from './knnGramPool
 import { CONTROL_WORDS, DEFERRED, DONE, type GramKnnShared, GramKnnThread, LAID_OUT, STAGE, STAGE_COUNT, STAGE_PRODUCTS } from './knnGramThread';
 import { DEFAULT_BLOCK_BYTES, type KnnOptions, type KnnResult, U32, U64, checkSignal, messageOf, refinesAll, yieldToEventLoop } from './knnShared';
 import { threadsFromEnvironment } from './threads';
-import { stopAll } from './stageProtocol';
+import { runStages, stopAll } from './stageProtocol';
 
 /**
  * Dimensions per float32 product. Smaller is a tighter bound (γb ∝ b) but more, smaller products;
@@ -290,30 +290,22 @@ export async function knnGram(
       if (opts.signal?.aborted) stopAll(ctl, LAID_OUT);
       await yieldToEventLoop();
     };
-    let first = 0;
-    for (let stage = 1; stage <= STAGE_COUNT; stage++) {
-      if (stage > 1) {
-        Atomics.store(ctl, STAGE, stage);
-        Atomics.notify(ctl, STAGE);
-      }
-      if (callerComputes) await (await mainThread()).work(stage, after);
-      checkSignal(opts.signal);
-      // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
-      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.anyRunning) {
+    await runStages({
+      control: ctl,
+      taskState: shared.taskState,
+      tasks,
+      stageCount: STAGE_COUNT,
+      done: DONE,
+      callerComputes,
+      thread: mainThread,
+      after,
+      check: () => checkSignal(opts.signal),
+      workersRunning: () => workers.anyRunning,
+      workerProgress: async () => {
         await new Promise<void>((resolve) => (workers.wake = resolve));
         workers.wake = undefined;
-        checkSignal(opts.signal);
-      }
-      // A task a failed worker left undone is run here.
-      for (let t = 0; t < tasks[stage - 1]; t++) {
-        if (Atomics.load(shared.taskState, first + t) !== 2) {
-          await (await mainThread()).task(stage, t);
-          await after();
-          checkSignal(opts.signal);
-        }
-      }
-      first += tasks[stage - 1];
-    }
+      },
+    });
     // The rows workers left here last, every worker being done with its tasks.
     for (const end = Atomics.load(ctl, DEFERRED); deferredDone < end; deferredDone++) {
       const row = Atomics.load(shared.deferred, deferredDone);

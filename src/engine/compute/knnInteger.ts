@@ -34,7 +34,7 @@ import { CnnSlicerError } from '../../shared/errors';
 import { type IntegerGemmVariant } from './graphs';
 import { type KnnOptions, type KnnResult, PARALLEL_MIN_WORK, checkSignal, messageOf, yieldToEventLoop } from './knnShared';
 import { closeWorkers, threadsFromEnvironment, workerEntry } from './threads';
-import { ExactGrid, transposedOperand, dropConstantDimensions } from './knnIntegerGrid';
+import { type ExactGrid, transposedOperand, dropConstantDimensions } from './knnIntegerGrid';
 import {
   STAGE,
   DONE,
@@ -48,7 +48,7 @@ import {
   IntegerKnnShared,
   IntegerKnnThread,
 } from './knnIntegerThread';
-import { stopAll } from './stageProtocol';
+import { runStages, stopAll } from './stageProtocol';
 
 export async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: number, variant: IntegerGemmVariant, opts: KnnOptions): Promise<KnnResult> {
   const kk = k + 1;
@@ -177,30 +177,22 @@ export async function knnInteger(grid: ExactGrid, n: number, dIn: number, k: num
       if (opts.signal?.aborted) stopAll(ctl);
       await yieldToEventLoop();
     };
-    let first = 0;
-    for (let stage = 1; stage <= STAGE_COUNT; stage++) {
-      if (stage > 1) {
-        Atomics.store(ctl, STAGE, stage);
-        Atomics.notify(ctl, STAGE);
-      }
-      if (callerComputes) await (await mainThread()).work(stage, after);
-      checkSignal(opts.signal);
-      // Tasks still in the workers' hands: wait for them, unless every worker has stopped.
-      while (Atomics.load(ctl, DONE + stage - 1) < tasks[stage - 1] && workers.some((w) => !w.stopped)) {
+    await runStages({
+      control: ctl,
+      taskState: shared.taskState,
+      tasks,
+      stageCount: STAGE_COUNT,
+      done: DONE,
+      callerComputes,
+      thread: mainThread,
+      after,
+      check: () => checkSignal(opts.signal),
+      workersRunning: () => workers.some((w) => !w.stopped),
+      workerProgress: async () => {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
-        checkSignal(opts.signal);
-      }
-      // A task a failed worker left undone is run here.
-      for (let t = 0; t < tasks[stage - 1]; t++) {
-        if (Atomics.load(shared.taskState, first + t) !== 2) {
-          await (await mainThread()).task(stage, t);
-          await after();
-          checkSignal(opts.signal);
-        }
-      }
-      first += tasks[stage - 1];
-    }
+      },
+    });
     report();
     const workerThreads = shared.threadTasks.reduce((a, c, id) => a + (id > 0 && c > 0 ? 1 : 0), 0);
     return { n, k, distances: shared.distances, indices: shared.indices, refined: 0, method: 'integer', workerThreads };
