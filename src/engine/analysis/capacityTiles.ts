@@ -10,11 +10,9 @@
 // distances (capacityRange 'channel') or the layer's largest distance ('layer', taken once over
 // the whole layer first), so the matrix is the one the untiled computation gives, bit for bit.
 import { CnnSlicerError } from '../../shared/errors';
-import { codeChannelMaps } from '../compute/capacityCodes';
-import { forEachChannelChunk } from '../compute/pairwiseDistances';
+import { codeChannelMaps, layerMaxDistance } from '../compute/capacityCodes';
 import { capacityMatrixOfCodes } from '../compute/capacityParallel';
 import { codeBytes, type CapacityMatrix, type CapacityParams } from '../estimators';
-import { maxDistance } from '../estimators/channelCapacity';
 import { createCapacityArena, type CapacityArena } from '../estimators/capacityWasm';
 
 /** Bytes of bin codes held at once: with both layers' activations and the threads' buffers, an analysis stays under ~1.2 GB. */
@@ -43,23 +41,6 @@ function channelRange(maps: LayerMaps, n: number, c0: number, count: number): Fl
   const out = new Float32Array(n * count * S);
   for (let i = 0; i < n; i++) out.set(data.subarray((i * C + c0) * S, (i * C + c0 + count) * S), i * count * S);
   return out;
-}
-
-/** The largest pair distance over every channel of a layer: its bins' upper end for capacityRange 'layer'. */
-async function layerMaxDistance(maps: LayerMaps, n: number, signal: AbortSignal | undefined): Promise<number> {
-  const pairs = (n * (n - 1)) / 2;
-  let max = 0;
-  await forEachChannelChunk(
-    maps.data,
-    n,
-    maps.channels,
-    maps.mapSize,
-    (c0, count, distances) => {
-      for (let c = 0; c < count; c++) max = Math.max(max, maxDistance(distances, c * pairs, pairs, c0 + c));
-    },
-    { ...(signal ? { signal } : {}) },
-  );
-  return max;
 }
 
 /** Column and row chunk sizes whose codes fit the budget together (at least one channel each). */
@@ -92,52 +73,37 @@ export async function capacityMatrixTiled(
   const progress = (done: number, total: number): void => options.onProgress?.(step + (total > 0 ? Math.min(done / total, 1) : 0), steps);
 
   const layer = params.capacityRange === 'layer' && tiles > 1;
-  const upperI = layer ? await layerMaxDistance(li, n, signal) : undefined;
-  const upperJ = layer ? await layerMaxDistance(lj, n, signal) : undefined;
+  const upperI = layer ? await layerMaxDistance(li.data, n, li.channels, li.mapSize, signal ? { signal } : {}) : undefined;
+  const upperJ = layer ? await layerMaxDistance(lj.data, n, lj.channels, lj.mapSize, signal ? { signal } : {}) : undefined;
 
   // One WebAssembly arena for a tile's codes, reused by every tile (a memory cannot shrink, and a
   // new one per tile would leave the old ones to the garbage collector).
   const arena: CapacityArena | undefined = createCapacityArena([codeBytes(colChunk, pairs), codeBytes(rowChunk, pairs)]);
   const start = arena?.next ?? 0;
+  // Channels [c0, c0 + count) of a layer as codes, in the arena after what it holds now.
+  const codeRange = (maps: LayerMaps, c0: number, count: number, upper: number | undefined) =>
+    codeChannelMaps(
+      channelRange(maps, n, c0, count),
+      n,
+      count,
+      maps.mapSize,
+      params,
+      { arena, shared: true },
+      { ...(signal ? { signal } : {}), ...(sample ? { sample } : {}), ...(upper !== undefined ? { layerUpper: upper } : {}), onProgress: progress },
+    );
   const capacity = new Float32Array(li.channels * lj.channels);
   const hA = new Float32Array(li.channels);
   const hB = new Float32Array(lj.channels);
   for (let a0 = 0; a0 < li.channels; a0 += colChunk) {
     const aCount = Math.min(colChunk, li.channels - a0);
     if (arena !== undefined) arena.next = start;
-    const columns = await codeChannelMaps(
-      channelRange(li, n, a0, aCount),
-      n,
-      aCount,
-      li.mapSize,
-      params,
-      { arena, shared: true },
-      {
-        ...(signal ? { signal } : {}),
-        ...(sample ? { sample } : {}),
-        ...(upperI !== undefined ? { layerUpper: upperI } : {}),
-        onProgress: progress,
-      },
-    );
+    const columns = await codeRange(li, a0, aCount, upperI);
     step++;
     const mark = arena?.next ?? 0;
     for (let b0 = 0; b0 < lj.channels; b0 += rowChunk) {
       const bCount = Math.min(rowChunk, lj.channels - b0);
       if (arena !== undefined) arena.next = mark;
-      const rows = await codeChannelMaps(
-        channelRange(lj, n, b0, bCount),
-        n,
-        bCount,
-        lj.mapSize,
-        params,
-        { arena, shared: true },
-        {
-          ...(signal ? { signal } : {}),
-          ...(sample ? { sample } : {}),
-          ...(upperJ !== undefined ? { layerUpper: upperJ } : {}),
-          onProgress: progress,
-        },
-      );
+      const rows = await codeRange(lj, b0, bCount, upperJ);
       step++;
       const m = await capacityMatrixOfCodes(columns, rows, { ...(signal ? { signal } : {}), onProgress: progress });
       step++;

@@ -76,23 +76,31 @@ export async function codeChannelMaps(
   }
   const progress = (pass: number) => (done: number, total: number) => opts.onProgress?.(pass * total + done, passes * total);
   let layerUpper: number | undefined = given;
-  if (passes === 2) {
-    let max = 0;
-    await forEachChannelChunk(
-      maps,
-      n,
-      C,
-      S,
-      (c0, count, distances) => {
-        for (let c = 0; c < count; c++) max = Math.max(max, maxDistance(distances, c * allPairs, allPairs, c0 + c));
-      },
-      { ...opts, onProgress: progress(0) },
-    );
-    layerUpper = max;
-  }
+  if (passes === 2) layerUpper = await layerMaxDistance(maps, n, C, S, { ...opts, onProgress: progress(0) });
   await forEachChannelChunk(maps, n, C, S, (c0, _count, distances) => codeChannelChunk(coded, c0, distances, allPairs, layerUpper, opts.sample), {
     ...opts,
     onProgress: progress(passes - 1),
   });
   return coded;
+}
+
+/**
+ * The largest pair distance over every channel of n × C × S maps: the bins' upper end for
+ * capacityRange 'layer' (the first pass of codeChannelMaps, and of a layer coded a tile at a
+ * time, analysis/capacityTiles.ts). Throws on a non-finite distance.
+ */
+export async function layerMaxDistance(maps: Float32Array, n: number, C: number, S: number, opts: PairwiseOptions = {}): Promise<number> {
+  const allPairs = (n * (n - 1)) / 2;
+  let max = 0;
+  await forEachChannelChunk(
+    maps,
+    n,
+    C,
+    S,
+    (c0, count, distances) => {
+      for (let c = 0; c < count; c++) max = Math.max(max, maxDistance(distances, c * allPairs, allPairs, c0 + c));
+    },
+    opts,
+  );
+  return max;
 }
