@@ -185,13 +185,10 @@ export function parentOf(node: RunsTreeNode, entryOf: (dir: string) => RunEntry 
     case 'channels':
       return layerNodeAt(node.runDir, node.layer, entryOf);
     case 'channel': {
-      const layerNode = layerNodeAt(node.runDir, node.layer, entryOf);
-      const entry = entryOf(node.runDir);
-      const info = entry?.state.kind === 'loaded' ? entry.state.info : undefined;
-      const group = info !== undefined ? findGroup(layerGroupsOf(info.manifest.layers), node.layer.name)?.group : undefined;
-      return group !== undefined && group.children.length > 0 && info !== undefined
-        ? { kind: 'channels', runDir: node.runDir, layer: node.layer, info }
-        : layerNode;
+      // A layer that also has sub-layers lists its channels under its Channels row.
+      const at = layerGroupAt(node.runDir, node.layer, entryOf);
+      if (at !== undefined && at.group.children.length > 0) return { kind: 'channels', runDir: node.runDir, layer: node.layer, info: at.info };
+      return at !== undefined ? nodeOfGroup(node.runDir, at.info, at.group) : { kind: 'layer', runDir: node.runDir, layer: node.layer };
     }
     case 'epoch':
     case 'incompleteEpoch':
@@ -203,11 +200,16 @@ export function parentOf(node: RunsTreeNode, entryOf: (dir: string) => RunEntry 
 
 /** A layer's node as childrenOf makes it (its label relative to its group), from the run's current entry. */
 function layerNodeAt(runDir: string, layer: LayerInfo, entryOf: (dir: string) => RunEntry | undefined): RunsTreeNode {
+  const at = layerGroupAt(runDir, layer, entryOf);
+  return at !== undefined ? nodeOfGroup(runDir, at.info, at.group) : { kind: 'layer', runDir, layer };
+}
+
+/** A layer's row in its run's hierarchy, with the run, from the run's current entry; undefined while the run is not loaded. */
+function layerGroupAt(runDir: string, layer: LayerInfo, entryOf: (dir: string) => RunEntry | undefined): { info: RunInfo; group: LayerGroup } | undefined {
   const entry = entryOf(runDir);
-  if (entry?.state.kind !== 'loaded') return { kind: 'layer', runDir, layer };
-  const info = entry.state.info;
-  const found = findGroup(layerGroupsOf(info.manifest.layers), layer.name);
-  return found !== undefined ? nodeOfGroup(runDir, info, found.group) : { kind: 'layer', runDir, layer };
+  if (entry?.state.kind !== 'loaded') return undefined;
+  const found = findGroup(layerGroupsOf(entry.state.info.manifest.layers), layer.name);
+  return found !== undefined ? { info: entry.state.info, group: found.group } : undefined;
 }
 
 /** The node of one layer of a loaded run, to reveal it in the tree; undefined when the run has no such layer. */
