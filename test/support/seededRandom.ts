@@ -1,12 +1,3 @@
-// The one seeded generator of the tests and benchmarks: mulberry32, a uniform [0, 1) stream that is
-// the same on every machine, so fixtures are identical everywhere and a failing seed reproduces.
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The one seeded generator of the tests and benchmarks: the product's (src/shared/seededRandom.ts),
+// so fixtures are identical on every machine and a failing seed reproduces.
+export { seededRandom } from '../../src/shared/seededRandom';

@@ -2,24 +2,14 @@
 // The engine's own selections are `all`, one class, or indices; several classes become the union of
 // their samples' indices, which the view learns from the engine (the probe labels stay there).
 import type { SampleSelection } from '../../src/shared/engineProtocol';
+import { seededRandom } from '../../src/shared/seededRandom';
 import type { QuerySamples } from '../../src/shared/webviewProtocol';
-
-/** mulberry32: the same seed draws the same samples in every view and on every machine. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct indices of 0 … total − 1 drawn with `seed` (a partial Fisher–Yates shuffle), ascending. */
 export function randomSampleIndices(total: number, count: number, seed: number): number[] {
   const n = Math.min(count, total);
   const pool = Array.from({ length: total }, (_, i) => i);
+  // The same seed draws the same samples in every view and on every machine.
   const rand = seededRandom(seed);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(rand() * (total - i));

@@ -11,6 +11,7 @@
 // every core in capacityParallel.ts.
 
 import { CnnSlicerError } from '../../shared/errors';
+import { seededRandom } from '../../shared/seededRandom';
 import { cellScratch, checkCompatible, entropyOfCounts, fillCapacityBlock, fillCapacityRows } from './capacityKernel';
 import { allocateInArena, type CapacityArena } from './capacityWasm';
 import type { CodedChannels } from './codedChannels';
@@ -215,14 +216,7 @@ export function samplePairs(pairs: number, m: number): Int32Array {
   const count = Math.min(m, pairs);
   const out = new Int32Array(count);
   // mulberry32 from a fixed seed: deterministic, and uniform enough for a sample of pairs.
-  let state = 0x9e3779b9;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(0x9e3779b9);
   let chosen = 0;
   for (let p = 0; p < pairs && chosen < count; p++) {
     // Pair p is taken with probability (still wanted) / (still left): every m-subset equally likely.
