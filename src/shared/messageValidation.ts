@@ -176,7 +176,10 @@ export function parseLinkedSelection(value: unknown): Parsed<LinkedSelection> {
 }
 
 function parseCapacitySort(field: string): (v: unknown) => Parsed<CapacitySort> {
-  return (v) => (v === 'none' || v === 'max' || v === 'mean' ? ok(v) : refuse(`"${field}" must be "none", "max" or "mean", got ${describeValue(v)}`));
+  return (v) =>
+    v === 'none' || v === 'max' || v === 'mean' || v === 'similar'
+      ? ok(v)
+      : refuse(`"${field}" must be "none", "max", "mean" or "similar", got ${describeValue(v)}`);
 }
 
 /** The layer view's selection; unknown fields are dropped, a wrong field is refused. */

@@ -130,8 +130,12 @@ export interface TrainingSelection {
   readonly logLoss?: boolean;
 }
 
-/** How the layer view orders a heatmap's columns or rows (§5.3.2): by their largest or mean capacity, largest first. */
-export type CapacitySort = 'none' | 'max' | 'mean';
+/**
+ * How the layer view orders a heatmap's columns or rows: by their largest or mean capacity, largest
+ * first (§5.3.2), or 'similar': channels with similar capacity patterns next to each other (a
+ * seriation, so §5.3.3's similar filters show as blocks).
+ */
+export type CapacitySort = 'none' | 'max' | 'mean' | 'similar';
 
 /** Most layers lj the layer view compares against li side by side (Fig. 12 shows three). */
 export const MAX_LAYER_VIEW_OTHERS = 4;

@@ -442,7 +442,7 @@ describe('layer view selection and linked selection validation', () => {
       [[], /must be an object/],
       [{ otherLayers: ['a', 'b', 'c', 'd', 'e'] }, /at most 4 layer names/],
       [{ otherLayers: 'conv2' }, /at most 4 layer names/],
-      [{ sortColumns: 'largest' }, /"sortColumns" must be "none", "max" or "mean"/],
+      [{ sortColumns: 'largest' }, /"sortColumns" must be "none", "max", "mean" or "similar"/],
       [{ scale: 'log' }, /"scale" must be "epoch" or "run"/],
       [{ epoch: -1 }, /"epoch" must be an integer ≥ 0/],
       [{ cell: { otherLayer: 'b', column: 0.5, row: 1 } }, /"cell.column" must be an integer/],

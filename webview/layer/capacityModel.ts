@@ -4,6 +4,7 @@
 import type { ChannelCapacityResult } from '../../src/shared/measures';
 import type { CapacitySort } from '../../src/shared/webviewProtocol';
 import { mix, relativeLuminance, type Rgba, type ThemeColors } from '../shared/theme';
+import { seriationOrder } from './seriation';
 
 /** position → channel: which channel of li is the k-th column, which channel of lj the k-th row. */
 export interface DisplayOrder {
@@ -11,15 +12,54 @@ export interface DisplayOrder {
   readonly rows: Int32Array;
 }
 
+const identities = new Map<number, Int32Array>();
+
+/** 0, 1, …, n − 1, one shared array per n (display orders are read, never written). */
 function identity(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
+  let order = identities.get(n);
+  if (order === undefined) {
+    order = Int32Array.from({ length: n }, (_, i) => i);
+    identities.set(n, order);
+  }
+  return order;
 }
 
-/** The engine's orders (largest statistic first), or channel order for 'none'. */
+/** Similarity orders already computed, per matrix: they cost O(n² m) and a re-sort must not pay it again. */
+const seriations = new WeakMap<ChannelCapacityResult, { rows?: Int32Array; cols?: Int32Array }>();
+
+/** The similarity order (seriation.ts) of the matrix's rows or columns, computed once per matrix. */
+export function similarityOrder(result: ChannelCapacityResult, which: 'rows' | 'cols'): Int32Array {
+  let entry = seriations.get(result);
+  if (entry === undefined) {
+    entry = {};
+    seriations.set(result, entry);
+  }
+  const known = entry[which];
+  if (known !== undefined) return known;
+  const order = seriationOrder(result.capacity, result.rows, result.cols, which);
+  entry[which] = order;
+  return order;
+}
+
+/** Whether showing this sort needs a similarity order not computed yet (the view says so while it works). */
+export function needsSeriation(result: ChannelCapacityResult, sortColumns: CapacitySort, sortRows: CapacitySort): boolean {
+  const entry = seriations.get(result);
+  return (sortColumns === 'similar' && entry?.cols === undefined) || (sortRows === 'similar' && entry?.rows === undefined);
+}
+
+/** The engine's orders (largest statistic first), a similarity order, or channel order for 'none'. */
 export function displayOrder(result: ChannelCapacityResult, sortColumns: CapacitySort, sortRows: CapacitySort): DisplayOrder {
   const o = result.order;
-  const columns = sortColumns === 'max' ? o.colsByMax : sortColumns === 'mean' ? o.colsByMean : identity(result.cols);
-  const rows = sortRows === 'max' ? o.rowsByMax : sortRows === 'mean' ? o.rowsByMean : identity(result.rows);
+  const columns =
+    sortColumns === 'max'
+      ? o.colsByMax
+      : sortColumns === 'mean'
+        ? o.colsByMean
+        : sortColumns === 'similar'
+          ? similarityOrder(result, 'cols')
+          : identity(result.cols);
+  const rows =
+    sortRows === 'max' ? o.rowsByMax : sortRows === 'mean' ? o.rowsByMean : sortRows === 'similar' ? similarityOrder(result, 'rows') : identity(result.rows);
   return { columns, rows };
 }
 

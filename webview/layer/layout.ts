@@ -56,6 +56,11 @@ export function sortSelect(id: string, label: string): SingleSelect {
     h('vscode-option', { attrs: { value: 'none' } }, 'channel order'),
     h('vscode-option', { attrs: { value: 'max' } }, 'by max, largest first'),
     h('vscode-option', { attrs: { value: 'mean' } }, 'by mean, largest first'),
+    h(
+      'vscode-option',
+      { attrs: { value: 'similar', description: 'Channels with similar capacity patterns next to each other (average-linkage seriation)' } },
+      'by similarity',
+    ),
   );
 }
 

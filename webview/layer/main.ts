@@ -20,8 +20,9 @@ import { RequestError } from '../shared/hostClient';
 import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
 import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { capacityRamp, displayOrder, type ScaleRange } from './capacityModel';
-import { cellSizeFor, HeatmapCanvas } from './heatmap';
+import { capacityRamp, displayOrder, needsSeriation } from './capacityModel';
+import { buildSlots, clearSlots, slotState } from './heatmapSlots';
+import { fitCell } from './viewport';
 import {
   chosenEpoch,
   chosenLayer,
@@ -40,7 +41,6 @@ import {
 } from './choices';
 import { renderDetail, sliceRequests } from './detail';
 import {
-  type SingleSelect,
   addOtherButton,
   epochLabel,
   epochSlider,
@@ -53,11 +53,9 @@ import {
   sortColumnsSelect,
   sortRowsSelect,
   status,
-  tooltip,
 } from './layout';
 import { client, matrices, series, session, slices, view } from './state';
-import type { LayerViewModel } from './viewModel';
-import { captionOf, formatBits, renderLegend, scaleRange } from './legend';
+import { captionOf, renderLegend, scaleRange } from './legend';
 
 /** Debounce of the epoch slider: dragging across 100 epochs should not queue 100 matrices. */
 const SLIDER_SETTLE_MS = 150;
@@ -151,52 +149,6 @@ function requestData(): void {
 
 const scheduleRender = frameScheduler(() => render());
 
-interface Slot {
-  readonly other: string;
-  readonly element: HTMLElement;
-  readonly heatmap: HeatmapCanvas;
-  readonly select: SingleSelect;
-  readonly message: HTMLElement;
-  readonly caption: HTMLElement;
-}
-
-let slots: Slot[] = [];
-let slotsSignature = '';
-
-/**
- * What the view draws, for the webview's developer tools and the browser tests: each heatmap's
- * pair, epoch, order and where its cells are.
- */
-
-let lastRange: ScaleRange | undefined;
-
-window.cnnslicerLayerView = (): LayerViewModel => {
-  const run = chosenRun();
-  return {
-    layer: run !== undefined ? chosenLayer(run) : undefined,
-    epoch: run !== undefined ? chosenEpoch(run) : undefined,
-    range: lastRange,
-    heatmaps: slots.map((slot) => {
-      const input = slot.heatmap.current;
-      const r = input?.result;
-      return {
-        canvasId: slot.heatmap.canvas.id,
-        otherLayer: slot.other,
-        epoch: r?.epoch,
-        rows: r?.rows ?? 0,
-        cols: r?.cols ?? 0,
-        columns: input !== undefined ? Array.from(input.order.columns) : [],
-        rowOrder: input !== undefined ? Array.from(input.order.rows) : [],
-        capacity: r !== undefined ? Array.from({ length: r.rows }, (_, b) => Array.from(r.capacity.subarray(b * r.cols, (b + 1) * r.cols))) : [],
-        geometry: slot.heatmap.geometry,
-        linkedColumn: input?.linkedColumn,
-        linkedRow: input?.linkedRow,
-        selected: input?.selected,
-      };
-    }),
-  };
-};
-
 function render(): void {
   const colors = themeColors();
   const run = chosenRun();
@@ -275,114 +227,27 @@ function renderControls(run: LoadedRun | undefined): void {
   );
 }
 
-function buildSlots(run: LoadedRun, others: readonly string[]): void {
-  const layer = chosenLayer(run);
-  slots = others.map((other, i) => {
-    const heatmap = new HeatmapCanvas(`heatmap-${i}`, `Channel capacity between ${layer} (columns) and ${other} (rows)`);
-    const otherSelect = h(
-      'vscode-single-select',
-      { className: 'other-select', attrs: { id: `other-select-${i}`, 'aria-label': `Layer lj of heatmap ${i + 1}: its rows` } },
-      ...layerNames(run)
-        .filter((name) => name !== layer)
-        .map((name) => h('vscode-option', { attrs: { value: name, description: layerShapeText(run, name) } }, name)),
-    );
-    otherSelect.value = other;
-    otherSelect.addEventListener('change', () => {
-      const value = otherSelect.value;
-      const current = chosenOthers(run);
-      if (value === '' || value === current[i]) return;
-      const next = current.map((o, j) => (j === i ? value : o)).filter((o, j, all) => all.indexOf(o) === j);
-      select({ otherLayers: next, cell: undefined }, true);
-    });
-    const remove =
-      others.length > 1
-        ? h(
-            'button',
-            {
-              className: 'icon-button remove-other',
-              attrs: { type: 'button', id: `remove-other-${i}`, title: `Stop comparing with ${other}`, 'aria-label': `Remove the heatmap of ${other}` },
-            },
-            '×',
-          )
-        : null;
-    remove?.addEventListener('click', () => {
-      const next = chosenOthers(run).filter((o) => o !== other);
-      select({ otherLayers: next, cell: session.selection.cell?.otherLayer === other ? undefined : session.selection.cell }, true);
-    });
-    const message = h('p', { className: 'message heatmap-message', attrs: { id: `heatmap-message-${i}` } });
-    const caption = h('p', { className: 'caption heatmap-caption', attrs: { id: `heatmap-caption-${i}` } });
-    const axisY = h('div', { className: 'axis-title axis-rows' }, `${other} channels ↓ (rows)`);
-    const axisX = h('div', { className: 'axis-title axis-columns' }, `${layer} channels → (columns)`);
-    const element = h(
-      'figure',
-      { className: 'heatmap', attrs: { 'data-other': other } },
-      h('div', { className: 'heatmap-head' }, h('span', { className: 'heatmap-title' }, `${layer} × `), otherSelect, remove),
-      message,
-      axisX,
-      h('div', { className: 'heatmap-body' }, axisY, heatmap.canvas),
-      caption,
-    );
-    const canvas = heatmap.canvas;
-    canvas.addEventListener('pointermove', (e) => hoverCell(heatmap, other, e));
-    canvas.addEventListener('pointerleave', () => tooltip.hide());
-    canvas.addEventListener('click', (e) => clickCell(heatmap, other, e));
-    return { other, element, heatmap, select: otherSelect, message, caption };
-  });
-  replaceChildren(heatmapRow, ...slots.map((s) => s.element));
-}
-
-function hoverCell(heatmap: HeatmapCanvas, other: string, e: PointerEvent): void {
-  const hit = heatmap.hit(e.clientX, e.clientY);
-  const input = heatmap.current;
-  const run = chosenRun();
-  if (hit === undefined || input === undefined || run === undefined) {
-    tooltip.hide();
-    return;
-  }
-  const layer = chosenLayer(run);
-  tooltip.show(
-    [
-      `${layer} channel ${hit.column} (column) × ${other} channel ${hit.row} (row)`,
-      `capacity ${formatBits(hit.value)} bits at epoch ${input.result.epoch}`,
-      `H(A) = ${formatBits(input.result.hA[hit.column])} bits, H(B) = ${formatBits(input.result.hB[hit.row])} bits`,
-    ],
-    e.clientX,
-    e.clientY,
-  );
-}
-
-function clickCell(heatmap: HeatmapCanvas, other: string, e: MouseEvent): void {
-  const hit = heatmap.hit(e.clientX, e.clientY);
-  if (hit === undefined) return;
-  session.selection = { ...session.selection, cell: { otherLayer: other, column: hit.column, row: hit.row } };
-  session.save();
-  requestData();
-  scheduleRender();
-  // The column filter's channel is the one the other views highlight: it is a channel of li, the layer in focus.
-  publishSelection(hit.column);
-}
-
 function focusColor(colors: ThemeColors): Rgba {
   return parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
 }
 
+/** Similarity orders being computed: one at a time, after a frame that says so (it takes ~0.4 s at 1,280 channels). */
+let seriationPending = false;
+
 function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
   if (run === undefined) {
-    if (slotsSignature !== '') {
-      slotsSignature = '';
-      slots = [];
-      replaceChildren(heatmapRow);
-    }
-    lastRange = undefined;
+    if (slotState.signature !== '') clearSlots();
+    slotState.range = undefined;
     return;
   }
   const layer = chosenLayer(run);
   const others = chosenOthers(run);
   const signature = JSON.stringify([run.dir, layer, others, layerNames(run)]);
-  if (signature !== slotsSignature) {
-    slotsSignature = signature;
-    buildSlots(run, others);
+  if (signature !== slotState.signature) {
+    slotState.signature = signature;
+    buildSlots(run, others, { cellChosen: () => (requestData(), scheduleRender()), focusColor: () => focusColor(themeColors()) });
   }
+  const slots = slotState.slots;
   const epoch = chosenEpoch(run);
   const samples = chosenSamples();
   // What each slot draws: this epoch's matrix, or while it is computed the last one drawn (dimmed).
@@ -396,23 +261,27 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
     run,
     shown.map((s) => s.result).filter((r): r is ChannelCapacityResult => r !== undefined),
   );
-  lastRange = range;
+  slotState.range = range;
   const ramp = capacityRamp(colors);
   const focus = focusColor(colors);
-  // One cell size for every heatmap, so they compare at a glance (Fig. 12).
+  // One cell size for every heatmap, so they compare at a glance (Fig. 12); the axes' numbers take about 48 px.
   const gap = 16;
-  const width = Math.max(120, (heatmapRow.clientWidth - gap * (slots.length - 1)) / Math.max(1, slots.length) - 48);
-  // About half the panel's height, so the feature maps of a clicked cell are in view below.
-  const height = Math.max(160, Math.min(window.innerHeight * 0.5, 640));
-  const cell = Math.min(...shown.map(({ result }) => (result !== undefined ? cellSizeFor(width, height, result.cols, result.rows) : Infinity)));
+  const width = Math.max(120, (heatmapRow.clientWidth - gap * (slots.length - 1)) / Math.max(1, slots.length) - 48 - 40);
+  // About 60% of the panel's height, so the feature maps of a clicked cell are near below.
+  const height = Math.max(160, Math.min(window.innerHeight * 0.6, 800));
+  const fit = Math.min(...shown.map(({ result }) => (result !== undefined ? fitCell({ width, height }, result) : Infinity)));
+  const sortColumns = session.selection.sortColumns ?? 'none';
+  const sortRows = session.selection.sortRows ?? 'none';
 
   for (const { slot, result, stale } of shown) {
     const fetched = epoch !== undefined ? matrices.get(`${pairKey(run, layer, slot.other, samples)}|${epoch}`) : undefined;
     const seriesEntry = session.selection.scale === 'run' ? series.get(`${pairKey(run, layer, slot.other, samples)}|all|${epochsKey(run)}`) : undefined;
+    const ordering = result !== undefined && needsSeriation(result, sortColumns, sortRows);
     let message = '';
     const error = fetched?.error ?? seriesEntry?.error;
     if (error !== undefined) message = `Channel capacity failed: ${errorText(error)}`;
     else if (result === undefined || stale) message = epoch === undefined ? '' : `Epoch ${epoch}: ${progressText(fetched?.progress ?? seriesEntry?.progress)}`;
+    else if (ordering) message = `Ordering ${result.cols} columns and ${result.rows} rows by similarity…`;
     else if (seriesEntry?.abort !== undefined) message = `Every epoch, for the colour scale: ${progressText(seriesEntry.progress)}`;
     setText(slot.message, message);
     slot.message.classList.toggle('error', error !== undefined);
@@ -421,10 +290,23 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
     if (result === undefined || range === undefined) {
       slot.heatmap.canvas.hidden = true;
       setText(slot.caption, '');
+      slot.nav.update();
       continue;
     }
+    if (ordering) {
+      // The message is painted first; the order is computed once per matrix, then drawn.
+      if (!seriationPending) {
+        seriationPending = true;
+        setTimeout(() => {
+          seriationPending = false;
+          displayOrder(result, sortColumns, sortRows);
+          scheduleRender();
+        }, 30);
+      }
+      if (slot.heatmap.current !== undefined) continue;
+    }
     slot.heatmap.canvas.hidden = false;
-    const order = displayOrder(result, session.selection.sortColumns ?? 'none', session.selection.sortRows ?? 'none');
+    const order = displayOrder(result, ordering ? 'none' : sortColumns, ordering ? 'none' : sortRows);
     const cellSel = session.selection.cell?.otherLayer === slot.other ? { column: session.selection.cell.column, row: session.selection.cell.row } : undefined;
     slot.heatmap.render(
       {
@@ -437,9 +319,10 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
         ...(view.linked?.layer === slot.other ? { linkedRow: view.linked.channel } : {}),
       },
       colors,
-      Number.isFinite(cell) ? cell : 8,
+      { fit: Number.isFinite(fit) ? fit : 8 },
       focus,
     );
+    slot.nav.update();
     setText(slot.caption, captionOf(result));
   }
   renderLegend(range, colors);
@@ -454,7 +337,7 @@ function renderParams(run: LoadedRun | undefined): void {
     return;
   }
   const p = view.lastParams;
-  const anyResult = slots.map((s) => s.heatmap.current?.result).find((r) => r !== undefined);
+  const anyResult = slotState.slots.map((s) => s.heatmap.current?.result).find((r) => r !== undefined);
   const pairs =
     anyResult !== undefined ? `; ${anyResult.pairs.toLocaleString('en-US')} sample pairs per histogram (${describeSamples(run, chosenSamples())})` : '';
   setText(
@@ -485,7 +368,7 @@ samplesSelect.addEventListener('change', () => {
 });
 
 function asSort(value: string): CapacitySort | undefined {
-  return value === 'none' || value === 'max' || value === 'mean' ? value : undefined;
+  return value === 'none' || value === 'max' || value === 'mean' || value === 'similar' ? value : undefined;
 }
 
 sortColumnsSelect.addEventListener('change', () => {

@@ -16,13 +16,15 @@ export interface LayerViewModel {
     /** position → channel. */
     readonly columns: number[];
     readonly rowOrder: number[];
-    /** capacity[row channel][column channel], bits. */
+    /** capacity[row channel][column channel], bits; empty for matrices over 65,536 cells. */
     readonly capacity: number[][];
     readonly geometry: HeatmapGeometry | undefined;
     /** The channels outlined for the linked selection, and the clicked cell, by channels. */
     readonly linkedColumn: number | undefined;
     readonly linkedRow: number | undefined;
     readonly selected: { readonly column: number; readonly row: number } | undefined;
+    /** The keyboard's cell cursor, in display positions. */
+    readonly cursor: { readonly columnPosition: number; readonly rowPosition: number } | undefined;
   }[];
 }
 
