@@ -48,7 +48,9 @@ export class HeatmapNav {
       'Fit',
     );
     this.zoomLabel = h('span', { className: 'heatmap-zoom note', attrs: { id: `${id}-zoom` } });
-    this.element = h('div', { className: 'heatmap-nav' }, this.minimap, this.fitButton, this.zoomLabel);
+    // The minimap lies over the plot's corner (heatmapSlots.ts puts it in the canvas's box): showing
+    // it must not move the page, or the heatmap under the pointer would shift while zooming.
+    this.element = h('div', { className: 'heatmap-nav' }, this.fitButton, this.zoomLabel);
     this.fitButton.addEventListener('click', () => this.after(() => heatmap.fitAll()));
     this.wire();
   }
@@ -62,7 +64,8 @@ export class HeatmapNav {
     this.zoomLabel.textContent =
       g === undefined
         ? ''
-        : `${zoomed ? `×${g.zoom.toFixed(1)}: ` : ''}channels ${g.visibleColumns[0]}–${g.visibleColumns[1] - 1} × ${g.visibleRows[0]}–${g.visibleRows[1] - 1} in view (display positions)${g.cell < 1 ? '; each pixel shows the largest of the cells it covers' : ''}. Ctrl+wheel or +/− zooms, drag pans.`;
+        : `${zoomed ? `×${g.zoom.toFixed(1)}, ` : ''}positions ${g.visibleColumns[0]}–${g.visibleColumns[1] - 1} × ${g.visibleRows[0]}–${g.visibleRows[1] - 1}${g.cell < 1 ? '; a pixel shows the largest of its cells' : ''}`;
+    this.zoomLabel.title = 'Ctrl+wheel, double-click or +/− zooms; drag, wheel or Shift+arrows pans; arrows move a cell cursor, Enter selects; 0 fits.';
     if (zoomed) this.drawMinimap();
   }
 
@@ -80,6 +83,9 @@ export class HeatmapNav {
     const height = Math.max(1, Math.round(g.rows * scale));
     const ctx = clearedCanvasContext(this.minimap, width, height);
     if (ctx === null) return;
+    const canvas = this.heatmap.canvas;
+    this.minimap.style.left = `${canvas.offsetLeft + g.plot.left + g.plot.width - width - 8}px`;
+    this.minimap.style.top = `${canvas.offsetTop + g.plot.top + g.plot.height - height - 8}px`;
     // One pixel per minimap CSS pixel: the overview is recomputed only when what it shows changes.
     const key = [input.result, input.order.columns, input.order.rows, input.range.lo, input.range.hi, input.ramp.small, input.ramp.large];
     const cached = this.minimapImage;

@@ -101,7 +101,7 @@ export function buildSlots(run: LoadedRun, others: readonly string[], actions: S
       h('div', { className: 'heatmap-head' }, h('span', { className: 'heatmap-title' }, `${layer} × `), otherSelect, remove),
       message,
       axisX,
-      h('div', { className: 'heatmap-body' }, axisY, heatmap.canvas),
+      h('div', { className: 'heatmap-body' }, axisY, heatmap.canvas, nav.minimap),
       nav.element,
       caption,
     );

@@ -6,6 +6,7 @@ import { byId, card, h, replaceChildren, Tooltip } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { RunHeader } from '../shared/runHeader';
 import { chosenRun } from './choices';
+import { pendingBanner } from './pendingLayer';
 import { client } from './state';
 
 export const root = byId('root');
@@ -72,6 +73,7 @@ replaceChildren(
   root,
   header.element,
   status,
+  pendingBanner,
   card(
     'card-heatmaps',
     h('h2', { attrs: { id: 'heatmaps-title' } }, 'Channel capacity between layers'),

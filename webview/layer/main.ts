@@ -22,6 +22,7 @@ import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { capacityRamp, displayOrder, needsSeriation } from './capacityModel';
 import { buildSlots, clearSlots, slotState } from './heatmapSlots';
+import { askBeforeReplacing, clearPending } from './pendingLayer';
 import { fitCell } from './viewport';
 import {
   chosenEpoch,
@@ -412,6 +413,11 @@ addOtherButton.addEventListener('click', () => {
   select({ otherLayers: [...others, candidates[0]] }, true);
 });
 
+/** Whether a heatmap of li `layer` computed for this view is on screen (not a dimmed one waiting for its epoch). */
+function showsComputedHeatmap(layer: string): boolean {
+  return slotState.slots.some((slot) => slot.heatmap.current?.result.layerI === layer && !slot.element.classList.contains('stale'));
+}
+
 /** Another view's or the tree's choice: the layers compared, the epoch, a channel to outline. */
 function followLinked(l: LinkedSelection): void {
   const run = chosenRun();
@@ -424,7 +430,12 @@ function followLinked(l: LinkedSelection): void {
     const onlyHighlight = l.channel !== undefined && l.otherLayers === undefined && shownLayers.includes(l.layer);
     if (!onlyHighlight && (l.layer !== layer || l.otherLayers !== undefined)) {
       const others = (l.otherLayers ?? chosenOthers(run)).filter((o) => names.includes(o) && o !== l.layer).slice(0, MAX_LAYER_VIEW_OTHERS);
-      change = { layer: l.layer, otherLayers: others.length > 0 ? others : [defaultOther(run, l.layer)], cell: undefined };
+      const layerChange = { layer: l.layer, otherLayers: others.length > 0 ? others : [defaultOther(run, l.layer)], cell: undefined };
+      if (l.otherLayers === undefined && l.layer !== layer && showsComputedHeatmap(layer)) askBeforeReplacing(layer, layerChange);
+      else {
+        clearPending();
+        change = layerChange;
+      }
     }
     view.linked = l.channel !== undefined ? { layer: l.layer, channel: l.channel } : undefined;
   }
