@@ -5,6 +5,7 @@
 //   node bench/run-all.mjs a c      only (a) and (c)
 //   node bench/run-all.mjs live     only when named: new epochs of a live run reaching VS Code's screen
 //   node bench/run-all.mjs views    only when named: layer and channel view redraws in Chromium
+//   node bench/run-all.mjs views-large  only when named: the layer view's heatmap at 512 × 1,280 channels in Chromium
 //   node bench/run-all.mjs views-open  only when named: views' first data once cached, and the host while the engine computes
 //   node bench/run-all.mjs train   only when named: time per epoch of the paper MNIST CNN with each training engine here
 //
@@ -17,6 +18,8 @@
 //         Chromium from scripts/e2e/install.sh, a built dist/; no Python)
 //   views  re-sorting and hovering a 64 × 64 heatmap, drawing 64 small multiples and 11 × 64
 //         circles, on synthetic results of those sizes (Chromium and a built dist/; no Python)
+//   views-large  hovering, re-sorting (incl. the similarity order), zooming and panning a synthetic
+//         512 × 1,280 capacity matrix in the layer view (Chromium; no Python)
 //   views-open  the training and channel views' first data on the sample run once cached, and
 //         how soon a host command takes effect while the engine computes (code-server, a built dist/)
 //
@@ -34,11 +37,12 @@ const benchmarks = {
   c: 'intraSample.ts',
   live: 'liveRefresh.ts',
   views: 'views.ts',
+  'views-large': 'viewsLarge.ts',
   'views-open': 'viewOpen.ts',
   train: 'trainEpoch.ts',
 };
 /** Not engine-against-reference figures: they need a browser and a built extension, or take minutes (train), so they run only when named. */
-const onlyWhenNamed = new Set(['live', 'views', 'views-open', 'train']);
+const onlyWhenNamed = new Set(['live', 'views', 'views-large', 'views-open', 'train']);
 
 const asked = process.argv.slice(2);
 for (const a of asked) {
