@@ -11,7 +11,8 @@ import type { SliceResult } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parseRequestParams } from '../../src/shared/messageValidation';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
-import type { PanelRun, QuerySelection, WebviewToHost } from '../../src/shared/webviewProtocol';
+import { PERSISTED_STATE_VERSION, type PanelRun, type QuerySelection, type WebviewToHost } from '../../src/shared/webviewProtocol';
+import { mobileNetV2Layers } from '../support/deepModels';
 import { product, randomArray, seededRandom, tempDir } from '../support/runFixtures';
 import { HostError, requireChromium, ViewSuite, type RequestHandler, type ViewPage } from './harness';
 
@@ -64,17 +65,53 @@ async function writeFixture(root: string): Promise<Fixture> {
   }
 }
 
+/** A run of a MobileNetV2's 140 layers (module paths features.N.conv.M), as the engine reads it. */
+async function writeDeepRun(root: string): Promise<RunInfo> {
+  const dir = path.join(root, 'deep-run');
+  const layers = mobileNetV2Layers();
+  const n = 6;
+  const rand = seededRandom(9);
+  const writer = await RunWriter.create(dir, {
+    name: 'mobilenet_v2 (140 layers)',
+    model: { name: 'MobileNetV2', framework: 'test' },
+    layers,
+    classes: ['a', 'b', 'c'],
+    probe: {
+      inputs: randomArray(n * 16, rand),
+      inputShape: [1, 4, 4],
+      labels: Array.from({ length: n }, (_, i) => i % 3),
+      description: 'seeded random inputs',
+    },
+  });
+  for (const epoch of [0, 1]) {
+    await writer.writeEpoch(epoch, {
+      metrics: { loss: 1 / (epoch + 1), accuracy: 0.5 },
+      activations: new Map(layers.map((l) => [l.name, randomArray(n * product(l.shape), rand)] as const)),
+      logits: randomArray(n * 3, rand),
+    });
+  }
+  await writer.finish();
+  const reader = await RunReader.open(dir);
+  try {
+    return reader.info;
+  } finally {
+    await reader.close();
+  }
+}
+
 describe('query view (headless Chromium)', function () {
   this.timeout(60_000);
   let suite: ViewSuite<QuerySelection> | undefined;
   let scratch: string | undefined;
   let fixture: Fixture;
+  let deep: RunInfo;
 
   before(async function () {
     requireChromium(this);
     suite = await ViewSuite.start<QuerySelection>('query');
     scratch = tempDir('cnnslicer-query-');
     fixture = await writeFixture(scratch);
+    deep = await writeDeepRun(scratch);
   });
 
   after(async () => {
@@ -92,7 +129,8 @@ describe('query view (headless Chromium)', function () {
   /** Answers as the host does, from the fixture's engine results; the query's answer says the layer or channel view opened. */
   function recordedAnswers(): RequestHandler {
     return (method, params) => {
-      if (params.run !== fixture.info.dir) throw new HostError({ code: 'bad-request', message: `the view does not show the run ${String(params.run)}` });
+      if (params.run !== fixture.info.dir && params.run !== deep.dir)
+        throw new HostError({ code: 'bad-request', message: `the view does not show the run ${String(params.run)}` });
       if (method === 'slice') {
         const samples = params.samples as { kind: string; classIndex?: number };
         const recorded =
@@ -109,13 +147,20 @@ describe('query view (headless Chromium)', function () {
     };
   }
 
-  async function openQuery(options: { selection?: QuerySelection; viewport?: { width: number; height: number } } = {}): Promise<ViewPage<QuerySelection>> {
+  async function openQuery(
+    options: { selection?: QuerySelection; viewport?: { width: number; height: number }; info?: RunInfo; savedState?: unknown } = {},
+  ): Promise<ViewPage<QuerySelection>> {
     assert.ok(suite);
-    const view = await suite.openView({ onRequest: recordedAnswers(), ...(options.viewport ? { viewport: options.viewport } : {}) });
+    const info = options.info ?? fixture.info;
+    const view = await suite.openView({
+      onRequest: recordedAnswers(),
+      ...(options.viewport ? { viewport: options.viewport } : {}),
+      ...(options.savedState !== undefined ? { savedState: options.savedState } : {}),
+    });
     await view.waitForReady();
-    const runs: PanelRun[] = [{ dir: fixture.info.dir, state: 'loaded', info: fixture.info }];
+    const runs: PanelRun[] = [{ dir: info.dir, state: 'loaded', info }];
     await view.push({ kind: 'runs', runs });
-    await view.push({ kind: 'selection', selection: options.selection ?? { run: fixture.info.dir } });
+    await view.push({ kind: 'selection', selection: options.selection ?? { run: info.dir } });
     await view.page.locator('#blocks button.block').first().waitFor();
     return view;
   }
@@ -472,5 +517,250 @@ describe('query view (headless Chromium)', function () {
     assert.equal(await view.page.locator('#epoch-label').textContent(), '1');
     await view.page.keyboard.press('PageUp');
     assert.equal(await view.page.locator('#epoch-label').textContent(), '2 (newest)');
+  });
+
+  // A model of 140 layers (MobileNetV2's module paths): modules in the row, blocks on the L axis.
+  describe('a deep model', () => {
+    const layerIndex = (name: string): number => deep.manifest.layers.findIndex((l) => l.name === name);
+
+    /** The chips of the row now on screen, by module path, with whether each is open. */
+    async function chips(view: ViewPage<QuerySelection>): Promise<[string, boolean][]> {
+      return view.page
+        .locator('#blocks button.group-chip')
+        .evaluateAll((els) => els.map((e): [string, boolean] => [e.getAttribute('data-path') ?? '', e.getAttribute('aria-expanded') === 'true']));
+    }
+
+    async function blockNames(view: ViewPage<QuerySelection>): Promise<string[]> {
+      return view.page.locator('#blocks button.block .block-name').allTextContents();
+    }
+
+    function chip(view: ViewPage<QuerySelection>, path: string) {
+      return view.page.locator(`#blocks button.group-chip[data-path="${path}"]`);
+    }
+
+    /** Whether the element's box lies inside the row's visible part (the row scrolls sideways). */
+    async function inRowView(view: ViewPage<QuerySelection>, selector: string): Promise<boolean> {
+      return view.page.evaluate((sel) => {
+        const row = document.querySelector('#blocks')!.getBoundingClientRect();
+        const el = document.querySelector(sel);
+        if (el === null) return false;
+        const b = el.getBoundingClientRect();
+        return b.width > 0 && b.left >= row.left - 0.5 && b.right <= row.right + 0.5;
+      }, selector);
+    }
+
+    /** The L axis's first and last layer index and its ticks' indices, once it spans `from` … `to`. */
+    async function axisSpan(view: ViewPage<QuerySelection>, from: number, to: number): Promise<{ ticks: number[]; labels: string[] }> {
+      await view.page.locator(`#l-axis[data-from="${from}"][data-to="${to}"]`).waitFor();
+      return {
+        ticks: await view.page.locator('#l-axis rect.l-tick').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index')))),
+        labels: await view.page.locator('#l-axis text.tick-label').allTextContents(),
+      };
+    }
+
+    /** The page boxes of the band names and of the bands, by module path. */
+    async function bandBoxes(view: ViewPage<QuerySelection>) {
+      const read = (selector: string) =>
+        view.page.locator(selector).evaluateAll((els) =>
+          els.map((e) => {
+            const r = e.getBoundingClientRect();
+            return { path: e.getAttribute('data-path') ?? '', text: e.textContent ?? '', left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+          }),
+        );
+      return { labels: await read('#l-blocks text.band-label'), bands: await read('#l-blocks rect.l-band') };
+    }
+
+    type Box = { left: number; right: number; top: number; bottom: number };
+    const intersect = (a: Box, b: Box): boolean => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+    it('shows its modules as chips collapsed by default; a chip opens its layers in place and closes again, by click or keyboard', async () => {
+      const view = await openQuery({ info: deep });
+      const top = await chips(view);
+      // features (139 of 140 layers) opens into its 19 blocks; classifier.1 is a lone layer.
+      assert.deepEqual(
+        top.map(([p]) => p),
+        ['features.0', 'features.1.conv', ...Array.from({ length: 16 }, (_, k) => `features.${k + 2}.conv`), 'features.18'],
+      );
+      assert.ok(top.every(([, open]) => !open));
+      assert.deepEqual(await blockNames(view), ['classifier.1']);
+      assert.equal(await chip(view, 'features.7.conv').locator('.group-count').textContent(), '▸ 8 layers');
+
+      await chip(view, 'features.7.conv').click();
+      assert.deepEqual((await chips(view)).slice(7, 11), [
+        ['features.7.conv', true],
+        ['features.7.conv.0', false],
+        ['features.7.conv.1', false],
+        ['features.8.conv', false],
+      ]);
+      assert.deepEqual(await blockNames(view), ['features.7.conv.2', 'features.7.conv.3', 'classifier.1']);
+      // The keyboard: Enter on a chip opens it, and the chip keeps the keyboard focus.
+      await chip(view, 'features.7.conv.0').focus();
+      await view.page.keyboard.press('Enter');
+      assert.deepEqual(await blockNames(view), [
+        'features.7.conv.0.0',
+        'features.7.conv.0.1',
+        'features.7.conv.0.2',
+        'features.7.conv.2',
+        'features.7.conv.3',
+        'classifier.1',
+      ]);
+      assert.equal(await view.page.evaluate(() => document.activeElement?.getAttribute('data-path')), 'features.7.conv.0');
+      await view.page.keyboard.press('Space');
+      assert.deepEqual(await blockNames(view), ['features.7.conv.2', 'features.7.conv.3', 'classifier.1']);
+      // A layer block in an open module selects as any block does.
+      await block(view, 'features.7.conv.3').click();
+      await expectPressed(view, ['features.7.conv.3']);
+      assert.deepEqual(published(view), [{ run: deep.dir, layer: 'features.7.conv.3' }]);
+      await chip(view, 'features.7.conv').click();
+      assert.deepEqual(await blockNames(view), ['classifier.1']);
+      assert.ok((await chips(view)).every(([, open]) => !open));
+      // Closed, the module holding the selected layer is marked and says so.
+      assert.match((await chip(view, 'features.7.conv').getAttribute('class')) ?? '', /holds-selection/);
+      assert.match((await chip(view, 'features.7.conv').getAttribute('class')) ?? '', /holds-focus/);
+      assert.equal(await chip(view, 'features.7.conv').locator('.group-selected').textContent(), '1 selected, focus inside');
+      assert.doesNotMatch((await chip(view, 'features.8.conv').getAttribute('class')) ?? '', /holds-selection/);
+    });
+
+    it('shows a layer chosen elsewhere inside a closed module: its modules open and the row scrolls to it', async () => {
+      const view = await openQuery({ info: deep, viewport: { width: 900, height: 1000 } });
+      await view.push({ kind: 'linked', selection: { run: deep.dir, layer: 'features.15.conv.1.1' } });
+      await expectPressed(view, ['features.15.conv.1.1']);
+      const open = (await chips(view)).filter(([, o]) => o).map(([p]) => p);
+      assert.deepEqual(open, ['features.15.conv', 'features.15.conv.1']);
+      await view.page.waitForFunction(() => document.querySelector('#blocks')!.scrollLeft > 0);
+      assert.ok(await inRowView(view, `#blocks button.block[data-index="${layerIndex('features.15.conv.1.1')}"]`), 'the chosen layer is on screen');
+      // Another layer chosen: the modules opened for the last one close again, this one's open.
+      await view.push({ kind: 'linked', selection: { run: deep.dir, layer: 'features.3.conv.2' } });
+      await expectPressed(view, ['features.3.conv.2']);
+      assert.deepEqual(
+        (await chips(view)).filter(([, o]) => o).map(([p]) => p),
+        ['features.3.conv'],
+      );
+      assert.ok(await inRowView(view, `#blocks button.block[data-index="${layerIndex('features.3.conv.2')}"]`));
+      // The hypercube's keys move the focus on; the row follows into the next module.
+      await view.page.locator('#cube').focus();
+      await view.page.keyboard.press('ArrowRight');
+      await view.page.keyboard.press('ArrowRight');
+      await expectPressed(view, ['features.4.conv.0.0']);
+      assert.deepEqual(
+        (await chips(view)).filter(([, o]) => o).map(([p]) => p),
+        ['features.4.conv', 'features.4.conv.0'],
+      );
+      assert.ok(await inRowView(view, `#blocks button.block[data-index="${layerIndex('features.4.conv.0.0')}"]`));
+    });
+
+    it('names the blocks in bands under the L axis without overlap; a band zooms L into its block, where selecting and querying work; All layers undoes it', async () => {
+      const view = await openQuery({ info: deep });
+      const whole = await axisSpan(view, 0, 139);
+      assert.equal(whole.ticks.length, 140);
+      assert.equal(whole.labels[0], '1');
+      assert.equal(whole.labels[whole.labels.length - 1], '140');
+      const { labels, bands } = await bandBoxes(view);
+      assert.equal(bands.length, 19, 'a band per module, none for the lone classifier.1');
+      assert.ok(labels.length >= 10, `only ${labels.length} band names drawn`);
+      for (let i = 0; i < labels.length; i++) {
+        const band = bands.find((b) => b.path === labels[i].path);
+        assert.ok(band && labels[i].left >= band.left - 0.5 && labels[i].right <= band.right + 0.5, `${labels[i].text} leaves its band`);
+        for (let j = i + 1; j < labels.length; j++) assert.ok(!intersect(labels[i], labels[j]), `${labels[i].text} overlaps ${labels[j].text}`);
+      }
+      // The layer numbers above do not overlap either.
+      const numbers = await view.page.locator('#l-axis text.tick-label').evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+        }),
+      );
+      for (let i = 1; i < numbers.length; i++) assert.ok(!intersect(numbers[i - 1], numbers[i]));
+
+      // A click on features.7.conv's band: L spans its 8 layers, 49 to 56, and its bands are its modules.
+      await view.page.locator('#l-blocks rect.l-band[data-path="features.7.conv"]').click();
+      const zoomed = await axisSpan(view, 48, 55);
+      assert.deepEqual(zoomed.ticks, [48, 49, 50, 51, 52, 53, 54, 55]);
+      assert.deepEqual([zoomed.labels[0], zoomed.labels[zoomed.labels.length - 1]], ['49', '56']);
+      assert.deepEqual(await view.page.locator('#l-blocks text.band-label').allTextContents(), ['features.7.conv.0', 'features.7.conv.1']);
+      assert.match((await view.page.locator('#l-range').textContent()) ?? '', /^features\.7\.conv: 49–56 of 140$/);
+      assert.match((await view.page.locator('#l-axis-title').textContent()) ?? '', /layers 49–56 of 140: features\.7\.conv/);
+      assert.equal(((await view.savedState()) as { selection: { layerZoom?: string } }).selection.layerZoom, 'features.7.conv');
+
+      // Dragging along the zoomed axis selects those layers; Query sends them.
+      const from = await layerTickCentre(view, 49);
+      const to = await layerTickCentre(view, 51);
+      await view.page.mouse.move(from.x, from.y);
+      await view.page.mouse.down();
+      await view.page.mouse.move(to.x, to.y, { steps: 4 });
+      await view.page.mouse.up();
+      await expectPressed(view, ['features.7.conv.0.1', 'features.7.conv.0.2', 'features.7.conv.1.0']);
+      assert.deepEqual(
+        await view.page
+          .locator('#cube g.layer-slab')
+          .evaluateAll((gs) => gs.map((g) => [Number(g.getAttribute('data-from')), Number(g.getAttribute('data-to'))])),
+        [[49, 51]],
+      );
+      await view.page.locator('#query-button').click();
+      const [request] = await view.waitForRequest('query', 1);
+      assert.deepEqual(request.params, {
+        run: deep.dir,
+        layer: 'features.7.conv.0.1',
+        otherLayers: ['features.7.conv.0.2', 'features.7.conv.1.0'],
+        epoch: 1,
+        samples: { kind: 'all' },
+      });
+      // The keys stay inside the zoomed block: End is its last layer, Home its first.
+      await view.page.locator('#cube').focus();
+      await view.page.keyboard.press('End');
+      await expectPressed(view, ['features.7.conv.3']);
+      await view.page.keyboard.press('ArrowRight');
+      await expectPressed(view, ['features.7.conv.3']);
+      await view.page.keyboard.press('Home');
+      await expectPressed(view, ['features.7.conv.0.0']);
+      await axisSpan(view, 48, 55);
+
+      // All layers: the axis spans the model again.
+      await view.page.locator('#l-zoom-out').click();
+      assert.equal((await axisSpan(view, 0, 139)).ticks.length, 140);
+      assert.equal(await view.page.locator('#l-zoom-out').isDisabled(), true);
+      assert.equal(((await view.savedState()) as { selection: { layerZoom?: string } }).selection.layerZoom, undefined);
+    });
+
+    it('keeps the zoom in the saved state, zooms from an open module’s Zoom L, and shows all layers when a layer outside is chosen', async () => {
+      const saved = { version: PERSISTED_STATE_VERSION, runs: [deep.dir], selection: { run: deep.dir, layerZoom: 'features.12.conv' } };
+      const view = await openQuery({ info: deep, savedState: saved });
+      await axisSpan(view, 88, 95);
+      // Zoom L on an open module.
+      await chip(view, 'features.2.conv').click();
+      await view.page.locator('#blocks button.group-zoom[data-path="features.2.conv"]').click();
+      await axisSpan(view, 8, 15);
+      // A layer of the zoomed block chosen in the tree keeps the zoom; one outside shows every layer.
+      await view.push({ kind: 'linked', selection: { run: deep.dir, layer: 'features.2.conv.1.0' } });
+      await expectPressed(view, ['features.2.conv.1.0']);
+      await axisSpan(view, 8, 15);
+      await view.push({ kind: 'linked', selection: { run: deep.dir, layer: 'features.16.conv.2' } });
+      await expectPressed(view, ['features.16.conv.2']);
+      await axisSpan(view, 0, 139);
+      assert.equal(await view.page.locator(`#l-axis rect.l-tick.selected[data-index="${layerIndex('features.16.conv.2')}"]`).count(), 1);
+    });
+
+    it('switches to another run with the run picker, dropping a zoom into a module that run does not have', async () => {
+      const view = await openQuery({ info: deep });
+      await view.push({
+        kind: 'runs',
+        runs: [
+          { dir: deep.dir, state: 'loaded', info: deep },
+          { dir: fixture.info.dir, state: 'loaded', info: fixture.info },
+        ],
+      });
+      await view.page.locator('#l-blocks rect.l-band[data-path="features.3.conv"]').click();
+      await axisSpan(view, 16, 23);
+      await view.page.locator('#run-select').selectOption(fixture.info.dir);
+      await view.page.locator('#run-title', { hasText: `query ${HOSTILE_NAME}` }).waitFor();
+      assert.deepEqual(
+        await view.page.locator('#blocks button.block .block-name').allTextContents(),
+        LAYERS.map((l) => l.name),
+      );
+      await axisSpan(view, 0, LAYERS.length - 1);
+      const state = (await view.savedState()) as { selection: { run?: string; layerZoom?: string } };
+      assert.equal(state.selection.run, fixture.info.dir);
+      assert.equal(state.selection.layerZoom, undefined);
+    });
   });
 });

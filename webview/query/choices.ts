@@ -1,22 +1,44 @@
-// What is chosen in the query view: the run, and the selection shown (a drag's draft, else the
-// committed one).
+// What is chosen in the query view: the run, the selection shown (a drag's draft, else the
+// committed one), and the layers the L axis spans (all, or a zoomed block's).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { RunInfo } from '../../src/shared/runFormat';
+import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
 import { type QuerySamples, type QuerySelection } from '../../src/shared/webviewProtocol';
 import { selectedOrFirstRun, type LoadedRun } from '../shared/runs';
+import { archTree, axisRange, findGroup, type LayerRange } from './hierarchy';
 import { describeSamples } from './samples';
-import { resolvedEpoch, selectedIndices } from './selection';
-import { session, view } from './state';
+import { focusIndex, resolvedEpoch, selectedIndices } from './selection';
+import { session, view, type QueryViewSelection } from './state';
 
 export function chosenRun(): LoadedRun | undefined {
   return selectedOrFirstRun(session.runs, session.selection.run);
+}
+
+/** The layers the L axis spans for `sel`: the zoomed block's, else all. */
+export function shownRange(layers: readonly LayerInfo[], sel: QueryViewSelection): LayerRange {
+  return axisRange(layers, sel.layerZoom);
+}
+
+/**
+ * The zoom after the selection changed from `before` to `next`: kept while the run has its block
+ * and, when the focus layer moved, it moved inside the zoomed range. A layer chosen outside it (in
+ * the row of blocks, the Runs tree, another view) shows all layers again, so that the selection is
+ * always on the axis.
+ */
+export function followZoom(layers: readonly LayerInfo[], before: QueryViewSelection, next: QueryViewSelection): QueryViewSelection {
+  if (next.layerZoom === undefined) return next;
+  const group = findGroup(archTree(layers), next.layerZoom);
+  const focus = focusIndex(layers, next);
+  const moved = focus >= 0 && focus !== focusIndex(layers, before);
+  if (group !== undefined && !(moved && (focus < group.from || focus > group.to))) return next;
+  const { layerZoom: _zoom, ...rest } = next;
+  return rest;
 }
 
 export function samplesOf(sel: QuerySelection): QuerySamples {
   return sel.samples ?? { kind: 'all' };
 }
 
-export function shown(): QuerySelection {
+export function shown(): QueryViewSelection {
   return view.draft ?? session.selection;
 }
 

@@ -1,7 +1,9 @@
 // The geometry of the hypercube drawing (paper Fig. 3B, C): an oblique projection whose front face
 // spans the layers (L, left to right) and channels (C, top to bottom), with the epochs (T) going
 // back and up. Pure numbers, no DOM: main.ts draws with them and maps pointer positions back to
-// layers, channels and epochs with them.
+// layers, channels and epochs with them. The L axis spans a range of layers: all, or a block's
+// when zoomed.
+import { rangeCount, type LayerRange } from './hierarchy';
 
 export interface Point {
   readonly x: number;
@@ -25,6 +27,8 @@ export interface CubeLayout {
   readonly depth: Point;
   /** Where dragging selects layers: a band under the face. */
   readonly lAxis: Rect;
+  /** Under the L axis: the blocks of the layers it spans, a click zooms into one. */
+  readonly lBlocks: Rect;
   /** Where dragging selects a channel: a band left of the face. */
   readonly cAxis: Rect;
   /** The T axis line, along the cube's lower right edge. */
@@ -34,7 +38,7 @@ export interface CubeLayout {
 
 export const CUBE: CubeLayout = (() => {
   const width = 800;
-  const height = 340;
+  const height = 362;
   const depth = { x: 130, y: -80 };
   const face = { x: 92, y: 104, w: 470, h: 170 };
   return {
@@ -43,6 +47,7 @@ export const CUBE: CubeLayout = (() => {
     face,
     depth,
     lAxis: { x: face.x, y: face.y + face.h + 6, w: face.w, h: 26 },
+    lBlocks: { x: face.x, y: face.y + face.h + 34, w: face.w, h: 20 },
     cAxis: { x: face.x - 34, y: face.y, w: 28, h: face.h },
     tFrom: { x: face.x + face.w, y: face.y + face.h },
     tTo: { x: face.x + face.w + depth.x, y: face.y + face.h + depth.y },
@@ -57,10 +62,10 @@ function clampIndex(i: number, count: number): number {
   return Math.min(count - 1, Math.max(0, i));
 }
 
-/** Left and right x of layer `i` of `count` on the face. */
-export function layerSpan(layout: CubeLayout, i: number, count: number): readonly [number, number] {
-  const w = layout.face.w / Math.max(1, count);
-  return [layout.face.x + i * w, layout.face.x + (i + 1) * w];
+/** Left and right x of layer `i` on the face, which spans the layers of `range`. */
+export function layerSpan(layout: CubeLayout, i: number, range: LayerRange): readonly [number, number] {
+  const w = layout.face.w / Math.max(1, rangeCount(range));
+  return [layout.face.x + (i - range.from) * w, layout.face.x + (i - range.from + 1) * w];
 }
 
 /** Top and bottom y of channel `c` on a C axis of `scale` channels. */
@@ -69,9 +74,10 @@ export function channelSpan(layout: CubeLayout, c: number, scale: number): reado
   return [layout.face.y + c * h, layout.face.y + (c + 1) * h];
 }
 
-/** The layer under x, clamped to the axis: a drag past either end keeps the end layer. */
-export function layerAt(layout: CubeLayout, x: number, count: number): number {
-  return clampIndex(Math.floor(((x - layout.face.x) / layout.face.w) * count), count);
+/** The layer under x, clamped to the axis's range: a drag past either end keeps the end layer. */
+export function layerAt(layout: CubeLayout, x: number, range: LayerRange): number {
+  const count = rangeCount(range);
+  return range.from + clampIndex(Math.floor(((x - layout.face.x) / layout.face.w) * count), count);
 }
 
 export function channelAt(layout: CubeLayout, y: number, scale: number): number {
@@ -150,23 +156,33 @@ export function tickIndices(count: number, max: number): number[] {
 const ROUND_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
 
 /**
- * Layer indices whose numbers (index + 1) the L axis writes, for `count` layers on an axis of
- * `axisWidth` units: 1, the multiples of a round step, and the last layer, never two closer than
+ * Layer indices of `range` whose numbers (index + 1) the L axis writes on an axis of `axisWidth`
+ * units: the first, the multiples of a round step, and the last layer, never two closer than
  * their text needs (`charWidth` per digit plus `gap`), so 140 layers do not print "…133139140".
  */
-export function layerLabelIndices(count: number, axisWidth: number, charWidth = 7, gap = 6): number[] {
+export function layerLabelIndices(range: LayerRange, axisWidth: number, charWidth = 7, gap = 6): number[] {
+  const count = rangeCount(range);
   if (count <= 0) return [];
-  const need = String(count).length * charWidth + gap;
+  const need = String(range.to + 1).length * charWidth + gap;
   const minEvery = Math.max(1, Math.ceil(need / (axisWidth / count)));
   const step = ROUND_STEPS.find((s) => s >= minEvery) ?? minEvery;
-  const candidates = [0];
-  for (let n = step; n <= count; n += step) if (n - 1 > 0) candidates.push(n - 1);
-  if (candidates[candidates.length - 1] !== count - 1) candidates.push(count - 1);
+  const candidates = [range.from];
+  for (let n = Math.ceil((range.from + 2) / step) * step; n <= range.to + 1; n += step) candidates.push(n - 1);
+  if (candidates[candidates.length - 1] !== range.to) candidates.push(range.to);
   const kept: number[] = [];
   for (const i of candidates) {
     if (kept.length === 0 || i - kept[kept.length - 1] >= minEvery) kept.push(i);
     // Too close: the last layer's number replaces the one before it (farther from the one before that).
-    else if (i === count - 1 && kept.length > 1) kept[kept.length - 1] = i;
+    else if (i === range.to && kept.length > 1) kept[kept.length - 1] = i;
   }
   return kept;
+}
+
+/**
+ * The first of `candidates` (a block's name, then shorter forms of it) whose text fits in `width`
+ * units at `charWidth` per character with `gap` to spare, or undefined: a band's name is written
+ * only inside its own band, so two names never overlap.
+ */
+export function fittingLabel(candidates: readonly string[], width: number, charWidth = 7, gap = 6): string | undefined {
+  return candidates.find((text) => text.length * charWidth + gap <= width);
 }

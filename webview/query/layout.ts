@@ -26,7 +26,14 @@ export const cubeHelp = h(
   'p',
   { className: 'note', attrs: { id: 'cube-help' } },
   'Drag along L to select layers; drag across L and C (on the front face, or along C) to select one channel of a layer; click or drag along T to pick the epoch. ',
+  'Click a block’s band under L to zoom the L axis into its layers. ',
   'Keys: ← → move the layer (Shift extends), ↑ ↓ pick a channel, Page Up/Down the epoch, Esc clears the channel, then the layers.',
+);
+export const layerRangeText = h('span', { className: 'note', attrs: { id: 'l-range', role: 'status' } });
+export const zoomOutButton = h(
+  'button',
+  { className: 'link-button', attrs: { id: 'l-zoom-out', type: 'button', title: 'Show every layer on the L axis again' } },
+  'All layers',
 );
 export const channelInput = h('input', {
   attrs: { id: 'channel-input', type: 'number', min: 0, step: 1, inputmode: 'numeric', 'aria-describedby': 'channel-range' },
@@ -71,7 +78,8 @@ replaceChildren(
     h(
       'p',
       { className: 'note' },
-      'Click a layer to select it; Shift-click selects a range, Ctrl-click (⌘-click) adds or removes a layer. Enter or Space on a focused block does the same.',
+      'Click a layer to select it; Shift-click selects a range, Ctrl-click (⌘-click) adds or removes a layer. Enter or Space on a focused block does the same. ',
+      'A module’s chip (▸) opens its layers in place; Zoom L narrows the hypercube’s L axis to them.',
     ),
   ),
   h(
@@ -84,6 +92,7 @@ replaceChildren(
       h(
         'div',
         { className: 'controls' },
+        h('div', { className: 'control' }, h('span', { className: 'control-title' }, 'Layers (L)'), layerRangeText, zoomOutButton),
         h('div', { className: 'control' }, h('label', { attrs: { for: 'channel-input' } }, 'Channel (C)'), channelInput, channelRange, clearChannelButton),
         epochControl.element,
       ),

@@ -10,17 +10,15 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { SampleSelection } from '../../src/shared/engineProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { RunInfo } from '../../src/shared/runFormat';
-import { MAX_VIEW_RUNS, type QuerySamples, type QuerySelection } from '../../src/shared/webviewProtocol';
+import { MAX_VIEW_RUNS, type QuerySamples } from '../../src/shared/webviewProtocol';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { RequestError } from '../shared/hostClient';
 import { errorText } from '../shared/requests';
-import { loadedRuns, runName, runStatusLines, type LoadedRun } from '../shared/runs';
-import { channelAt, contains, CUBE, distanceToTAxis, epochAt, layerAt, type Point } from './cube';
+import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
 import { directSampleSelection, unionIndices } from './samples';
 import {
   applyLinked,
   channelCount,
-  channelScale,
   clearChannel,
   clearLayers,
   clickLayer,
@@ -30,10 +28,10 @@ import {
   resolvedEpoch,
   selectChannel,
   selectedIndices,
-  selectRange,
 } from './selection';
 import { renderBlocks } from './blocksView';
-import { chosenRun, describeSlice, samplesOf, shown } from './choices';
+import { chosenRun, describeSlice, followZoom, samplesOf, shown, shownRange } from './choices';
+import { listenToCube } from './cubeGestures';
 import { renderCube } from './cubeView';
 import {
   channelInput,
@@ -42,9 +40,9 @@ import {
   clearChannelButton,
   countInput,
   countMode,
-  cube,
   epochLabel,
   epochSlider,
+  layerRangeText,
   queryButton,
   queryStatusEl,
   runSelect,
@@ -60,17 +58,19 @@ import {
   sourceButton,
   status,
   targetText,
+  zoomOutButton,
 } from './layout';
-import { client, session, view } from './state';
+import { client, session, view, type QueryViewSelection } from './state';
 
 // ---------------------------------------------------------------------------------------------
 // State helpers.
 
 /** Commits a change the user made; publishes the focus layer when it changed, so the Runs tree and the views showing this run follow. */
-function commit(next: QuerySelection): void {
-  const run = chosenRun();
+function commit(next: QueryViewSelection): void {
+  // The run of the new selection: the run picker changes it.
+  const run = selectedOrFirstRun(session.runs, next.run ?? session.selection.run);
   const before = session.selection;
-  session.selection = run !== undefined ? reconcile(run.info, { ...next, run: run.dir }) : next;
+  session.selection = run !== undefined ? reconcile(run.info, followZoom(run.info.manifest.layers, before, { ...next, run: run.dir })) : next;
   view.draft = undefined;
   view.queryStatus = { text: '', error: false };
   session.save();
@@ -96,9 +96,13 @@ function render(): void {
   const run = chosenRun();
   renderToolbar(run);
   renderStatus();
-  renderBlocks(run, (index, modifier) => {
-    const chosen = chosenRun();
-    if (chosen !== undefined) commit(clickLayer(chosen.info.manifest.layers, session.selection, index, modifier));
+  renderBlocks(run, {
+    pick: (index, modifier) => {
+      const chosen = chosenRun();
+      if (chosen !== undefined) commit(clickLayer(chosen.info.manifest.layers, session.selection, index, modifier));
+    },
+    zoom: (path) => commit({ ...session.selection, layerZoom: path }),
+    redraw: () => render(),
   });
   renderCube(run);
   renderControls(run);
@@ -137,6 +141,17 @@ function renderControls(run: LoadedRun | undefined): void {
   const layers = info?.manifest.layers ?? [];
   const sel = shown();
   const focus = focusIndex(layers, sel);
+  const range = shownRange(layers, sel);
+  const outside = selectedIndices(layers, sel).filter((i) => i < range.from || i > range.to).length;
+  setText(
+    layerRangeText,
+    sel.layerZoom !== undefined
+      ? `${sel.layerZoom}: ${range.from + 1}–${range.to + 1} of ${layers.length}${outside > 0 ? ` (${outside} selected outside)` : ''}`
+      : layers.length > 0
+        ? `all ${layers.length}`
+        : 'none',
+  );
+  zoomOutButton.disabled = sel.layerZoom === undefined;
   const count = focus >= 0 ? channelCount(layers[focus]) : 0;
   channelInput.disabled = count === 0;
   channelInput.max = String(Math.max(0, count - 1));
@@ -253,168 +268,9 @@ function baseName(file: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The hypercube's gestures.
+// The hypercube's gestures (cubeGestures.ts).
 
-type DragMode = 'layers' | 'cell' | 'channel' | 'epoch';
-
-interface Drag {
-  readonly mode: DragMode;
-  readonly pointerId: number;
-  readonly startLayer: number;
-  /** The C axis's scale when the drag began: it must not change under the pointer. */
-  readonly scale: number;
-  readonly base: QuerySelection;
-}
-
-let drag: Drag | undefined;
-
-function svgPoint(event: PointerEvent): Point {
-  const m = cube.getScreenCTM();
-  if (m === null) return { x: 0, y: 0 };
-  const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(m.inverse());
-  return { x: p.x, y: p.y };
-}
-
-function dragged(d: Drag, p: Point, info: RunInfo): QuerySelection {
-  const layers = info.manifest.layers;
-  const L = layers.length;
-  switch (d.mode) {
-    case 'layers':
-      return selectRange(layers, d.base, d.startLayer, layerAt(CUBE, p.x, L));
-    case 'cell': {
-      const layer = layerAt(CUBE, p.x, L);
-      const from = selectRange(layers, d.base, d.startLayer, layer);
-      const channel = channelAt(CUBE, p.y, d.scale);
-      // The channel belongs to the layer where the drag started; the L extent of the drag adds layers.
-      return channel < channelCount(layers[d.startLayer]) ? { ...from, channel } : clearChannel(from);
-    }
-    case 'channel': {
-      const focus = focusIndex(layers, d.base);
-      return selectChannel(layers, d.base, focus, channelAt(CUBE, p.y, d.scale), true);
-    }
-    case 'epoch': {
-      const epochs = info.manifest.epochs;
-      const k = epochAt(CUBE, p, epochs.length);
-      const { epoch: _epoch, ...rest } = d.base;
-      return k === epochs.length - 1 ? rest : { ...d.base, epoch: epochs[k].epoch };
-    }
-  }
-}
-
-cube.addEventListener('pointerdown', (event: PointerEvent) => {
-  const run = chosenRun();
-  if (run === undefined || event.button !== 0) return;
-  const info = run.info;
-  const layers = info.manifest.layers;
-  const p = svgPoint(event);
-  let mode: DragMode | undefined;
-  if (layers.length > 0 && contains(CUBE.lAxis, p, 2)) mode = 'layers';
-  else if (layers.length > 0 && contains(CUBE.face, p)) mode = 'cell';
-  else if (contains(CUBE.cAxis, p, 2)) {
-    if (focusIndex(layers, session.selection) >= 0) mode = 'channel';
-    else {
-      view.queryStatus = { text: 'Select a layer first: a channel is one of its channels.', error: false };
-      scheduleRender();
-    }
-  } else if (info.manifest.epochs.length > 0 && distanceToTAxis(CUBE, p) <= 14) mode = 'epoch';
-  if (mode === undefined) return;
-  event.preventDefault();
-  cube.focus();
-  cube.setPointerCapture(event.pointerId);
-  drag = {
-    mode,
-    pointerId: event.pointerId,
-    startLayer: layerAt(CUBE, p.x, layers.length),
-    scale: channelScale(layers, session.selection),
-    base: session.selection,
-  };
-  view.draft = dragged(drag, p, info);
-  scheduleRender();
-});
-
-cube.addEventListener('pointermove', (event: PointerEvent) => {
-  const run = chosenRun();
-  if (drag === undefined || run === undefined || event.pointerId !== drag.pointerId) return;
-  view.draft = dragged(drag, svgPoint(event), run.info);
-  scheduleRender();
-});
-
-function endDrag(event: PointerEvent, keep: boolean): void {
-  const run = chosenRun();
-  if (drag === undefined || event.pointerId !== drag.pointerId) return;
-  const d = drag;
-  drag = undefined;
-  if (cube.hasPointerCapture(event.pointerId)) cube.releasePointerCapture(event.pointerId);
-  if (!keep || run === undefined) {
-    view.draft = undefined;
-    scheduleRender();
-    return;
-  }
-  commit(dragged(d, svgPoint(event), run.info));
-}
-
-cube.addEventListener('pointerup', (event: PointerEvent) => endDrag(event, true));
-cube.addEventListener('pointercancel', (event: PointerEvent) => endDrag(event, false));
-
-cube.addEventListener('keydown', (event: KeyboardEvent) => {
-  const run = chosenRun();
-  if (run === undefined) return;
-  const info = run.info;
-  const layers = info.manifest.layers;
-  const epochs = info.manifest.epochs;
-  const focus = focusIndex(layers, session.selection);
-  const selected = selectedIndices(layers, session.selection);
-  let next: QuerySelection | undefined;
-  switch (event.key) {
-    case 'ArrowLeft':
-    case 'ArrowRight': {
-      if (layers.length === 0) return;
-      const step = event.key === 'ArrowLeft' ? -1 : 1;
-      if (event.shiftKey && focus >= 0) {
-        // Extends (or shrinks) the far end of the range, keeping the focus where the range began.
-        const far = selected[0] === focus ? selected[selected.length - 1] : selected[0];
-        next = selectRange(layers, session.selection, focus, Math.min(layers.length - 1, Math.max(0, far + step)));
-      } else
-        next = selectRange(
-          layers,
-          session.selection,
-          focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
-          focus < 0 ? 0 : Math.min(layers.length - 1, Math.max(0, focus + step)),
-        );
-      break;
-    }
-    case 'Home':
-    case 'End':
-      if (layers.length === 0) return;
-      next = event.key === 'Home' ? selectRange(layers, session.selection, 0, 0) : selectRange(layers, session.selection, layers.length - 1, layers.length - 1);
-      break;
-    case 'ArrowUp':
-    case 'ArrowDown': {
-      if (focus < 0 || channelCount(layers[focus]) === 0) return;
-      const current = session.selection.channel ?? (event.key === 'ArrowDown' ? -1 : channelCount(layers[focus]));
-      next = selectChannel(layers, session.selection, focus, current + (event.key === 'ArrowUp' ? -1 : 1), true);
-      break;
-    }
-    case 'PageUp':
-    case 'PageDown': {
-      if (epochs.length === 0) return;
-      const at = epochs.findIndex((e) => e.epoch === resolvedEpoch(info, session.selection));
-      const k = Math.min(epochs.length - 1, Math.max(0, at + (event.key === 'PageUp' ? 1 : -1)));
-      const { epoch: _epoch, ...rest } = session.selection;
-      next = k === epochs.length - 1 ? rest : { ...session.selection, epoch: epochs[k].epoch };
-      break;
-    }
-    case 'Escape':
-      if (session.selection.channel !== undefined) next = clearChannel(session.selection);
-      else if (selected.length > 0) next = clearLayers(session.selection);
-      else return;
-      break;
-    default:
-      return;
-  }
-  event.preventDefault();
-  commit(next);
-});
+listenToCube({ commit, scheduleRender });
 
 // ---------------------------------------------------------------------------------------------
 // Controls.
@@ -443,6 +299,11 @@ channelInput.addEventListener('change', () => {
 });
 
 clearChannelButton.addEventListener('click', () => commit(clearChannel(session.selection)));
+
+zoomOutButton.addEventListener('click', () => {
+  const { layerZoom: _zoom, ...rest } = session.selection;
+  commit(rest);
+});
 
 epochSlider.addEventListener('input', () => {
   const epochs = chosenRun()?.info.manifest.epochs ?? [];
@@ -559,16 +420,19 @@ session.start({
   // A command chose what to show (Analyze Model, a CodeLens): it replaces the layer selection.
   mergeSelection: (current, next) => {
     const merged = { ...current, ...next };
-    return next.layers !== undefined && next.channel === undefined ? clearChannel(merged) : merged;
+    const chosen = next.layers !== undefined && next.channel === undefined ? clearChannel(merged) : merged;
+    const run = selectedOrFirstRun(session.runs, chosen.run);
+    return run !== undefined ? followZoom(run.info.manifest.layers, current, chosen) : chosen;
   },
-  // The Runs tree or another view chose a layer of this run.
+  // The Runs tree or another view chose a layer of this run; one outside the zoomed block shows all layers again.
   followLinked: (linked) => {
     const run = loadedRuns(session.runs).find((r) => r.dir === linked.run);
-    return run !== undefined ? applyLinked(run.info, session.selection, linked) : session.selection;
+    return run !== undefined ? followZoom(run.info.manifest.layers, session.selection, applyLinked(run.info, session.selection, linked)) : session.selection;
   },
   reconcile: (sel) => {
     const run = chosenRun();
-    return run !== undefined ? reconcile(run.info, { ...sel, run: run.dir }) : sel;
+    // A zoom into a block the run no longer has (another run, a new manifest) is dropped.
+    return run !== undefined ? reconcile(run.info, followZoom(run.info.manifest.layers, sel, { ...sel, run: run.dir })) : sel;
   },
   refresh: () => render(),
 });

@@ -3,6 +3,7 @@
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { LayerInfo, RunInfo } from '../../src/shared/runFormat';
 import type { QuerySelection } from '../../src/shared/webviewProtocol';
+import type { LayerRange } from './hierarchy';
 import { querySamplesOf } from './samples';
 
 export function channelCount(layer: LayerInfo | undefined): number {
@@ -102,12 +103,12 @@ export function clearChannel(selection: QuerySelection): QuerySelection {
 
 /**
  * The C axis's length: the channels of the one selected layer, or the most channels of any layer
- * (Fig. 3: the hypercube's C dimension), at least 1.
+ * the L axis shows (Fig. 3: the hypercube's C dimension; all layers, or the zoomed block's), at least 1.
  */
-export function channelScale(layers: readonly LayerInfo[], selection: QuerySelection): number {
+export function channelScale(layers: readonly LayerInfo[], selection: QuerySelection, shown: LayerRange = { from: 0, to: layers.length - 1 }): number {
   const selected = selectedIndices(layers, selection);
   if (selected.length === 1) return Math.max(1, channelCount(layers[selected[0]]));
-  return Math.max(1, ...layers.map(channelCount));
+  return Math.max(1, ...layers.slice(shown.from, shown.to + 1).map(channelCount));
 }
 
 /** The epoch shown: the chosen one when the run has it, else the newest; undefined before any epoch. */
