@@ -709,36 +709,84 @@ describe('deconvnet', () => {
       });
     }
 
-    it('refuses grouped convolution, batch normalisation, ceil_mode and custom domains, each with its reason', () => {
-      const grouped = new GraphBuilder()
-        .input('input', 'float32', ['batch', 2, 6, 6])
-        .initializer('w', randomFloats(seededRandom(1), 4 * 9, -1, 1), [4, 1, 3, 3])
-        .node('Conv', ['input', 'w'], ['out'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 2 }, { name: 'depthwise' })
-        .output('out', ['batch', 4, 6, 6]);
-      throwsModelError(planOf(grouped, 'out'), 'operator "Conv" (node "depthwise")', 'group=2');
-
-      const ones = new Float32Array([1, 1]);
-      const bn = new GraphBuilder()
-        .input('input', 'float32', ['batch', 2, 6, 6])
-        .initializer('scale', ones, [2])
-        .initializer('shift', new Float32Array(2), [2])
-        .initializer('mean', new Float32Array(2), [2])
-        .initializer('var', ones, [2])
-        .node('BatchNormalization', ['input', 'scale', 'shift', 'mean', 'var'], ['out'], undefined, { name: 'bn1' })
-        .output('out', ['batch', 2, 6, 6]);
-      throwsModelError(planOf(bn, 'out'), 'operator "BatchNormalization" (node "bn1")', 'folded');
-
+    it('refuses ceil_mode, custom domains, clips that are not rectifiers, averages over channels, flattening the samples and shapes computed from the input, each with its reason', () => {
       const ceil = new GraphBuilder()
         .input('input', 'float32', ['batch', 2, 6, 6])
         .node('MaxPool', ['input'], ['out'], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, { name: 'pool' })
         .output('out', ['batch', 2, 3, 3]);
-      throwsModelError(planOf(ceil, 'out'), 'operator "MaxPool" (node "pool")', 'ceil_mode');
+      throwsModelError(planOf(ceil, 'out'), 'operator "MaxPool" (node "pool")', 'ceil_mode', 'Choose a layer before this node');
 
       const custom = new GraphBuilder()
         .input('input', 'float32', ['batch', 2, 6, 6])
         .node('Relu', ['input'], ['out'], undefined, { name: 'r', domain: 'com.example' })
         .output('out', ['batch', 2, 6, 6]);
       throwsModelError(planOf(custom, 'out'), 'operator "Relu" (node "r")', 'com.example');
+
+      // Hardtanh: a clip to [−1, 1] passes negative values, so it is no rectifier.
+      const hardtanh = new GraphBuilder()
+        .input('input', 'float32', ['batch', 2, 6, 6])
+        .initializer('lo', new Float32Array([-1]), [])
+        .initializer('hi', new Float32Array([1]), [])
+        .node('Clip', ['input', 'lo', 'hi'], ['out'], undefined, { name: 'tanhish' })
+        .output('out', ['batch', 2, 6, 6]);
+      throwsModelError(planOf(hardtanh, 'out'), 'operator "Clip" (node "tanhish")', 'clips to [-1, 1]', 'lower bound is 0');
+
+      const channelMean = new GraphBuilder()
+        .input('input', 'float32', ['batch', 2, 6, 6])
+        .node('ReduceMean', ['input'], ['out'], { axes: [1], keepdims: 1 }, { name: 'mix' })
+        .output('out', ['batch', 1, 6, 6]);
+      throwsModelError(planOf(channelMean, 'out'), 'operator "ReduceMean" (node "mix")', 'batch or channel axis');
+
+      const flattenAll = new GraphBuilder()
+        .input('input', 'float32', ['batch', 2, 6, 6])
+        .node('Flatten', ['input'], ['out'], { axis: 0 }, { name: 'flat' })
+        .output('out', [1, 'all']);
+      throwsModelError(planOf(flattenAll, 'out'), 'operator "Flatten" (node "flat")', 'merges the samples');
+
+      // x.view(x.size(0), -1) under dynamic axes: the target shape is computed from Shape(x).
+      const viewed = new GraphBuilder()
+        .input('input', 'float32', ['batch', 2, 6, 6])
+        .initializer('minus_one', BigInt64Array.from([-1n]), [1])
+        .initializer('zero', BigInt64Array.from([0n]), [1])
+        .initializer('one', BigInt64Array.from([1n]), [1])
+        .node('Shape', ['input'], ['shape'])
+        .node('Slice', ['shape', 'zero', 'one'], ['batch_size'])
+        .node('Concat', ['batch_size', 'minus_one'], ['target'], { axis: 0 })
+        .node('Reshape', ['input', 'target'], ['out'], undefined, { name: 'view' })
+        .output('out', ['batch', 72]);
+      throwsModelError(
+        () => planDeconvnet(onnx.ModelProto.decode(viewed.toModelBytes()), 'out', [2, 6, 6], 'model.onnx'),
+        'operator "Reshape" (node "view")',
+        'torch.flatten(x, 1)',
+      );
+    });
+
+    it('names an operator it cannot invert, its node, and the last recorded layer before it that can be projected instead', async () => {
+      let b = new GraphBuilder('lrn').input('input', 'float32', ['batch', 1, 6, 6]);
+      b = conv(b, 'conv1', 'input', 'conv1', 1, 2, 4);
+      b.node('Relu', ['conv1'], ['relu1'], undefined, { name: 'act' }).node('LRN', ['relu1'], ['lrn1'], { size: 3 }, { name: 'norm1' });
+      b = conv(b, 'conv2', 'lrn1', 'conv2', 2, 3, 5);
+      b.output('conv1', ['batch', 2, 6, 6]).output('relu1', ['batch', 2, 6, 6]).output('conv2', ['batch', 3, 6, 6]);
+      const run = await writeRun({
+        inputShape: [1, 6, 6],
+        layers: [
+          { name: 'conv1', kind: 'conv', shape: [2, 6, 6] },
+          { name: 'relu1', kind: 'activation', shape: [2, 6, 6] },
+          { name: 'conv2', kind: 'conv', shape: [3, 6, 6] },
+        ],
+        checkpoints: [addLogits(b, 'conv2', 108, seededRandom(3)).toModelBytes()],
+      });
+      await withReader(run.dir, async (reader) => {
+        const err = await rejectsWith(deconvnet(reader, { layer: 'conv2', channel: 0, epoch: 0, samples: ALL }), 'model-error');
+        assert.equal(
+          err.detail,
+          'deconvnet cannot invert operator "LRN" (node "norm1") on the path to layer "conv2": local response normalisation divides each value by its neighbours, a step with no linear inverse. ' +
+            'Choose a layer before this node: "relu1" is the last recorded layer before it that the deconvnet can project.',
+        );
+        // And that layer can be projected.
+        const r = await deconvnet(reader, { layer: 'relu1', channel: 1, epoch: 0, samples: ALL });
+        assert.ok(r.images.some((v) => v !== 0));
+      });
     });
 
     it('refuses a layer that is not a value of the checkpoint', () => {

@@ -12,7 +12,8 @@ import { createSession, makeTensor } from '../onnx/ortRuntime';
 import type { RunReader } from '../run/runReader';
 import { resolveInsideRun } from '../../core/run/runPaths';
 import { planDeconvnet, type DeconvnetPlan } from './analyzeGraph';
-import { buildDeconvnetModel, DECONV_CHANNEL_MAX, DECONV_INPUT, DECONV_MASK, DECONV_PROJECTION } from './buildGraph';
+import { buildDeconvnetModel, channelShape, DECONV_CHANNEL_MAX, DECONV_MASK, DECONV_PROJECTION, DECONV_TARGET, switchesInput } from './buildGraph';
+import { buildForwardModel } from './forwardModel';
 
 export interface DeconvnetQuery {
   readonly layer: string;
@@ -35,13 +36,21 @@ function fmt(dims: readonly number[]): string {
 }
 
 // --- Sessions ----------------------------------------------------------------------------------
-// One built graph per (checkpoint, layer): the channel is an input of the graph, so clicking
-// through the channels of a layer runs the same session. Entries are validated by the
-// checkpoint's mtime and size, so a checkpoint rewritten in place is read again.
+// Two graphs per (checkpoint, layer): the forward pass (the checkpoint's own graph cut down to the
+// layer, with the switches as outputs) and the backward pass (buildGraph.ts). They are separate
+// because the forward nodes keep the checkpoint's opset while the backward graph needs opset 17's
+// operators. The channel is an input of the backward graph, so clicking through the channels of a
+// layer runs the same sessions. Entries are validated by the checkpoint's mtime and size, so a
+// checkpoint rewritten in place is read again.
 
 interface Built {
   readonly plan: DeconvnetPlan;
-  readonly session: InferenceSession;
+  readonly forward: InferenceSession;
+  readonly backward: InferenceSession;
+}
+
+async function releaseBuilt(b: Built): Promise<void> {
+  await Promise.all([b.forward.release(), b.backward.release()]);
 }
 
 interface CacheEntry {
@@ -61,7 +70,7 @@ const cache = new Map<string, CacheEntry>();
 
 function releaseIfIdle(entry: CacheEntry): Promise<void> {
   if (!entry.evicted || entry.users > 0) return Promise.resolve();
-  return entry.built.then((b) => b.session.release()).catch(() => undefined);
+  return entry.built.then(releaseBuilt).catch(() => undefined);
 }
 
 function evict(entry: CacheEntry): Promise<void> {
@@ -70,7 +79,7 @@ function evict(entry: CacheEntry): Promise<void> {
   return releaseIfIdle(entry);
 }
 
-async function build(modelPath: string, layer: string, inputShape: readonly number[]): Promise<Built> {
+async function build(modelPath: string, layer: string, inputShape: readonly number[], recorded: readonly string[]): Promise<Built> {
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(modelPath);
@@ -83,12 +92,17 @@ async function build(modelPath: string, layer: string, inputShape: readonly numb
   } catch (err) {
     throw new CnnSlicerError('model-error', `the checkpoint is not an ONNX model: ${(err as Error).message}`, modelPath);
   }
-  const plan = planDeconvnet(model, layer, inputShape, modelPath);
-  const session = await createSession(buildDeconvnetModel(plan), modelPath);
-  return { plan, session };
+  const plan = planDeconvnet(model, layer, inputShape, modelPath, recorded);
+  const forward = await createSession(buildForwardModel(model, plan), modelPath);
+  try {
+    return { plan, forward, backward: await createSession(buildDeconvnetModel(plan), modelPath) };
+  } catch (err) {
+    await forward.release();
+    throw err;
+  }
 }
 
-async function acquire(modelPath: string, layer: string, inputShape: readonly number[]): Promise<CacheEntry> {
+async function acquire(modelPath: string, layer: string, inputShape: readonly number[], recorded: readonly string[]): Promise<CacheEntry> {
   let st;
   try {
     st = await fs.stat(modelPath);
@@ -102,7 +116,7 @@ async function acquire(modelPath: string, layer: string, inputShape: readonly nu
     entry = undefined;
   }
   if (entry === undefined) {
-    const created: CacheEntry = { key, mtimeMs: st.mtimeMs, size: st.size, built: build(modelPath, layer, inputShape), users: 0, evicted: false };
+    const created: CacheEntry = { key, mtimeMs: st.mtimeMs, size: st.size, built: build(modelPath, layer, inputShape, recorded), users: 0, evicted: false };
     entry = created;
     // A graph that cannot be built must not stay cached: the checkpoint may be replaced.
     created.built.catch(() => evict(created));
@@ -126,6 +140,44 @@ export async function disposeDeconvnetSessions(): Promise<void> {
 }
 
 // --- The query -----------------------------------------------------------------------------------
+
+function runFailed(err: unknown, modelPath: string): CnnSlicerError {
+  return new CnnSlicerError('model-error', `running the deconvnet failed: ${err instanceof Error ? err.message : String(err)}`, modelPath);
+}
+
+/** The forward pass (the layer and the switches), then the backward pass; the forward tensors are disposed before returning. */
+async function runPasses(built: Built, input: Tensor, mask: Tensor, modelPath: string): Promise<InferenceSession.ReturnType> {
+  const { plan, forward, backward } = built;
+  const pools = plan.steps.flatMap((s, k) => (s.kind === 'maxpool' ? [{ k, name: s.switches }] : []));
+  let fwd: InferenceSession.ReturnType;
+  try {
+    fwd = await forward.run({ [plan.input]: input }, [plan.layer, ...pools.map((p) => p.name)]);
+  } catch (err) {
+    throw runFailed(err, modelPath);
+  }
+  try {
+    const target = fwd[plan.layer] as Tensor;
+    const n = input.dims[0];
+    // The path's static shapes assumed every Add on it kept its main input's shape; the layer's
+    // real shape says whether that held.
+    if (target.dims.length !== plan.outShape.length + 1 || target.dims.some((d, i) => d !== (i === 0 ? n : plan.outShape[i - 1]))) {
+      throw new CnnSlicerError(
+        'model-error',
+        `the checkpoint computes layer "${plan.layer}" with shape ${fmt(target.dims.slice(1))}, the deconvnet's path back gives ${fmt(plan.outShape)} (an operator on it broadcasts to a larger shape)`,
+        modelPath,
+      );
+    }
+    const feeds: Record<string, Tensor> = { [DECONV_TARGET]: target, [DECONV_MASK]: mask };
+    for (const p of pools) feeds[switchesInput(p.k)] = fwd[p.name] as Tensor;
+    try {
+      return await backward.run(feeds, [DECONV_PROJECTION, DECONV_CHANNEL_MAX]);
+    } catch (err) {
+      throw runFailed(err, modelPath);
+    }
+  } finally {
+    for (const t of Object.values(fwd)) t.dispose();
+  }
+}
 
 function cancelled(): CnnSlicerError {
   return new CnnSlicerError('cancelled', 'the deconvnet request was cancelled');
@@ -161,9 +213,14 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
   const dir = reader.info.dir;
   const modelPath = await resolveInsideRun(await fs.realpath(dir), entry.checkpoint, path.join(dir, MANIFEST_FILE));
   if (ctx.signal?.aborted) throw cancelled();
-  const cached = await acquire(modelPath, layer, inputShape);
+  const cached = await acquire(
+    modelPath,
+    layer,
+    inputShape,
+    manifest.layers.map((l) => l.name),
+  );
   try {
-    const { plan, session } = await cached.built;
+    const { plan } = await cached.built;
     if (plan.outShape.length !== info.shape.length || plan.outShape.some((d, i) => d !== info.shape[i])) {
       throw new CnnSlicerError(
         'model-error',
@@ -188,18 +245,7 @@ export async function deconvnet(reader: RunReader, query: DeconvnetQuery, ctx: D
     const channels = plan.outShape[0];
     const mask = new Float32Array(channels);
     mask[channel] = 1;
-    let out: InferenceSession.ReturnType;
-    try {
-      out = await session.run(
-        {
-          [DECONV_INPUT]: makeTensor(inputs, [n, ...inputShape]),
-          [DECONV_MASK]: makeTensor(mask, [1, channels, ...new Array<number>(inputShape.length - 1).fill(1)]),
-        },
-        [DECONV_PROJECTION, DECONV_CHANNEL_MAX],
-      );
-    } catch (err) {
-      throw new CnnSlicerError('model-error', `running the deconvnet failed: ${err instanceof Error ? err.message : String(err)}`, modelPath);
-    }
+    const out = await runPasses(await cached.built, makeTensor(inputs, [n, ...inputShape]), makeTensor(mask, channelShape(plan.outShape)), modelPath);
     const projection = out[DECONV_PROJECTION] as Tensor;
     const channelMax = out[DECONV_CHANNEL_MAX] as Tensor;
     try {
