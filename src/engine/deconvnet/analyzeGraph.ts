@@ -62,8 +62,15 @@ const REFUSAL_REASONS: Readonly<Record<string, string>> = {
   Softmax: ACTIVATION_REASON,
   GlobalMaxPool: 'a global max pool has no switches output in ONNX to unpool with',
   LRN: 'local response normalisation divides each value by its neighbours, a step with no linear inverse',
-  Mul: 'a product of two feature maps (e.g. an attention or squeeze-and-excitation gate) has no deconvnet inverse',
 };
+
+/** The reason for refusing an operator, where one helps; a product is explained only when it is one of two feature maps. */
+function refusalReason(g: GraphIndex, node: onnx.INodeProto, op: string): string | undefined {
+  if (op === 'Mul' && g.dataInputsOf(node).length === 2) {
+    return 'a product of two feature maps (e.g. an attention or squeeze-and-excitation gate) has no deconvnet inverse';
+  }
+  return REFUSAL_REASONS[op];
+}
 
 /** A refusal at one node, carrying the node's output so a layer before it can be suggested. */
 class Refusal extends CnnSlicerError {
@@ -111,7 +118,7 @@ function walk(g: GraphIndex, layer: string, input: string): Link[] {
     const label = nodeLabel(node, index);
     const refuseHere = (reason?: string): Refusal => refuse(op, label, cur, layer, file, reason);
     if (!isDefaultDomain(node)) throw refuseHere(`operators of domain "${node.domain}" are not supported`);
-    if (!SUPPORTED_OPS.has(op)) throw refuseHere(REFUSAL_REASONS[op]);
+    if (!SUPPORTED_OPS.has(op)) throw refuseHere(refusalReason(g, node, op));
     if (g.isConstant(cur)) throw refuseHere('its output is a constant, not a function of the input');
     if (outputIndex !== 0) throw refuseHere(`the layer is its output ${outputIndex + 1} (${cur}), not its data output`);
     const data = g.dataInputsOf(node);
