@@ -4,10 +4,10 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { ChannelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
-import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 import { selectedOrFirstRun, selectedOrNewestEpoch, type LoadedRun } from '../shared/runs';
 import { type GroupKey } from './entropyModel';
 import { client, entropies, session, view } from './state';
+import type { ChannelViewSelection } from './viewSelection';
 
 export function chosenRun(): LoadedRun | undefined {
   return selectedOrFirstRun(session.runs, session.selection.run);
@@ -46,7 +46,7 @@ export function projectedGroup(): GroupKey {
   return session.selection.projectClass ?? session.selection.zoom ?? 'all';
 }
 
-export function select(change: Partial<ChannelSelection>): void {
+export function select(change: Partial<ChannelViewSelection>): void {
   session.select(change);
 }
 

@@ -1,6 +1,6 @@
-// What the channel view draws, as plain numbers (no DOM): the small multiples' lines (Fig. 13A),
-// the circle packing's hierarchy and layout (Fig. 13B), and the colour of a channel. The canvas
-// drawing is in smallMultiples.ts and packing.ts; the benchmark and the tests use these directly.
+// What the channel view draws, as plain numbers (no DOM): the small multiples' lines (Fig. 13A) and
+// the circle packing's hierarchy and layout (Fig. 13B), with how many channel circles a class
+// holds. The canvas drawing is in smallMultiples.ts and packing.ts.
 import { hierarchy, pack } from 'd3-hierarchy';
 import type { ChannelEntropiesResult } from '../../src/shared/measures';
 
@@ -48,18 +48,55 @@ export function entropyLines(items: readonly ChannelEntropiesResult[]): EntropyL
   return { epochs: items.map((i) => i.epoch), channels, classes, values, max };
 }
 
+/** Bits as the view writes them: four significant digits, one decimal from 100 on. */
+export function formatBits(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toPrecision(4);
+}
+
+/** The packing's channel circles per class: a number, or every channel. */
+export type PackTop = number | 'all';
+
+/** The numbers of circles per class the view offers. */
+export const PACK_TOP_CHOICES: readonly number[] = [6, 12, 24, 48];
+
+/**
+ * A layer of at most this many channels shows every channel in each class circle by default: the
+ * paper's Fig. 13 layers, whose 11 × 64 circles stay large enough to point at and to label.
+ */
+export const PACK_ALL_UP_TO = 64;
+
+/**
+ * Channel circles per class by default in a larger layer (512, 1,280 channels): its 12 highest-
+ * entropy channels, and one circle for the rest. 11 × 1,280 circles are 4.8 px across after a zoom,
+ * and their colours cannot tell 1,280 channels apart.
+ */
+export const PACK_TOP_DEFAULT = 12;
+
+/** How many channel circles a class circle holds (undefined: every channel) for a layer of `channels` and the user's choice. */
+export function packTopFor(channels: number, choice: PackTop | undefined): number | undefined {
+  if (choice === 'all') return undefined;
+  const top = choice ?? (channels <= PACK_ALL_UP_TO ? undefined : PACK_TOP_DEFAULT);
+  return top !== undefined && top < channels ? top : undefined;
+}
+
 export interface PackGroup {
   readonly key: GroupKey;
   /** Sum of its channels' entropies: the class's total randomness in this layer (§5.4.1). */
   readonly total: number;
+  /** The channels drawn as circles of their own, in channel order. */
   readonly channels: readonly { readonly channel: number; readonly value: number }[];
+  /** The channels that are not, as one circle: how many, and their summed entropy. */
+  readonly rest?: { readonly count: number; readonly value: number };
 }
 
 /**
  * One group per class that has probe samples, and one for all samples, each with every channel's
- * mean entropy at this epoch. A class without samples has no entropy and gets no circle.
+ * mean entropy at this epoch. A class without samples has no entropy and gets no circle. With
+ * `top`, a group keeps its `top` highest channels (ties: the lower channel number) and sums the
+ * others into `rest`.
  */
-export function packingGroups(item: ChannelEntropiesResult): PackGroup[] {
+export function packingGroups(item: ChannelEntropiesResult, top?: number): PackGroup[] {
   const groups: PackGroup[] = [];
   const make = (key: GroupKey, value: (c: number) => number, count: (c: number) => number): PackGroup | undefined => {
     const channels: { channel: number; value: number }[] = [];
@@ -70,7 +107,17 @@ export function packingGroups(item: ChannelEntropiesResult): PackGroup[] {
       channels.push({ channel: c, value: Math.max(0, v) });
       total += Math.max(0, v);
     }
-    return channels.length > 0 ? { key, total, channels } : undefined;
+    if (channels.length === 0) return undefined;
+    if (top === undefined || channels.length <= top) return { key, total, channels };
+    const kept = new Set(
+      [...channels]
+        .sort((a, b) => b.value - a.value || a.channel - b.channel)
+        .slice(0, top)
+        .map((c) => c.channel),
+    );
+    const shown = channels.filter((c) => kept.has(c.channel));
+    const restValue = channels.reduce((sum, c) => (kept.has(c.channel) ? sum : sum + c.value), 0);
+    return { key, total, channels: shown, rest: { count: channels.length - shown.length, value: restValue } };
   };
   for (let k = 0; k < item.classes; k++) {
     const g = make(
@@ -90,11 +137,14 @@ export function packingGroups(item: ChannelEntropiesResult): PackGroup[] {
 }
 
 export interface Circle {
-  readonly kind: 'group' | 'channel';
+  /** A class (or all samples), one channel, or the rest of a class's channels summed. */
+  readonly kind: 'group' | 'channel' | 'rest';
   readonly group: GroupKey;
   /** For a channel circle. */
   readonly channel?: number;
-  /** Bits: the channel's entropy, or the group's total. */
+  /** For a rest circle: how many channels it stands for. */
+  readonly count?: number;
+  /** Bits: the channel's entropy, the rest's summed entropy, or the group's total. */
   readonly value: number;
   /** In layout units: the root circle is centred at (size/2, size/2) with radius size/2. */
   readonly x: number;
@@ -106,24 +156,35 @@ export interface PackLayout {
   readonly size: number;
   readonly root: { readonly x: number; readonly y: number; readonly r: number };
   readonly groups: readonly Circle[];
+  /** Channel circles and rest circles, group by group. */
   readonly channels: readonly Circle[];
 }
 
 interface Datum {
   readonly group?: GroupKey;
   readonly channel?: number;
+  /** Set on a rest leaf: the channels it sums. */
+  readonly rest?: number;
   readonly value?: number;
   readonly children?: readonly Datum[];
 }
 
 /**
  * d3's circle packing, two levels: a channel circle's area is proportional to its entropy (d3 gives
- * a leaf the radius √value, scaled), and a group circle encloses its channels, so it grows with
- * their sum. Groups and channels keep their order, so circles stay in place from epoch to epoch.
+ * a leaf the radius √value, scaled), as is a rest circle's to its channels' summed entropy, and a
+ * group circle encloses them, so it grows with their sum. Groups and channels keep their order (a
+ * rest circle last), so circles stay in place from epoch to epoch. Every circle lies inside the
+ * root circle, which d3 fits in the `size` square.
  */
 export function layoutPacking(groups: readonly PackGroup[], size: number): PackLayout {
   const data: Datum = {
-    children: groups.map((g) => ({ group: g.key, children: g.channels.map((c) => ({ group: g.key, channel: c.channel, value: c.value })) })),
+    children: groups.map((g) => ({
+      group: g.key,
+      children: [
+        ...g.channels.map((c): Datum => ({ group: g.key, channel: c.channel, value: c.value })),
+        ...(g.rest !== undefined ? [{ group: g.key, rest: g.rest.count, value: g.rest.value }] : []),
+      ],
+    })),
   };
   const root = hierarchy<Datum>(data, (d) => d.children).sum((d) => (d.children === undefined ? (d.value ?? 0) : 0));
   // Room between the class circles, and a thin gap between channels.
@@ -134,26 +195,12 @@ export function layoutPacking(groups: readonly PackGroup[], size: number): PackL
   const outChannels: Circle[] = [];
   for (const node of packed.descendants()) {
     if (node.depth === 1) outGroups.push({ kind: 'group', group: node.data.group ?? 'all', value: node.value ?? 0, x: node.x, y: node.y, r: node.r });
-    if (node.depth === 2)
-      outChannels.push({
-        kind: 'channel',
-        group: node.data.group ?? 'all',
-        channel: node.data.channel,
-        value: node.data.value ?? 0,
-        x: node.x,
-        y: node.y,
-        r: node.r,
-      });
+    if (node.depth === 2) {
+      const place = { group: node.data.group ?? 'all', value: node.data.value ?? 0, x: node.x, y: node.y, r: node.r };
+      outChannels.push(
+        node.data.rest !== undefined ? { kind: 'rest', count: node.data.rest, ...place } : { kind: 'channel', channel: node.data.channel, ...place },
+      );
+    }
   }
   return { size, root: { x: packed.x, y: packed.y, r: packed.r }, groups: outGroups, channels: outChannels };
-}
-
-/**
- * A colour per channel index (the paper colours second-level circles by channel), so one channel
- * has the same colour in every class circle. Hues step by the golden angle, which keeps
- * neighbouring channels apart however many there are.
- */
-export function channelColor(channel: number, dark: boolean): string {
-  const hue = (channel * 137.508) % 360;
-  return `hsl(${hue.toFixed(1)}, ${dark ? 55 : 60}%, ${dark ? 62 : 48}%)`;
 }

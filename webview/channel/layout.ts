@@ -5,6 +5,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { byId, card, h, replaceChildren, Tooltip } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { RunHeader } from '../shared/runHeader';
+import { CHANNEL_SORT_KEYS, DEAD_DEFINITION, sortKeyLabel } from './channelOrder';
+import { PACK_ALL_UP_TO, PACK_TOP_CHOICES, PACK_TOP_DEFAULT } from './entropyModel';
+import { OverviewStrip } from './overviewStrip';
 import { CirclePacking } from './packing';
 import { SmallMultiples } from './smallMultiples';
 import { chosenRun } from './choices';
@@ -21,6 +24,36 @@ export const { slider: epochSlider, output: epochLabel } = epochControl;
 export const dataMessage = h('p', { className: 'message', attrs: { id: 'data-message' } });
 
 export const multiples = new SmallMultiples('multiples');
+export const overview = new OverviewStrip('channel-overview');
+export const sortSelect = h(
+  'vscode-single-select',
+  { attrs: { id: 'sort-select', 'aria-label': 'Order of the channels' } },
+  ...CHANNEL_SORT_KEYS.map((key) =>
+    h('vscode-option', { attrs: { value: key, ...(key === 'dead' ? { description: DEAD_DEFINITION } : {}) } }, sortKeyLabel(key)),
+  ),
+);
+export const channelFilter = h('input', {
+  className: 'channel-filter',
+  attrs: {
+    id: 'channel-filter',
+    type: 'text',
+    spellcheck: 'false',
+    autocomplete: 'off',
+    placeholder: 'e.g. 12, 40-63',
+    'aria-describedby': 'filter-message',
+    title: 'Channel numbers and ranges to show, separated by commas; empty shows every channel',
+  },
+});
+export const deadSelect = h(
+  'vscode-single-select',
+  { attrs: { id: 'dead-select', 'aria-label': 'Dead channels', title: DEAD_DEFINITION } },
+  h('vscode-option', { attrs: { value: 'all' } }, 'dead and live'),
+  h('vscode-option', { attrs: { value: 'hide', description: DEAD_DEFINITION } }, 'hide dead'),
+  h('vscode-option', { attrs: { value: 'only', description: DEAD_DEFINITION } }, 'dead only'),
+);
+export const shownCount = h('span', { className: 'shown-count', attrs: { id: 'shown-count', role: 'status' } });
+export const filterMessage = h('p', { className: 'message', attrs: { id: 'filter-message' } });
+export const overviewCaption = h('p', { className: 'caption', attrs: { id: 'overview-caption' } });
 export const multiplesCaption = h('p', { className: 'caption', attrs: { id: 'multiples-caption' } });
 export const classLegend = h('ul', { className: 'class-legend', attrs: { id: 'class-legend', 'aria-label': 'Classes (click to hide or show a line)' } });
 
@@ -28,6 +61,13 @@ export const packing = new CirclePacking('packing');
 export const backButton = h('vscode-button', { attrs: { id: 'zoom-out', secondary: true, title: 'Back to every class (Escape)' } }, '← All classes');
 export const packingTitle = h('h2', { attrs: { id: 'packing-title' } }, '(B) Channels per class');
 export const packingCaption = h('p', { className: 'caption', attrs: { id: 'packing-caption' } });
+export const packTopSelect = h(
+  'vscode-single-select',
+  { attrs: { id: 'pack-top', 'aria-label': 'Channel circles per class' } },
+  h('vscode-option', { attrs: { value: 'auto' } }, `auto (every channel up to ${PACK_ALL_UP_TO}, else top ${PACK_TOP_DEFAULT})`),
+  ...PACK_TOP_CHOICES.map((n) => h('vscode-option', { attrs: { value: String(n) } }, `top ${n}`)),
+  h('vscode-option', { attrs: { value: 'all' } }, 'all channels'),
+);
 
 export const projectSelect = h('vscode-single-select', { attrs: { id: 'project-class', 'aria-label': 'Probe images to project' } });
 export const showAllButton = h('vscode-button', { attrs: { id: 'show-all-projections', secondary: true } }, 'Show all');
@@ -37,7 +77,7 @@ export const deconvMessage = h('p', { className: 'message', attrs: { id: 'deconv
 export const deconvGrid = h('div', { className: 'map-grid', attrs: { id: 'deconv-images' } });
 export const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
 
-export const multiplesBox = h('div', { className: 'multiples-box', attrs: { id: 'multiples-box' } }, multiples.canvas);
+export const multiplesBox = h('div', { className: 'multiples-box', attrs: { id: 'multiples-box' } }, multiples.scroller);
 export const packingBox = h('div', { className: 'packing-box', attrs: { id: 'packing-box' } }, packing.canvas);
 
 replaceChildren(
@@ -60,13 +100,35 @@ replaceChildren(
       h(
         'p',
         { className: 'note' },
-        'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel.',
+        'One box per channel: x = epoch, y = entropy in bits, one line per class and one for all samples. Every box has the same y scale. Click a box to select its channel; the arrow keys move the selection. The strip above the boxes is every channel shown: click or drag on it to scroll there.',
       ),
+      h(
+        'div',
+        { className: 'controls' },
+        h('div', { className: 'control' }, h('label', { attrs: { for: 'sort-select' } }, 'Sort by'), sortSelect),
+        h('div', { className: 'control' }, h('label', { attrs: { for: 'channel-filter' } }, 'Channels'), channelFilter),
+        h('div', { className: 'control' }, h('label', { attrs: { for: 'dead-select' } }, 'Show'), deadSelect),
+        shownCount,
+      ),
+      filterMessage,
       classLegend,
+      overview.canvas,
+      overviewCaption,
       multiplesBox,
       multiplesCaption,
     ),
-    card('card-packing', packingTitle, h('div', { className: 'controls' }, backButton), packingBox, packingCaption),
+    card(
+      'card-packing',
+      packingTitle,
+      h(
+        'div',
+        { className: 'controls' },
+        h('div', { className: 'control' }, h('label', { attrs: { for: 'pack-top' } }, 'Circles per class'), packTopSelect),
+        backButton,
+      ),
+      packingBox,
+      packingCaption,
+    ),
   ),
   card(
     'card-deconv',

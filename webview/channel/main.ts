@@ -1,8 +1,10 @@
 // The channel view (paper §5.4, Fig. 13–15) of one layer: (A) small multiples of every channel's
 // intra-sample entropy over the epochs, one line per class and one for all samples, on one shared
-// y scale; (B) a two-level circle packing at one epoch, a circle per class (and one for all
-// samples) holding a circle per channel sized by its entropy, zoomable; (C) the deconvnet
-// projections of a clicked channel for probe images of the clicked class (Fig. 15).
+// y scale, virtualised, sortable and filterable, with an overview strip (multiplesCard.ts); (B) a
+// two-level circle packing at one epoch, a circle per class (and one for all samples) holding a
+// circle per channel sized by its entropy (in a large layer, its top channels and one circle for
+// the rest), zoomable; (C) the deconvnet projections of a clicked channel for probe images of the
+// clicked class (Fig. 15).
 //
 // One engine request (channelEntropies, every epoch) feeds (A) and (B); a new epoch of a live run
 // asks again and the engine's cache answers the old epochs. (C) asks for the projections of one
@@ -20,7 +22,7 @@ import { markMilestone } from '../shared/milestones';
 import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
 import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
-import { entropyLines, layoutPacking, lineValue, packingGroups, type Circle, type EntropyLines, type GroupKey, type PackLayout } from './entropyModel';
+import { formatBits, layoutPacking, packingGroups, packTopFor, type Circle, type GroupKey, type PackLayout, type PackTop } from './entropyModel';
 import { chosenEpoch, chosenLayer, chosenRun, entropyKey, groupName, projectedGroup, publish, select, seriesOf } from './choices';
 import { deconvParams, inputParams, renderDeconv } from './deconv';
 import {
@@ -34,23 +36,24 @@ import {
   layerSelect,
   multiples,
   multiplesBox,
-  multiplesCaption,
   packing,
   packingBox,
   packingCaption,
   packingTitle,
+  packTopSelect,
   projectSelect,
   root,
   showAllButton,
   status,
   tooltip,
 } from './layout';
+import { multiplesModel, renderMultiples, startMultiples } from './multiplesCard';
+import { channelValueMax } from './packing';
 import { client, entropies, hiddenLines, inputSlices, projections, session, view } from './state';
 import type { ChannelViewModel } from './viewModel';
 
 markMilestone('script-start');
 
-let hoveredBox: number | undefined;
 let hoveredCircle: Circle | undefined;
 
 markMilestone('page-built');
@@ -108,14 +111,18 @@ function requestData(): void {
 
 const scheduleRender = frameScheduler(() => render());
 
-/** The layout of the packing last drawn, with what it was computed from. */
-let packed: { key: string; layout: PackLayout } | undefined;
-let lastLines: EntropyLines | undefined;
+/** The packing's largest side in CSS pixels: beyond it, circles only grow, and the card beside (A) would crowd it. */
+const PACKING_MAX_PX = 640;
+
+/** The layout of the packing last drawn, with what it was computed from, and its circles per class (undefined: every channel). */
+let packed: { key: string; layout: PackLayout; top: number | undefined } | undefined;
 let nextRenderAnimates = false;
 
 window.cnnslicerChannelView = (): ChannelViewModel => {
   const run = chosenRun();
   const screen = packing.screenCircles();
+  const card = multiplesModel();
+  const lines = card.lines;
   return {
     layer: run !== undefined ? chosenLayer(run) : undefined,
     epoch: run !== undefined ? chosenEpoch(run) : undefined,
@@ -123,8 +130,13 @@ window.cnnslicerChannelView = (): ChannelViewModel => {
     zoom: session.selection.zoom,
     // A zoom asked for but not drawn yet counts as moving: the circles are not where they will be.
     animating: packing.animating || nextRenderAnimates,
-    lines: lastLines !== undefined ? { epochs: lastLines.epochs, channels: lastLines.channels, classes: lastLines.classes, max: lastLines.max } : undefined,
-    boxes: multiples.geometry,
+    lines: lines !== undefined ? { epochs: lines.epochs, channels: lines.channels, classes: lines.classes, max: lines.max } : undefined,
+    sort: card.sort,
+    order: card.order,
+    boxes: card.boxes,
+    overview: card.overview,
+    packTop: packed?.top,
+    packingSize: packing.canvas.hidden ? 0 : packing.size,
     groups: screen.groups,
     circles: screen.channels,
   };
@@ -150,7 +162,7 @@ function render(): void {
   const palette = classColors(run?.info.manifest.classes.length ?? 0);
   const focus = parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
   renderLegend(run, palette, colors);
-  renderMultiples(run, series, palette, colors, focus);
+  if (renderMultiples(run, series, palette, colors, focus)) markMilestone('first-data');
   renderPacking(run, layer, series, palette, colors, focus);
   renderDeconv(run, layer);
   renderParams(series?.params);
@@ -225,35 +237,6 @@ function renderLegend(run: LoadedRun | undefined, palette: readonly string[], co
   );
 }
 
-function renderMultiples(
-  run: LoadedRun | undefined,
-  series: MeasureSeries<ChannelEntropiesResult> | undefined,
-  palette: readonly string[],
-  colors: ThemeColors,
-  focus: Rgba,
-): void {
-  if (run === undefined || series === undefined || series.items.length === 0) {
-    multiples.canvas.hidden = true;
-    setText(multiplesCaption, '');
-    lastLines = undefined;
-    return;
-  }
-  const lines = entropyLines(series.items);
-  lastLines = lines;
-  multiples.canvas.hidden = false;
-  multiples.render(
-    { lines, classColors: palette, hiddenLines, epoch: chosenEpoch(run), highlighted: session.selection.channel, hovered: hoveredBox },
-    colors,
-    Math.max(200, multiplesBox.clientWidth),
-    focus,
-  );
-  markMilestone('first-data');
-  setText(
-    multiplesCaption,
-    `${lines.channels} channel${lines.channels === 1 ? '' : 's'}, epochs ${lines.epochs[0]}–${lines.epochs[lines.epochs.length - 1]}; y from 0 to ${formatBits(lines.max)} bits in every box. The dashed line marks epoch ${chosenEpoch(run) ?? '–'}.`,
-  );
-}
-
 function renderPacking(
   run: LoadedRun | undefined,
   layer: string | undefined,
@@ -272,9 +255,14 @@ function renderPacking(
     return;
   }
   packing.canvas.hidden = false;
-  const size = Math.max(200, Math.min(packingBox.clientWidth, 640));
-  const key = JSON.stringify([run.dir, layer, item.epoch, size]);
-  if (packed?.key !== key) packed = { key, layout: layoutPacking(packingGroups(item), size) };
+  // Never wider than its box: a canvas wider than the card is cut at the panel's edge.
+  const boxWidth = packingBox.clientWidth;
+  const size = boxWidth > 0 ? Math.min(boxWidth, PACKING_MAX_PX) : 200;
+  const top = packTopFor(item.channels, session.selection.packTop);
+  const packTop = String(session.selection.packTop ?? 'auto');
+  if (packTopSelect.value !== packTop) packTopSelect.value = packTop;
+  const key = JSON.stringify([run.dir, layer, item.epoch, size, top]);
+  if (packed?.key !== key) packed = { key, layout: layoutPacking(packingGroups(item, top), size), top };
   const layout = packed.layout;
   // A zoom into a class that has no circle (no samples) is a zoom into nothing.
   const zoom = session.selection.zoom !== undefined && layout.groups.some((g) => g.group === session.selection.zoom) ? session.selection.zoom : undefined;
@@ -288,6 +276,7 @@ function renderPacking(
       highlighted: session.selection.channel,
       hovered: hoveredCircle,
       zoom,
+      channels: item.channels,
     },
     colors,
     size,
@@ -296,15 +285,14 @@ function renderPacking(
   );
   nextRenderAnimates = false;
   const sums = layout.groups.map((g) => `${groupName(run, g.group)} ${formatBits(g.value)}`);
+  const inside =
+    top === undefined
+      ? 'inside, a circle per channel with area proportional to its entropy'
+      : `inside, the class’s ${top} highest-entropy channels of ${item.channels}, each a circle with area proportional to its entropy, and one dashed grey circle for the other ${item.channels - top}, its area their summed entropy`;
   setText(
     packingCaption,
-    `A circle per class and one for all samples, its size the total entropy of the layer’s channels for those samples (bits: ${sums.join(', ')}); inside, a circle per channel with area proportional to its entropy, coloured by channel number. ${zoom === undefined ? 'Click a class circle to zoom in; click' : 'Click'} a channel circle to project it with the deconvnet.`,
+    `A circle per class and one for all samples, its size the total entropy of the layer’s channels for those samples (bits: ${sums.join(', ')}); ${inside}. Channel circles are coloured by entropy, grey at 0 to blue at ${formatBits(channelValueMax(layout))} bits; the selected channel is outlined in every class${top === undefined ? '' : ' (or the grey circle holding it)'}, and numbers are written where they fit. ${zoom === undefined ? 'Click a class circle to zoom in; click' : 'Click'} a channel circle to project it with the deconvnet.`,
   );
-}
-
-export function formatBits(value: number): string {
-  if (!Number.isFinite(value)) return '–';
-  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toPrecision(4);
 }
 
 function renderParams(params: EstimatorParams | undefined): void {
@@ -335,40 +323,6 @@ function chooseChannel(channel: number, group?: GroupKey): void {
   publish(true);
 }
 
-multiples.canvas.addEventListener('pointermove', (e) => {
-  const hit = multiples.hit(e.clientX, e.clientY);
-  const run = chosenRun();
-  const lines = lastLines;
-  if (hoveredBox !== hit?.channel) {
-    hoveredBox = hit?.channel;
-    scheduleRender();
-  }
-  if (hit === undefined || run === undefined || lines === undefined) {
-    tooltip.hide();
-    return;
-  }
-  const classes = run.info.manifest.classes;
-  const value = (line: number): string => formatBits(lineValue(lines, hit.channel, line, hit.epochIndex));
-  tooltip.show(
-    [
-      `channel ${hit.channel}, epoch ${lines.epochs[hit.epochIndex]}`,
-      `all samples: ${value(lines.classes)} bits`,
-      ...classes.map((name, k) => `${name}: ${value(k)} bits`),
-    ],
-    e.clientX,
-    e.clientY,
-  );
-});
-multiples.canvas.addEventListener('pointerleave', () => {
-  hoveredBox = undefined;
-  tooltip.hide();
-  scheduleRender();
-});
-multiples.canvas.addEventListener('click', (e) => {
-  const hit = multiples.hit(e.clientX, e.clientY);
-  if (hit !== undefined) chooseChannel(hit.channel);
-});
-
 packing.canvas.addEventListener('pointermove', (e) => {
   const hit = packing.hit(e.clientX, e.clientY);
   const run = chosenRun();
@@ -381,14 +335,18 @@ packing.canvas.addEventListener('pointermove', (e) => {
     tooltip.hide();
     return;
   }
+  const zoomHint = session.selection.zoom === hit.group ? '' : 'click to zoom in';
+  const count = hit.count ?? 0;
   tooltip.show(
     hit.kind === 'channel'
       ? [`channel ${hit.channel}`, `${groupName(run, hit.group)}: ${formatBits(hit.value)} bits`]
-      : [
-          groupName(run, hit.group),
-          `total over the channels: ${formatBits(hit.value)} bits`,
-          session.selection.zoom === hit.group ? '' : 'click to zoom in',
-        ].filter((l) => l !== ''),
+      : hit.kind === 'rest'
+        ? [
+            `the other ${count} channels`,
+            `${groupName(run, hit.group)}: ${formatBits(hit.value)} bits in all, ${formatBits(count > 0 ? hit.value / count : NaN)} on average`,
+            zoomHint,
+          ].filter((l) => l !== '')
+        : [groupName(run, hit.group), `total over the channels: ${formatBits(hit.value)} bits`, zoomHint].filter((l) => l !== ''),
     e.clientX,
     e.clientY,
   );
@@ -408,6 +366,7 @@ packing.canvas.addEventListener('click', (e) => {
     chooseChannel(hit.channel, hit.group);
     return;
   }
+  // The rest circle stands for many channels: a click on it zooms into its class like a click beside it.
   if (session.selection.zoom !== hit.group) zoomTo(hit.group);
 });
 
@@ -473,13 +432,25 @@ onThemeChange(() => {
   render();
 });
 
-let observedWidths = '';
-new ResizeObserver(() => {
-  const widths = `${multiplesBox.clientWidth}|${packingBox.clientWidth}`;
-  if (widths === observedWidths) return;
-  observedWidths = widths;
+let observedSizes = '';
+const resizes = new ResizeObserver(() => {
+  // The boxes' widths lay out (A) and (B); the scroll container's height is how many rows (A) draws.
+  const sizes = `${multiplesBox.clientWidth}|${packingBox.clientWidth}|${multiples.scroller.clientHeight}`;
+  if (sizes === observedSizes) return;
+  observedSizes = sizes;
   scheduleRender();
-}).observe(root);
+});
+resizes.observe(root);
+resizes.observe(multiples.scroller);
+
+packTopSelect.addEventListener('change', () => {
+  const value = packTopSelect.value;
+  const choice: PackTop | undefined = value === 'all' ? 'all' : /^\d+$/.test(value) ? Number(value) : undefined;
+  if (choice === session.selection.packTop) return;
+  select({ packTop: choice });
+});
+
+startMultiples({ chooseChannel: (channel) => chooseChannel(channel) });
 
 scheduleRender();
 session.start({

@@ -6,15 +6,14 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { DeconvnetResult } from '../../src/shared/deconvnet';
 import type { SliceResult } from '../../src/shared/engineProtocol';
 import type { ChannelEntropiesResult, MeasureSeries } from '../../src/shared/measures';
-import { parseChannelSelection } from '../../src/shared/messageValidation';
-import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 import { type Fetched } from '../shared/requests';
 import { ViewSession } from '../shared/viewSession';
+import { parseChannelViewSelection, type ChannelViewSelection } from './viewSelection';
 
 /** Projections shown at first; the engine computes up to 64 for a class, "Show all" shows them. */
 export const PROJECTIONS_SHOWN = 8;
 
-export const session = new ViewSession<ChannelSelection>((value) => parseChannelSelection(value));
+export const session = new ViewSession<ChannelViewSelection>((value) => parseChannelViewSelection(value));
 
 export const client = session.client;
 
