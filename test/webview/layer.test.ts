@@ -307,7 +307,7 @@ describe('layer view (headless Chromium)', function () {
       seriesRequests.filter((r) => r.params.epoch === 'all').map((r) => r.params.layerJ),
       ['b', 'logits'],
     );
-    await view.page.waitForFunction(() => window.cnnslicerLayerView?.().range?.lo === 0 && !document.querySelector('.heatmap-message:not(:empty)'));
+    await view.page.waitForFunction(() => window.cnnslicerLayerView?.().range?.lo === 0 && !document.querySelector('.heatmap-message:not(.empty)'));
     m = await model(view);
     const everyEpoch = [0, 1, 2].flatMap((e) => [...answered(runs.wide, 'a', 'b', e).capacity, ...answered(runs.wide, 'a', 'logits', e).capacity]);
     assert.deepEqual(m.range, { lo: 0, hi: Math.max(...everyEpoch) });

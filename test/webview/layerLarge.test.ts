@@ -208,6 +208,43 @@ describe('layer view at 512 × 1,280 channels (headless Chromium)', function () 
     assert.deepEqual(await view!.page.evaluate(() => document.getElementById('heatmap-message-0')?.textContent ?? ''), '', 'the "Ordering…" message is gone');
   });
 
+  it('shows progress with Cancel while a matrix computes, keeps the previous heatmap dimmed, and computes again on request', async () => {
+    let release: () => void = () => undefined;
+    view!.answerWith(async (method, params) => {
+      if (method !== 'channelCapacity') throw new Error(`the test answers no ${method}`);
+      await new Promise<void>((resolve) => (release = resolve));
+      return capacitySeries({ ...result, epoch: params.epoch as number });
+    });
+    // Epoch 0 is not computed yet: the slider asks for it.
+    await view!.page.evaluate(() => {
+      const slider = document.getElementById('epoch-slider') as HTMLInputElement;
+      slider.value = '0';
+      slider.dispatchEvent(new Event('input'));
+    });
+    await view!.waitForRequest('channelCapacity', view!.requests('channelCapacity').length + 1);
+    await view!.page.locator('#heatmap-message-0-cancel').waitFor({ state: 'visible' });
+    assert.match((await view!.page.locator('#heatmap-message-0').textContent()) ?? '', /Epoch 0: computing….*last one computed, dimmed/);
+    assert.equal(await view!.page.locator('.heatmap.stale #heatmap-0').isVisible(), true, 'the epoch-1 heatmap stays, dimmed');
+    assert.equal((await heatmap()).epoch, 1);
+    await view!.page.locator('#heatmap-message-0-cancel').click();
+    await view!.page.locator('#heatmap-message-0-retry').waitFor({ state: 'visible' });
+    assert.match((await view!.page.locator('#heatmap-message-0').textContent()) ?? '', /Epoch 0: cancelled/);
+    assert.ok(
+      view!.posted.some((m) => m.type === 'cancel'),
+      'the view told the host to cancel',
+    );
+    const asked = view!.requests('channelCapacity').length;
+    await view!.page.waitForTimeout(400);
+    assert.equal(view!.requests('channelCapacity').length, asked, 'a cancelled matrix is not asked for again by itself');
+    assert.equal((await heatmap()).epoch, 1, 'the previous heatmap is still shown');
+    await view!.page.locator('#heatmap-message-0-retry').click();
+    await view!.waitForRequest('channelCapacity', asked + 1);
+    release();
+    await view!.page.waitForFunction(() => window.cnnslicerLayerView!().heatmaps[0].epoch === 0 && !document.querySelector('.heatmap.stale'));
+    assert.equal((await view!.page.locator('#heatmap-message-0').textContent()) ?? '', '');
+    await view!.assertRanCleanly();
+  });
+
   it('asks before a layer picked elsewhere replaces the computed heatmap', async () => {
     const other = 'features.3.conv.1';
     await view!.push({ kind: 'linked', selection: { run: info.dir, layer: other } });

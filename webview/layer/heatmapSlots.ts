@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { h, replaceChildren } from '../shared/dom';
+import { ProgressLine } from '../shared/progressLine';
 import { type LoadedRun } from '../shared/runs';
 import { chosenEpoch, chosenLayer, chosenOthers, chosenRun, layerNames, layerShapeText, publishSelection, select } from './choices';
 import { HeatmapCanvas, type HeatmapHit } from './heatmap';
@@ -22,7 +23,7 @@ export interface Slot {
   readonly heatmap: HeatmapCanvas;
   readonly nav: HeatmapNav;
   readonly select: SingleSelect;
-  readonly message: HTMLElement;
+  readonly message: ProgressLine;
   readonly caption: HTMLElement;
 }
 
@@ -82,7 +83,7 @@ export function buildSlots(run: LoadedRun, others: readonly string[], actions: S
       const next = chosenOthers(run).filter((o) => o !== other);
       select({ otherLayers: next, cell: session.selection.cell?.otherLayer === other ? undefined : session.selection.cell }, true);
     });
-    const message = h('p', { className: 'message heatmap-message', attrs: { id: `heatmap-message-${i}` } });
+    const message = new ProgressLine(`heatmap-message-${i}`, 'message heatmap-message');
     const caption = h('p', { className: 'caption heatmap-caption', attrs: { id: `heatmap-caption-${i}` } });
     const axisY = h('div', { className: 'axis-title axis-rows' }, `${other} channels ↓ (rows)`);
     const axisX = h('div', { className: 'axis-title axis-columns' }, `${layer} channels → (columns)`);
@@ -99,7 +100,7 @@ export function buildSlots(run: LoadedRun, others: readonly string[], actions: S
       'figure',
       { className: 'heatmap', attrs: { 'data-other': other } },
       h('div', { className: 'heatmap-head' }, h('span', { className: 'heatmap-title' }, `${layer} × `), otherSelect, remove),
-      message,
+      message.element,
       axisX,
       h('div', { className: 'heatmap-body' }, axisY, heatmap.canvas, nav.minimap),
       nav.element,

@@ -17,7 +17,8 @@ import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection } from '.
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { RequestError } from '../shared/hostClient';
-import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
+import type { ProgressState } from '../shared/progressLine';
+import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch } from '../shared/requests';
 import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { capacityRamp, displayOrder, needsSeriation } from './capacityModel';
@@ -143,6 +144,8 @@ function requestData(): void {
   cancelUnwanted(matrices, wantedMatrices, 400);
   cancelUnwanted(series, wantedSeries, 8);
   cancelUnwanted(slices, wantedSlices, 30);
+  // A request just started is one the user can cancel: the progress line must say so now.
+  scheduleRender();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +235,44 @@ function focusColor(colors: ThemeColors): Rgba {
   return parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
 }
 
+/** What a heatmap's line says about its matrix: computing (with Cancel), cancelled or failed (with Compute again). */
+function slotProgress(
+  run: LoadedRun,
+  other: string,
+  epoch: number | undefined,
+  waiting: boolean,
+  stale: boolean,
+  ordering: ChannelCapacityResult | undefined,
+): ProgressState {
+  if (epoch === undefined) return { text: '' };
+  const key = pairKey(run, chosenLayer(run), other, chosenSamples());
+  const matrixKey = `${key}|${epoch}`;
+  const seriesKey = `${key}|all|${epochsKey(run)}`;
+  const fetched = matrices.get(matrixKey);
+  const seriesEntry = session.selection.scale === 'run' ? series.get(seriesKey) : undefined;
+  const retry = (): void => {
+    retryFetch(matrices, matrixKey);
+    retryFetch(series, seriesKey);
+    requestData();
+    scheduleRender();
+  };
+  const cancel = (): void => {
+    cancelFetch(fetched);
+    cancelFetch(seriesEntry);
+    scheduleRender();
+  };
+  const error = fetched?.error ?? seriesEntry?.error;
+  const kept = stale ? ' The heatmap shown is the last one computed, dimmed, until the new one arrives.' : '';
+  if (error !== undefined) return { text: `Channel capacity failed: ${errorText(error)}`, error: true, retry };
+  if (waiting && (fetched?.cancelled || seriesEntry?.cancelled)) return { text: `Epoch ${epoch}: cancelled.${kept}`, retry };
+  const running = fetched?.abort !== undefined || seriesEntry?.abort !== undefined;
+  if (waiting) return { text: `Epoch ${epoch}: ${progressText(fetched?.progress ?? seriesEntry?.progress)}${kept}`, ...(running ? { cancel } : {}) };
+  if (ordering !== undefined) return { text: `Ordering ${ordering.cols} columns and ${ordering.rows} rows by similarity…` };
+  if (seriesEntry?.cancelled) return { text: 'Every epoch, for the colour scale: cancelled; the scale spans the epochs computed.', retry };
+  if (seriesEntry?.abort !== undefined) return { text: `Every epoch, for the colour scale: ${progressText(seriesEntry.progress)}`, cancel };
+  return { text: '' };
+}
+
 /** Similarity orders being computed: one at a time, after a frame that says so (it takes ~0.4 s at 1,280 channels). */
 let seriationPending = false;
 
@@ -250,7 +291,6 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
   }
   const slots = slotState.slots;
   const epoch = chosenEpoch(run);
-  const samples = chosenSamples();
   // What each slot draws: this epoch's matrix, or while it is computed the last one drawn (dimmed).
   const shown = slots.map((slot) => {
     const current = epoch !== undefined ? matrixOf(run, slot.other, epoch) : undefined;
@@ -275,17 +315,8 @@ function renderHeatmaps(run: LoadedRun | undefined, colors: ThemeColors): void {
   const sortRows = session.selection.sortRows ?? 'none';
 
   for (const { slot, result, stale } of shown) {
-    const fetched = epoch !== undefined ? matrices.get(`${pairKey(run, layer, slot.other, samples)}|${epoch}`) : undefined;
-    const seriesEntry = session.selection.scale === 'run' ? series.get(`${pairKey(run, layer, slot.other, samples)}|all|${epochsKey(run)}`) : undefined;
     const ordering = result !== undefined && needsSeriation(result, sortColumns, sortRows);
-    let message = '';
-    const error = fetched?.error ?? seriesEntry?.error;
-    if (error !== undefined) message = `Channel capacity failed: ${errorText(error)}`;
-    else if (result === undefined || stale) message = epoch === undefined ? '' : `Epoch ${epoch}: ${progressText(fetched?.progress ?? seriesEntry?.progress)}`;
-    else if (ordering) message = `Ordering ${result.cols} columns and ${result.rows} rows by similarity…`;
-    else if (seriesEntry?.abort !== undefined) message = `Every epoch, for the colour scale: ${progressText(seriesEntry.progress)}`;
-    setText(slot.message, message);
-    slot.message.classList.toggle('error', error !== undefined);
+    slot.message.show(slotProgress(run, slot.other, epoch, result === undefined || stale, stale, ordering ? result : undefined));
     slot.element.classList.toggle('stale', stale);
     if (slot.select.value !== slot.other) slot.select.value = slot.other;
     if (result === undefined || range === undefined) {

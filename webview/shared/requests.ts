@@ -19,6 +19,11 @@ export interface Fetched<T> {
   progress?: ProgressInfo;
   /** Set while a request is in flight. */
   abort?: AbortController;
+  /**
+   * The user cancelled it (a view's Cancel button): the entry stays, so the view does not ask
+   * again by itself, until the user asks to compute it again (retryFetch) or it is no longer wanted.
+   */
+  cancelled?: boolean;
 }
 
 export type FetchRequest<T> = (signal: AbortSignal, onProgress: (progress: ProgressInfo) => void) => Promise<T>;
@@ -30,7 +35,7 @@ export type FetchRequest<T> = (signal: AbortSignal, onProgress: (progress: Progr
  */
 export function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, request: FetchRequest<T>, changed: () => void, onValue?: (value: T) => void): void {
   const current = store.get(key);
-  if (current !== undefined && (current.value !== undefined || current.abort !== undefined || current.error !== undefined)) return;
+  if (current !== undefined && (current.value !== undefined || current.abort !== undefined || current.error !== undefined || current.cancelled)) return;
   const entry: Fetched<T> = { abort: new AbortController() };
   store.set(key, entry);
   request(entry.abort!.signal, (progress) => {
@@ -45,8 +50,9 @@ export function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, reques
       },
       (err: unknown) => {
         if (err instanceof RequestError && err.cancelled) {
-          // Asked for again when it is wanted again.
-          if (store.get(key) === entry) store.delete(key);
+          // Cancelled because no longer wanted: asked for again when it is wanted again. Cancelled
+          // by the user: kept, so the view shows "cancelled" instead of starting it over.
+          if (!entry.cancelled && store.get(key) === entry) store.delete(key);
           return;
         }
         entry.error = err instanceof RequestError ? err.info : { code: 'internal', message: String(err) };
@@ -64,7 +70,12 @@ export function fetchInto<T>(store: Map<string, Fetched<T>>, key: string, reques
  * `keep`: stepping through a long run's epochs, layers or channels must not hold every result seen.
  */
 export function cancelUnwanted<T>(store: Map<string, Fetched<T>>, wanted: ReadonlySet<string>, keep: number): void {
-  for (const [key, entry] of store) if (!wanted.has(key) && entry.abort !== undefined) entry.abort.abort();
+  for (const [key, entry] of store) {
+    if (wanted.has(key)) continue;
+    if (entry.abort !== undefined) entry.abort.abort();
+    // A cancelled computation is started again when the user comes back to it.
+    if (entry.cancelled) store.delete(key);
+  }
   let excess = store.size - keep;
   for (const key of store.keys()) {
     if (excess <= 0) break;
@@ -72,4 +83,17 @@ export function cancelUnwanted<T>(store: Map<string, Fetched<T>>, wanted: Readon
     store.delete(key);
     excess--;
   }
+}
+
+/** The user's Cancel: stops the request and remembers that it was cancelled (see Fetched.cancelled). */
+export function cancelFetch<T>(entry: Fetched<T> | undefined): void {
+  if (entry?.abort === undefined) return;
+  entry.cancelled = true;
+  entry.abort.abort();
+}
+
+/** The user's "Compute again" after a Cancel or an error: forgets the entry, so the next fetchInto asks again. */
+export function retryFetch<T>(store: Map<string, Fetched<T>>, key: string): void {
+  const entry = store.get(key);
+  if (entry !== undefined && entry.abort === undefined && entry.value === undefined) store.delete(key);
 }
