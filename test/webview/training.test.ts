@@ -553,6 +553,31 @@ describe('training view (headless Chromium)', function () {
     await view.page.locator('#status', { hasText: 'broken could not be read: /runs/broken/cnnslicer.json: "classes" must be an array' }).waitFor();
   });
 
+  it('cancels the label entropies on request, keeps what it showed, and computes them again', async () => {
+    let release: () => void = () => undefined;
+    let held = true;
+    const answers = recordedAnswers([small]);
+    const view = await openTraining([small], {
+      onRequest: async (method, params) => {
+        if (method === 'labelEntropies' && held) await new Promise<void>((resolve) => (release = resolve));
+        return answers(method, params);
+      },
+    });
+    await view.page.locator('#matrix-message-cancel').waitFor({ state: 'visible' });
+    assert.match((await view.page.locator('#matrix-message').textContent()) ?? '', /^Label entropies: computing…/);
+    await view.page.locator('#matrix-message-cancel').click();
+    await view.page.locator('#matrix-message-retry').waitFor({ state: 'visible' });
+    assert.match((await view.page.locator('#matrix-message').textContent()) ?? '', /^Label entropies: cancelled\./);
+    assert.ok(view.posted.some((m) => m.type === 'cancel'));
+    assert.equal(view.requests('labelEntropies').length, 1, 'not asked again by itself');
+    held = false;
+    release();
+    await view.page.locator('#matrix-message-retry').click();
+    await view.waitForRequest('labelEntropies', 2);
+    await cells(view);
+    assert.equal(await view.page.locator('#matrix-message').textContent(), '');
+  });
+
   it('posts only messages the host’s validation accepts', async () => {
     const view = await openTraining([small, large]);
     await view.page.locator('#input-entropy-values li', { hasText: 'k = 59' }).waitFor();

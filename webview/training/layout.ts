@@ -3,6 +3,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { ProgressLine } from '../shared/progressLine';
 import { byId, card, h, replaceChildren, Tooltip } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { markMilestone } from '../shared/milestones';
@@ -21,7 +22,8 @@ export const epochControl = epochSliderControl('Epoch', 'Epoch of the confusion 
 export const { slider: epochSlider, output: epochLabel } = epochControl;
 export const matrixContainer = h('div', { className: 'matrix-wrap', attrs: { id: 'confusion' } });
 export const matrixCaption = h('p', { className: 'caption', attrs: { id: 'matrix-caption' } });
-export const matrixMessage = h('p', { className: 'message', attrs: { id: 'matrix-message' } });
+/** The confusion matrix's label entropies: progress with Cancel, or Compute again. */
+export const matrixProgress = new ProgressLine('matrix-message');
 
 export const labelGivenPredictionCanvas = h('canvas', {
   attrs: { id: 'chart-label-given-prediction', role: 'img', 'aria-label': 'H(label | y = i) per class over epochs' },
@@ -54,7 +56,7 @@ replaceChildren(
       'card-confusion',
       '(A) Confusion matrix',
       h('div', { className: 'controls' }, h('label', { className: 'control' }, h('span', {}, 'Run'), runSelect), epochControl.element),
-      matrixMessage,
+      matrixProgress.element,
       matrixContainer,
       matrixCaption,
     ),

@@ -17,7 +17,8 @@ import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { RequestError } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
-import { errorText, progressText, type FetchRequest } from '../shared/requests';
+import type { ProgressState } from '../shared/progressLine';
+import { cancelFetch, errorText, progressText, type FetchRequest } from '../shared/requests';
 import { loadedRuns, runName, runStatusLines, type LoadedRun } from '../shared/runs';
 import { classColors, classDash, onThemeChange, runColors, themeColors, toCss, type ThemeColors } from '../shared/theme';
 import { confusionTotals, entropyAxis, entropyLines, epochIndex, epochsKey, formatNumber, infinityMarks, type EntropyKind, type XY } from './series';
@@ -33,7 +34,7 @@ import {
   logLossCheckbox,
   matrix,
   matrixCaption,
-  matrixMessage,
+  matrixProgress,
   predictionGivenLabelCanvas,
   runChips,
   runSelect,
@@ -106,6 +107,28 @@ function requestData(): void {
       client.request('labelEntropies', { run: chosen.dir, epoch: 'all' }, { signal, onProgress }),
     );
   }
+}
+
+/** The label entropies' line: computing (with Cancel), cancelled or failed (with Compute again), or nothing once in. */
+function labelProgress(chosen: LoadedRun | undefined, labels: RunFetched<MeasureSeries<LabelEntropiesResult>> | undefined): ProgressState {
+  if (chosen === undefined) return { text: session.runs.length === 0 ? '' : 'No run has been read yet.' };
+  if (chosen.info.manifest.epochs.length === 0) return { text: `${chosen.info.name} has no finished epoch yet.` };
+  const retry = (): void => {
+    // The epochs already computed stay on screen while they are computed again.
+    labelData.set(chosen.dir, { key: '', value: labels?.value });
+    requestData();
+    scheduleRender();
+  };
+  const cancel = (): void => {
+    cancelFetch(labels);
+    scheduleRender();
+  };
+  const shown = labels?.value !== undefined ? ` The matrix shows the ${labels.value.items.length} epochs computed before.` : '';
+  if (labels?.error !== undefined) return { text: `Label entropies failed: ${errorText(labels.error)}`, error: true, retry };
+  if (labels?.cancelled && labels.abort === undefined) return { text: `Label entropies: cancelled.${shown}`, retry };
+  if (labels?.abort !== undefined) return { text: `Label entropies: ${progressText(labels.progress)}${shown}`, cancel };
+  if (labels?.value === undefined) return { text: `Label entropies: ${progressText(undefined)}` };
+  return { text: '' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,13 +232,7 @@ function renderMatrixCard(
   // Screen readers would read the slider's position, not the epoch number it stands for.
   epochSlider.setAttribute('aria-valuetext', current === undefined ? 'no epoch' : `epoch ${current.epoch}`);
 
-  let message = '';
-  if (chosen === undefined) message = session.runs.length === 0 ? '' : 'No run has been read yet.';
-  else if (chosen.info.manifest.epochs.length === 0) message = `${chosen.info.name} has no finished epoch yet.`;
-  else if (labels?.error !== undefined) message = `Label entropies failed: ${errorText(labels.error)}`;
-  else if (labels?.value === undefined) message = `Label entropies: ${progressText(labels?.progress)}`;
-  setText(matrixMessage, message);
-  matrixMessage.classList.toggle('error', labels?.error !== undefined);
+  matrixProgress.show(labelProgress(chosen, labels));
 
   if (chosen === undefined || current === undefined) {
     matrix.render(undefined, colors);
