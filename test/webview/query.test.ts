@@ -373,6 +373,28 @@ describe('query view (headless Chromium)', function () {
     await view.page.locator('#query-status', { hasText: 'Sent to the layer view.' }).waitFor();
   });
 
+  it('Query shows Cancel while it runs; Cancel stops it and the button queries again', async () => {
+    const view = await openQuery();
+    const answers = recordedAnswers();
+    let hold = true;
+    view.answerWith((method, params) => (method === 'query' && hold ? new Promise(() => undefined) : answers(method, params)));
+    await block(view, 'conv1').click();
+    await view.page.locator('#query-button').click();
+    await view.waitForRequest('query', 1);
+    await view.page.locator('#query-status-cancel').waitFor({ state: 'visible' });
+    assert.equal(await view.page.locator('#query-status').textContent(), 'Querying…');
+    await view.page.locator('#query-status-cancel').click();
+    await view.page.locator('#query-status', { hasText: 'Query cancelled.' }).waitFor();
+    assert.ok(
+      view.posted.some((m) => m.type === 'cancel'),
+      'the host is told to stop',
+    );
+    assert.ok(!(await view.page.locator('#query-status-cancel').isVisible()));
+    hold = false;
+    await view.page.locator('#query-button').click();
+    await view.page.locator('#query-status', { hasText: 'Sent to the channel view.' }).waitFor();
+  });
+
   it('Query on one layer and a channel goes to the channel view, with a seeded random sample; with no layer to the training view', async () => {
     const view = await openQuery({ selection: { run: fixture.info.dir, layers: ['pool1'], layer: 'pool1', channel: 2 } });
     await view.page.locator('#samples-count').check();

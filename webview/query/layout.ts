@@ -1,5 +1,6 @@
 // The query view's layout, built once; render() fills it.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { ProgressLine } from '../shared/progressLine';
 import { byId, card, h, replaceChildren } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { CUBE } from './cube';
@@ -65,7 +66,8 @@ export const sliceText = h('p', { className: 'slice', attrs: { id: 'slice-text' 
 export const targetText = h('p', { className: 'note', attrs: { id: 'query-target' } });
 export const queryButton = h('vscode-button', { attrs: { id: 'query-button', title: 'Send this slice to the other views' } }, 'Query');
 export const sourceButton = h('vscode-button', { attrs: { id: 'go-to-source', secondary: true } }, 'Go to source');
-export const queryStatusEl = h('p', { className: 'message', attrs: { id: 'query-status', role: 'status', 'aria-live': 'polite' } });
+/** The Query button's status: "Querying…" with Cancel while it runs (a class-balanced selection reads every class's inputs first). */
+export const queryProgress = new ProgressLine('query-status');
 
 replaceChildren(
   root,
@@ -130,7 +132,7 @@ replaceChildren(
   h(
     'section',
     { className: 'query-bar', attrs: { id: 'query-bar', 'aria-label': 'Query' } },
-    h('div', { className: 'query-text' }, sliceText, targetText, queryStatusEl),
+    h('div', { className: 'query-text' }, sliceText, targetText, queryProgress.element),
     h('div', { className: 'query-actions' }, sourceButton, queryButton),
   ),
 );

@@ -44,7 +44,7 @@ import {
   epochSlider,
   layerRangeText,
   queryButton,
-  queryStatusEl,
+  queryProgress,
   runSelect,
   runTitle,
   samplesAll,
@@ -246,8 +246,8 @@ function renderQueryBar(run: LoadedRun | undefined): void {
   if (info.manifest.epochs.length === 0) target = 'The run has no finished epoch yet: nothing to query.';
   else if (noClass) target = 'Choose at least one class.';
   setText(targetText, target);
-  setText(queryStatusEl, view.queryStatus.text);
-  queryStatusEl.classList.toggle('error', view.queryStatus.error);
+  const querying = view.querying;
+  queryProgress.show({ ...view.queryStatus, ...(querying !== undefined ? { cancel: () => querying.abort() } : {}) });
   queryButton.toggleAttribute('disabled', info.manifest.epochs.length === 0 || noClass || view.querying !== undefined);
 
   const focusLayer = focus >= 0 ? layers[focus] : undefined;
@@ -407,7 +407,7 @@ async function runQuery(): Promise<void> {
       ? { text: `Sent to the ${names[result.target]}.`, error: false }
       : { text: `Sent to the views showing this run; this version has no ${names[result.target]} to open.`, error: false };
   } catch (err) {
-    if (err instanceof RequestError && err.cancelled) view.queryStatus = { text: '', error: false };
+    if (err instanceof RequestError && err.cancelled) view.queryStatus = { text: 'Query cancelled.', error: false };
     else view.queryStatus = { text: `Query failed: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
   } finally {
     view.querying = undefined;
