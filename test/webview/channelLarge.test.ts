@@ -64,14 +64,19 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
     return view.page.evaluate(() => window.cnnslicerChannelView!());
   }
 
-  /** Waits for `layer` at the newest epoch to be drawn, and still. */
+  /**
+   * Waits for `layer` at the newest epoch to be drawn, and still. The layer is chosen a frame
+   * before it is drawn (and (A) and (B) are drawn in the same frame), so the lines' channel count
+   * must be the layer's too.
+   */
   async function drawn(view: ViewPage<ChannelSelection>, layer: string): Promise<ChannelViewModel> {
+    const channels = info.manifest.layers.find((l) => l.name === layer)!.shape[0];
     await view.page.waitForFunction(
-      ({ l, e }) => {
+      ({ l, e, n }) => {
         const m = window.cnnslicerChannelView?.();
-        return m !== undefined && m.layer === l && m.epoch === e && m.order !== undefined && m.circles.length > 0 && !m.animating;
+        return m !== undefined && m.layer === l && m.epoch === e && m.lines?.channels === n && m.order !== undefined && m.circles.length > 0 && !m.animating;
       },
-      { l: layer, e: NEWEST },
+      { l: layer, e: NEWEST, n: channels },
     );
     return model(view);
   }
@@ -441,11 +446,23 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
     assert.equal(await reloaded.page.locator('#sort-select').evaluate((el) => (el as HTMLElement & { value: string }).value), 'spread');
   });
 
-  it('shows the 512-channel layer the same way', async () => {
-    const view = await open({ run: info.dir, layer: WIDE512 });
+  it('shows the 512-channel layer the same way, in the order chosen for the previous layer', async () => {
+    const view = await open({ run: info.dir, layer: WIDEST });
+    await drawn(view, WIDEST);
+    await choose(view, 'sort-select', 'entropy at the epoch');
+    await view.page.waitForFunction(() => window.cnnslicerChannelView?.().sort === 'entropy');
+    // Another layer chosen elsewhere: its own channels, in the same order of keys.
+    await view.push({ kind: 'linked', selection: { run: info.dir, layer: WIDE512 } });
     const m = await drawn(view, WIDE512);
     assert.equal(m.lines?.channels, 512);
-    assert.equal(m.order?.length, 512);
+    const at = newest(WIDE512);
+    assert.deepEqual(
+      m.order,
+      byKey(
+        Array.from({ length: 512 }, (_, c) => c),
+        (c) => at.all[c],
+      ),
+    );
     assert.ok(m.boxes!.drawnEnd - m.boxes!.drawnFirst < 512 / 2);
     assert.equal(m.packTop, 12);
     for (const g of m.groups) assert.ok(m.circles.filter((c) => c.group === g.group).length <= 13);

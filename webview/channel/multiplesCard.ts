@@ -54,7 +54,8 @@ let hovered: number | undefined;
 let lastHighlighted: number | undefined;
 let drawn: Drawn | undefined;
 let lines: { readonly items: readonly ChannelEntropiesResult[]; readonly value: EntropyLines } | undefined;
-let ordered: { readonly key: string; readonly order: Int32Array; readonly stripValues: Float64Array } | undefined;
+/** The order last computed, with the lines and choices it was computed from. */
+let ordered: { readonly lines: EntropyLines; readonly key: string; readonly order: Int32Array; readonly stripValues: Float64Array } | undefined;
 
 export function sortKey(): ChannelSortKey {
   return session.selection.sort ?? 'channel';
@@ -116,12 +117,12 @@ export function renderMultiples(
   const epochIndex = epoch !== undefined ? l.epochs.indexOf(epoch) : -1;
   const ranges = parsed.ok ? parsed.ranges : undefined;
   const deadFilter: DeadFilter | undefined = dead === 'all' ? undefined : dead;
-  const key = JSON.stringify([l.epochs, epochIndex, sort, ranges, deadFilter]);
-  if (ordered === undefined || ordered.key !== key || lines?.value !== l) {
+  const key = JSON.stringify([epochIndex, sort, ranges, deadFilter]);
+  if (ordered === undefined || ordered.key !== key || ordered.lines !== l) {
     const sortValues = channelKeyValues(l, sort, epochIndex);
     // The strip shows the sort key's values; ordered by channel number, it shows the entropy at the epoch.
     const stripValues = sort === 'channel' ? channelKeyValues(l, 'entropy', epochIndex) : sortValues;
-    ordered = { key, order: orderChannels(l, epochIndex, { sort, ranges, dead: deadFilter }, sortValues), stripValues };
+    ordered = { lines: l, key, order: orderChannels(l, epochIndex, { sort, ranges, dead: deadFilter }, sortValues), stripValues };
   }
   const order = ordered.order;
   drawn = { sort, classColors: palette, colors, focus, order, stripValues: ordered.stripValues, binary: sort === 'dead' };
