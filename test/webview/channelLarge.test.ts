@@ -24,6 +24,8 @@ const CHANNELS = 1280;
 const NEWEST = LARGE_EPOCHS - 1;
 /** Chromium's canvas limit on either side is far above this; the issue asks for no canvas beyond it. */
 const CANVAS_LIMIT_PX = 8192;
+/** Rows the boxes' canvas may hold beyond the viewport's height: a part row at each edge and two rows of overscan on each side. */
+const SPARE_ROWS = 6;
 
 describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer run)', function () {
   this.timeout(120_000);
@@ -133,12 +135,12 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
     // The scroll container's content is as tall as every row; the canvas only as tall as the rows drawn.
     const scroller = await view.page.locator('#multiples-scroll').evaluate((el) => ({ height: el.clientHeight, content: el.scrollHeight }));
     assert.equal(scroller.content, g.rows * pitch - g.gap);
-    const bound = g.columns * (Math.ceil(scroller.height / pitch) + 1 + 4);
+    const bound = g.columns * (Math.ceil(scroller.height / pitch) + SPARE_ROWS);
     assert.ok(g.drawnEnd - g.drawnFirst <= bound && g.drawnEnd - g.drawnFirst < CHANNELS / 4, `drew ${g.drawnEnd - g.drawnFirst} boxes`);
     assert.equal(await view.page.locator('#multiples-box canvas').count(), 1, 'one canvas for the boxes');
     for (const c of await canvases(view)) {
       assert.ok(c.width <= CANVAS_LIMIT_PX && c.height <= CANVAS_LIMIT_PX, `canvas #${c.id} is ${c.width}×${c.height}`);
-      assert.ok(c.cssHeight <= scroller.height + 4 * pitch + 1 || c.id !== 'multiples', `the boxes' canvas is ${c.cssHeight} px tall`);
+      assert.ok(c.cssHeight <= scroller.height + SPARE_ROWS * pitch || c.id !== 'multiples', `the boxes' canvas is ${c.cssHeight} px tall`);
     }
     assert.equal(await boxTitle(view, 1), `channel 1, epoch ${NEWEST}`);
 
@@ -170,6 +172,16 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
       { i: index, gg: scrolled },
     );
     assert.ok(ink > 100, `${ink} drawn pixels in the box of channel ${index}`);
+
+    // A narrower, shorter panel lays the boxes out again: fewer columns, more rows, a canvas no taller than before.
+    await view.page.setViewportSize({ width: 560, height: 640 });
+    await view.page.waitForFunction((c) => (window.cnnslicerChannelView?.().boxes?.columns ?? c) < c, g.columns);
+    const narrow = (await model(view)).boxes!;
+    assert.equal(narrow.rows, Math.ceil(CHANNELS / narrow.columns));
+    const after = await view.page.locator('#multiples-scroll').evaluate((el) => ({ height: el.clientHeight, content: el.scrollHeight }));
+    assert.equal(after.content, narrow.rows * (narrow.boxHeight + narrow.gap) - narrow.gap);
+    const canvas = (await canvases(view)).find((c) => c.id === 'multiples')!;
+    assert.ok(canvas.cssHeight <= after.height + SPARE_ROWS * (narrow.boxHeight + narrow.gap), `${canvas.cssHeight} px for a ${after.height} px viewport`);
   });
 
   it('sorts the boxes by entropy, change over training, spread across classes, and dead channels first', async () => {
