@@ -1,0 +1,167 @@
+// End to end on a real network: a torchvision ResNet-18 run (67 recorded layers, 64–512 channels,
+// residual blocks) made at the start of the suite by examples/torchvision_models.py (random init,
+// 200 MNIST training images, 1 epoch, 100 probe images, checkpoints; ~20 s), opened in a real VS
+// Code workbench (code-server) with the built extension. Checked as a user meets it: the Runs tree
+// groups the layers by module, the layer view computes and fits a 512 × 512 capacity matrix and
+// zooms into it, and the channel view projects a channel of a residual block's output through the
+// deconvnet. With CNNSLICER_SCREENSHOTS=1 it saves docs/images/resnet-*.png for the README.
+// Needs scripts/e2e/install.sh run once, and Debian's python3-torch and python3-torchvision.
+import * as assert from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FrameLocator } from 'playwright-core';
+import type {} from '../../webview/channel/main';
+import type {} from '../../webview/layer/main';
+import { CodeServerSession } from './harness';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+
+const root = path.resolve(__dirname, '..', '..');
+const PYTHON = process.env.CNNSLICER_PYTHON ?? '/usr/bin/python3';
+const RUN_NAME = 'MNIST resnet18';
+const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
+
+/** Reads `read` until `ok` holds, from this process. */
+async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeout = 120_000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function hasTorchvision(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
+}
+
+/** The small ResNet-18 run, as the README's torchvision example makes it. */
+function makeResnetRun(out: string): void {
+  const res = spawnSync(
+    PYTHON,
+    [
+      path.join(root, 'examples', 'torchvision_models.py'),
+      ...['--model', 'resnet18', '--per-class', '20', '--epochs', '1', '--probe', '100', '--layers', 'all', '--seed', '0', '--threads', '2', '--out', out],
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (res.status !== 0) throw new Error(`examples/torchvision_models.py failed (${res.status}): ${res.stderr}`);
+}
+
+describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to end)', function () {
+  this.timeout(300_000);
+  let session: CodeServerSession | undefined;
+  let scratch: string | undefined;
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
+
+  const s = (): CodeServerSession => {
+    assert.ok(session, 'the code-server session did not start');
+    return session;
+  };
+
+  before(async function () {
+    skipUnlessReady(this, 'the end-to-end suite');
+    if (!hasTorchvision()) {
+      // CI installs python3-torchvision; a machine without it skips with the reason.
+      if (process.env.CI) throw new Error(`${PYTHON} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)`);
+      console.log(`    skipping: ${PYTHON} cannot import torch and torchvision`);
+      this.skip();
+    }
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-resnet-'));
+    const workspace = path.join(scratch, 'workspace');
+    makeResnetRun(path.join(workspace, 'runs', 'resnet18'));
+    const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
+    fs.writeFileSync(path.join(workspace, 'README.md'), '# A ResNet-18 run\n');
+    session = await CodeServerSession.start({ workspace, extensionDir });
+    try {
+      await session.openWorkbench('README.md');
+    } catch (err) {
+      await evidence.record('open-workbench');
+      throw err;
+    }
+  });
+
+  async function viewIn(title: string): Promise<FrameLocator> {
+    const sess = s();
+    await sess.tab(title).click();
+    const view = sess.webviewFrame();
+    await view.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
+    return view;
+  }
+
+  async function screenshot(file: string): Promise<void> {
+    if (!SCREENSHOTS) return;
+    await s().page.mouse.move(18, 760);
+    await s().page.waitForTimeout(800);
+    await s().page.screenshot({ path: path.join(root, 'docs', 'images', file) });
+  }
+
+  it('the Runs tree groups the 67 layers by module: layer1 … layer4 collapse, a block’s output is its group’s row', async () => {
+    const sess = s();
+    await sess.openViewContainer('CNNSlicer');
+    await sess.treeRow('Runs', RUN_NAME).locator('.label-description', { hasText: '2 epochs · 67 layers' }).waitFor({ timeout: 60_000 });
+    const run = sess.treeRow('Runs', RUN_NAME);
+    if ((await run.getAttribute('aria-expanded')) === 'false') await run.locator('.monaco-tl-twistie').click();
+    await sess.expandTreeRow(sess.treeRow('Runs', 'Layers'));
+    const top = await until(
+      'the top-level layer rows',
+      () => sess.treeLabels('Runs'),
+      (labels) => ['layer1', 'layer2', 'layer3', 'layer4', 'avgpool', 'fc'].every((l) => labels.includes(l)),
+    );
+    assert.ok(!top.includes('layer4.1.conv2'), 'blocks start collapsed');
+    await sess.expandTreeRow(sess.treeRow('Runs', 'layer4'));
+    await until(
+      'layer4’s blocks',
+      () => sess.treeLabels('Runs'),
+      (labels) => labels.includes('0') && labels.includes('1'),
+    );
+    await screenshot('resnet-runs-tree.png');
+  });
+
+  it('the layer view fits a 512 × 512 capacity matrix, numbers its axes, and zooms into it', async () => {
+    const sess = s();
+    await sess.openFile('README.md');
+    await sess.runCommand('CNNSlicer: Open Layer View');
+    await sess.pickQuickInput(RUN_NAME);
+    // 69 choices: typed, as a user finds one in a long list.
+    for (const layer of ['layer4.1.conv1', 'layer4.1.conv2']) {
+      await sess.quickInputBox().fill(layer);
+      await sess.pickQuickInput(layer);
+    }
+    const view = await viewIn(`Layers: ${RUN_NAME}`);
+    const canvas = view.locator('#heatmap-0');
+    await view.locator('#heatmap-caption-0', { hasText: 'Epoch 1: 512 × 512 channels' }).waitFor({ timeout: 240_000 });
+    const model = await canvas.evaluate(() => window.cnnslicerLayerView!());
+    const g = model.heatmaps[0].geometry!;
+    assert.deepEqual([model.heatmaps[0].cols, model.heatmaps[0].rows], [512, 512]);
+    assert.equal(g.zoom, 1);
+    assert.ok(g.cell < 2, `the whole matrix fits: ${g.cell}-px cells`);
+    assert.ok(g.columnLabelStep > 1 && g.columnLabelStep * g.cell >= 20, 'channel numbers on the axes, not overlapping');
+    const box = await canvas.boundingBox();
+    assert.ok(box !== null && box.height < 900, `the heatmap is ${box?.height} px tall: on one screen`);
+    await choose(view, 'sort-rows', 'by similarity');
+    await until(
+      'the rows ordered by similarity',
+      () => canvas.evaluate(() => window.cnnslicerLayerView!().heatmaps[0].rowOrder.slice(0, 5).join()),
+      (order) => order !== '0,1,2,3,4',
+      60_000,
+    );
+    await canvas.focus();
+    for (let i = 0; i < 6; i++) await sess.page.keyboard.press('+');
+    const zoomed = await canvas.evaluate(() => window.cnnslicerLayerView!().heatmaps[0].geometry!);
+    assert.ok(zoomed.zoom > 5, `zoom ${zoomed.zoom}`);
+    await view.locator('#heatmap-0-minimap').waitFor({ state: 'visible' });
+    await screenshot('resnet-layer-view.png');
+    await sess.page.keyboard.press('0');
+  });
+
+  async function choose(view: FrameLocator, selectId: string, optionText: string): Promise<void> {
+    await view.locator(`#${selectId}`).click();
+    await view.locator(`#${selectId} li[role="option"]`, { hasText: optionText }).first().click();
+  }
+});
