@@ -252,6 +252,36 @@ describe('channel view (headless Chromium)', function () {
     assert.equal(await view.page.locator('#deconv-message').textContent(), '');
   });
 
+  it('a deconvnet projection in progress can be cancelled and computed again', async () => {
+    const engine = runs.engine.requestHandler([runs.tiny]);
+    let hold = true;
+    let release: () => void = () => undefined;
+    const view = await openChannel(
+      runs.tiny,
+      { run: runs.tiny.dir, layer: 'pool1', epoch: 1 },
+      {
+        onRequest: async (method, params) => {
+          if (method === 'deconvnet' && hold) await new Promise<void>((resolve) => (release = resolve));
+          return engine(method, params);
+        },
+      },
+    );
+    const m = await drawn(view, 'pool1', 1);
+    const target = m.circles.find((c) => c.group === 'all' && c.channel === 0)!;
+    await clickAt(view, 'packing', target.sx, target.sy);
+    await view.waitForRequest('deconvnet', 1);
+    await view.page.locator('#deconv-message-cancel').waitFor({ state: 'visible' });
+    await view.page.locator('#deconv-message-cancel').click();
+    await view.page.locator('#deconv-message', { hasText: 'Projecting channel 0 of pool1: cancelled.' }).waitFor();
+    assert.ok(view.posted.some((p) => p.type === 'cancel'));
+    hold = false;
+    release();
+    await view.page.locator('#deconv-message-retry').click();
+    await view.waitForRequest('deconvnet', 2);
+    await view.page.waitForFunction(() => document.querySelectorAll('#deconv-images canvas.projection-image').length === 8);
+    assert.equal(await view.page.locator('#deconv-message').textContent(), '');
+  });
+
   it('a box click in the small multiples selects the channel; a channel chosen anywhere is outlined in its box and circles', async () => {
     const view = await openChannel(runs.wide, { run: runs.wide.dir, layer: 'a' }, { theme: 'light' });
     const m = await drawn(view, 'a', 2);

@@ -6,12 +6,12 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { DeconvnetResult } from '../../src/shared/deconvnet';
 import type { SampleSelection } from '../../src/shared/engineProtocol';
 import { h, replaceChildren, setText } from '../shared/dom';
-import { errorText, progressText } from '../shared/requests';
+import { cancelFetch, errorText, progressText, retryFetch } from '../shared/requests';
 import { runEpochs, type LoadedRun } from '../shared/runs';
 import { isImageShape, tensorImage } from '../shared/mapImages';
 import { type GroupKey } from './entropyModel';
 import { chosenEpoch, chosenLayer, groupName, projectedGroup } from './choices';
-import { deconvCaption, deconvGrid, deconvMessage, deconvTitle, showAllButton } from './layout';
+import { deconvCaption, deconvGrid, deconvProgress, deconvTitle, showAllButton } from './layout';
 import { inputSlices, PROJECTIONS_SHOWN, projections, session, view } from './state';
 
 /** Samples whose projections are asked for: a class's (the engine takes its first 64), or some spread over all samples. */
@@ -35,7 +35,13 @@ export function inputParams(run: LoadedRun, result: DeconvnetResult): { run: str
   return { run: run.dir, samples: { kind: 'indices', indices: shown }, layer: 'input', channel: 'all', epoch: runEpochs(run)[0] ?? result.epoch };
 }
 
-export function renderDeconv(run: LoadedRun | undefined, layer: string | undefined): void {
+/** What the deconvnet's line needs from the view: draw again, and ask for what is wanted. */
+export interface DeconvActions {
+  changed(): void;
+  request(): void;
+}
+
+export function renderDeconv(run: LoadedRun | undefined, layer: string | undefined, actions: DeconvActions): void {
   const params = run !== undefined ? deconvParams(run) : undefined;
   showAllButton.hidden = true;
   if (run === undefined || layer === undefined || params === undefined) {
@@ -44,8 +50,7 @@ export function renderDeconv(run: LoadedRun | undefined, layer: string | undefin
       deconvCaption,
       'Click a channel circle in (B) or a box in (A): its feature maps are projected back to the input space (Zeiler & Fergus’s deconvnet, one channel at a time), to show what of the input the channel keeps.',
     );
-    setText(deconvMessage, '');
-    deconvMessage.classList.remove('error');
+    deconvProgress.show({ text: '' });
     replaceChildren(deconvGrid);
     view.deconvSignature = '';
     return;
@@ -55,20 +60,38 @@ export function renderDeconv(run: LoadedRun | undefined, layer: string | undefin
     deconvTitle,
     `(C) Deconvnet projections of ${layer} channel ${params.channel}, ${group === 'all' ? 'samples of every class' : `class ${groupName(run, group)}`}, epoch ${params.epoch}`,
   );
-  const fetched = projections.get(JSON.stringify(params));
-  if (fetched?.error !== undefined) {
+  const key = JSON.stringify(params);
+  const fetched = projections.get(key);
+  const retry = (): void => {
+    retryFetch(projections, key);
+    actions.request();
+    actions.changed();
+  };
+  if (fetched?.error !== undefined || (fetched?.cancelled && fetched.abort === undefined)) {
     // The engine's own words: e.g. that this epoch has no checkpoint to project with.
-    setText(deconvMessage, `No projection: ${errorText(fetched.error)}`);
-    deconvMessage.classList.add('error');
+    deconvProgress.show(
+      fetched.error !== undefined
+        ? { text: `No projection: ${errorText(fetched.error)}`, error: true, retry }
+        : { text: `Projecting channel ${params.channel} of ${layer}: cancelled.`, retry },
+    );
     setText(deconvCaption, '');
     replaceChildren(deconvGrid);
     view.deconvSignature = '';
     return;
   }
-  deconvMessage.classList.remove('error');
   const result = fetched?.value;
   if (result === undefined) {
-    setText(deconvMessage, `Projecting channel ${params.channel} of ${layer}: ${progressText(fetched?.progress)}`);
+    deconvProgress.show({
+      text: `Projecting channel ${params.channel} of ${layer}: ${progressText(fetched?.progress)}`,
+      ...(fetched?.abort !== undefined
+        ? {
+            cancel: () => {
+              cancelFetch(fetched);
+              actions.changed();
+            },
+          }
+        : {}),
+    });
     setText(deconvCaption, '');
     // The previous channel's projections would pass for this one's.
     replaceChildren(deconvGrid);
@@ -76,7 +99,7 @@ export function renderDeconv(run: LoadedRun | undefined, layer: string | undefin
     return;
   }
   if (result.sampleIndices.length === 0) {
-    setText(deconvMessage, `No probe sample of ${groupName(run, group)} to project.`);
+    deconvProgress.show({ text: `No probe sample of ${groupName(run, group)} to project.` });
     replaceChildren(deconvGrid);
     view.deconvSignature = '';
     return;
@@ -85,7 +108,7 @@ export function renderDeconv(run: LoadedRun | undefined, layer: string | undefin
   showAllButton.hidden = result.sampleIndices.length <= PROJECTIONS_SHOWN;
   setText(showAllButton, view.showAllProjections ? `Show ${PROJECTIONS_SHOWN}` : `Show all ${result.sampleIndices.length}`);
   const inputs = inputSlices.get(JSON.stringify(inputParams(run, result)));
-  setText(deconvMessage, inputs?.error !== undefined ? `The probe inputs could not be read: ${errorText(inputs.error)}` : '');
+  deconvProgress.show(inputs?.error !== undefined ? { text: `The probe inputs could not be read: ${errorText(inputs.error)}`, error: true } : { text: '' });
   setText(
     deconvCaption,
     `${shown} of ${result.selectedCount} probe sample${result.selectedCount === 1 ? '' : 's'}${group === 'all' ? ' (spread over the probe set)' : ` of class ${groupName(run, group)}`}. Top: the input; below: the projection of channel ${result.channel} alone, mid-grey = 0, white and black = the largest positive and negative values of that image (each image scaled on its own).`,

@@ -2,6 +2,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { ProgressLine } from '../shared/progressLine';
 import { byId, card, h, replaceChildren, Tooltip } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { RunHeader } from '../shared/runHeader';
@@ -21,7 +22,8 @@ export const status = h('div', { className: 'status', attrs: { id: 'status', rol
 export const layerSelect = h('vscode-single-select', { attrs: { id: 'layer-select', 'aria-label': 'Layer whose channels are shown' } });
 export const epochControl = epochSliderControl('Epoch', 'Epoch of the circle packing and the deconvnet');
 export const { slider: epochSlider, output: epochLabel } = epochControl;
-export const dataMessage = h('p', { className: 'message', attrs: { id: 'data-message' } });
+/** The intra-sample entropies' line: progress with Cancel, or Compute again. */
+export const dataProgress = new ProgressLine('data-message');
 
 export const multiples = new SmallMultiples('multiples');
 export const overview = new OverviewStrip('channel-overview');
@@ -73,7 +75,8 @@ export const projectSelect = h('vscode-single-select', { attrs: { id: 'project-c
 export const showAllButton = h('vscode-button', { attrs: { id: 'show-all-projections', secondary: true } }, 'Show all');
 export const deconvTitle = h('h2', { attrs: { id: 'deconv-title' } }, '(C) Deconvnet projections');
 export const deconvCaption = h('p', { className: 'caption', attrs: { id: 'deconv-caption' } });
-export const deconvMessage = h('p', { className: 'message', attrs: { id: 'deconv-message', role: 'status' } });
+/** The deconvnet's line: progress with Cancel, the engine's refusal, or Compute again. */
+export const deconvProgress = new ProgressLine('deconv-message');
 export const deconvGrid = h('div', { className: 'map-grid', attrs: { id: 'deconv-images' } });
 export const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
 
@@ -90,7 +93,7 @@ replaceChildren(
     h('div', { className: 'control' }, h('label', { attrs: { for: 'layer-select' } }, 'Layer'), layerSelect),
     epochControl.element,
   ),
-  dataMessage,
+  dataProgress.element,
   h(
     'div',
     { className: 'channel-cards' },
@@ -140,7 +143,7 @@ replaceChildren(
       showAllButton,
     ),
     deconvCaption,
-    deconvMessage,
+    deconvProgress.element,
     deconvGrid,
   ),
   estimatorParams,

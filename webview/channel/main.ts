@@ -19,7 +19,8 @@ import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
 import { markMilestone } from '../shared/milestones';
-import { cancelUnwanted, errorText, fetchInto, progressText } from '../shared/requests';
+import type { ProgressState } from '../shared/progressLine';
+import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch, type Fetched } from '../shared/requests';
 import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { formatBits, layoutPacking, packingGroups, packTopFor, type Circle, type GroupKey, type PackLayout, type PackTop } from './entropyModel';
@@ -28,7 +29,7 @@ import { deconvParams, inputParams, renderDeconv } from './deconv';
 import {
   backButton,
   classLegend,
-  dataMessage,
+  dataProgress,
   epochLabel,
   epochSlider,
   estimatorParams,
@@ -104,6 +105,8 @@ function requestData(): void {
   cancelUnwanted(entropies, wantedEntropies, 4);
   cancelUnwanted(projections, wantedProjections, 16);
   cancelUnwanted(inputSlices, wantedInputs, 16);
+  // A request just started is one the user can cancel: the progress lines must say so now.
+  scheduleRender();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +145,30 @@ window.cnnslicerChannelView = (): ChannelViewModel => {
   };
 };
 
+/** The entropies' line: computing (with Cancel; the last series stays on screen), cancelled or failed (with Compute again). */
+function entropyProgress(run: LoadedRun | undefined, layer: string | undefined, fetched: Fetched<unknown> | undefined, shown: boolean): ProgressState {
+  if (run === undefined || layer === undefined || run.info.manifest.epochs.length === 0) return { text: '' };
+  const key = entropyKey(run, layer);
+  const retry = (): void => {
+    retryFetch(entropies, key);
+    requestData();
+    scheduleRender();
+  };
+  if (fetched?.error !== undefined) return { text: `Intra-sample entropies failed: ${errorText(fetched.error)}`, error: true, retry };
+  if (fetched?.cancelled && fetched.abort === undefined)
+    return { text: `Intra-sample entropies of ${layer}: cancelled.${shown ? ' Showing the epochs computed before.' : ''}`, retry };
+  if (fetched?.abort !== undefined)
+    return {
+      text: `Intra-sample entropies of ${layer}: ${progressText(fetched.progress)}${shown ? ' Showing the epochs computed before until then.' : ''}`,
+      cancel: () => {
+        cancelFetch(fetched);
+        scheduleRender();
+      },
+    };
+  if (!shown) return { text: `Intra-sample entropies of ${layer}: ${progressText(fetched?.progress)}` };
+  return { text: '' };
+}
+
 function render(): void {
   const colors = themeColors();
   const run = chosenRun();
@@ -153,18 +180,13 @@ function render(): void {
   const series = run !== undefined && layer !== undefined ? seriesOf(run, layer) : undefined;
   if (fetched?.value !== undefined && run !== undefined && layer !== undefined)
     view.lastSeries = { key: entropyKey(run, layer), layer, run: run.dir, value: fetched.value };
-  let message = '';
-  if (fetched?.error !== undefined) message = `Intra-sample entropies failed: ${errorText(fetched.error)}`;
-  else if (run !== undefined && layer !== undefined && run.info.manifest.epochs.length > 0 && series === undefined)
-    message = `Intra-sample entropies of ${layer}: ${progressText(fetched?.progress)}`;
-  setText(dataMessage, message);
-  dataMessage.classList.toggle('error', fetched?.error !== undefined);
+  dataProgress.show(entropyProgress(run, layer, fetched, series !== undefined));
   const palette = classColors(run?.info.manifest.classes.length ?? 0);
   const focus = parseColor(cssVar('--vscode-focusBorder', toCss(colors.accent))) ?? colors.accent;
   renderLegend(run, palette, colors);
   if (renderMultiples(run, series, palette, colors, focus)) markMilestone('first-data');
   renderPacking(run, layer, series, palette, colors, focus);
-  renderDeconv(run, layer);
+  renderDeconv(run, layer, { changed: scheduleRender, request: requestData });
   renderParams(series?.params);
 }
 

@@ -39,6 +39,7 @@ export class ProgressLine {
     this.state = state;
     setText(this.text, state.text);
     this.element.classList.toggle('error', state.error === true);
+    this.text.classList.toggle('error', state.error === true);
     this.element.classList.toggle('empty', state.text === '');
     this.cancelButton.hidden = state.cancel === undefined;
     this.retryButton.hidden = state.retry === undefined;
