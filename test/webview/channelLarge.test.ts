@@ -336,17 +336,20 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
       assert.equal(rest[0].count, CHANNELS - 12);
       const restSum = every.filter((c) => !top.includes(c)).reduce((s, c) => s + Math.max(0, values(c)), 0);
       assert.ok(Math.abs(rest[0].value - restSum) < 1e-3 * restSum, `rest of ${g.group}: ${rest[0].value} vs ${restSum}`);
-      // Areas stay proportional to entropy, the rest circle's to its sum.
+      // Within the class, areas are proportional to entropy, the rest circle's to the rest's mean.
       const ref = channels[0];
-      assert.ok(Math.abs(rest[0].sr ** 2 / ref.sr ** 2 - rest[0].value / ref.value) < 1e-3 * (rest[0].value / ref.value));
+      const restMean = rest[0].value / (rest[0].count ?? 1);
+      assert.ok(Math.abs(rest[0].sr ** 2 / ref.sr ** 2 - restMean / ref.value) < 1e-3 * (restMean / ref.value));
+      for (const c of channels) assert.ok(Math.abs(c.sr ** 2 / ref.sr ** 2 - c.value / ref.value) < 1e-3 * (c.value / ref.value));
+      // Legible: a top channel is not a speck beside the rest circle.
+      assert.ok(Math.min(...channels.map((c) => c.sr)) > g.sr / 12, `top channels of radius ${Math.min(...channels.map((c) => c.sr))} in a class of ${g.sr}`);
     }
+    // Across classes, the class circles' areas are their total entropies.
+    const g0 = m.groups[0];
+    for (const g of m.groups) assert.ok(Math.abs(g.sr ** 2 / g0.sr ** 2 - g.value / g0.value) < 1e-3 * (g.value / g0.value), `class ${g.group}`);
     await assertInside(view, await model(view));
     // Labels only where they fit: a 4-digit channel number is not written in a circle a few pixels wide.
     for (const c of m.circles.filter((x) => x.labelled)) assert.ok(c.sr >= 8, `label in a circle of radius ${c.sr}`);
-    assert.ok(
-      m.circles.some((c) => c.kind === 'rest' && c.labelled),
-      'the rest circles are labelled with their count',
-    );
     await view.page.locator('#packing-caption', { hasText: '12 highest-entropy channels of 1280' }).waitFor();
 
     // Every channel on request: 11 × 1,280 circles, still inside.
@@ -382,6 +385,12 @@ describe('channel view at 1,280 channels (headless Chromium, synthetic 140-layer
     assert.ok(Math.abs(z.groups.find((g) => g.group === 3)!.sr - (z.packingSize / 2 - 4)) < 1, 'the class fills the canvas');
     await assertInside(view, z);
     assert.ok(three.sr < z.groups.find((g) => g.group === 3)!.sr);
+    assert.ok(
+      z.circles.some((c) => c.group === 3 && c.kind === 'rest' && c.labelled),
+      'zoomed in, the rest circle is labelled with its count',
+    );
+    const labelled = z.circles.filter((c) => c.group === 3 && c.kind === 'channel' && c.labelled).length;
+    assert.ok(labelled >= 10, `zoomed in, ${labelled} of the 12 top channels carry their number`);
     // The selected channel is not one of class 3's circles: the rest circle holding it has the focus outline.
     const focus = [0x00, 0x5f, 0xb8];
     const restNow = z.circles.find((c) => c.group === 3 && c.kind === 'rest')!;

@@ -171,12 +171,20 @@ interface Datum {
 
 /**
  * d3's circle packing, two levels: a channel circle's area is proportional to its entropy (d3 gives
- * a leaf the radius √value, scaled), as is a rest circle's to its channels' summed entropy, and a
- * group circle encloses them, so it grows with their sum. Groups and channels keep their order (a
- * rest circle last), so circles stay in place from epoch to epoch. Every circle lies inside the
- * root circle, which d3 fits in the `size` square.
+ * a leaf the radius √value, scaled), and a group circle encloses them, so it grows with their sum.
+ * Groups and channels keep their order (a rest circle last), so circles stay in place from epoch to
+ * epoch. Every circle lies inside the root circle, which d3 fits in the `size` square.
+ *
+ * A layer shown as top channels (groups with a `rest`) is laid out in two steps instead: the class
+ * circles first, each with its area proportional to the class's TOTAL entropy (all its channels,
+ * as in the paper's Fig. 13B); then inside each, its top channels and ONE dashed circle standing
+ * for a typical other channel (area ∝ the mean entropy of the rest), packed to fill the class
+ * circle. Sized by the rest's sum, that circle would hold 99% of a 1,280-channel class and leave
+ * its top channels a pixel or two across; this way they stay large enough to point at and label.
+ * Within a class, areas compare; across classes, the class circles do.
  */
 export function layoutPacking(groups: readonly PackGroup[], size: number): PackLayout {
+  if (groups.some((g) => g.rest !== undefined)) return layoutTopChannels(groups, size);
   const data: Datum = {
     children: groups.map((g) => ({
       group: g.key,
@@ -203,4 +211,44 @@ export function layoutPacking(groups: readonly PackGroup[], size: number): PackL
     }
   }
   return { size, root: { x: packed.x, y: packed.y, r: packed.r }, groups: outGroups, channels: outChannels };
+}
+
+/** The top-channels layout (see layoutPacking): class circles by total entropy, then each class's circles packed inside its own. */
+function layoutTopChannels(groups: readonly PackGroup[], size: number): PackLayout {
+  const classes = hierarchy<Datum>({ children: groups.map((g) => ({ group: g.key, value: g.total })) }, (d) => d.children).sum((d) =>
+    d.children === undefined ? (d.value ?? 0) : 0,
+  );
+  const packedClasses = pack<Datum>()
+    .size([size, size])
+    .padding(Math.max(3, size / 120))(classes);
+  const outGroups: Circle[] = [];
+  const outChannels: Circle[] = [];
+  for (const node of packedClasses.leaves()) {
+    const g = groups.find((x) => x.key === node.data.group);
+    if (g === undefined) continue;
+    outGroups.push({ kind: 'group', group: g.key, value: g.total, x: node.x, y: node.y, r: node.r });
+    const inner = hierarchy<Datum>(
+      {
+        children: [
+          ...g.channels.map((c): Datum => ({ group: g.key, channel: c.channel, value: c.value })),
+          ...(g.rest !== undefined ? [{ group: g.key, rest: g.rest.count, value: g.rest.value / Math.max(1, g.rest.count) }] : []),
+        ],
+      },
+      (d) => d.children,
+    ).sum((d) => (d.children === undefined ? (d.value ?? 0) : 0));
+    const side = 2 * node.r;
+    // The inner root fills the side × side square: the class circle itself.
+    const packedInner = pack<Datum>()
+      .size([side, side])
+      .padding(Math.max(0.75, side / 80))(inner);
+    for (const leaf of packedInner.leaves()) {
+      const place = { group: g.key, x: node.x - node.r + leaf.x, y: node.y - node.r + leaf.y, r: leaf.r };
+      outChannels.push(
+        leaf.data.rest !== undefined
+          ? { kind: 'rest', count: leaf.data.rest, value: g.rest?.value ?? 0, ...place }
+          : { kind: 'channel', channel: leaf.data.channel, value: leaf.data.value ?? 0, ...place },
+      );
+    }
+  }
+  return { size, root: { x: packedClasses.x, y: packedClasses.y, r: packedClasses.r }, groups: outGroups, channels: outChannels };
 }

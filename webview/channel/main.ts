@@ -310,7 +310,7 @@ function renderPacking(
   const inside =
     top === undefined
       ? 'inside, a circle per channel with area proportional to its entropy'
-      : `inside, the class’s ${top} highest-entropy channels of ${item.channels}, each a circle with area proportional to its entropy, and one dashed grey circle for the other ${item.channels - top}, its area their summed entropy`;
+      : `inside, the class’s ${top} highest-entropy channels of ${item.channels}, each a circle with area proportional to its entropy, and one dashed grey circle standing for a typical one of the other ${item.channels - top} (area: their mean entropy; the tooltip gives their sum). Areas compare within a class; across classes the class circles do`;
   setText(
     packingCaption,
     `A circle per class and one for all samples, its size the total entropy of the layer’s channels for those samples (bits: ${sums.join(', ')}); ${inside}. Channel circles are coloured by entropy, grey at 0 to blue at ${formatBits(channelValueMax(layout))} bits; the selected channel is outlined in every class${top === undefined ? '' : ' (or the grey circle holding it)'}, and numbers are written where they fit. ${zoom === undefined ? 'Click a class circle to zoom in; click' : 'Click'} a channel circle to project it with the deconvnet.`,
