@@ -94,11 +94,20 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
     return view;
   }
 
-  async function screenshot(file: string): Promise<void> {
+  /** Saves the workbench for the README, the editor group maximised when `maximise`, in a taller window. */
+  async function screenshot(file: string, maximise = false): Promise<void> {
     if (!SCREENSHOTS) return;
-    await s().page.mouse.move(18, 760);
-    await s().page.waitForTimeout(800);
-    await s().page.screenshot({ path: path.join(root, 'docs', 'images', file) });
+    const sess = s();
+    const size = sess.page.viewportSize();
+    await sess.page.setViewportSize({ width: 1600, height: 1100 });
+    if (maximise) await sess.runCommand('View: Toggle Maximize Editor Group');
+    await sess.page.mouse.move(18, 760);
+    await sess.page.waitForTimeout(1000);
+    await sess.page.screenshot({ path: path.join(root, 'docs', 'images', file) });
+    if (maximise) await sess.runCommand('View: Toggle Maximize Editor Group');
+    if (size !== null) await sess.page.setViewportSize(size);
+    // The workbench lays itself out again before it takes the next command.
+    await sess.page.waitForTimeout(1000);
   }
 
   it('the Runs tree groups the 67 layers by module: layer1 … layer4 collapse, a block’s output is its group’s row', async () => {
@@ -120,7 +129,6 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
       () => sess.treeLabels('Runs'),
       (labels) => labels.includes('0') && labels.includes('1'),
     );
-    await screenshot('resnet-runs-tree.png');
   });
 
   it('the layer view fits a 512 × 512 capacity matrix, numbers its axes, and zooms into it', async () => {
@@ -129,10 +137,7 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
     await sess.runCommand('CNNSlicer: Open Layer View');
     await sess.pickQuickInput(RUN_NAME);
     // 69 choices: typed, as a user finds one in a long list.
-    for (const layer of ['layer4.1.conv1', 'layer4.1.conv2']) {
-      await sess.quickInputBox().fill(layer);
-      await sess.pickQuickInput(layer);
-    }
+    for (const layer of ['layer4.1.conv1', 'layer4.1.conv2']) await typeAndPick(layer);
     const view = await viewIn(`Layers: ${RUN_NAME}`);
     const canvas = view.locator('#heatmap-0');
     await view.locator('#heatmap-caption-0', { hasText: 'Epoch 1: 512 × 512 channels' }).waitFor({ timeout: 240_000 });
@@ -156,9 +161,68 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
     const zoomed = await canvas.evaluate(() => window.cnnslicerLayerView!().heatmaps[0].geometry!);
     assert.ok(zoomed.zoom > 5, `zoom ${zoomed.zoom}`);
     await view.locator('#heatmap-0-minimap').waitFor({ state: 'visible' });
-    await screenshot('resnet-layer-view.png');
     await sess.page.keyboard.press('0');
+    if (SCREENSHOTS) {
+      // For the README: both axes by similarity, zoomed in a little, with the minimap.
+      await choose(view, 'sort-columns', 'by similarity');
+      await canvas.focus();
+      for (let i = 0; i < 2; i++) await sess.page.keyboard.press('+');
+      await screenshot('resnet-layer-view.png', true);
+    }
   });
+
+  it('the channel view shows layer2.0’s 128 channels as top circles per class and projects one through the residual block', async () => {
+    const sess = s();
+    await sess.runCommand('CNNSlicer: Open Channel View');
+    await sess.pickQuickInput(RUN_NAME);
+    await typeAndPick('layer2.0');
+    const view = await viewIn(`Channels: ${RUN_NAME}`);
+    const packing = view.locator('#packing');
+    await view.locator('#packing-title', { hasText: 'at epoch 1' }).waitFor({ timeout: 240_000 });
+    const model = await until(
+      'the circle packing',
+      () => packing.evaluate(() => window.cnnslicerChannelView!()),
+      (m) => m.circles.length > 0 && !m.animating,
+    );
+    assert.equal(model.layer, 'layer2.0');
+    assert.equal(model.lines?.channels, 128);
+    // 10 digits and all samples, each with its top 12 channels and one circle for the other 116.
+    assert.equal(model.groups.length, 11);
+    for (const g of model.groups) assert.ok(model.circles.filter((c) => c.group === g.group).length <= 13);
+    const target = model.circles.filter((c) => c.group === 'all' && c.kind === 'channel').reduce((a, b) => (b.value > a.value ? b : a));
+    await packing.click({ position: { x: target.sx, y: target.sy } });
+    await view.locator('#deconv-title', { hasText: `layer2.0 channel ${target.channel}` }).waitFor({ timeout: 60_000 });
+    const projections = view.locator('#deconv-images canvas.projection-image');
+    await projections.nth(7).waitFor({ timeout: 120_000 });
+    const stats = await projections.evaluateAll((cs) =>
+      (cs as HTMLCanvasElement[]).map((c) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const greys = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) greys.add(d[i]);
+        return { size: `${c.width}×${c.height}`, levels: greys.size };
+      }),
+    );
+    assert.equal(stats.length, 8);
+    for (const st of stats) {
+      assert.equal(st.size, '32×32', 'projected back to the 1×32×32 input');
+      assert.ok(st.levels > 10, `a projection with ${st.levels} grey levels`);
+    }
+    assert.equal(await view.locator('#deconv-message').textContent(), '');
+    await screenshot('resnet-channel-view.png', true);
+  });
+
+  /** Types a layer's name into the layer pick once it is the one shown (the run's pick closes first), and picks it. */
+  async function typeAndPick(layer: string): Promise<void> {
+    const sess = s();
+    await until(
+      'the layer pick',
+      () => sess.quickInputLabels(),
+      (labels) => labels.some((l) => l.startsWith('layer') || l === 'conv1' || l === 'input'),
+      30_000,
+    );
+    await sess.quickInputBox().fill(layer);
+    await sess.pickQuickInput(layer);
+  }
 
   async function choose(view: FrameLocator, selectId: string, optionText: string): Promise<void> {
     await view.locator(`#${selectId}`).click();
