@@ -578,6 +578,28 @@ describe('training view (headless Chromium)', function () {
     assert.equal(await view.page.locator('#matrix-message').textContent(), '');
   });
 
+  it('cancels the inputs’ inter-sample entropy on request and computes it again', async () => {
+    let hold = true;
+    let release: () => void = () => undefined;
+    const answers = recordedAnswers([small]);
+    const view = await openTraining([small], {
+      onRequest: async (method, params) => {
+        if (method === 'interSampleEntropy' && hold) await new Promise<void>((resolve) => (release = resolve));
+        return answers(method, params);
+      },
+    });
+    await view.page.locator('#input-entropy-progress-cancel').waitFor({ state: 'visible' });
+    await view.page.locator('#input-entropy-progress-cancel').click();
+    await view.page.locator('#input-entropy-progress', { hasText: 'cancelled for 1 run' }).waitFor();
+    await view.page.locator('#input-entropy-values li', { hasText: 'cancelled' }).waitFor();
+    hold = false;
+    release();
+    await view.page.locator('#input-entropy-progress-retry').click();
+    await view.waitForRequest('interSampleEntropy', 2);
+    await view.page.locator('#input-entropy-values li', { hasText: 'bits (N =' }).waitFor();
+    assert.equal(await view.page.locator('#input-entropy-progress').textContent(), '');
+  });
+
   it('posts only messages the host’s validation accepts', async () => {
     const view = await openTraining([small, large]);
     await view.page.locator('#input-entropy-values li', { hasText: 'k = 59' }).waitFor();

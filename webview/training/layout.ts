@@ -38,6 +38,8 @@ export const inputEntropyCanvas = h('canvas', {
   attrs: { id: 'chart-input-entropy', role: 'img', 'aria-label': 'Inter-sample entropy of each run’s input set' },
 });
 export const inputEntropyValues = h('ul', { className: 'values', attrs: { id: 'input-entropy-values' } });
+/** The inputs' entropies being computed: one line with Cancel for every run's, or Compute again. */
+export const inputEntropyProgress = new ProgressLine('input-entropy-progress');
 
 export const lossCanvas = h('canvas', { attrs: { id: 'chart-loss', role: 'img', 'aria-label': 'Training loss over epochs, one line per run' } });
 export const lossValues = h('ul', { className: 'values', attrs: { id: 'loss-values' } });
@@ -82,6 +84,7 @@ replaceChildren(
       h('p', { className: 'note' }, 'Diversity of each run’s probe inputs, H(dCNN(x, 0, −, 0)); higher means more diverse data.'),
       h('div', { className: 'chart-box short' }, inputEntropyCanvas),
       inputEntropyValues,
+      inputEntropyProgress.element,
     ),
     card(
       'card-loss',

@@ -8,15 +8,37 @@ import type { TooltipItem } from 'chart.js';
 import { SATURATION_MARGIN_BITS } from '../../src/shared/measures';
 import { axisStyle, baseOptions, renderChart, tooltipStyle } from '../shared/charts';
 import { h, replaceChildren } from '../shared/dom';
-import { errorText, progressText } from '../shared/requests';
+import { cancelFetch, errorText, progressText } from '../shared/requests';
 import { loadedRuns, runName, type LoadedRun } from '../shared/runs';
 import { toCss, type ThemeColors } from '../shared/theme';
 import { formatNumber, lossLine, shortName } from './series';
 import { runColorOf } from './choices';
-import { inputEntropyCanvas, inputEntropyValues, logLossCheckbox, lossCanvas, lossValues } from './layout';
+import { inputEntropyCanvas, inputEntropyProgress, inputEntropyValues, logLossCheckbox, lossCanvas, lossValues } from './layout';
 import { cursorPlugin, inputEntropy, session } from './state';
 
-export function renderInputEntropy(palette: readonly string[], colors: ThemeColors): void {
+/** The line under (D): Cancel while any run's input entropy is computed, Compute again for those cancelled. */
+function renderInputProgress(retry: () => void, changed: () => void): void {
+  const entries = session.runs.map((run) => inputEntropy.get(run.dir)).filter((e) => e !== undefined);
+  const running = entries.filter((e) => e.abort !== undefined);
+  const cancelled = entries.filter((e) => e.cancelled && e.abort === undefined);
+  if (running.length > 0)
+    inputEntropyProgress.show({
+      text: `Inter-sample entropy of the inputs: computing for ${running.length} run${running.length === 1 ? '' : 's'}…`,
+      cancel: () => {
+        for (const e of running) cancelFetch(e);
+        changed();
+      },
+    });
+  else if (cancelled.length > 0)
+    inputEntropyProgress.show({
+      text: `Inter-sample entropy of the inputs: cancelled for ${cancelled.length} run${cancelled.length === 1 ? '' : 's'}.`,
+      retry,
+    });
+  else inputEntropyProgress.show({ text: '' });
+}
+
+export function renderInputEntropy(palette: readonly string[], colors: ThemeColors, actions: { retry: () => void; changed: () => void }): void {
+  renderInputProgress(actions.retry, actions.changed);
   const shown = session.runs;
   const values = shown.map((run) => inputEntropy.get(run.dir)?.value?.items[0]);
   renderChart(inputEntropyCanvas, {
@@ -84,6 +106,7 @@ export function renderInputEntropy(palette: readonly string[], colors: ThemeColo
         text = `${formatNumber(v.entropy)} bits (N = ${v.n}, k = ${v.k}); ceiling ${formatNumber(v.ceiling)}, ${formatNumber(below)} below${below < SATURATION_MARGIN_BITS ? ' (saturated)' : ''}`;
         if (v.unsolved > 0) text += `; ${v.unsolved} duplicate samples without σ`;
       } else if (fetched?.error !== undefined) text = `failed: ${errorText(fetched.error)}`;
+      else if (fetched?.cancelled && fetched.abort === undefined) text = 'cancelled';
       else if (run.state === 'failed') text = 'run not readable';
       else text = progressText(fetched?.progress);
       return h(

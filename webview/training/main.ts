@@ -153,7 +153,15 @@ function render(): void {
   view.cursorEpoch = current?.epoch;
   renderMatrixCard(chosen, labels, items, index, colors);
   renderLabelCharts(chosen, labels, items, current?.epoch, colors);
-  renderInputEntropy(palette, colors);
+  renderInputEntropy(palette, colors, {
+    retry: () => {
+      // Cancelled entries are asked for again; a value they still hold stays on screen meanwhile.
+      for (const [dir, entry] of inputEntropy) if (entry.cancelled && entry.abort === undefined) inputEntropy.set(dir, { key: '', value: entry.value });
+      requestData();
+      scheduleRender();
+    },
+    changed: scheduleRender,
+  });
   renderLoss(palette, colors, chosen, current?.epoch);
   renderParams();
 }
