@@ -45,7 +45,7 @@ function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-function throwIfCancelled(signal: AbortSignal | undefined): void {
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CnnSlicerError('cancelled', 'the request was cancelled');
 }
 
@@ -65,7 +65,8 @@ function layerShape(reader: RunReader, layer: string): readonly number[] {
   return info.shape;
 }
 
-async function cachedValue<T>(
+/** A result from the cache, or computed and cached: keyed by estimator, parameters, version and the content of the files it reads. */
+export async function cachedValue<T>(
   ctx: MeasureContext,
   reader: RunReader,
   estimator: string,
@@ -81,7 +82,8 @@ async function cachedValue<T>(
   return ctx.cache.getOrCompute({ estimator, version: ESTIMATOR_VERSION, params, content }, compute);
 }
 
-async function series<R>(
+/** One result per epoch, with progress over the epochs. */
+export async function series<R>(
   reader: RunReader,
   epochs: readonly number[],
   ctx: MeasureContext,
