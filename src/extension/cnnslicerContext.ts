@@ -10,6 +10,7 @@ import { EngineClient } from './engineClient';
 import { LayerCodeLensProvider } from './codeLens/layerCodeLensProvider';
 import { revealLayerSource } from './codeLens/revealSource';
 import { CHANNEL_VIEW } from './panels/channelView';
+import { INFO_PLANE_VIEW, openInfoPlaneView } from './panels/infoPlaneView';
 import { LAYER_VIEW } from './panels/layerView';
 import { openQueryTarget, QUERY_VIEW } from './panels/queryView';
 import { SelectionHub } from './panels/selectionHub';
@@ -87,6 +88,7 @@ export class CnnSlicerContext implements vscode.Disposable {
       showRunSummary: (info) => this.summaries.show(info),
       selections: this.selections,
       openQueryTarget: (info, selection) => openQueryTarget(this.panels, info, selection),
+      openInfoPlane: (info, choice) => openInfoPlaneView(this.panels, info, choice, { preserveFocus: true }),
       revealSource: (info, layer, viewColumn) => revealLayerSource(info, layer, viewColumn),
     });
     // Serializers must be registered during activation, before VS Code restores the panels of the last session.
@@ -94,6 +96,7 @@ export class CnnSlicerContext implements vscode.Disposable {
     this.panels.register(LAYER_VIEW);
     this.panels.register(CHANNEL_VIEW);
     this.panels.register(QUERY_VIEW);
+    this.panels.register(INFO_PLANE_VIEW);
     this.disposables.push(
       this.runsView,
       this.runsTree,

@@ -5,6 +5,7 @@ export const COMMAND = {
   compareRuns: 'cnnslicer.compareRuns',
   goToLayer: 'cnnslicer.goToLayer',
   openChannelView: 'cnnslicer.openChannelView',
+  openInfoPlane: 'cnnslicer.openInfoPlane',
   openLayerView: 'cnnslicer.openLayerView',
   openQueryView: 'cnnslicer.openQueryView',
   openTrainingView: 'cnnslicer.openTrainingView',

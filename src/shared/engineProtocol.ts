@@ -2,6 +2,7 @@
 // `serialization: 'advanced'`), so typed arrays travel as structured clones, not as JSON.
 import type { DeconvnetParams, DeconvnetResult } from './deconvnet';
 import type { ErrorInfo } from './errors';
+import type { InfoPlaneEpoch, InfoPlaneParams } from './information';
 import type {
   ChannelCapacityParams,
   ChannelCapacityResult,
@@ -107,6 +108,18 @@ export interface EngineMethods {
 }
 
 export type EngineMethod = keyof EngineMethods;
+
+/**
+ * Requests whose parameters, result and parser are settled but which the engine has no handler for
+ * yet: a view may ask for them and the host forwards them, and the engine answers "unknown method"
+ * (server.ts), which the view shows. Whoever adds the handler to src/engine/handlers.ts moves the
+ * entry into EngineMethods and METHODS in the same commit (the handler table must name every
+ * EngineMethod, so the entry cannot wait there for it).
+ */
+export interface PendingEngineMethods {
+  /** The information plane (issue 16): I(X; T) and I(T; Y) in bits of the input and every recorded layer, per epoch. */
+  infoPlane: { params: InfoPlaneParams; result: MeasureSeries<InfoPlaneEpoch> };
+}
 export type EngineParams<M extends EngineMethod> = EngineMethods[M]['params'];
 export type EngineResult<M extends EngineMethod> = EngineMethods[M]['result'];
 

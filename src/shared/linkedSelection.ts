@@ -16,4 +16,4 @@ export interface LinkedSelection {
 }
 
 /** Where a selection came from, so a view does not echo back its own choice. */
-export type SelectionSource = 'tree' | 'query' | 'training' | 'layer' | 'channel' | 'codelens' | 'command';
+export type SelectionSource = 'tree' | 'query' | 'training' | 'layer' | 'channel' | 'infoplane' | 'codelens' | 'command';

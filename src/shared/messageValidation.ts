@@ -11,6 +11,7 @@ import {
   parseChannelEntropiesParams,
   parseDeconvnetParams,
   parseIndex,
+  parseInfoPlaneParams,
   parseInterSampleEntropyParams,
   parseLabelEntropiesParams,
   parseLayer,
@@ -29,6 +30,7 @@ import {
   WEBVIEW_ENGINE_METHODS,
   type CapacitySort,
   type ChannelSelection,
+  type InfoPlaneSelection,
   type LayerSelection,
   type PersistedViewState,
   type QuerySamples,
@@ -85,11 +87,18 @@ const PARAM_PARSERS: ParamParsers = {
   labelEntropies: parseLabelEntropiesParams,
   channelCapacity: parseChannelCapacityParams,
   deconvnet: parseDeconvnetParams,
+  infoPlane: parseInfoPlaneParams,
   addRuns: () => ok({}),
   removeRun: (p) => fields({ run: () => parseRunPath(p.run) }),
   showRunSummary: (p) => fields({ run: () => parseRunPath(p.run) }),
   query: (p) => parseLinkedSelection(p),
   revealSource: (p) => fields({ run: () => parseRunPath(p.run), layer: () => parseLayer(p.layer, 'layer') }),
+  openInfoPlane: (p) => {
+    const selection = parseInfoPlaneSelection(p);
+    if (!selection.ok) return selection;
+    const run = parseRunPath(p.run);
+    return run.ok ? ok({ ...selection.value, run: run.value }) : run;
+  },
 };
 
 /** The parameters of a request, with exactly the fields its method takes. */
@@ -262,5 +271,16 @@ export function parseQuerySelection(value: unknown): Parsed<QuerySelection> {
     channel: () => optional(value.channel, parseIndexField('channel')),
     epoch: () => optional(value.epoch, parseIndexField('epoch')),
     samples: () => optional(value.samples, parseQuerySamples),
+  });
+}
+
+/** The information-plane view's selection; unknown fields are dropped, a wrong field is refused. */
+export function parseInfoPlaneSelection(value: unknown): Parsed<InfoPlaneSelection> {
+  if (!isRecord(value)) return refuse(`an information-plane selection must be an object, got ${describeValue(value)}`);
+  return fields<InfoPlaneSelection>({
+    run: () => optional(value.run, parseRunPath),
+    epoch: () => optional(value.epoch, parseIndexField('epoch')),
+    layer: () => optional(value.layer, (v) => parseLayer(v, 'layer', 'a layer name or "input"')),
+    samples: () => optional(value.samples, parseSamples),
   });
 }

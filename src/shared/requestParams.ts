@@ -3,6 +3,7 @@
 // request is accepted or refused the same way, with the same message, wherever it comes from.
 import type { DeconvnetParams } from './deconvnet';
 import type { SliceParams } from './engineProtocol';
+import type { InfoPlaneParams } from './information';
 import {
   ESTIMATOR_DEFAULTS,
   type ChannelCapacityParams,
@@ -136,6 +137,15 @@ export function parseChannelCapacityParams(p: Record<string, unknown>): Parsed<C
     samples: () => parseSamples(p.samples),
     layerI: () => parseLayer(p.layerI, 'layerI'),
     layerJ: () => parseLayer(p.layerJ, 'layerJ'),
+    epoch: () => parseEpochSelection(p.epoch),
+    params: () => parseEstimatorParams(p.params),
+  });
+}
+
+export function parseInfoPlaneParams(p: Record<string, unknown>): Parsed<InfoPlaneParams> {
+  return fields<InfoPlaneParams>({
+    run: () => parseRunPath(p.run),
+    samples: () => parseSamples(p.samples),
     epoch: () => parseEpochSelection(p.epoch),
     params: () => parseEstimatorParams(p.params),
   });

@@ -6,7 +6,7 @@
 // Webview messages cross VS Code's postMessage, which keeps typed arrays as typed arrays but
 // serialises everything else as JSON: `undefined` inside an array arrives as `null`, and an
 // `undefined` property disappears. Readers of results must treat `null` and `undefined` alike.
-import type { EngineMethods, ProgressInfo, SampleSelection } from './engineProtocol';
+import type { EngineMethods, PendingEngineMethods, ProgressInfo, SampleSelection } from './engineProtocol';
 import type { ErrorInfo } from './errors';
 import type { LinkedSelection } from './linkedSelection';
 import type { RunInfo } from './runFormat';
@@ -17,6 +17,7 @@ export const VIEW_TYPES = {
   layer: 'cnnslicer.layer',
   channel: 'cnnslicer.channel',
   query: 'cnnslicer.query',
+  infoplane: 'cnnslicer.infoplane',
 } as const;
 
 export type ViewName = keyof typeof VIEW_TYPES;
@@ -26,7 +27,16 @@ export type ViewType = (typeof VIEW_TYPES)[ViewName];
  * The engine methods a view may call. Test hooks (`sleep`, `hang`) and `ping` are left out: a view
  * has no business with them.
  */
-export const WEBVIEW_ENGINE_METHODS = ['runInfo', 'slice', 'interSampleEntropy', 'channelEntropies', 'labelEntropies', 'channelCapacity', 'deconvnet'] as const;
+export const WEBVIEW_ENGINE_METHODS = [
+  'runInfo',
+  'slice',
+  'interSampleEntropy',
+  'channelEntropies',
+  'labelEntropies',
+  'channelCapacity',
+  'deconvnet',
+  'infoPlane',
+] as const;
 export type WebviewEngineMethod = (typeof WEBVIEW_ENGINE_METHODS)[number];
 
 /** What the host answers itself: changes to the set of runs a view shows. */
@@ -44,13 +54,25 @@ export interface HostMethods {
   query: { params: LinkedSelection; result: QueryResult };
   /** Opens the file at the line where one of the run's layers was constructed (its recorded `source`). */
   revealSource: { params: { readonly run: string; readonly layer: string }; result: { readonly file: string; readonly line: number } };
+  /**
+   * Opens (or reveals) the information-plane view of one of the view's runs, on its layer and epoch
+   * when given (the query view's "Information plane" button).
+   */
+  openInfoPlane: { params: InfoPlaneSelection & { readonly run: string }; result: Record<string, never> };
 }
 
-export const HOST_METHODS = ['addRuns', 'removeRun', 'showRunSummary', 'query', 'revealSource'] as const satisfies readonly (keyof HostMethods)[];
+export const HOST_METHODS = [
+  'addRuns',
+  'removeRun',
+  'showRunSummary',
+  'query',
+  'revealSource',
+  'openInfoPlane',
+] as const satisfies readonly (keyof HostMethods)[];
 export type HostMethod = (typeof HOST_METHODS)[number];
 
-/** Every method a view may request. */
-export type WebviewMethods = Pick<EngineMethods, WebviewEngineMethod> & HostMethods;
+/** Every method a view may request; a pending engine method (engineProtocol.ts) is asked for like the others. */
+export type WebviewMethods = Pick<EngineMethods & PendingEngineMethods, WebviewEngineMethod> & HostMethods;
 export type WebviewMethod = keyof WebviewMethods;
 export type WebviewParams<M extends WebviewMethod> = WebviewMethods[M]['params'];
 export type WebviewResult<M extends WebviewMethod> = WebviewMethods[M]['result'];
@@ -210,4 +232,18 @@ export interface QuerySelection {
   /** Absent means the newest epoch, following a run still training. */
   readonly epoch?: number;
   readonly samples?: QuerySamples;
+}
+
+/**
+ * The information-plane view (issue 16; Shwartz-Ziv & Tishby 2017): I(X; T) against I(T; Y) of
+ * the input and every recorded layer T, one trajectory per layer over the epochs, a marker at one epoch.
+ */
+export interface InfoPlaneSelection {
+  readonly run?: string;
+  /** The epoch of the markers; absent means the newest, following a run still training. */
+  readonly epoch?: number;
+  /** The trajectory highlighted: `input` or a recorded layer. */
+  readonly layer?: string;
+  /** The paper's x: which probe samples the kernels are built from; all when absent. */
+  readonly samples?: SampleSelection;
 }

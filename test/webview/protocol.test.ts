@@ -1,6 +1,7 @@
 // The host's side of the webview boundary, without a browser: the document and its CSP, and the
 // validation every message from a view goes through before the host acts on it.
 import * as assert from 'node:assert/strict';
+import { INFO_PLANE_VIEW, infoPlaneViewTitle } from '../../src/extension/panels/infoPlaneView';
 import { TRAINING_VIEW, trainingViewTitle } from '../../src/extension/panels/trainingView';
 import { contentSecurityPolicy, createNonce, escapeHtml, webviewDocument } from '../../src/extension/panels/webviewHtml';
 import { parsePersistedState, parseRequestParams, parseTrainingSelection, parseWebviewMessage, requestedRun } from '../../src/shared/messageValidation';
@@ -121,6 +122,14 @@ describe('validation of messages from a view', () => {
         value: { run: '/runs/a', samples: { kind: 'class', classIndex: 2 }, layer: 'input', epoch: 'all', params: { interK: 50 } },
       },
     );
+    assert.deepEqual(parseRequestParams('infoPlane', { run: '/runs/a', samples: { kind: 'all' }, epoch: 'all', extra: 1 }), {
+      ok: true,
+      value: { run: '/runs/a', samples: { kind: 'all' }, epoch: 'all' },
+    });
+    assert.deepEqual(parseRequestParams('openInfoPlane', { run: '/runs/a', layer: 'conv2', epoch: 4, channel: 3 }), {
+      ok: true,
+      value: { run: '/runs/a', layer: 'conv2', epoch: 4 },
+    });
     assert.deepEqual(parseRequestParams('addRuns', undefined), { ok: true, value: {} });
     assert.equal(requestedRun({ run: '/runs/a', epoch: 1 }), '/runs/a');
     const refused: [Parameters<typeof parseRequestParams>[0], unknown, RegExp][] = [
@@ -138,6 +147,11 @@ describe('validation of messages from a view', () => {
       ['interSampleEntropy', { run: '/r', samples: { kind: 'all' }, layer: 'input', epoch: 0, params: { interK: '5' } }, /"interK" must be a number/],
       ['interSampleEntropy', { run: '/r', samples: { kind: 'all' }, layer: 'input', epoch: 0, params: { __proto__x: 1 } }, /unknown estimator parameter/],
       ['channelCapacity', { run: '/r', samples: { kind: 'every' }, layerI: 'a', layerJ: 'b', epoch: 0 }, /"samples.kind"/],
+      ['infoPlane', { run: '/r', samples: { kind: 'all' }, epoch: 'last' }, /"epoch" must be an integer ≥ 0 or "all"/],
+      ['infoPlane', { run: '/r', epoch: 'all' }, /"samples" must be an object/],
+      ['infoPlane', { run: '/r', samples: { kind: 'all' }, epoch: 0, params: { alpha: '2' } }, /unknown estimator parameter|must be a number/],
+      ['openInfoPlane', { layer: 'conv2' }, /"run" must be the path of a run directory/],
+      ['openInfoPlane', { run: '/r', epoch: -1 }, /"epoch" must be an integer ≥ 0/],
       ['removeRun', { run: 7 }, /"run" must be the path of a run directory/],
       ['runInfo', 'the run', /expects an object of parameters/],
     ];
@@ -190,5 +204,26 @@ describe('training view panel', () => {
     assert.deepEqual(TRAINING_VIEW.initialSelection([]), {});
     assert.ok(TRAINING_VIEW.parseSelection({ run: '/runs/a', epoch: 2 }).ok);
     assert.ok(!TRAINING_VIEW.parseSelection({ epoch: 'newest' }).ok);
+  });
+});
+
+describe('information-plane view panel', () => {
+  it('is titled after its run, and starts on it', () => {
+    const run: PanelRun = { dir: '/runs/m-dir', state: 'loaded', info: makeRun({ dir: '/runs/m-dir', name: 'mnist-100' }) };
+    assert.equal(infoPlaneViewTitle([]), 'Information plane');
+    assert.equal(infoPlaneViewTitle([run]), 'Information plane: mnist-100');
+    assert.equal(infoPlaneViewTitle([{ dir: '/runs/live', state: 'loading' }]), 'Information plane: live');
+    assert.deepEqual(INFO_PLANE_VIEW.initialSelection(['/runs/a']), { run: '/runs/a' });
+    assert.equal(VIEW_TYPES[INFO_PLANE_VIEW.name], 'cnnslicer.infoplane');
+  });
+
+  it('restores only valid selections, dropping fields it does not know', () => {
+    assert.deepEqual(INFO_PLANE_VIEW.parseSelection({ run: '/runs/a', epoch: 2, layer: 'input', samples: { kind: 'class', classIndex: 1 }, zoom: 3 }), {
+      ok: true,
+      value: { run: '/runs/a', epoch: 2, layer: 'input', samples: { kind: 'class', classIndex: 1 } },
+    });
+    assert.ok(!INFO_PLANE_VIEW.parseSelection({ epoch: 'newest' }).ok);
+    assert.ok(!INFO_PLANE_VIEW.parseSelection({ layer: '' }).ok);
+    assert.ok(!INFO_PLANE_VIEW.parseSelection(null).ok);
   });
 });

@@ -5,6 +5,7 @@ import type { CnnSlicerContext } from '../cnnslicerContext';
 import { lensOpens } from '../codeLens/layerLenses';
 import { COMMAND } from '../commandIds';
 import { CHANNEL_VIEW, openChannelView } from '../panels/channelView';
+import { openInfoPlaneView } from '../panels/infoPlaneView';
 import { openLayerView } from '../panels/layerView';
 import { openQueryView, openTrainingView } from '../panels/openViews';
 import { TRAINING_VIEW } from '../panels/trainingView';
@@ -42,6 +43,11 @@ const showSummary: CommandFactory = (c) => async (node?: unknown) => {
 const trainingView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
   const info = await runOfNode(c, node, 'CNNSlicer: Open Training View');
   if (info !== undefined) openTrainingView(c.panels, info, { preserveFocus: preservesFocus(options) });
+};
+
+const infoPlane: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
+  const info = await runOfNode(c, node, 'CNNSlicer: Open Information Plane');
+  if (info !== undefined) openInfoPlaneView(c.panels, info, {}, { preserveFocus: preservesFocus(options) });
 };
 
 const layerView: CommandFactory = (c) => async (node?: unknown, options?: unknown) => {
@@ -108,6 +114,7 @@ export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] =
   [COMMAND.openChannelView, channelView],
   [COMMAND.selectChannel, selectChannel],
   [COMMAND.openQueryView, queryView],
+  [COMMAND.openInfoPlane, infoPlane],
   [COMMAND.showLayer, showLayer],
   [COMMAND.trainModel, train],
   [COMMAND.compareRuns, compareRuns],

@@ -4,7 +4,7 @@ import type * as vscode from 'vscode';
 import type { ProgressInfo } from '../../shared/engineProtocol';
 import type { LinkedSelection } from '../../shared/linkedSelection';
 import type { RunInfo } from '../../shared/runFormat';
-import type { QueryResult } from '../../shared/webviewProtocol';
+import type { InfoPlaneSelection, QueryResult } from '../../shared/webviewProtocol';
 import type { EngineClient } from '../engineClient';
 import type { RunIndex } from '../runs/runIndex';
 import type { SelectionHub } from './selectionHub';
@@ -27,6 +27,8 @@ export interface PanelHost {
   readonly selections: Pick<SelectionHub, 'select' | 'onDidSelect'>;
   /** Opens the view a query of the query view goes to (queryView.ts decides which). */
   openQueryTarget(info: RunInfo, selection: LinkedSelection): Promise<QueryResult>;
+  /** Opens (or reveals) the run's information-plane view on `choice` (infoPlaneView.ts), leaving the keyboard where it is. */
+  openInfoPlane(info: RunInfo, choice: Omit<InfoPlaneSelection, 'run'>): void;
   /** Opens the file and line where a layer of the run was constructed; from a view in `viewColumn`. */
   revealSource(info: RunInfo, layer: string, viewColumn: vscode.ViewColumn | undefined): Promise<{ readonly file: string; readonly line: number }>;
 }

@@ -3,11 +3,13 @@
 // progress; the few host methods are answered here), and pushes an update whenever one of its runs
 // changes on disk, so a view follows a training run epoch by epoch.
 import * as vscode from 'vscode';
+import type { EngineMethod, EngineParams } from '../../shared/engineProtocol';
 import { CnnSlicerError, formatError, toErrorInfo } from '../../shared/errors';
 import type { LinkedSelection, SelectionSource } from '../../shared/linkedSelection';
 import { describeValue, parseRequestParams, parseWebviewMessage, requestedRun, type Parsed } from '../../shared/messageValidation';
 import type { RunInfo } from '../../shared/runFormat';
 import {
+  HOST_METHODS,
   MAX_VIEW_RUNS,
   VIEW_TYPES,
   type HostMethod,
@@ -36,7 +38,7 @@ export interface ViewKind<S> {
   initialSelection(runs: readonly string[]): S;
 }
 
-const HOST_METHOD_SET: ReadonlySet<string> = new Set<HostMethod>(['addRuns', 'removeRun', 'showRunSummary', 'query', 'revealSource']);
+const HOST_METHOD_SET: ReadonlySet<string> = new Set<HostMethod>(HOST_METHODS);
 
 function isHostMethod(method: WebviewMethod): method is HostMethod {
   return HOST_METHOD_SET.has(method);
@@ -320,8 +322,10 @@ export class ViewPanel<S> implements vscode.Disposable {
     const run = requestedRun(params);
     // A view reads only the runs it shows: it cannot make the engine open any path on the disk.
     if (run === undefined || !this.runs.has(run)) throw new CnnSlicerError('bad-request', `the view does not show the run ${describeValue(run)}`);
-    const engineMethod = method as WebviewEngineMethod;
-    return (await this.host.engine().request(engineMethod, params as WebviewParams<typeof engineMethod>, { signal, onProgress })) as WebviewResult<M>;
+    // A pending method (engineProtocol's PendingEngineMethods) is forwarded like the others: the
+    // engine answers it as unknown until it has its handler, and the view shows that answer.
+    const engineMethod = method as WebviewEngineMethod as EngineMethod;
+    return (await this.host.engine().request(engineMethod, params as EngineParams<typeof engineMethod>, { signal, onProgress })) as WebviewResult<M>;
   }
 
   private async hostMethod(method: HostMethod, params: WebviewParams<HostMethod>): Promise<WebviewResult<HostMethod>> {
@@ -354,6 +358,13 @@ export class ViewPanel<S> implements vscode.Disposable {
         const shown = this.runs.get(run);
         if (shown?.state !== 'loaded') throw new CnnSlicerError('bad-request', `the view shows no loaded run ${describeValue(run)}`);
         return this.host.revealSource(shown.info, layer, this.panel.viewColumn);
+      }
+      case 'openInfoPlane': {
+        const { run, ...choice } = params as WebviewParams<'openInfoPlane'>;
+        const shown = this.runs.get(run);
+        if (shown?.state !== 'loaded') throw new CnnSlicerError('bad-request', `the view shows no loaded run ${describeValue(run)}`);
+        this.host.openInfoPlane(shown.info, choice);
+        return {};
       }
     }
   }
