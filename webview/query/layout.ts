@@ -10,6 +10,11 @@ export const root = byId('root');
 
 export const runSelect = h('select', { attrs: { id: 'run-select', 'aria-label': 'Run' } });
 export const runTitle = h('h1', { className: 'run-title', attrs: { id: 'run-title' } });
+export const infoPlaneButton = h(
+  'vscode-button',
+  { attrs: { id: 'open-infoplane', secondary: true, title: 'Open the information plane of this run at the epoch and layer chosen here' } },
+  'Information plane',
+);
 export const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
 
 export const blocks = h('ol', { className: 'blocks', attrs: { id: 'blocks', 'aria-label': 'Layers of the model, input to output' } });
@@ -71,7 +76,7 @@ export const queryProgress = new ProgressLine('query-status');
 
 replaceChildren(
   root,
-  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, runSelect)),
+  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, runSelect, infoPlaneButton)),
   status,
   card(
     'card-architecture',

@@ -42,6 +42,7 @@ import {
   countMode,
   epochLabel,
   epochSlider,
+  infoPlaneButton,
   layerRangeText,
   queryButton,
   queryProgress,
@@ -213,6 +214,7 @@ function renderSamples(run: LoadedRun | undefined): void {
 
 function renderQueryBar(run: LoadedRun | undefined): void {
   const info = run?.info;
+  infoPlaneButton.toggleAttribute('disabled', info === undefined);
   if (info === undefined) {
     setText(sliceText, '');
     setText(targetText, '');
@@ -369,6 +371,20 @@ async function sampleSelection(info: RunInfo, dir: string, samples: QuerySamples
   );
   return { kind: 'indices', indices: unionIndices(slices.map((r) => r.sampleIndices)) };
 }
+
+// The information plane is of every layer: the focus layer is only highlighted there, the epoch marked.
+infoPlaneButton.addEventListener('click', () => {
+  const run = chosenRun();
+  if (run === undefined) return;
+  const layers = run.info.manifest.layers;
+  const focus = focusIndex(layers, session.selection);
+  const epoch = session.selection.epoch;
+  const choice = { run: run.dir, ...(focus >= 0 ? { layer: layers[focus].name } : {}), ...(epoch !== undefined ? { epoch } : {}) };
+  client.request('openInfoPlane', choice).catch((err: unknown) => {
+    view.queryStatus = { text: `Could not open the information plane: ${err instanceof RequestError ? errorText(err.info) : String(err)}`, error: true };
+    scheduleRender();
+  });
+});
 
 queryButton.addEventListener('click', () => {
   void runQuery();
