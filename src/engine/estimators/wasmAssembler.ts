@@ -3,7 +3,7 @@
 // the bytes are made at run time, in microseconds, from the text in the TypeScript source, and the
 // same source runs under tsx (tests) and from the esbuild bundle (dist/).
 //
-// Supported: functions over i32/i64/v128 locals, one imported memory (env.memory, optionally
+// Supported: functions over i32/i64/f64/v128 locals, one imported memory (env.memory, optionally
 // shared), exports of functions, and the flat (non-folded) instructions of OPCODES below:
 // `block`/`loop` take no result type, branch depths and local names are as in WAT
 // (`local.get $x` or `local.get 2`), memory instructions take `offset=N align=N`. Comments start
@@ -33,6 +33,8 @@ const OPCODES: Record<string, { code: number[]; imm: Immediate; align?: number }
   'i32.load16_u': { code: [0x2f], imm: 'mem', align: 1 },
   'i32.store': { code: [0x36], imm: 'mem', align: 2 },
   'i64.store': { code: [0x37], imm: 'mem', align: 3 },
+  'f64.load': { code: [0x2b], imm: 'mem', align: 3 },
+  'f64.store': { code: [0x39], imm: 'mem', align: 3 },
   'i32.store8': { code: [0x3a], imm: 'mem', align: 0 },
   'i32.store16': { code: [0x3b], imm: 'mem', align: 1 },
   'i32.const': { code: [0x41], imm: 'i32' },
@@ -58,6 +60,10 @@ const OPCODES: Record<string, { code: number[]; imm: Immediate; align?: number }
   'i64.shr_u': { code: [0x88], imm: 'none' },
   'i32.wrap_i64': { code: [0xa7], imm: 'none' },
   'i64.extend_i32_u': { code: [0xad], imm: 'none' },
+  'f64.add': { code: [0xa0], imm: 'none' },
+  'f64.sub': { code: [0xa1], imm: 'none' },
+  'f64.mul': { code: [0xa2], imm: 'none' },
+  'f64.convert_i32_s': { code: [0xb7], imm: 'none' },
   'v128.load': { code: [0xfd, 0x00], imm: 'mem', align: 4 },
   'v128.store': { code: [0xfd, 0x0b], imm: 'mem', align: 4 },
   'i8x16.extract_lane_u': { code: [0xfd, 0x16], imm: 'lane' },
@@ -72,6 +78,11 @@ const OPCODES: Record<string, { code: number[]; imm: Immediate; align?: number }
   'i16x8.extend_high_i8x16_u': { code: [0xfd, 0x8a, 0x01], imm: 'none' },
   'i16x8.shl': { code: [0xfd, 0x8b, 0x01], imm: 'none' },
   'i32x4.add': { code: [0xfd, 0xae, 0x01], imm: 'none' },
+  'f64x2.splat': { code: [0xfd, 0x14], imm: 'none' },
+  'f64x2.extract_lane': { code: [0xfd, 0x21], imm: 'lane' },
+  'f64x2.add': { code: [0xfd, 0xf0, 0x01], imm: 'none' },
+  'f64x2.sub': { code: [0xfd, 0xf1, 0x01], imm: 'none' },
+  'f64x2.mul': { code: [0xfd, 0xf2, 0x01], imm: 'none' },
 };
 
 export interface WasmFunction {
