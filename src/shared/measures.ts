@@ -15,6 +15,14 @@ export type IntraNormalization = 'map' | 'channel' | 'layer';
 /** Upper end of the capacity bins: each channel's own largest pair distance, or the layer's. */
 export type CapacityRange = 'channel' | 'layer';
 
+/**
+ * How the Gaussian kernel width σ of the matrix-based Rényi entropy is chosen, per representation:
+ * - `median`: the median of the Euclidean distances between its samples (scale-free);
+ * - `silverman`: Silverman's rule of thumb, σ̂·(4/((d + 2)·n))^(1/(d + 4)), σ̂² the mean variance per dimension;
+ * - `fixed`: `renyiSigmaValue`.
+ */
+export type RenyiSigmaRule = 'median' | 'silverman' | 'fixed';
+
 export interface EstimatorParams {
   /** Intra-sample entropy (§4.4.2): number of equal-width histogram bins, B. */
   readonly intraBins: number;
@@ -36,6 +44,14 @@ export interface EstimatorParams {
    * every pair when m ≥ n(n−1)/2.
    */
   readonly capacityPairs: number;
+  /** Matrix-based Rényi entropy: the order α (> 0; 1 is the von Neumann limit −Σ λ log2 λ). */
+  readonly renyiAlpha: number;
+  /** Matrix-based Rényi entropy: how each representation's Gaussian kernel width σ is chosen. */
+  readonly renyiSigma: RenyiSigmaRule;
+  /** Matrix-based Rényi entropy: σ when `renyiSigma` is `fixed` (in the representation's units); unused otherwise. */
+  readonly renyiSigmaValue: number;
+  /** Matrix-based Rényi entropy: above this many samples the eigenvalue sums are estimated (stochastic Lanczos quadrature) rather than computed. */
+  readonly renyiExactMax: number;
 }
 
 /** Every estimator parameter's default (docs/estimators.md gives the reasoning behind each). */
@@ -48,6 +64,10 @@ export const ESTIMATOR_DEFAULTS = {
   capacityBins: 16,
   capacityRange: 'channel',
   capacityPairs: 0,
+  renyiAlpha: 1.01,
+  renyiSigma: 'median',
+  renyiSigmaValue: 1,
+  renyiExactMax: 4096,
 } as const satisfies EstimatorParams;
 
 /** log2 n(n−1): the ceiling of the inter-sample entropy of n samples, in bits. */

@@ -11,10 +11,10 @@ import { CnnSlicerError } from '../../shared/errors';
 // 3: checkpoint epochs are measured from their float16 activation cache entries (activationCache.ts).
 export const ESTIMATOR_VERSION = 3;
 
-import type { CapacityRange, EstimatorParams, IntraNormalization } from '../../shared/measures';
+import type { CapacityRange, EstimatorParams, IntraNormalization, RenyiSigmaRule } from '../../shared/measures';
 
 // The types live in src/shared so the host and the views can name the parameters they show.
-export type { CapacityRange, EstimatorParams, IntraNormalization };
+export type { CapacityRange, EstimatorParams, IntraNormalization, RenyiSigmaRule };
 
 // The defaults live in src/shared too: the request parsers derive the parameters' names and types from them.
 export { ESTIMATOR_DEFAULTS } from '../../shared/measures';
@@ -64,5 +64,18 @@ export function resolveEstimatorParams(overrides: Partial<EstimatorParams> = {})
   }
   // 0: every pair; the sample's indices are 32-bit.
   requireInteger('capacityPairs', params.capacityPairs, 0, 2 ** 31 - 1);
+  const alpha = params.renyiAlpha;
+  if (typeof alpha !== 'number' || !(alpha > 0 && alpha < Infinity)) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "renyiAlpha" must be a number > 0, got ${String(alpha)}`);
+  }
+  if (!['median', 'silverman', 'fixed'].includes(params.renyiSigma)) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "renyiSigma" must be "median", "silverman" or "fixed", got ${String(params.renyiSigma)}`);
+  }
+  const sigma = params.renyiSigmaValue;
+  if (typeof sigma !== 'number' || !(sigma > 0 && sigma < Infinity)) {
+    throw new CnnSlicerError('bad-request', `estimator parameter "renyiSigmaValue" must be a number > 0, got ${String(sigma)}`);
+  }
+  // An n × n float64 Gram matrix of 2^15 samples is already 8 GiB: above that only the estimate is possible.
+  requireInteger('renyiExactMax', params.renyiExactMax, 2, 2 ** 15);
   return params;
 }
