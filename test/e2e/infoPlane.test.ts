@@ -1,0 +1,143 @@
+// End to end, the information-plane view: the built extension in a real VS Code 1.100.3 workbench
+// (code-server), driven as a user drives it. The palette's command opens the view on the run picked,
+// its request goes through the host's validation to the real engine and the engine's answer is on
+// screen (the plane, or the engine's own refusal while it has no handler for the method); the query
+// view's Information plane button opens it too. Needs scripts/e2e/install.sh run once.
+import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FrameLocator } from 'playwright-core';
+import { RunWriter } from '../../src/core/run/runWriter';
+import type { LayerInfo } from '../../src/shared/runFormat';
+import { CodeServerSession } from './harness';
+import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+
+const RUN_NAME = 'e2e-infoplane-cnn';
+const PLANE_TAB = `Information plane: ${RUN_NAME}`;
+const QUERY_TAB = `Query: ${RUN_NAME}`;
+const N = 20;
+const CLASSES = ['0', '1', '2', '3'];
+const INPUT_SHAPE = [1, 8, 8];
+const LAYERS: LayerInfo[] = [
+  { name: 'conv1', kind: 'conv', shape: [4, 6, 6], op: 'Conv2d' },
+  { name: 'pool1', kind: 'pool', shape: [4, 3, 3], op: 'MaxPool2d' },
+  { name: 'fc', kind: 'linear', shape: [4], op: 'Linear' },
+];
+const EPOCHS = [0, 1, 2];
+
+/** Deterministic values in [-1, 1). */
+function filled(length: number, seed: number): Float32Array {
+  const out = new Float32Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+async function writeRun(dir: string): Promise<void> {
+  const writer = await RunWriter.create(dir, {
+    name: RUN_NAME,
+    model: { name: 'SmallCNN', framework: 'pytorch' },
+    layers: LAYERS,
+    classes: CLASSES,
+    probe: { inputs: filled(N * product(INPUT_SHAPE), 1), inputShape: INPUT_SHAPE, labels: Array.from({ length: N }, (_, i) => i % CLASSES.length) },
+  });
+  for (const epoch of EPOCHS) {
+    await writer.writeEpoch(epoch, {
+      metrics: { loss: 2 / (epoch + 1), accuracy: 0.25 + 0.2 * epoch },
+      activations: new Map(LAYERS.map((l, i) => [l.name, filled(N * product(l.shape), 100 * epoch + i + 2)] as const)),
+      logits: filled(N * CLASSES.length, 100 * epoch + 99),
+      dtype: 'float32',
+    });
+  }
+  await writer.finish();
+}
+
+/**
+ * What the view shows once the engine answered: the plane drawn, or the engine's error. Until the
+ * engine has the method's handler it answers "unknown method"; with it, a plane of every epoch.
+ */
+async function engineAnswer(view: FrameLocator): Promise<{ layers: string[]; message: string; error: boolean }> {
+  const drawn = view.locator('#layer-table tbody tr').first();
+  const failed = view.locator('#plane-message.error');
+  await drawn.or(failed).first().waitFor({ timeout: 120_000 });
+  return {
+    layers: await view.locator('#layer-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer') ?? '')),
+    message: (await view.locator('#plane-message').textContent()) ?? '',
+    error: await failed.isVisible(),
+  };
+}
+
+describe('CNNSlicer information-plane view in VS Code (code-server, end to end)', function () {
+  this.timeout(240_000);
+  let session: CodeServerSession | undefined;
+  let scratch: string | undefined;
+  const evidence = keepEvidenceOnFailure(
+    () => session,
+    () => scratch,
+  );
+
+  const s = (): CodeServerSession => {
+    assert.ok(session, 'the code-server session did not start');
+    return session;
+  };
+
+  before(async function () {
+    skipUnlessReady(this, 'the end-to-end suite');
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnslicer-e2e-infoplane-'));
+    const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
+    const workspace = path.join(scratch, 'workspace');
+    await writeRun(path.join(workspace, 'runs', 'small'));
+    fs.writeFileSync(path.join(workspace, 'README.md'), '# One CNNSlicer run\n');
+    session = await CodeServerSession.start({ workspace, extensionDir });
+    try {
+      await session.openWorkbench('README.md');
+    } catch (err) {
+      await evidence.record('open-workbench');
+      throw err;
+    }
+  });
+
+  it('Open Information Plane: the run picked opens its view, whose request the engine answers on screen', async () => {
+    const sess = s();
+    await sess.openViewContainer('CNNSlicer');
+    await sess.runCommand('CNNSlicer: Open Information Plane');
+    await sess.pickQuickInput(RUN_NAME);
+    await sess.waitForTab(PLANE_TAB);
+    const view = sess.webviewFrame();
+    await view.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
+    const answer = await engineAnswer(view);
+    if (answer.error) {
+      // The engine has no handler for the method yet: its own words reach the view, unaltered.
+      assert.match(answer.message, /Information plane failed: unknown method "infoPlane" \(this engine does not compute the information plane\)/);
+      assert.ok(await view.locator('#plane-message-retry').isVisible(), 'the user can ask again');
+    } else {
+      assert.deepEqual(answer.layers, ['input', ...LAYERS.map((l) => l.name)]);
+      assert.equal(await view.locator('#epoch-label').textContent(), `${EPOCHS[EPOCHS.length - 1]} (newest)`);
+    }
+    // Nothing the view sent was dropped by the host's validation.
+    await sess.runCommand('CNNSlicer: Show Log');
+    assert.doesNotMatch(await sess.outputChannelText('CNNSlicer', /engine ready/), /infoplane view: dropped a message/);
+  });
+
+  it('the query view’s Information plane button opens the plane of its run', async () => {
+    const sess = s();
+    await sess.runCommand('View: Close All Editors');
+    await sess.runCommand('CNNSlicer: Open Query View');
+    await sess.pickQuickInput(RUN_NAME);
+    await sess.waitForTab(QUERY_TAB);
+    const query = sess.webviewFrame();
+    await query.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
+    await query.locator('#open-infoplane:not([disabled])').click();
+    await sess.waitForTab(PLANE_TAB);
+    await sess.tab(PLANE_TAB).click();
+    const view = sess.webviewFrame();
+    await view.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
+    await engineAnswer(view);
+  });
+});
