@@ -14,6 +14,8 @@
 //   b     channel-capacity matrices, N = 1,000: 64 × 64 (16×16 and 8×8 maps), then 512 × 512
 //         (ResNet-like 8×8 and 4×4 maps, exact and sampled; BENCH_CAPACITY_LARGE=0 skips it)
 //   c     intra-sample entropy throughput
+//   e     every eigenvalue of the 1,000 × 1,000 Rényi Gram matrix of MNIST images (the matrix-based
+//         Rényi entropy's cost), against NumPy/LAPACK's eigvalsh; BENCH_EIGEN_N sets n
 //   live  latency from a manifest's rename to the Runs tree and the training view (code-server and
 //         Chromium from scripts/e2e/install.sh, a built dist/; no Python)
 //   views  re-sorting and hovering a 64 × 64 heatmap, drawing 64 small multiples and 11 × 64
@@ -35,6 +37,7 @@ const benchmarks = {
   a2: 'interSampleHidden.ts',
   b: 'channelCapacity.ts',
   c: 'intraSample.ts',
+  e: 'renyiEigen.ts',
   live: 'liveRefresh.ts',
   views: 'views.ts',
   'views-large': 'viewsLarge.ts',
