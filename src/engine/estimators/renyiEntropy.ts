@@ -26,6 +26,7 @@
 
 import { CnnSlicerError } from '../../shared/errors';
 import type { EstimatorParams, RenyiSigmaRule } from './params';
+import { renyiEntropyEstimate } from './renyiApproximation';
 import { symmetricEigenvalues } from './symmetricEigen';
 
 /** The parameters the Rényi functions read. */
@@ -274,16 +275,14 @@ export function isApproximate(n: number, exactMax: number, alpha: number): boole
 
 /**
  * S_α(A) in bits, A a trace-1 positive semi-definite n × n matrix, from every eigenvalue
- * (symmetricEigen.ts); α = 2 from the Frobenius norm. Above `exactMax` samples the eigenvalue
- * sums are to be estimated (docs/estimators.md); until that estimate exists such an n is refused.
+ * (symmetricEigen.ts) up to `exactMax` samples, estimated above (renyiApproximation.ts, whose
+ * error docs/estimators.md gives); α = 2 always exactly, from the Frobenius norm.
  */
 export function renyiEntropy(a: Float64Array, n: number, alpha: number, exactMax = Infinity): number {
   checkMatrix(a, n, 'Rényi entropy');
   checkAlpha(alpha);
   if (alpha === 2) return renyiEntropy2(a, n);
-  if (isApproximate(n, exactMax, alpha)) {
-    throw new CnnSlicerError('bad-request', `matrix-based Rényi entropy of ${n} samples: above renyiExactMax (${exactMax}), and no estimate is available yet`);
-  }
+  if (isApproximate(n, exactMax, alpha)) return renyiEntropyEstimate(a, n, alpha);
   return renyiEntropyOfEigenvalues(symmetricEigenvalues(a, n), alpha);
 }
 

@@ -191,8 +191,20 @@ function hypot(x: number, y: number): number {
  * iterations (as LAPACK, never seen for a symmetric matrix of finite entries).
  */
 export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float64Array {
+  return tridiagonalEigen(d, e, 0).values;
+}
+
+/**
+ * Eigenvalues of the symmetric tridiagonal (d, e), ascending, with the first `rows` rows of the
+ * matrix of eigenvectors (`vectors[r · n + i]`: component r of the eigenvector of `values[i]`):
+ * rows = n for every eigenvector, 1 for the first components that Gauss quadrature weighs by
+ * (tql2, accumulating the rotations on those rows only). `d` and `e` are overwritten.
+ */
+export function tridiagonalEigen(d: Float64Array, e: Float64Array, rows: number): { values: Float64Array; vectors: Float64Array } {
   const n = d.length;
-  if (n === 0) return d;
+  const z = new Float64Array(rows * n);
+  for (let r = 0; r < Math.min(rows, n); r++) z[r * n + r] = 1;
+  if (n === 0) return { values: d, vectors: z };
   e[n - 1] = 0;
   let f = 0;
   let tst1 = 0;
@@ -231,15 +243,21 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
           g = c * e[i];
           h = c * p;
           const ei = e[i];
-          // The squares cannot overflow (the matrix was scaled to max |a_ij| = 1); only where they
-          // may underflow is the careful hypot needed.
+          // A plain square root where the squares neither overflow nor underflow (always, on a
+          // matrix scaled to max |a_ij| = 1): the careful hypot's division costs a third of the loop.
           r = Math.sqrt(p * p + ei * ei);
-          if (r < 1e-150) r = hypot(p, ei);
+          if (!(r >= 1e-150 && r <= 1e150)) r = hypot(p, ei);
           e[i + 1] = s * r;
           s = ei / r;
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          for (let k = 0; k < rows; k++) {
+            const at = k * n + i;
+            const zh = z[at + 1];
+            z[at + 1] = s * z[at] + c * zh;
+            z[at] = c * z[at] - s * zh;
+          }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
@@ -249,7 +267,12 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
     d[l] += f;
     e[l] = 0;
   }
-  return d.sort();
+  if (rows === 0) return { values: d.sort(), vectors: z };
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[i] - d[j]);
+  const values = Float64Array.from(order, (i) => d[i]);
+  const vectors = new Float64Array(rows * n);
+  for (let k = 0; k < rows; k++) order.forEach((i, to) => (vectors[k * n + to] = z[k * n + i]));
+  return { values, vectors };
 }
 
 /**
