@@ -136,8 +136,9 @@ export function tridiagonalize(a: Float64Array, n: number, lda = n, sweep?: Step
       const x = Math.abs(c[i]);
       if (x > big) big = x;
     }
-    p.fill(0);
-    u.fill(0, 0, k + 1);
+    // Only entries from k + 1 on are read below; u (two steps' reflector ago) is nonzero from k − 1.
+    p.fill(0, k + 1);
+    u.fill(0, Math.max(0, k - 1), k + 1);
     let tau = 0;
     if (big === 0) {
       // Already zero below the subdiagonal: H = I, no update from this step.
@@ -321,28 +322,32 @@ export function symmetricEigenvaluesJs(a: Float64Array, n: number, overwrite = f
 
 /**
  * Copies the lower triangle of `a` (n × n) into `work` (rows of `lda`), divided by its largest
- * |a_ij|, which it returns (1 for a zero matrix). Throws `bad-request` on a NaN or infinite entry.
+ * |a_ij| when that lies outside [2⁻²⁰⁰, 2²⁰⁰] (only there can the reduction's products overflow or
+ * lose precision to underflow; a Gram matrix's entries never do), and returns the divisor (1 when
+ * none). Throws `bad-request` on a NaN or infinite entry.
  */
 export function copyScaled(a: Float64Array, n: number, work: Float64Array, lda: number): number {
   let big = 0;
   for (let i = 0; i < n; i++) {
-    const row = i * n;
+    const from = i * n;
+    const to = i * lda;
     for (let j = 0; j <= i; j++) {
-      const x = Math.abs(a[row + j]);
+      const v = a[from + j];
+      work[to + j] = v;
+      const x = Math.abs(v);
       if (!(x <= big)) {
-        if (!Number.isFinite(x)) throw new CnnSlicerError('bad-request', `symmetric eigenvalues: entry (${i}, ${j}) is ${a[row + j]}`);
+        if (!Number.isFinite(x)) throw new CnnSlicerError('bad-request', `symmetric eigenvalues: entry (${i}, ${j}) is ${v}`);
         big = x;
       }
     }
   }
-  const scale = big === 0 ? 1 : big;
-  const inv = 1 / scale;
+  if (big === 0 || (big >= 2 ** -200 && big <= 2 ** 200)) return 1;
+  const inv = 1 / big;
   for (let i = 0; i < n; i++) {
-    const from = i * n;
     const to = i * lda;
-    for (let j = 0; j <= i; j++) work[to + j] = a[from + j] * inv;
+    for (let j = 0; j <= i; j++) work[to + j] *= inv;
   }
-  return scale;
+  return big;
 }
 
 /**
