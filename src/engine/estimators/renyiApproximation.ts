@@ -7,14 +7,16 @@
 // of δ in Σ λ^α (which is ≈ 1) costs δ/(0.01 · ln 2) bits: 1 % is 1.4 bits. Hutchinson's estimate
 // of tr f(A) has a relative error of about √(2 Σ f(λ)² / s) / Σ f(λ) with s probes, which the few
 // large eigenvalues of a Gram matrix dominate. So:
-// 1. Lanczos from one start vector finds the largest eigenpairs (θ_i, q_i) that converge; they are
-//    taken exactly, and the rest of the matrix is B = P A P with P = I − Q Qᵀ.
+// 1. A block Krylov space (deflationBlocks products of A with 16 vectors) and Rayleigh–Ritz on it
+//    give the largest eigenpairs (θ_i, q_i); those that converged are taken exactly, and the rest
+//    of the matrix is B = P A P with P = I − Q Qᵀ.
 // 2. Σ λ^α = Σ θ_i^α + tr B + tr g(B), g(λ) = λ^α − λ: tr B = tr A − Σ θ_i is exact, and only
 //    tr g(B), which is about (α − 1)·ln 2 times B's share of the entropy, is estimated, by
-//    Hutchinson's estimator over PROBES Rademacher vectors with Gauss quadrature from LANCZOS_STEPS
-//    Lanczos steps each (16 probes as one block product, 16 columns a pass over A). Its error in
-//    bits is then the relative error of that estimate times B's share of the entropy, whatever α.
-//    At α = 1 (−Σ λ log2 λ) tr f(B) is estimated directly, with the same error.
+//    Hutchinson's estimator over 16·probeBlocks Rademacher vectors with Gauss quadrature from
+//    lanczosSteps Lanczos steps each (16 probes advanced by one block product, 16 columns a pass
+//    over A). Its error in bits is then the relative error of that estimate times B's share of the
+//    entropy, whatever α. Where tr f(B) is the smaller (α well above 1) it is estimated instead,
+//    and at α = 1 (−Σ λ log2 λ) tr f(B) is estimated directly.
 // Probes and start vector come from fixed seeds: the same matrix always gives the same estimate.
 
 import { CnnSlicerError } from '../../shared/errors';
