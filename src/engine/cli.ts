@@ -25,6 +25,7 @@ import { formatRunInfo } from './format/runSummary';
 import { writeFileAtomic } from '../core/run/atomicWrite';
 import { RunReader } from './run/runReader';
 import { importOnnx, type ImportDataset } from './importer/onnxImporter';
+import { infoplane, information } from './cliInformation';
 
 import { COMMAND_HELP, HELP, VERSION } from './cliHelp';
 import {
@@ -259,7 +260,7 @@ async function importModel(args: Args): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, (args: Args) => Promise<void>> = { info, analyze, entropy, capacity, labels, import: importModel };
+const COMMANDS: Record<string, (args: Args) => Promise<void>> = { info, analyze, entropy, capacity, labels, infoplane, information, import: importModel };
 
 export async function main(argv: readonly string[]): Promise<number> {
   let command: string | undefined;

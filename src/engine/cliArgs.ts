@@ -78,6 +78,19 @@ export const OPTIONS: Record<string, Record<string, OptionKind>> = {
     ...CACHE_OPTIONS,
   },
   labels: { epoch: 'value', json: 'flag', ...CACHE_OPTIONS },
+  infoplane: { epochs: 'value', class: 'value', alpha: 'value', sigma: 'value', 'exact-max': 'value', json: 'value', ...CACHE_OPTIONS },
+  information: {
+    from: 'value',
+    to: 'value',
+    matrix: 'flag',
+    epoch: 'value',
+    class: 'value',
+    alpha: 'value',
+    sigma: 'value',
+    'exact-max': 'value',
+    json: 'flag',
+    ...CACHE_OPTIONS,
+  },
   import: { dataset: 'value', data: 'value', probe: 'value', seed: 'value', mean: 'value', std: 'value', out: 'value' },
 };
 

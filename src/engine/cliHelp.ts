@@ -16,6 +16,10 @@ Usage:
                                           channel-capacity matrix between two layers
   cnnslicer labels <run> [--epoch T|all] [--json]
                                           confusion matrix and label entropies
+  cnnslicer infoplane <run> [--epochs …] [--alpha A] [--sigma S] [--json FILE|-]
+                                          the information plane: I(X;T), I(T;Y) of every layer, per epoch
+  cnnslicer information <run> (--from A --to B | --matrix) [options]
+                                          matrix-based Rényi information between layers
   cnnslicer import <model.onnx|folder> --dataset mnist|cifar10|images [options]
                                           make a run from an outside ONNX classifier
   cnnslicer <command> --help              the options of one command
@@ -34,7 +38,35 @@ export const CACHE_HELP = `  --no-cache            compute everything, neither r
                         cap of the cached activations of checkpoint epochs, least recently used
                         first out (default: $${CAP_ENV}, else 16)`;
 
+const RENYI_HELP = `  --alpha A             Rényi order α (default 1.01, close to Shannon's; 2 needs no eigenvalues)
+  --sigma S             kernel width: median (of the representation's pairwise distances; the
+                        default), silverman, or a number in the representation's own units
+  --exact-max N         above N samples the eigenvalue sums are estimated (default 4096)
+  --class C             the probe samples of one class (name or index) instead of all`;
+
 export const COMMAND_HELP: Record<string, string> = {
+  infoplane: `Usage: cnnslicer infoplane <run> [--epochs T1,T2,…|all] [--alpha A] [--sigma S] [--json FILE|-]
+
+For every epoch and every recorded layer T, plus the inputs as a row named "input", the
+matrix-based Rényi information I(X; T) = I_α(A_X; A_T) and I(T; Y) = I_α(A_T; A_Y) in bits, with
+A the trace-normalised Gaussian Gram matrix of a representation over the probe samples and the
+labels' kernel [y_i = y_j] (docs/estimators.md, docs/information-plane.md).
+  --epochs T1,T2,…|all  the epochs (default all)
+${RENYI_HELP}
+  --json FILE|-         write {"estimator": "renyi", "alpha", "sigma", "n", "points": [{"epoch",
+                        "layer", "IXT", "ITY"}, …]} to FILE, or to standard output with -
+${CACHE_HELP}`,
+  information: `Usage: cnnslicer information <run> (--from A --to B | --matrix) [--epoch T|all] [options]
+
+I_α(A; B) = S_α(A) + S_α(B) − S_α(A, B) between two representations of the probe samples: recorded
+layers, "input" or "labels"; or with --matrix, I_α between every pair of them at one epoch (the
+diagonal is each one's S_α).
+  --from A, --to B      the two representations
+  --matrix              the whole matrix: input, every recorded layer, labels
+  --epoch T|all         the epoch (default: all for --from/--to, the last for --matrix)
+${RENYI_HELP}
+  --json                print the results as JSON
+${CACHE_HELP}`,
   info: `Usage: cnnslicer info <run> [--json]
 
 Prints the run's layers (name, kind, shape, source), classes, probe set and finished epochs with

@@ -7,7 +7,10 @@ import {
   parseChannelCapacityParams,
   parseChannelEntropiesParams,
   parseDeconvnetParams,
+  parseInfoPlaneParams,
+  parseInformationMatrixParams,
   parseInterSampleEntropyParams,
+  parseLayerInformationParams,
   parseLabelEntropiesParams,
   parseMethodParams,
   parseParamsObject,
@@ -15,6 +18,7 @@ import {
   parseSliceParams,
 } from '../shared/requestParams';
 import type { RunInfo } from '../shared/runFormat';
+import { infoPlaneOf, informationMatrixOf, layerInformationOf } from './analysis/information';
 import { channelCapacityOf, channelEntropiesOf, interSampleEntropyOf, labelEntropiesOf, type MeasureContext } from './analysis/measures';
 import type { ResultCache } from './cache/resultCache';
 import { deconvnet } from './deconvnet/deconvnet';
@@ -105,6 +109,24 @@ export function createHandlers(options: HandlerOptions): Handlers {
       const query = orThrow(parseMethodParams('channelCapacity', params, parseChannelCapacityParams));
       const reader = await measureReader(runs, query.run);
       return channelCapacityOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async layerInformation(params, ctx) {
+      const query = orThrow(parseMethodParams('layerInformation', params, parseLayerInformationParams));
+      const reader = await measureReader(runs, query.run);
+      return layerInformationOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async informationMatrix(params, ctx) {
+      const query = orThrow(parseMethodParams('informationMatrix', params, parseInformationMatrixParams));
+      const reader = await measureReader(runs, query.run);
+      return informationMatrixOf(reader, query, measureContext(ctx, options.cache));
+    },
+
+    async infoPlane(params, ctx) {
+      const query = orThrow(parseMethodParams('infoPlane', params, parseInfoPlaneParams));
+      const reader = await measureReader(runs, query.run);
+      return infoPlaneOf(reader, query, measureContext(ctx, options.cache));
     },
 
     async deconvnet(params, ctx) {

@@ -2,7 +2,14 @@
 // `serialization: 'advanced'`), so typed arrays travel as structured clones, not as JSON.
 import type { DeconvnetParams, DeconvnetResult } from './deconvnet';
 import type { ErrorInfo } from './errors';
-import type { InfoPlaneEpoch, InfoPlaneParams } from './information';
+import type {
+  InfoPlaneEpoch,
+  InfoPlaneParams,
+  InformationMatrixParams,
+  InformationMatrixResult,
+  LayerInformationParams,
+  LayerInformationResult,
+} from './information';
 import type {
   ChannelCapacityParams,
   ChannelCapacityResult,
@@ -93,6 +100,12 @@ export interface EngineMethods {
   channelCapacity: { params: ChannelCapacityParams; result: MeasureSeries<ChannelCapacityResult> };
   /** One channel of a layer projected back to input space by a deconvnet (§5.4, Fig. 13C), from an epoch's checkpoint. */
   deconvnet: { params: DeconvnetParams; result: DeconvnetResult };
+  /** Matrix-based Rényi information I_α between two representations (layers, `input`, `labels`), per epoch (issue 16). */
+  layerInformation: { params: LayerInformationParams; result: MeasureSeries<LayerInformationResult> };
+  /** The representations' I_α matrix at one epoch; the diagonal holds each one's S_α. */
+  informationMatrix: { params: InformationMatrixParams; result: InformationMatrixResult };
+  /** The information plane (issue 16): I(X; T) and I(T; Y) in bits of the input and every recorded layer, per epoch. */
+  infoPlane: { params: InfoPlaneParams; result: MeasureSeries<InfoPlaneEpoch> };
   /**
    * Turns an outside ONNX classifier (or a folder of per-epoch checkpoints) and a dataset into a run.
    * Progress is reported per model and per batch of probe samples; cancellable.
@@ -109,17 +122,6 @@ export interface EngineMethods {
 
 export type EngineMethod = keyof EngineMethods;
 
-/**
- * Requests whose parameters, result and parser are settled but which the engine has no handler for
- * yet: a view may ask for them and the host forwards them, and the engine answers "unknown method"
- * (server.ts), which the view shows. Whoever adds the handler to src/engine/handlers.ts moves the
- * entry into EngineMethods and METHODS in the same commit (the handler table must name every
- * EngineMethod, so the entry cannot wait there for it).
- */
-export interface PendingEngineMethods {
-  /** The information plane (issue 16): I(X; T) and I(T; Y) in bits of the input and every recorded layer, per epoch. */
-  infoPlane: { params: InfoPlaneParams; result: MeasureSeries<InfoPlaneEpoch> };
-}
 export type EngineParams<M extends EngineMethod> = EngineMethods[M]['params'];
 export type EngineResult<M extends EngineMethod> = EngineMethods[M]['result'];
 
@@ -153,6 +155,9 @@ const METHODS: readonly EngineMethod[] = [
   'labelEntropies',
   'channelCapacity',
   'deconvnet',
+  'layerInformation',
+  'informationMatrix',
+  'infoPlane',
   'importOnnx',
   'sleep',
   'hang',

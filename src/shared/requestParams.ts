@@ -3,7 +3,7 @@
 // request is accepted or refused the same way, with the same message, wherever it comes from.
 import type { DeconvnetParams } from './deconvnet';
 import type { SliceParams } from './engineProtocol';
-import type { InfoPlaneParams } from './information';
+import type { InfoPlaneParams, InformationMatrixParams, LayerInformationParams } from './information';
 import {
   ESTIMATOR_DEFAULTS,
   type ChannelCapacityParams,
@@ -13,7 +13,7 @@ import {
   type InterSampleEntropyParams,
   type LabelEntropiesParams,
 } from './measures';
-import { describeValue, fields, isIndex, isRecord, ok, refuse, type Parsed } from './parse';
+import { describeValue, fields, isIndex, isRecord, ok, optional, refuse, type Parsed } from './parse';
 import type { SampleSelection } from './sampleSelection';
 
 /** Longest path a request may name; a real run path is far shorter, and the engine rejects what is not a run anyway. */
@@ -147,6 +147,42 @@ export function parseInfoPlaneParams(p: Record<string, unknown>): Parsed<InfoPla
     run: () => parseRunPath(p.run),
     samples: () => parseSamples(p.samples),
     epoch: () => parseEpochSelection(p.epoch),
+    params: () => parseEstimatorParams(p.params),
+  });
+}
+
+export function parseLayerInformationParams(p: Record<string, unknown>): Parsed<LayerInformationParams> {
+  const what = 'a recorded layer, "input" or "labels"';
+  return fields<LayerInformationParams>({
+    run: () => parseRunPath(p.run),
+    samples: () => parseSamples(p.samples),
+    layerA: () => parseLayer(p.layerA, 'layerA', what),
+    layerB: () => parseLayer(p.layerB, 'layerB', what),
+    epoch: () => parseEpochSelection(p.epoch),
+    params: () => parseEstimatorParams(p.params),
+  });
+}
+
+/** At most this many representations in one matrix: a 140-layer network and its inputs and labels, with room. */
+export const MAX_INFORMATION_LAYERS = 256;
+
+export function parseInformationMatrixParams(p: Record<string, unknown>): Parsed<InformationMatrixParams> {
+  return fields<InformationMatrixParams>({
+    run: () => parseRunPath(p.run),
+    samples: () => parseSamples(p.samples),
+    epoch: () => parseIndex(p.epoch, 'epoch'),
+    layers: () =>
+      optional(p.layers, (v) => {
+        if (!Array.isArray(v) || v.length > MAX_INFORMATION_LAYERS)
+          return refuse(`"layers" must be an array of at most ${MAX_INFORMATION_LAYERS} layer names, got ${describeValue(v)}`);
+        const out: string[] = [];
+        for (let i = 0; i < v.length; i++) {
+          const l = parseLayer(v[i], `layers[${i}]`, 'a recorded layer, "input" or "labels"');
+          if (!l.ok) return l;
+          out.push(l.value);
+        }
+        return ok(out);
+      }),
     params: () => parseEstimatorParams(p.params),
   });
 }

@@ -6,7 +6,7 @@
 // Webview messages cross VS Code's postMessage, which keeps typed arrays as typed arrays but
 // serialises everything else as JSON: `undefined` inside an array arrives as `null`, and an
 // `undefined` property disappears. Readers of results must treat `null` and `undefined` alike.
-import type { EngineMethods, PendingEngineMethods, ProgressInfo, SampleSelection } from './engineProtocol';
+import type { EngineMethods, ProgressInfo, SampleSelection } from './engineProtocol';
 import type { ErrorInfo } from './errors';
 import type { LinkedSelection } from './linkedSelection';
 import type { RunInfo } from './runFormat';
@@ -72,7 +72,7 @@ export const HOST_METHODS = [
 export type HostMethod = (typeof HOST_METHODS)[number];
 
 /** Every method a view may request; a pending engine method (engineProtocol.ts) is asked for like the others. */
-export type WebviewMethods = Pick<EngineMethods & PendingEngineMethods, WebviewEngineMethod> & HostMethods;
+export type WebviewMethods = Pick<EngineMethods, WebviewEngineMethod> & HostMethods;
 export type WebviewMethod = keyof WebviewMethods;
 export type WebviewParams<M extends WebviewMethod> = WebviewMethods[M]['params'];
 export type WebviewResult<M extends WebviewMethod> = WebviewMethods[M]['result'];

@@ -17,7 +17,6 @@ import {
   type PanelRun,
   type ViewName,
   type ViewUpdate,
-  type WebviewEngineMethod,
   type WebviewMethod,
   type WebviewParams,
   type WebviewResult,
@@ -322,9 +321,7 @@ export class ViewPanel<S> implements vscode.Disposable {
     const run = requestedRun(params);
     // A view reads only the runs it shows: it cannot make the engine open any path on the disk.
     if (run === undefined || !this.runs.has(run)) throw new CnnSlicerError('bad-request', `the view does not show the run ${describeValue(run)}`);
-    // A pending method (engineProtocol's PendingEngineMethods) is forwarded like the others: the
-    // engine answers it as unknown until it has its handler, and the view shows that answer.
-    const engineMethod = method as WebviewEngineMethod as EngineMethod;
+    const engineMethod: EngineMethod = method;
     return (await this.host.engine().request(engineMethod, params as EngineParams<typeof engineMethod>, { signal, onProgress })) as WebviewResult<M>;
   }
 
