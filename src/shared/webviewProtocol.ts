@@ -36,6 +36,7 @@ export const WEBVIEW_ENGINE_METHODS = [
   'channelCapacity',
   'deconvnet',
   'infoPlane',
+  'informationMatrix',
 ] as const;
 export type WebviewEngineMethod = (typeof WEBVIEW_ENGINE_METHODS)[number];
 

@@ -390,6 +390,32 @@ describe('layer view (headless Chromium)', function () {
     assert.deepEqual(h.columns, Array.from(answered(runs.wide, 'a', 'b', 1).order.colsByMean));
   });
 
+  it('computes I_α between the inputs, every layer and the labels on request, as the engine answers', async () => {
+    const view = await openLayer(runs.wide, { run: runs.wide.dir, layer: 'a', otherLayers: ['b'] });
+    await heatmapsAt(view, 2);
+    await view.page.locator('#information-message', { hasText: 'press Compute' }).waitFor();
+    assert.equal(view.requests('informationMatrix').length, 0, 'nothing computed before the user asks');
+    await view.page.locator('#information-compute').click();
+    await view.page.locator('#information-table tbody tr').first().waitFor();
+    const [answer] = runs.engine.answersOf('informationMatrix');
+    const m = answer.result as { layers: string[]; information: Float64Array; epoch: number };
+    assert.equal(m.epoch, 2);
+    assert.deepEqual(m.layers, ['input', ...runs.wide.manifest.layers.map((l) => l.name), 'labels']);
+    const cells = await view.page.$$eval('#information-table td', (tds) =>
+      tds.map((td) => ({ row: td.getAttribute('data-row'), col: td.getAttribute('data-col'), title: td.getAttribute('title') })),
+    );
+    const k = m.layers.length;
+    assert.equal(cells.length, k * k);
+    for (const c of cells) {
+      const i = m.layers.indexOf(c.row!);
+      const j = m.layers.indexOf(c.col!);
+      assert.match(c.title ?? '', new RegExp(`= ${String(m.information[i * k + j]).replace('.', '\\.')} bits$`));
+      assert.equal(m.information[i * k + j], m.information[j * k + i]);
+    }
+    assert.equal(await view.page.locator('#information-message').textContent(), '');
+    await view.assertRanCleanly();
+  });
+
   it('posts only messages the host’s validation accepts', async () => {
     const view = await openLayer(runs.wide, { run: runs.wide.dir, layer: 'a', otherLayers: ['b'] });
     const h = (await heatmapsAt(view, 2)).heatmaps[0];

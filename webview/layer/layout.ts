@@ -6,6 +6,7 @@ import { byId, card, h, replaceChildren, Tooltip } from '../shared/dom';
 import { epochSliderControl } from '../shared/epochSlider';
 import { RunHeader } from '../shared/runHeader';
 import { chosenRun } from './choices';
+import { informationCard } from './informationCard';
 import { pendingBanner } from './pendingLayer';
 import { client } from './state';
 
@@ -100,6 +101,7 @@ replaceChildren(
     ),
   ),
   card('card-detail', detailTitle, detailCaption, detailMessage, detailGrid),
+  informationCard,
   estimatorParams,
 );
 root.removeAttribute('aria-busy');

@@ -24,6 +24,7 @@ import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type 
 import { capacityRamp, displayOrder, needsSeriation } from './capacityModel';
 import { buildSlots, clearSlots, slotState } from './heatmapSlots';
 import { askBeforeReplacing, clearPending } from './pendingLayer';
+import { renderInformation } from './informationCard';
 import { fitCell } from './viewport';
 import {
   chosenEpoch,
@@ -161,6 +162,7 @@ function render(): void {
   renderControls(run);
   renderHeatmaps(run, colors);
   renderDetail(run);
+  renderInformation(run, colors, scheduleRender);
   renderParams(run);
 }
 
