@@ -132,6 +132,33 @@ describe('estimators: symmetric eigenvalues', () => {
       assertSpectrum(lambda, new Array<number>(n).fill(1), 1e-14, what);
   });
 
+  it('treats a column whose entries are all subnormal as zero (the joint kernel of Silverman-width Gram matrices)', () => {
+    // 1/n on the diagonal and 1e-323 … 1e-310 off it: 1/max would be infinite and the reflector NaN.
+    const rand = random(29);
+    const n = 50;
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      a[i * n + i] = 1 / n;
+      for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] = rand() < 0.5 ? 5e-324 : 10 ** -(310 + 13 * rand());
+    }
+    for (const [what, lambda] of [
+      ['WebAssembly', symmetricEigenvalues(a, n)],
+      ['JavaScript', symmetricEigenvaluesJs(a, n)],
+    ] as const)
+      assertSpectrum(lambda, new Array<number>(n).fill(1 / n), 1e-14, what);
+    // And through the estimator: S_α of the Hadamard square of a near-identity Gram matrix is log2 n.
+    const gram = normalizeTrace(
+      gaussianGramFromDistances(
+        new Float64Array(n * n).map((_, k) => (k % (n + 1) === 0 ? 0 : 1500)),
+        n,
+        1,
+      ),
+      n,
+    );
+    const joint = hadamardNormalized(gram, gram, n);
+    assert.ok(Math.abs(renyiEntropy(joint, n, 1.01) - Math.log2(n)) < 1e-9);
+  });
+
   it('refuses NaN and infinite entries and a wrong size', () => {
     const bad = (f: () => unknown): void => assert.throws(f, (e: unknown) => e instanceof CnnSlicerError && e.code === 'bad-request');
     bad(() => symmetricEigenvalues(Float64Array.from([1, 0, NaN, 1]), 2));

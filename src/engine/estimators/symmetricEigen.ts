@@ -140,8 +140,10 @@ export function tridiagonalize(a: Float64Array, n: number, lda = n, sweep?: Step
     p.fill(0, k + 1);
     u.fill(0, Math.max(0, k - 1), k + 1);
     let tau = 0;
-    if (big === 0) {
-      // Already zero below the subdiagonal: H = I, no update from this step.
+    if (big < MIN_NORMAL) {
+      // Zero below the subdiagonal, or subnormal (a kernel of 1e-310 entries: 1/big would be
+      // infinite and the reflector NaN): H = I, no update from this step. Dropping entries below
+      // 2.2e-308 moves no eigenvalue of a matrix scaled to unit size by more than that.
       e[k] = alpha;
       u.fill(0);
     } else {
@@ -174,6 +176,9 @@ export function tridiagonalize(a: Float64Array, n: number, lda = n, sweep?: Step
   }
   return { d, e };
 }
+
+/** The smallest normal float64: entries below it are treated as zero by the reduction. */
+const MIN_NORMAL = 2.2250738585072014e-308;
 
 /** √(x² + y²) without overflow or underflow of the squares. */
 function hypot(x: number, y: number): number {
