@@ -19,12 +19,14 @@
 //   renyiJoint(A, B, n, alpha, exactMax) → S_α(A, B)
 //   renyiMutualInformation(A, B, n, alpha, exactMax) → S_α(A), S_α(B), S_α(A, B), I_α(A; B)
 //   isApproximate(n, exactMax, alpha)    → whether those sums were estimated rather than computed
-// and the parts: squaredPairDistances, medianPairDistance, silvermanSigma, kernelSigma,
-// gaussianGram(FromDistances), hadamardNormalized, renyiEntropyOfEigenvalues, renyiEntropy2.
+// and the parts: squaredPairDistances (in WebAssembly, pairDistancesWasm.ts; squaredPairDistancesJs
+// its reference), medianPairDistance, silvermanSigma, kernelSigma, gaussianGram(FromDistances),
+// hadamardNormalized, renyiEntropyOfEigenvalues, renyiEntropy2.
 // For the information plane, compute each representation's S_α once and the joint entropies per
 // pair: renyiMutualInformation recomputes both marginals.
 
 import { CnnSlicerError } from '../../shared/errors';
+import { squaredPairDistancesWasm } from './pairDistancesWasm';
 import type { EstimatorParams, RenyiSigmaRule } from './params';
 import { renyiEntropyEstimate } from './renyiApproximation';
 import { symmetricEigenvalues } from './symmetricEigen';
@@ -36,15 +38,34 @@ function checkMatrix(a: Float64Array, n: number, what: string): void {
   if (!Number.isInteger(n) || n < 1 || a.length !== n * n) throw new CnnSlicerError('internal', `${what}: expected ${n} × ${n} values, got ${a.length}`);
 }
 
-/**
- * ‖x_i − x_j‖² for every pair of the n rows of `data` (d values each, row-major), n × n with a
- * zero diagonal, in float64 from coordinate differences (exactly 0 for identical rows, no
- * cancellation for close ones). O(n²·d): the engine may compute distances on its GEMM instead.
- */
-export function squaredPairDistances(data: Float32Array | Float64Array, n: number, d: number): Float64Array {
+function checkRows(data: Float32Array | Float64Array, n: number, d: number): void {
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1 || data.length !== n * d) {
     throw new CnnSlicerError('internal', `pair distances: expected ${n} × ${d} values, got ${data.length}`);
   }
+}
+
+function nonFinite(): CnnSlicerError {
+  return new CnnSlicerError('bad-request', 'pair distances: the representation holds NaN or infinite values');
+}
+
+/**
+ * ‖x_i − x_j‖² for every pair of the n rows of `data` (d values each, row-major), n × n with a
+ * zero diagonal, in float64 from coordinate differences (exactly 0 for identical rows, no
+ * cancellation for close ones): each pair's Σ_k (x_ik − x_jk)² added in the order of k. O(n²·d), in
+ * WebAssembly with 128-bit vectors where it runs (pairDistancesWasm.ts, the same values bit for
+ * bit), else `squaredPairDistancesJs`.
+ */
+export function squaredPairDistances(data: Float32Array | Float64Array, n: number, d: number): Float64Array {
+  checkRows(data, n, d);
+  const fast = squaredPairDistancesWasm(data, n, d);
+  if (fast === undefined) return squaredPairDistancesJs(data, n, d);
+  if (!fast.finite) throw nonFinite();
+  return fast.sq;
+}
+
+/** squaredPairDistances in plain JavaScript: the reference of the WebAssembly kernel, and its fallback. */
+export function squaredPairDistancesJs(data: Float32Array | Float64Array, n: number, d: number): Float64Array {
+  checkRows(data, n, d);
   const out = new Float64Array(n * n);
   const row = new Float64Array(d);
   for (let i = 0; i < n; i++) {
@@ -85,7 +106,7 @@ export function squaredPairDistances(data: Float32Array | Float64Array, n: numbe
     for (j = 0; j < i; j++) out[j * n + i] = out[i * n + j];
   }
   for (let v = 0; v < out.length; v++) {
-    if (!Number.isFinite(out[v])) throw new CnnSlicerError('bad-request', 'pair distances: the representation holds NaN or infinite values');
+    if (!Number.isFinite(out[v])) throw nonFinite();
   }
   return out;
 }
