@@ -5,12 +5,12 @@
 // (estimators/renyiEntropy.ts), and every entropy is computed once per query and reused by the
 // joint entropies that need it. Results are cached on disk like the other measures, keyed by the
 // estimator's parameters and the content of the files they read.
+import { availableParallelism } from 'node:os';
 import { CnnSlicerError } from '../../shared/errors';
 import {
   INPUT_REPRESENTATION,
   LABELS_REPRESENTATION,
   type InfoPlaneEpoch,
-  type InfoPlanePoint,
   type InformationMatrixResult,
   type LayerInformationResult,
 } from '../../shared/information';
@@ -18,6 +18,8 @@ import type { EpochSelection, EstimatorParams, MeasureSeries } from '../../share
 import type { SampleSelection } from '../../shared/sampleSelection';
 import { resolveEstimatorParams } from '../estimators';
 import { isApproximate, labelGram, normalizeTrace, renyiEntropy, renyiGram, renyiJoint } from '../estimators/renyiEntropy';
+import { renyiThreadCount, representationEntropies, startRenyiPool, type RenyiPool } from '../compute/renyiThreads';
+import { threadsFromEnvironment } from '../compute/threads';
 import type { RunReader } from '../run/runReader';
 import { cachedValue, selectEpochs, series, throwIfCancelled, type MeasureContext } from './measures';
 
@@ -115,11 +117,6 @@ class Representations {
     return { entropyA, entropyB, jointEntropy, information: entropyA + entropyB - jointEntropy };
   }
 
-  /** Drops a layer's matrices: the information plane walks the layers one at a time (n × n float64 each). */
-  forget(name: string): void {
-    this.built.delete(name);
-  }
-
   approximate(): boolean {
     return isApproximate(this.n, this.params.renyiExactMax, this.params.renyiAlpha);
   }
@@ -196,48 +193,160 @@ export async function informationMatrixOf(
   return { ...value, params };
 }
 
+/** A point's cached value: I(X; T), I(T; Y), the samples and whether the eigenvalue sums were estimated. */
+interface PlaneValue {
+  readonly IXT: number;
+  readonly ITY: number;
+  readonly n: number;
+  readonly approximate: boolean;
+}
+
+/**
+ * The points of one information plane query. The inputs' and labels' matrices and entropies, and
+ * the inputs' own point, do not change with the epoch: they are computed once, on the calling
+ * thread, when the first point needs them. Each layer's point takes its slice and, on a worker
+ * thread where there are several (compute/renyiThreads.ts), its Gram matrix, σ, S(T), S(X, T) and
+ * S(T, Y); at most one layer per thread is in memory at a time.
+ */
+class PlanePoints {
+  private setup: Promise<{ x: Representation; y: Representation; sx: number; sy: number; slots: number }> | undefined;
+  private inputPoint: Promise<PlaneValue> | undefined;
+  private pool: RenyiPool | undefined;
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly reader: RunReader,
+    private readonly samples: SampleSelection,
+    private readonly params: EstimatorParams,
+    private readonly signal: AbortSignal | undefined,
+    private readonly threads: number | undefined,
+  ) {}
+
+  private prepare(epoch: number): Promise<{ x: Representation; y: Representation; sx: number; sy: number; slots: number }> {
+    this.setup ??= (async () => {
+      const reps = new Representations(this.reader, this.samples, epoch, this.params, this.signal, new Map());
+      const x = await reps.get(INPUT_REPRESENTATION);
+      const y = await reps.get(LABELS_REPRESENTATION);
+      const threads = renyiThreadCount(reps.n, this.threads);
+      if (threads > 1) this.pool = startRenyiPool(threads, reps.n, this.params, [x.gram, y.gram]);
+      // The workers start on the inputs' and labels' matrices while this thread takes their entropies.
+      const sx = await reps.entropy(INPUT_REPRESENTATION);
+      const sy = await reps.entropy(LABELS_REPRESENTATION);
+      return { x, y, sx, sy, slots: this.pool?.threads ?? 1 };
+    })();
+    return this.setup;
+  }
+
+  /** I(X; T) and I(T; Y) of `layer` (`input` or a recorded layer) at `epoch`. */
+  async point(layer: string, epoch: number): Promise<PlaneValue> {
+    const { x, y, sx, sy, slots } = await this.prepare(epoch);
+    const n = Math.sqrt(x.gram.length);
+    const approximate = isApproximate(n, this.params.renyiExactMax, this.params.renyiAlpha);
+    const { renyiAlpha: alpha, renyiExactMax: exactMax } = this.params;
+    if (layer === INPUT_REPRESENTATION) {
+      this.inputPoint ??= Promise.resolve().then(() => ({
+        IXT: sx + sx - renyiJoint(x.gram, x.gram, n, alpha, exactMax),
+        ITY: sx + sy - renyiJoint(x.gram, y.gram, n, alpha, exactMax),
+        n,
+        approximate,
+      }));
+      return this.inputPoint;
+    }
+    // One layer per thread at a time: its slice is read only once a thread is free for it.
+    while (this.busy >= slots && !this.stopped) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.busy++;
+    try {
+      throwIfCancelled(this.signal);
+      if (this.stopped) throw new CnnSlicerError('cancelled', 'another point of the information plane failed');
+      const slice = await this.reader.slice({ samples: this.samples, layer, channel: 'all', epoch }, { signal: this.signal });
+      if (slice.sampleIndices.length !== n)
+        throw new CnnSlicerError('internal', `"${layer}" has ${slice.sampleIndices.length} samples at epoch ${epoch}, the inputs ${n}`);
+      const d = slice.data.length / n;
+      const t = this.pool !== undefined ? await this.pool.run(slice.data, d) : representationEntropies(slice.data, n, d, this.params, [x.gram, y.gram]);
+      const [sxt, sty] = t.joints;
+      return { IXT: sx + t.entropy - sxt, ITY: t.entropy + sy - sty, n, approximate };
+    } finally {
+      this.busy--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Lets no waiting point start: another one failed. */
+  stop(): void {
+    this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
 /**
  * The information plane: for the inputs and every recorded layer T, I(X; T) and I(T; Y) at each
- * epoch asked for. One cached item per (epoch, layer); X and Y are built once for all epochs.
+ * epoch asked for. One cached item per (epoch, layer); X and Y are built once for all epochs. The
+ * points are computed in the order of the epochs and the layers, several at once on several
+ * threads (`threads`: default CNNSLICER_THREADS, else every core for 256 samples or more).
  */
 export async function infoPlaneOf(
   reader: RunReader,
-  query: { samples: SampleSelection; epoch: EpochSelection; params?: Partial<EstimatorParams>; epochs?: readonly number[] },
+  query: { samples: SampleSelection; epoch: EpochSelection; params?: Partial<EstimatorParams>; epochs?: readonly number[]; threads?: number },
   ctx: MeasureContext = {},
 ): Promise<MeasureSeries<InfoPlaneEpoch>> {
   const params = resolveEstimatorParams(query.params);
+  if (query.threads !== undefined && !(Number.isInteger(query.threads) && query.threads >= 1))
+    throw new CnnSlicerError('bad-request', `information plane: threads must be a positive integer, not ${query.threads}`);
   // The CLI's --epochs: several epochs, each checked against the run.
   const epochs = query.epochs !== undefined ? query.epochs.flatMap((e) => selectEpochs(reader, e)) : selectEpochs(reader, query.epoch);
   const rows = [INPUT_REPRESENTATION, ...reader.manifest.layers.map((l) => l.name)];
-  const shared = new Map<string, Representation>();
   const key = { samples: query.samples, ...renyiKey(params) };
-  return series(reader, epochs, ctx, params, async (epoch, progress) => {
-    const reps = new Representations(reader, query.samples, epoch, params, ctx.signal, shared);
-    const points: InfoPlanePoint[] = [];
-    let cachedAll = true;
-    for (let depth = 0; depth < rows.length; depth++) {
-      progress(depth, rows.length);
-      const layer = rows[depth];
-      const { value, cached } = await cachedValue(
-        ctx,
-        reader,
-        'renyiInfoPlanePoint',
-        { ...key, layer, epoch },
-        dependencyLayers([layer, INPUT_REPRESENTATION]),
-        epoch,
-        async () => {
-          const xt = await reps.information(INPUT_REPRESENTATION, layer);
-          const ty = await reps.information(layer, LABELS_REPRESENTATION);
-          return { IXT: xt.information, ITY: ty.information, n: reps.n, approximate: reps.approximate() };
-        },
+  const threads = query.threads ?? threadsFromEnvironment();
+  const points = new PlanePoints(reader, query.samples, params, ctx.signal, threads);
+  const tasks = epochs.flatMap((epoch, e) => rows.map((layer, depth) => ({ e, epoch, layer, depth })));
+  const values: { value: PlaneValue; cached: boolean }[] = [];
+  const doneRows = epochs.map(() => 0);
+  let next = 0;
+  let failed = false;
+  let failure: unknown;
+  const runner = async (): Promise<void> => {
+    while (!failed && next < tasks.length) {
+      const task = tasks[next++];
+      throwIfCancelled(ctx.signal);
+      const { epoch, layer } = task;
+      const deps = dependencyLayers([layer, INPUT_REPRESENTATION]);
+      values[task.e * rows.length + task.depth] = await cachedValue(ctx, reader, 'renyiInfoPlanePoint', { ...key, layer, epoch }, deps, epoch, () =>
+        points.point(layer, epoch),
       );
-      cachedAll &&= cached;
-      points.push({ epoch, layer, depth, IXT: value.IXT, ITY: value.ITY });
-      if (reps.n === 0) reps.n = value.n;
-      // Anything computed for this layer is not needed by the next one.
-      if (layer !== INPUT_REPRESENTATION) reps.forget(layer);
+      doneRows[task.e]++;
+      const current = doneRows.findIndex((done) => done < rows.length);
+      const done = doneRows.reduce((sum, r) => sum + r / rows.length, 0);
+      ctx.onProgress?.(done, epochs.length, `epoch ${epochs[current === -1 ? epochs.length - 1 : current]}`);
     }
-    const n = reps.n;
-    return { value: { epoch, n, points, approximate: isApproximate(n, params.renyiExactMax, params.renyiAlpha) }, cached: cachedAll };
+  };
+  if (epochs.length > 0) ctx.onProgress?.(0, epochs.length, `epoch ${epochs[0]}`);
+  const runners = Array.from({ length: Math.max(1, Math.min(tasks.length, threads ?? availableParallelism())) }, () =>
+    runner().catch((err: unknown) => {
+      // The first failure is the one reported; the points it stops fail after it.
+      if (!failed) failure = err;
+      failed = true;
+      points.stop();
+    }),
+  );
+  await Promise.all(runners);
+  await points.close();
+  if (failed) throw failure;
+  ctx.onProgress?.(epochs.length, epochs.length);
+  const items = epochs.map((epoch, e): InfoPlaneEpoch => {
+    const row = values.slice(e * rows.length, (e + 1) * rows.length);
+    const n = row[0]?.value.n ?? 0;
+    return {
+      epoch,
+      n,
+      points: row.map(({ value }, depth) => ({ epoch, layer: rows[depth], depth, IXT: value.IXT, ITY: value.ITY })),
+      approximate: isApproximate(n, params.renyiExactMax, params.renyiAlpha),
+    };
   });
+  return { items, params, cached: epochs.filter((_, e) => values.slice(e * rows.length, (e + 1) * rows.length).every((v) => v.cached)).length };
 }
