@@ -33,8 +33,21 @@ interface Representation {
 
 /** The estimator parameters a Rényi result depends on: its cache key's part. */
 function renyiKey(params: EstimatorParams): Record<string, unknown> {
-  return { alpha: params.renyiAlpha, sigma: params.renyiSigma, sigmaValue: params.renyiSigmaValue, exactMax: params.renyiExactMax };
+  return {
+    alpha: params.renyiAlpha,
+    sigma: params.renyiSigma,
+    sigmaValue: params.renyiSigmaValue,
+    exactMax: params.renyiExactMax,
+    version: RENYI_RESULTS_VERSION,
+  };
 }
+
+/**
+ * Bumped when a Rényi result can change for the same input and parameters, without touching
+ * ESTIMATOR_VERSION (which would throw away every other measure's cached results). 2: the
+ * eigenvalue reduction no longer turns subnormal kernel entries into NaN (Silverman's σ).
+ */
+const RENYI_RESULTS_VERSION = 2;
 
 /** The names a representation may have: `input`, `labels` or a recorded layer. */
 function checkRepresentation(reader: RunReader, name: string): void {
