@@ -2,7 +2,7 @@
 //   dist/extension/extension.js  the VS Code host (CommonJS, `vscode` external)
 //   dist/engine/main.js          the engine child process (plain `node dist/engine/main.js`)
 //   dist/engine/cli.js           the `cnnslicer` command line
-//   dist/engine/knnWorker.js, sigmaWorker.js, capacityWorker.js, capacityCodesWorker.js
+//   dist/engine/knnWorker.js, sigmaWorker.js, capacityWorker.js, capacityCodesWorker.js, renyiWorker.js
 //                                worker threads of the engine and the CLI
 //   dist/trainer/tfjsTrainer.js  the TF.js trainer (plain `node`, never in the extension host), with
 //                                the wasm backend's .wasm files beside it
@@ -39,6 +39,7 @@ const builds = [
       sigmaWorker: 'src/engine/compute/sigmaWorker.ts',
       capacityWorker: 'src/engine/compute/capacityWorker.ts',
       capacityCodesWorker: 'src/engine/compute/capacityCodesWorker.ts',
+      renyiWorker: 'src/engine/compute/renyiWorker.ts',
     },
     outdir: 'dist/engine',
     external: nodeExternals,

@@ -100,6 +100,7 @@ const required = [
   ['dist/engine/sigmaWorker.js', 'the sigma-solve worker thread'],
   ['dist/engine/capacityWorker.js', 'the channel-capacity histogram worker thread'],
   ['dist/engine/capacityCodesWorker.js', 'the channel-capacity distances and binning worker thread'],
+  ['dist/engine/renyiWorker.js', 'the information plane worker thread'],
   ['dist/trainer/tfjsTrainer.js', 'the TF.js trainer'],
   ['dist/trainer/tfjs-backend-wasm-simd.wasm', 'the TF.js wasm backend (SIMD build), loaded from beside the trainer'],
   ['dist/trainer/tfjs-backend-wasm.wasm', 'the TF.js wasm backend (plain build, for runtimes without SIMD)'],
