@@ -1,8 +1,10 @@
 // End to end, the information-plane view: the built extension in a real VS Code 1.100.3 workbench
 // (code-server), driven as a user drives it. The palette's command opens the view on the run picked,
 // its request goes through the host's validation to the real engine and the engine's answer is on
-// screen (the plane, or the engine's own refusal while it has no handler for the method); the query
-// view's Information plane button opens it too. Needs scripts/e2e/install.sh run once.
+// screen; the query view's Information plane button opens it too. With CNNSLICER_SCREENSHOTS=1 it
+// also opens the MNIST sample run's plane and saves docs/images/information-plane.png (npm run
+// information-plane computes that plane into $CNNSLICER_CACHE_DIR first, so the view reads it from
+// the cache). Needs scripts/e2e/install.sh run once.
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +16,9 @@ import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
 
 const RUN_NAME = 'e2e-infoplane-cnn';
+const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
+const SAMPLE_RUN = path.resolve(__dirname, '..', '..', 'examples', 'sample-run');
+const SAMPLE_NAME = 'MNIST small CNN';
 const PLANE_TAB = `Information plane: ${RUN_NAME}`;
 const QUERY_TAB = `Query: ${RUN_NAME}`;
 const N = 20;
@@ -93,6 +98,7 @@ describe('CNNSlicer information-plane view in VS Code (code-server, end to end)'
     const extensionDir = stageBuiltExtension(path.join(scratch, 'extension'));
     const workspace = path.join(scratch, 'workspace');
     await writeRun(path.join(workspace, 'runs', 'small'));
+    if (SCREENSHOTS) fs.cpSync(SAMPLE_RUN, path.join(workspace, 'runs', 'mnist-small'), { recursive: true });
     fs.writeFileSync(path.join(workspace, 'README.md'), '# One CNNSlicer run\n');
     session = await CodeServerSession.start({ workspace, extensionDir });
     try {
@@ -112,14 +118,9 @@ describe('CNNSlicer information-plane view in VS Code (code-server, end to end)'
     const view = sess.webviewFrame();
     await view.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
     const answer = await engineAnswer(view);
-    if (answer.error) {
-      // The engine has no handler for the method yet: its own words reach the view, unaltered.
-      assert.match(answer.message, /Information plane failed: unknown method "infoPlane" \(this engine does not compute the information plane\)/);
-      assert.ok(await view.locator('#plane-message-retry').isVisible(), 'the user can ask again');
-    } else {
-      assert.deepEqual(answer.layers, ['input', ...LAYERS.map((l) => l.name)]);
-      assert.equal(await view.locator('#epoch-label').textContent(), `${EPOCHS[EPOCHS.length - 1]} (newest)`);
-    }
+    assert.equal(answer.error, false, `the engine computed the plane: ${answer.message}`);
+    assert.deepEqual(answer.layers, ['input', ...LAYERS.map((l) => l.name)]);
+    assert.equal(await view.locator('#epoch-label').textContent(), `${EPOCHS[EPOCHS.length - 1]} (newest)`);
     // Nothing the view sent was dropped by the host's validation.
     await sess.runCommand('CNNSlicer: Show Log');
     assert.doesNotMatch(await sess.outputChannelText('CNNSlicer', /engine ready/), /infoplane view: dropped a message/);
@@ -139,5 +140,26 @@ describe('CNNSlicer information-plane view in VS Code (code-server, end to end)'
     const view = sess.webviewFrame();
     await view.locator('#run-title', { hasText: RUN_NAME }).waitFor({ timeout: 60_000 });
     await engineAnswer(view);
+  });
+
+  it('the sample run’s information plane, for docs/information-plane.md', async function () {
+    if (!SCREENSHOTS || !fs.existsSync(SAMPLE_RUN)) this.skip();
+    this.timeout(900_000);
+    const sess = s();
+    await sess.runCommand('View: Close All Editors');
+    await sess.runCommand('CNNSlicer: Open Information Plane');
+    await sess.pickQuickInput(SAMPLE_NAME);
+    await sess.waitForTab(`Information plane: ${SAMPLE_NAME}`);
+    const view = sess.webviewFrame();
+    await view.locator('#run-title', { hasText: SAMPLE_NAME }).waitFor({ timeout: 60_000 });
+    // From the cache npm run information-plane filled: every epoch's plane, or the engine computes it (minutes).
+    await view.locator('#layer-table tbody tr[data-layer="fc"]').waitFor({ timeout: 600_000 });
+    await view.locator('#epoch-label', { hasText: '20 (newest)' }).waitFor();
+    const size = sess.page.viewportSize();
+    await sess.page.setViewportSize({ width: 1500, height: 1050 });
+    await sess.page.mouse.move(18, 760);
+    await sess.page.waitForTimeout(1500);
+    await sess.page.screenshot({ path: path.resolve(__dirname, '..', '..', 'docs', 'images', 'information-plane.png') });
+    if (size !== null) await sess.page.setViewportSize(size);
   });
 });
