@@ -12,6 +12,7 @@
 // thread's histograms (a slot of SLOT_BYTES from 0) and then the codes of both layers, so that
 // worker threads read the same codes without copies.
 import { assembleModule } from './wasmAssembler';
+import { MAX_PAGES, PAGE, wasmApi, type WasmMemory } from './wasmRuntime';
 
 /** Row channels counted in one call, against one load of each column vector. */
 export const WASM_ROWS = 4;
@@ -25,21 +26,6 @@ const SECOND = FIRST + WASM_ROWS * 1024;
 export const SLOT_BYTES = SECOND + WASM_ROWS * 1024;
 /** Scratch slots at the start of an arena: the most threads one matrix uses. */
 export const ARENA_SLOTS = 64;
-const PAGE = 65536;
-/** wasm32 addresses 4 GiB; V8 caps a memory at 65,536 pages. */
-const MAX_PAGES = 65536;
-
-// The engine compiles against ES2022 and Node's types, which do not declare WebAssembly (the DOM
-// library does); these are the parts used here, read from globalThis.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 export interface CapacityArena {
   /** A shared WebAssembly.Memory. */

@@ -7,24 +7,10 @@
 // each, row-major: row j holds the 16 vectors' entries j). The JavaScript fallbacks compute the
 // same products on plain arrays where WebAssembly is missing.
 import { assembleModule } from './wasmAssembler';
+import { MAX_PAGES, PAGE, wasmApi, type WasmMemory, localGet as get, localSet as set } from './wasmRuntime';
 
 /** Vectors in a block product: 16 float64 per matrix row, eight 128-bit accumulators. */
 export const BLOCK = 16;
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-const get = (name: string): string => `local.get $${name}`;
-const set = (name: string): string => `local.set $${name}`;
 
 /** matvec(a, ldaBytes, n, x, y): y_i = Σ_j a_ij·x_j over the padded row, two columns a vector, two accumulators. */
 function matvecText(): string {

@@ -21,26 +21,11 @@
 // octets stream from memory for every row pair. CNNSLICER_EIGEN_KERNEL=js keeps the JavaScript
 // loop, as it does for the eigenvalues.
 import { assembleModule } from './wasmAssembler';
+import { MAX_PAGES, PAGE, wasmApi, type WasmMemory, localGet as get, localSet as set } from './wasmRuntime';
 
-const PAGE = 65536;
-/** wasm32 addresses 4 GiB; V8 caps a memory at 65,536 pages. */
-const MAX_PAGES = 65536;
 /** Values of k per range: the octets' range (n · CHUNK · 8 bytes, 1 MB at n = 1,000) is re-read by every row pair. */
 export const CHUNK = 128;
 
-// The engine compiles against ES2022 and Node's types, which do not declare WebAssembly.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-const get = (name: string): string => `local.get $${name}`;
-const set = (name: string): string => `local.set $${name}`;
 /** Vectors of an octet's row: 4 × 2 rows j. */
 const LANES = [0, 1, 2, 3] as const;
 const ROWS = [0, 1] as const;

@@ -15,30 +15,13 @@
 // p), then `threads − 1` more p vectors (one per extra thread), then the matrix with its leading
 // dimension rounded up to even, so that rows and vectors are 16-byte aligned at the same columns.
 import { assembleModule } from './wasmAssembler';
-
-const PAGE = 65536;
-/** wasm32 addresses 4 GiB; V8 caps a memory at 65,536 pages. */
-const MAX_PAGES = 65536;
-
-// The engine compiles against ES2022 and Node's types, which do not declare WebAssembly.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+import { MAX_PAGES, PAGE, wasmApi, type WasmMemory, localGet as get, localSet as set } from './wasmRuntime';
 
 /** Rows a pass takes at once: each vector of w, v, u and p loaded serves both, and p is stored once. */
 const ROWS = [0, 1] as const;
 
 /** Instruction lines, one per entry. */
 type Lines = string[];
-
-const get = (name: string): string => `local.get $${name}`;
-const set = (name: string): string => `local.set $${name}`;
 
 /** Moves the shared pointers and the first `rows` row pointers on by `bytes`. */
 function advance(rows: number, bytes: number): Lines {
