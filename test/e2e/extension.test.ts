@@ -12,6 +12,7 @@ import type { LayerInfo } from '../../src/shared/runFormat';
 import type {} from '../../webview/shared/charts';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+import { filled, product } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-small-cnn';
@@ -30,19 +31,6 @@ const EPOCHS = [
   { epoch: 1, loss: 1.2, accuracy: 0.55, lossText: '1.2', accuracyText: '55.0%' },
   { epoch: 2, loss: 0.512, accuracy: 0.85, lossText: '0.512', accuracyText: '85.0%' },
 ];
-
-/** Deterministic values in [-1, 1), so the run on disk is the same at every test run. */
-function filled(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 /**
  * Writes the run's epochs and leaves it open, as a training script still running would: the last

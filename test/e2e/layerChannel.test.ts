@@ -15,6 +15,7 @@ import type {} from '../../webview/channel/main';
 import type {} from '../../webview/layer/main';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+import { until } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const SAMPLE_RUN = path.join(root, 'examples', 'sample-run');
@@ -23,17 +24,6 @@ const LAYER_TAB = `Layers: ${RUN_NAME}`;
 const CHANNEL_TAB = `Channels: ${RUN_NAME}`;
 const NEWEST = 20;
 const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
-
-/** Reads `read` until `ok` holds, from this process: the page's own timers would need helpers tsx adds to named functions. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeout = 60_000): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('CNNSlicer layer and channel views in VS Code (code-server, end to end)', function () {
   this.timeout(240_000);

@@ -12,6 +12,7 @@ import { RunWriter } from '../../src/core/run/runWriter';
 import type { LayerInfo } from '../../src/shared/runFormat';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+import { filled, product } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const RUN_NAME = 'e2e-query-cnn';
@@ -46,19 +47,6 @@ const LAYERS: LayerInfo[] = [
 const EPOCHS = [0, 1, 2];
 const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
 const SAMPLE_RUN = path.join(root, 'examples', 'sample-run');
-
-/** Deterministic values in [-1, 1). */
-function filled(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 async function writeRun(dir: string): Promise<void> {
   const writer = await RunWriter.create(dir, {

@@ -16,22 +16,12 @@ import type {} from '../../webview/channel/main';
 import type {} from '../../webview/layer/main';
 import { CodeServerSession } from './harness';
 import { keepEvidenceOnFailure, skipUnlessReady, stageBuiltExtension } from './staging';
+import { until } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const PYTHON = process.env.CNNSLICER_PYTHON ?? '/usr/bin/python3';
 const RUN_NAME = 'MNIST resnet18';
 const SCREENSHOTS = process.env.CNNSLICER_SCREENSHOTS === '1';
-
-/** Reads `read` until `ok` holds, from this process. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeout = 120_000): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function hasTorchvision(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
@@ -121,6 +111,7 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
       'the top-level layer rows',
       () => sess.treeLabels('Runs'),
       (labels) => ['layer1', 'layer2', 'layer3', 'layer4', 'avgpool', 'fc'].every((l) => labels.includes(l)),
+      120_000,
     );
     assert.ok(!top.includes('layer4.1.conv2'), 'blocks start collapsed');
     await sess.expandTreeRow(sess.treeRow('Runs', 'layer4'));
@@ -128,6 +119,7 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
       'layer4’s blocks',
       () => sess.treeLabels('Runs'),
       (labels) => labels.includes('0') && labels.includes('1'),
+      120_000,
     );
   });
 
@@ -183,6 +175,7 @@ describe('CNNSlicer on a torchvision ResNet-18 in VS Code (code-server, end to e
       'the circle packing',
       () => packing.evaluate(() => window.cnnslicerChannelView!()),
       (m) => m.circles.length > 0 && !m.animating,
+      120_000,
     );
     assert.equal(model.layer, 'layer2.0');
     assert.equal(model.lines?.channels, 128);
