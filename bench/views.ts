@@ -25,6 +25,7 @@ import { CHROMIUM_PATH, ensureViewBuilt, launchChromium, ViewPage, ViewServer } 
 import type {} from '../webview/channel/main';
 import type {} from '../webview/layer/main';
 import { machine, table } from './common';
+import { recordFrames, stats } from './pageTiming';
 
 const CHANNELS = 64;
 const CLASSES = 10;
@@ -88,28 +89,6 @@ function entropySeries(): MeasureSeries<ChannelEntropiesResult> {
     nonFiniteValues: 0,
   }));
   return { items, params: resolveEstimatorParams(), cached: 0 };
-}
-
-function stats(ms: readonly number[]): { median: number; p95: number; max: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))], max: s[s.length - 1] };
-}
-
-/** Records how long each animation-frame callback of the page runs, from now on. */
-async function recordFrames(page: ViewPage<unknown>['page']): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __rafPatched?: boolean };
-    w.__frames = [];
-    if (w.__rafPatched) return;
-    w.__rafPatched = true;
-    const original = window.requestAnimationFrame.bind(window);
-    window.requestAnimationFrame = (callback) =>
-      original((time) => {
-        const start = performance.now();
-        callback(time);
-        w.__frames.push(performance.now() - start);
-      });
-  });
 }
 
 async function waitReady(view: ViewPage<unknown>): Promise<void> {

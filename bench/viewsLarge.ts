@@ -22,13 +22,9 @@ import { CHROMIUM_PATH, ensureViewBuilt, launchChromium, ViewPage, ViewServer } 
 import type {} from '../webview/layer/main';
 import type {} from '../webview/layer/viewModel';
 import { machine, table } from './common';
+import { recordFrames, stats } from './pageTiming';
 
 const REPEATS = 40;
-
-function stats(ms: readonly number[]): { median: number; p95: number; max: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))], max: s[s.length - 1] };
-}
 
 function row(label: string, ms: readonly number[], target: string, digits = 2): (string | number)[] {
   const s = stats(ms);
@@ -55,18 +51,7 @@ async function main(): Promise<void> {
     await view.push({ kind: 'runs', runs });
     await view.push({ kind: 'selection', selection: { run: info.dir, layer: info.manifest.layers[138].name, otherLayers: [info.manifest.layers[139].name] } });
     await view.page.waitForFunction(() => window.cnnslicerLayerView?.().heatmaps[0]?.geometry !== undefined);
-    // Times the page's animation-frame callbacks from now on.
-    await view.page.evaluate(() => {
-      const w = window as unknown as { __frames: number[] };
-      w.__frames = [];
-      const original = window.requestAnimationFrame.bind(window);
-      window.requestAnimationFrame = (callback) =>
-        original((time) => {
-          const start = performance.now();
-          callback(time);
-          w.__frames.push(performance.now() - start);
-        });
-    });
+    await recordFrames(view.page);
     const sortOnce = (value: string): Promise<number> =>
       view.page.evaluate(async (v) => {
         const w = window as unknown as { __frames: number[] };
