@@ -67,7 +67,6 @@ function dependencyLayers(names: readonly string[]): string[] {
 /** Builds and keeps the representations of one query's samples at one epoch. */
 class Representations {
   private readonly built = new Map<string, Representation>();
-  private labelsOf: Int32Array | undefined;
 
   constructor(
     private readonly reader: RunReader,
@@ -93,12 +92,9 @@ class Representations {
     let rep: Representation;
     if (name === LABELS_REPRESENTATION) {
       const all = await this.reader.labels();
-      // The selection's samples, in its order: read off the input slice, which also fixes n.
-      const indices = (
-        await this.reader.slice({ samples: this.samples, layer: INPUT_REPRESENTATION, channel: 'all', epoch: this.epoch }, { signal: this.signal })
-      ).sampleIndices;
-      this.labelsOf = Int32Array.from(indices, (i) => all[i]);
-      rep = { name, gram: normalizeTrace(labelGram(this.labelsOf), indices.length), sigma: NaN };
+      // The selection's samples in its order, as every slice of it resolves them.
+      const indices = await this.reader.resolveSamples(this.samples);
+      rep = { name, gram: normalizeTrace(labelGram(Array.from(indices, (i) => all[i])), indices.length), sigma: NaN };
     } else {
       const slice = await this.reader.slice({ samples: this.samples, layer: name, channel: 'all', epoch: this.epoch }, { signal: this.signal });
       const n = slice.sampleIndices.length;
