@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-numpy python3-scipy python3-torch python3-torchvision chromium)
+APT_PACKAGES=(python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-pip python3-venv python3-hatchling python3-nbclient python3-nbformat python3-ipykernel chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
