@@ -325,9 +325,11 @@ export class CodeServerSession {
 
   /**
    * Answers a showOpenDialog. In code-server it is VS Code's "simple file dialog": a quick input
-   * whose box holds a path and whose list shows that folder. The whole path is typed, then Enter.
+   * whose box holds a path and whose list shows that folder. The whole path is typed, then Enter,
+   * or the dialog's `button` (its openLabel) is clicked: a folder typed with a trailing slash is
+   * listed, not accepted, by Enter.
    */
-  async answerFileDialog(file: string, timeout = 30_000): Promise<void> {
+  async answerFileDialog(file: string, timeout = 30_000, button?: string): Promise<void> {
     const input = this.quickInputBox();
     const title = this.page.locator('.quick-input-widget .quick-input-title');
     // The dialog puts its start folder in the box once it has listed it (`..` first); a path typed
@@ -342,7 +344,8 @@ export class CodeServerSession {
         timeout,
       });
       await sleep(500);
-      await this.page.keyboard.press('Enter');
+      if (button === undefined) await this.page.keyboard.press('Enter');
+      else await this.page.locator('.quick-input-widget .monaco-button', { hasText: button }).first().click();
       // Accepted: the dialog closes, or the next quick input replaces it.
       const deadline = Date.now() + 5_000;
       while (Date.now() < deadline) {

@@ -232,8 +232,9 @@ describe('CNNSlicer: Train Model in VS Code (code-server, end to end)', function
     // The setting is empty, so picking the dataset opens the folder picker (VS Code's own, in the quick input under code-server).
     await sess.pickQuickInput('CIFAR-10');
     await sess.page.locator('.quick-input-widget .quick-input-title', { hasText: 'CIFAR-10 binary batches' }).waitFor({ state: 'visible', timeout: 30_000 });
-    await sess.quickInputBox().fill(`${cifar}/`);
-    await sess.page.locator('.quick-input-widget .monaco-button', { hasText: 'Use for CIFAR-10' }).first().click();
+    // Typed only once the dialog has listed its start folder, and accepted only once it has listed
+    // the typed one: a click before either is taken for the start folder, which is then refused.
+    await sess.answerFileDialog(`${cifar}/`, 30_000, 'Use for CIFAR-10');
     await sess.pickQuickInput('100');
     await sess.answerInputBox('(4/8)', '1');
     await sess.answerInputBox('(5/8)');
