@@ -7,10 +7,13 @@
 //   dist/trainer/tfjsTrainer.js  the TF.js trainer (plain `node`, never in the extension host), with
 //                                the wasm backend's .wasm files beside it
 //   dist/webview/<view>/main.js  one browser bundle per folder of webview/ that has a main.ts
+//   dist/python/cnnslicer-<version>-py3-none-any.whl
+//                                the Python probe as a wheel, installed by Install Probe (scripts/build-wheel.mjs)
 // onnxruntime-node stays external: it loads a native binary shipped beside it in node_modules.
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, copyFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildWheel } from './scripts/build-wheel.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -67,6 +70,13 @@ for (const view of readdirSync(webviewRoot, { withFileTypes: true })) {
   });
 }
 
+// The wheel needs a Python with hatchling; without one the bundles still build and Install Probe says
+// the extension was packaged without its wheel (`npm run package` then fails in check-vsix.mjs).
+function buildProbeWheel() {
+  const result = buildWheel();
+  if (result.wheel === undefined) console.warn(`warning: dist/python has no probe wheel: ${result.skipped}`);
+}
+
 function copyStatic() {
   mkdirSync(join('dist', 'trainer'), { recursive: true });
   for (const file of tfjsWasmFiles) copyFileSync(join('node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist', file), join('dist', 'trainer', file));
@@ -82,10 +92,12 @@ function copyStatic() {
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
   copyStatic();
+  buildProbeWheel();
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyStatic();
+  buildProbeWheel();
   // The CLI is run directly through package.json's `bin`.
   const cli = 'dist/engine/cli.js';
   if (existsSync(cli)) chmodSync(cli, 0o755);

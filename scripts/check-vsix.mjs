@@ -106,6 +106,10 @@ const required = [
   ['dist/trainer/tfjs-backend-wasm.wasm', 'the TF.js wasm backend (plain build, for runtimes without SIMD)'],
   ['media/cnnslicer.svg', 'the activity bar icon'],
   ['python/cnnslicer/__init__.py', 'the Python probe'],
+  [
+    /^dist\/python\/cnnslicer-[^-/]+-py3-none-any\.whl$/,
+    'the probe wheel Install Probe installs (scripts/build-wheel.mjs, run by esbuild.mjs, needs a Python with pip and hatchling)',
+  ],
   ['examples/sample-run/cnnslicer.json', 'the embedded sample run'],
   ['examples/mnist_pytorch.py', 'the MNIST models the trainer loads (python/cnnslicer/train.py)'],
   ['examples/cifar10_pytorch.py', 'the CIFAR-10 model and reader the trainer loads (python/cnnslicer/train.py)'],

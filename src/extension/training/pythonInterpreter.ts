@@ -59,7 +59,8 @@ const CHECK_SCRIPT = [
 export type TorchStatus =
   { readonly ok: true; readonly version: string; readonly cuda: boolean; readonly gpu?: string } | { readonly ok: false; readonly problem: string };
 
-function whereFrom(interpreter: Interpreter): string {
+/** Where the interpreter came from, for messages ("the Python extension", "PATH"…). */
+export function whereFrom(interpreter: Interpreter): string {
   return interpreter.source === 'setting' ? `the ${INTERPRETER_SETTING} setting` : interpreter.source === 'python extension' ? 'the Python extension' : 'PATH';
 }
 
