@@ -2,6 +2,7 @@
 
 export const COMMAND = {
   analyzeModel: 'cnnslicer.analyzeModel',
+  attachProbe: 'cnnslicer.attachProbe',
   compareRuns: 'cnnslicer.compareRuns',
   goToLayer: 'cnnslicer.goToLayer',
   openChannelView: 'cnnslicer.openChannelView',

@@ -3,6 +3,7 @@
 // command comes from commands/ (one factory each); this file only registers them.
 import * as vscode from 'vscode';
 import { CnnSlicerContext } from './cnnslicerContext';
+import { registerAttachCodeLens } from './codeLens/attachCodeLensProvider';
 import { COMMAND_FACTORIES, type CommandHandler } from './commands';
 import { cancelAllTrainings } from './training/trainCommand';
 
@@ -29,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): void {
   ctx = c;
   const env = { extensionPath: context.extensionPath, globalStoragePath: context.globalStorageUri.fsPath };
   for (const [id, factory] of COMMAND_FACTORIES) registerCommand(context, c, id, factory(c, env));
+  // "Attach CNNSlicer" over epoch loops reads only the file's text: no runs, no engine.
+  context.subscriptions.push(registerAttachCodeLens());
   // A trainer outliving VS Code would keep writing a run nobody watches.
   context.subscriptions.push({ dispose: cancelAllTrainings });
 }

@@ -64,14 +64,16 @@ describe('extension manifest (package.json)', () => {
     assert.deepEqual([cap.type, cap.default, cap.minimum], ['number', CACHE_SETTINGS.activationsMaxGB.default, CACHE_SETTINGS.activationsMaxGB.minimum]);
   });
 
-  it('activates only on its commands, its view, its webview panels and workspaces holding a run, runs as a workspace extension and is limited in Restricted Mode', () => {
+  it('activates only on its commands, its view, its webview panels, workspaces holding a run and Python files, runs as a workspace extension and is limited in Restricted Mode', () => {
     // VS Code derives onCommand and onView events from `contributes`; anything broader would start the extension for nothing.
     // Panels restored after a reload need their serializers registered, so each view type is declared; a workspace
     // holding a run activates it so the CodeLens over the layers' source lines is there without opening a view first
-    // (activation only registers providers: the engine starts on the first request).
+    // (activation only registers providers: the engine starts on the first request). A Python file activates it for the
+    // "Attach CNNSlicer" CodeLens over its epoch loops.
     assert.deepEqual(pkg.activationEvents, [
       ...Object.values(VIEW_TYPES).map((viewType) => `onWebviewPanel:${viewType}`),
       'workspaceContains:**/cnnslicer.json',
+      'onLanguage:python',
     ]);
     assert.deepEqual(pkg.extensionKind, ['workspace']);
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');

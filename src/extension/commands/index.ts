@@ -12,6 +12,7 @@ import { TRAINING_VIEW } from '../panels/trainingView';
 import { pickRuns } from '../runs/runPicker';
 import { trainModel } from '../training/trainCommand';
 import { analyzeModel } from './analyzeModel';
+import { attachProbe } from './attachProbe';
 import { goToLayer } from './goToLayer';
 import { isLayerNode, isLayerTarget, layerOfNode, preservesFocus, runInfoOf, runOfNode } from './commandArgs';
 import { showRunSummary } from './readRun';
@@ -97,6 +98,9 @@ const train: CommandFactory = (c, env) => () => trainModel(c, { extensionPath: e
 
 const goTo: CommandFactory = (c) => (node?: unknown) => goToLayer(c, node);
 
+// From the palette no argument (the cursor picks the loop); from the "Attach CNNSlicer" CodeLens, the loop.
+const attach: CommandFactory = () => (target?: unknown) => attachProbe(target);
+
 const compareRuns: CommandFactory = (c) => async () => {
   const runs = await pickRuns(c.runIndex, { title: 'CNNSlicer: Compare Runs in Training View' });
   if (runs.length > 0) c.panels.show(TRAINING_VIEW, runs);
@@ -119,4 +123,5 @@ export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] =
   [COMMAND.trainModel, train],
   [COMMAND.compareRuns, compareRuns],
   [COMMAND.goToLayer, goTo],
+  [COMMAND.attachProbe, attach],
 ];
