@@ -4,6 +4,7 @@ export const COMMAND = {
   analyzeModel: 'cnnslicer.analyzeModel',
   attachProbe: 'cnnslicer.attachProbe',
   compareRuns: 'cnnslicer.compareRuns',
+  exportView: 'cnnslicer.exportView',
   goToLayer: 'cnnslicer.goToLayer',
   openChannelView: 'cnnslicer.openChannelView',
   openInfoPlane: 'cnnslicer.openInfoPlane',

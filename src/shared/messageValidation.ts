@@ -4,6 +4,7 @@
 // returns the value with exactly the declared shape (unknown fields dropped), or the reason it was
 // refused, which the host logs. No `vscode`, DOM or Node import: the host, the views and the unit
 // tests share it.
+import { parseExportContent } from './exportProtocol';
 import type { LinkedSelection } from './linkedSelection';
 import { describeValue, fields, isIndex, isRecord, ok, optional, refuse, type Parsed } from './parse';
 import {
@@ -73,6 +74,10 @@ export function parseWebviewMessage(value: unknown): Parsed<WebviewToHost> {
       const selection = parseLinkedSelection(value.selection);
       return selection.ok ? ok({ type: 'select', selection: selection.value }) : refuse(`a select message: ${selection.reason}`);
     }
+    case 'exportAsked':
+      return ok({ type: 'exportAsked' });
+    case 'exportContent':
+      return parseExportContent(value);
     default:
       return refuse(`unknown message type ${describeValue(value.type)}`);
   }

@@ -8,6 +8,7 @@
 // `undefined` property disappears. Readers of results must treat `null` and `undefined` alike.
 import type { EngineMethods, ProgressInfo, SampleSelection } from './engineProtocol';
 import type { ErrorInfo } from './errors';
+import type { ExportAsked, ExportContent, ExportRequest } from './exportProtocol';
 import type { LinkedSelection } from './linkedSelection';
 import type { RunInfo } from './runFormat';
 
@@ -108,7 +109,9 @@ export type HostToWebview<S> =
   | { readonly type: 'update'; readonly update: ViewUpdate<S> }
   | { readonly type: 'progress'; readonly id: number; readonly progress: ProgressInfo }
   | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: ErrorInfo };
+  | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: ErrorInfo }
+  /** Make an export file of what the view shows (exportProtocol.ts); answered by an `exportContent`. */
+  | ExportRequest;
 
 export type WebviewLogLevel = 'info' | 'warn' | 'error';
 
@@ -121,7 +124,11 @@ export type WebviewToHost =
   /** A problem inside the view worth a line in the CNNSlicer output channel. */
   | { readonly type: 'log'; readonly level: WebviewLogLevel; readonly message: string }
   /** The user chose a layer, channel or epoch of one of the view's runs: the other views follow. */
-  | { readonly type: 'select'; readonly selection: LinkedSelection };
+  | { readonly type: 'select'; readonly selection: LinkedSelection }
+  /** The view's Export button: the host asks for the format and where to save (exportProtocol.ts). */
+  | ExportAsked
+  /** The file an `exportRequest` asked for, or why there is none. */
+  | ExportContent;
 
 /**
  * What a view keeps with `setState` and VS Code hands back to the panel serializer after a reload:

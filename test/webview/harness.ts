@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNonce, webviewDocument } from '../../src/extension/panels/webviewHtml';
 import type { ErrorInfo } from '../../src/shared/errors';
+import type { ExportContent, ExportFormat, ExportRequest } from '../../src/shared/exportProtocol';
 import { parseRequestParams, parseWebviewMessage } from '../../src/shared/messageValidation';
 import type { ViewName, ViewUpdate, WebviewToHost } from '../../src/shared/webviewProtocol';
 import { THEMES, type TestTheme } from './themes';
@@ -246,6 +247,24 @@ export class ViewPage<S> {
     await page.goto(`${server.origin}/view/${view}`);
     return vp;
   }
+
+  /**
+   * Asks the view for an export file as the host does (src/extension/panels/viewExport.ts), and
+   * returns its answer once posted.
+   */
+  async requestExport(format: ExportFormat, lightBackground = false, timeout = 30_000): Promise<ExportContent> {
+    const id = this.nextExportId++;
+    await this.deliver({ type: 'exportRequest', id, format, lightBackground } satisfies ExportRequest);
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const answer = this.posted.find((m): m is ExportContent => m.type === 'exportContent' && m.id === id);
+      if (answer !== undefined) return answer;
+      assert.ok(Date.now() < deadline, `the view did not answer the ${format} export request`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private nextExportId = 1;
 
   /** Replaces how requests are answered from now on. */
   answerWith(onRequest: RequestHandler): void {

@@ -361,13 +361,19 @@ export class HeatmapCanvas {
     const key = `${toCss(ramp.small)}|${toCss(ramp.large)}`;
     if (key !== this.lutKey) {
       this.lutKey = key;
-      for (let i = 0; i < RAMP_STEPS; i++) {
-        const c = mix(ramp.small, ramp.large, i / (RAMP_STEPS - 1));
-        this.lut[i] = packRgba(Math.round(c.r), Math.round(c.g), Math.round(c.b));
-      }
+      fillRampLut(ramp, this.lut);
     }
     return this.lut;
   }
+}
+
+/** The ramp's colours, smallest capacity first, packed as rasterize() takes them (the exported figure draws with the same). */
+export function fillRampLut(ramp: CapacityRamp, lut: Uint32Array = new Uint32Array(RAMP_STEPS)): Uint32Array {
+  for (let i = 0; i < lut.length; i++) {
+    const c = mix(ramp.small, ramp.large, i / (lut.length - 1));
+    lut[i] = packRgba(Math.round(c.r), Math.round(c.g), Math.round(c.b));
+  }
+  return lut;
 }
 
 /** The legend's gradient, drawn left (smallest, brightest) to right (largest). */

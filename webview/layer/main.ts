@@ -16,6 +16,7 @@ import type { ChannelCapacityResult } from '../../src/shared/measures';
 import { MAX_LAYER_VIEW_OTHERS, type CapacitySort, type LayerSelection } from '../../src/shared/webviewProtocol';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { installExport } from '../shared/exportView';
 import { RequestError } from '../shared/hostClient';
 import type { ProgressState } from '../shared/progressLine';
 import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch } from '../shared/requests';
@@ -43,6 +44,7 @@ import {
   select,
 } from './choices';
 import { renderDetail, sliceRequests } from './detail';
+import { layerExport } from './exportFigure';
 import {
   addOtherButton,
   epochLabel,
@@ -486,6 +488,7 @@ new ResizeObserver(() => {
   scheduleRender();
 }).observe(heatmapRow);
 
+installExport(client, layerExport, header.actions);
 scheduleRender();
 session.start({
   // A command chose the layers (a layer's context menu in the Runs tree); the sorting stays.

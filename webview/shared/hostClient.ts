@@ -3,6 +3,7 @@
 // the state VS Code keeps for the view across reloads.
 import type { ProgressInfo } from '../../src/shared/engineProtocol';
 import type { ErrorInfo } from '../../src/shared/errors';
+import { parseExportRequest, type ExportContent, type ExportRequest } from '../../src/shared/exportProtocol';
 import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import { parsePersistedState, type Parsed } from '../../src/shared/messageValidation';
 import {
@@ -77,6 +78,7 @@ export class HostClient<S> {
   private readonly pending = new Map<number, Pending>();
   private readonly updateListeners = new Set<(update: ViewUpdate<S>) => void>();
   private readonly initialUpdates: readonly ViewUpdate<S>[];
+  private exportListener: ((request: ExportRequest) => void) | undefined;
 
   /** Call once per page: VS Code hands out its API object only once. */
   constructor() {
@@ -162,6 +164,21 @@ export class HostClient<S> {
     this.post({ type: 'select', selection });
   }
 
+  /** Answers the host's export requests (webview/shared/exportView.ts installs the one listener). */
+  onExportRequest(listener: (request: ExportRequest) => void): void {
+    this.exportListener = listener;
+  }
+
+  /** The file an export request asked for, or why there is none. */
+  postExportContent(content: ExportContent): void {
+    this.post(content);
+  }
+
+  /** The view's Export button: the host asks for the format and where to save. */
+  askExport(): void {
+    this.post({ type: 'exportAsked' });
+  }
+
   log(level: WebviewLogLevel, message: string): void {
     this.post({ type: 'log', level, message });
   }
@@ -191,6 +208,15 @@ export class HostClient<S> {
         p.detach();
         if (data.ok === true) p.resolve(data.result);
         else p.reject(new RequestError(isErrorInfo(data.error) ? data.error : { code: 'internal', message: `${p.method}: malformed error response` }));
+        return;
+      }
+      case 'exportRequest': {
+        const request = parseExportRequest(data);
+        if (!request.ok) return this.log('warn', `ignored an export request: ${request.reason}`);
+        // A view that has no export yet says so, rather than leaving the host waiting.
+        if (this.exportListener === undefined)
+          return this.post({ type: 'exportContent', id: request.value.id, ok: false, message: 'This view cannot export yet.' });
+        this.exportListener(request.value);
         return;
       }
       default:

@@ -6,12 +6,15 @@ import type { LoadedRun } from './runs';
 
 export class RunHeader {
   readonly element: HTMLElement;
+  /** The toolbar's buttons, at the right: a view adds its own here (the Export button, exportView.ts). */
+  readonly actions: HTMLElement;
   private readonly title = h('h2', { className: 'run-title', attrs: { id: 'run-title' } });
   private readonly summaryButton = h('vscode-button', { attrs: { id: 'show-summary', secondary: true, title: 'Open the run’s summary' } }, 'Run Summary');
 
   /** `chosenRun` is asked at the click: the run chosen may have changed since the header was drawn. */
   constructor(client: Pick<HostClient<unknown>, 'request' | 'log'>, chosenRun: () => LoadedRun | undefined) {
-    this.element = h('header', { className: 'toolbar' }, this.title, h('div', { className: 'toolbar-actions' }, this.summaryButton));
+    this.actions = h('div', { className: 'toolbar-actions' }, this.summaryButton);
+    this.element = h('header', { className: 'toolbar' }, this.title, this.actions);
     this.summaryButton.addEventListener('click', () => {
       const run = chosenRun();
       if (run === undefined) return;

@@ -12,6 +12,7 @@ import { TRAINING_VIEW } from '../panels/trainingView';
 import { pickRuns } from '../runs/runPicker';
 import { trainModel } from '../training/trainCommand';
 import { analyzeModel } from './analyzeModel';
+import { exportActiveView } from './exportView';
 import { attachProbe } from './attachProbe';
 import { goToLayer } from './goToLayer';
 import { isLayerNode, isLayerTarget, layerOfNode, preservesFocus, runInfoOf, runOfNode } from './commandArgs';
@@ -98,6 +99,8 @@ const train: CommandFactory = (c, env) => () => trainModel(c, { extensionPath: e
 
 const goTo: CommandFactory = (c) => (node?: unknown) => goToLayer(c, node);
 
+const exportViewCommand: CommandFactory = (c) => () => exportActiveView(c);
+
 // From the palette no argument (the cursor picks the loop); from the "Attach CNNSlicer" CodeLens, the loop.
 const attach: CommandFactory = () => (target?: unknown) => attachProbe(target);
 
@@ -123,5 +126,6 @@ export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] =
   [COMMAND.trainModel, train],
   [COMMAND.compareRuns, compareRuns],
   [COMMAND.goToLayer, goTo],
+  [COMMAND.exportView, exportViewCommand],
   [COMMAND.attachProbe, attach],
 ];

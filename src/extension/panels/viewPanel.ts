@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { EngineMethod, EngineParams } from '../../shared/engineProtocol';
 import { CnnSlicerError, formatError, toErrorInfo } from '../../shared/errors';
+import type { ExportFormat } from '../../shared/exportProtocol';
 import type { LinkedSelection, SelectionSource } from '../../shared/linkedSelection';
 import { describeValue, parseRequestParams, parseWebviewMessage, requestedRun, type Parsed } from '../../shared/messageValidation';
 import type { RunInfo } from '../../shared/runFormat';
@@ -23,6 +24,7 @@ import {
 } from '../../shared/webviewProtocol';
 import type { RunEntry } from '../runs/runCatalog';
 import type { EngineProgress, PanelHost } from './panelHost';
+import { ExportExchange, type ExportablePanel, type ExportFile } from './viewExport';
 import { createNonce, webviewDocument } from './webviewHtml';
 
 /** What distinguishes one view from another; everything else is ViewPanel's. */
@@ -62,7 +64,7 @@ function samePanelRun(a: PanelRun | undefined, b: PanelRun): boolean {
   return true;
 }
 
-export class ViewPanel<S> implements vscode.Disposable {
+export class ViewPanel<S> implements vscode.Disposable, ExportablePanel {
   private readonly order: string[] = [];
   private readonly runs = new Map<string, PanelRun>();
   /**
@@ -82,6 +84,10 @@ export class ViewPanel<S> implements vscode.Disposable {
   private readonly disposeEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
   private disposed = false;
+  private readonly exports = new ExportExchange();
+  private readonly exportAskedEmitter = new vscode.EventEmitter<void>();
+  /** The user pressed the view's Export button (ViewPanels runs the export). */
+  readonly onDidAskExport = this.exportAskedEmitter.event;
 
   constructor(
     readonly kind: ViewKind<S>,
@@ -117,6 +123,13 @@ export class ViewPanel<S> implements vscode.Disposable {
   /** The runs shown, in the order they were added. */
   get runDirs(): readonly string[] {
     return this.order;
+  }
+
+  /** The view's export file of what it shows now (viewExport.ts); rejects with the view's reason when it has none. */
+  exportContent(format: ExportFormat, lightBackground: boolean): Promise<ExportFile> {
+    if (this.disposed) return Promise.reject(new CnnSlicerError('cancelled', 'the view was closed'));
+    if (!this.ready) return Promise.reject(new CnnSlicerError('incomplete', 'the view is still loading; export again once it shows its figure'));
+    return this.exports.request((message) => this.panel.webview.postMessage(message), format, lightBackground);
   }
 
   /** Brings the panel forward and, with a selection, makes the view show it. */
@@ -286,6 +299,12 @@ export class ViewPanel<S> implements vscode.Disposable {
         this.published = message.selection;
         this.host.selections.select(message.selection, this.kind.name satisfies SelectionSource);
         return;
+      case 'exportAsked':
+        this.exportAskedEmitter.fire();
+        return;
+      case 'exportContent':
+        this.exports.settle(message);
+        return;
       case 'request': {
         if (this.inFlight.has(message.id)) return this.drop(`request id ${message.id} is already in flight`);
         const params = parseRequestParams(message.method, message.params);
@@ -371,6 +390,8 @@ export class ViewPanel<S> implements vscode.Disposable {
     this.disposed = true;
     for (const abort of this.inFlight.values()) abort.abort();
     this.inFlight.clear();
+    this.exports.dispose();
+    this.exportAskedEmitter.dispose();
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
     this.panel.dispose();

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { parsePersistedState } from '../../shared/messageValidation';
 import { VIEW_TYPES } from '../../shared/webviewProtocol';
 import type { PanelHost } from './panelHost';
+import { exportView } from './viewExport';
 import { ViewPanel, type ViewKind } from './viewPanel';
 
 export interface ShowViewOptions<S> {
@@ -89,8 +90,11 @@ export class ViewPanels implements vscode.Disposable {
     const viewState = p.panel.onDidChangeViewState((e) => {
       if (e.webviewPanel.active) this.lastActive = p;
     });
+    // The view's Export button: the same flow as `CNNSlicer: Export View...` on this panel.
+    const exportAsked = p.onDidAskExport(() => void exportView(p, this.host.log));
     panel.onDidDispose(() => {
       viewState.dispose();
+      exportAsked.dispose();
       this.panels.delete(p);
       if (this.lastActive === p) this.lastActive = undefined;
     });
@@ -99,8 +103,12 @@ export class ViewPanels implements vscode.Disposable {
 
   /** The runs of the view the user is in (or was last in), for a run picker to start on; none without an open view. */
   activeRunDirs(): readonly string[] {
-    const active = [...this.panels].find((p) => p.panel.active) ?? this.lastActive;
-    return active?.runDirs ?? [];
+    return this.activePanel()?.runDirs ?? [];
+  }
+
+  /** The view the user is in, or was last in; undefined when no view is open. */
+  activePanel(): ViewPanel<unknown> | undefined {
+    return [...this.panels].find((p) => p.panel.active) ?? this.lastActive;
   }
 
   dispose(): void {
