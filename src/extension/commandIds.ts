@@ -6,6 +6,7 @@ export const COMMAND = {
   compareRuns: 'cnnslicer.compareRuns',
   exportView: 'cnnslicer.exportView',
   goToLayer: 'cnnslicer.goToLayer',
+  installProbe: 'cnnslicer.installProbe',
   openChannelView: 'cnnslicer.openChannelView',
   openInfoPlane: 'cnnslicer.openInfoPlane',
   openLayerView: 'cnnslicer.openLayerView',

@@ -94,6 +94,7 @@ describe('extension manifest (package.json)', () => {
     const packaged = (file: string): boolean => !ignore.some((p) => minimatch(file, p, { dot: true })) || negate.some((p) => minimatch(file, p, { dot: true }));
     const kept = [
       'dist/extension/extension.js',
+      'dist/python/cnnslicer-0.1.0-py3-none-any.whl',
       'dist/engine/main.js',
       'dist/engine/cli.js',
       'dist/webview/layer/main.js',

@@ -12,9 +12,10 @@ import { TRAINING_VIEW } from '../panels/trainingView';
 import { pickRuns } from '../runs/runPicker';
 import { trainModel } from '../training/trainCommand';
 import { analyzeModel } from './analyzeModel';
-import { exportActiveView } from './exportView';
 import { attachProbe } from './attachProbe';
+import { exportActiveView } from './exportView';
 import { goToLayer } from './goToLayer';
+import { installProbeCommand } from './installProbe';
 import { isLayerNode, isLayerTarget, layerOfNode, preservesFocus, runInfoOf, runOfNode } from './commandArgs';
 import { showRunSummary } from './readRun';
 
@@ -104,6 +105,8 @@ const exportViewCommand: CommandFactory = (c) => () => exportActiveView(c);
 // From the palette no argument (the cursor picks the loop); from the "Attach CNNSlicer" CodeLens, the loop.
 const attach: CommandFactory = () => (target?: unknown) => attachProbe(target);
 
+const installProbe: CommandFactory = (c, env) => () => installProbeCommand(c, env.extensionPath);
+
 const compareRuns: CommandFactory = (c) => async () => {
   const runs = await pickRuns(c.runIndex, { title: 'CNNSlicer: Compare Runs in Training View' });
   if (runs.length > 0) c.panels.show(TRAINING_VIEW, runs);
@@ -128,4 +131,5 @@ export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] =
   [COMMAND.goToLayer, goTo],
   [COMMAND.exportView, exportViewCommand],
   [COMMAND.attachProbe, attach],
+  [COMMAND.installProbe, installProbe],
 ];

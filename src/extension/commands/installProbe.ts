@@ -55,8 +55,9 @@ export async function installProbeCommand(c: CnnSlicerContext, extensionPath: st
   if (outcome.ok) {
     const message = installedMessage(outcome, interpreter.path);
     c.log.info(`${message} import cnnslicer: ${outcome.file ?? '(needs numpy)'}; Python ${outcome.pythonVersion} at ${outcome.executable}`);
-    if (outcome.missing.length === 0) void vscode.window.showInformationMessage(`CNNSlicer: ${plainNotificationText(message)}`);
-    else void vscode.window.showWarningMessage(`CNNSlicer: ${plainNotificationText(message)}`);
+    // The message starts with "CNNSlicer probe", so it needs no "CNNSlicer:" in front.
+    if (outcome.missing.length === 0) void vscode.window.showInformationMessage(plainNotificationText(message));
+    else void vscode.window.showWarningMessage(plainNotificationText(message));
     return;
   }
   const message = problemMessage(outcome.problem, python);
