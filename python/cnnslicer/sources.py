@@ -24,6 +24,7 @@ import functools
 import inspect
 import linecache
 import os
+import re
 import sys
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -48,6 +49,20 @@ _library_cache: Dict[str, bool] = {}
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+# ipykernel compiles each notebook cell under the name <tempdir>/ipykernel_<pid>/<hash>.py. The
+# file exists only once a debugger has dumped the cell into it, and it goes with the kernel: a
+# link to it would be dead, or point at another kernel's cell, by the time the run is viewed.
+_NOTEBOOK_CELL_FOLDER = re.compile(r"^ipykernel_\d+$")
+
+
+def _is_source_file(path: str) -> bool:
+    """Whether code compiled from ``path`` has a file a link can open: not ``<stdin>``,
+    ``<string>``, IPython's ``<ipython-input-…>`` or a notebook cell."""
+    if not os.path.isfile(path):
+        return False
+    return _NOTEBOOK_CELL_FOLDER.match(os.path.basename(os.path.dirname(os.path.abspath(path)))) is None
 
 
 def _is_skipped_file(filename: str) -> bool:
@@ -78,8 +93,7 @@ def _construction_site(module: Any, frame: Any) -> Optional[Location]:
     if f is None:
         return None
     filename = f.f_code.co_filename
-    # <stdin>, <string> and notebook cells have no file a link could open.
-    if not os.path.isfile(filename):
+    if not _is_source_file(filename):
         return None
     return os.path.abspath(filename), int(f.f_lineno)
 
@@ -285,7 +299,7 @@ def _init_table(cls: type) -> Optional[_Table]:
         except (AttributeError, ValueError):
             continue
         path = code.co_filename
-        if not os.path.isfile(path) or _is_library_file(path):
+        if not _is_source_file(path) or _is_library_file(path):
             continue
         fn = _function_node(path, code)
         if fn is None:
