@@ -5,6 +5,7 @@
 // Prints a summary and exits 1 listing every problem found. Reads the zip itself (central directory
 // plus one inflated entry) so it needs no unzip tool or package.
 import { readFileSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 const vsixPath = process.argv[2] ?? 'cnnslicer.vsix';
@@ -121,6 +122,31 @@ const required = [
 for (const [want, what] of required) {
   const found = typeof want === 'string' ? inExtension.includes(want) : inExtension.some((p) => want.test(p));
   if (!found) problems.push(`lacks ${typeof want === 'string' ? want : want.source}: ${what}`);
+}
+
+// The walkthrough's pages (package.json contributes.walkthroughs) and the images they show: VS Code
+// reads them by path, so one left out is an empty page, found by no other check.
+const packageEntry = entries.find((e) => e.name === 'extension/package.json');
+if (packageEntry !== undefined) {
+  const walkthroughs = JSON.parse(readEntry(buf, packageEntry).toString('utf8')).contributes?.walkthroughs ?? [];
+  for (const step of walkthroughs.flatMap((w) => w.steps ?? [])) {
+    const media = step.media ?? {};
+    for (const file of [media.markdown, media.image, media.svg].filter((f) => typeof f === 'string')) {
+      if (!inExtension.includes(file)) {
+        problems.push(`lacks ${file}: the media of walkthrough step ${step.id}`);
+        continue;
+      }
+      if (!file.endsWith('.md')) continue;
+      const page = readEntry(
+        buf,
+        entries.find((e) => e.name === `extension/${file}`),
+      ).toString('utf8');
+      for (const [, link] of page.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) {
+        const image = posix.normalize(posix.join(posix.dirname(file), link));
+        if (!inExtension.includes(image)) problems.push(`lacks ${image}: an image of ${file}`);
+      }
+    }
+  }
 }
 
 // Only linux-x64 binaries ship, so the package must say so, or VS Code would install it elsewhere and fail at run time.

@@ -11,6 +11,7 @@ export const COMMAND = {
   openInfoPlane: 'cnnslicer.openInfoPlane',
   openLayerView: 'cnnslicer.openLayerView',
   openQueryView: 'cnnslicer.openQueryView',
+  openSampleRun: 'cnnslicer.openSampleRun',
   openTrainingView: 'cnnslicer.openTrainingView',
   refreshRuns: 'cnnslicer.refreshRuns',
   restartEngine: 'cnnslicer.restartEngine',

@@ -2,12 +2,12 @@
 // with the identifiers the code registers and the settings it reads.
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { COMMAND, RUNS_VIEW_ID } from '../../src/extension/commandIds';
 import { TREE_CONTEXT } from '../../src/extension/runs/runsTreeModel';
 import { CACHE_SETTINGS, ENGINE_SETTINGS } from '../../src/extension/settings';
 import { VIEW_TYPES } from '../../src/shared/webviewProtocol';
+import { packagedBy } from '../support/vscodeignore';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -81,17 +81,7 @@ describe('extension manifest (package.json)', () => {
   });
 
   it('has a .vscodeignore that packages the runtime files and leaves out sources, tests, maps and other platforms', () => {
-    // vsce's rule (out/package.js collectFiles): a file is left out when an ignore pattern matches it
-    // and no `!` pattern does, patterns matched with minimatch and { dot: true }. The authoritative
-    // check of a real package is scripts/check-vsix.mjs, run by `npm run package`.
-    const { minimatch } = createRequire(__filename)('minimatch') as { minimatch: (path: string, pattern: string, options: object) => boolean };
-    const lines = readFileSync(join(root, '.vscodeignore'), 'utf8')
-      .split(/[\n\r]/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'));
-    const ignore = lines.filter((l) => !l.startsWith('!'));
-    const negate = lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
-    const packaged = (file: string): boolean => !ignore.some((p) => minimatch(file, p, { dot: true })) || negate.some((p) => minimatch(file, p, { dot: true }));
+    const packaged = packagedBy(root);
     const kept = [
       'dist/extension/extension.js',
       'dist/python/cnnslicer-0.1.0-py3-none-any.whl',

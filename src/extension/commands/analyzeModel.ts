@@ -77,6 +77,16 @@ export async function analyzeModel(ctx: CnnSlicerContext, options: AnalyzeModelO
   await openRunViews(ctx, info);
 }
 
+/**
+ * `CNNSlicer: Open the Sample Run`: the run shipped with the extension, opened as Analyze Model
+ * opens a picked run. Analyze Model offers it only in a workspace without runs; the walkthrough's
+ * first step needs it whatever the workspace holds.
+ */
+export async function openSampleRun(ctx: CnnSlicerContext): Promise<void> {
+  const info = await readRunWithProgress(ctx, ctx.sampleRunDir);
+  if (info !== undefined) await openRunViews(ctx, info);
+}
+
 /** Logs the run's summary and opens its query view, then its training view, as Analyze Model does. */
 async function openRunViews(ctx: CnnSlicerContext, info: RunInfo): Promise<void> {
   ctx.log.info(`Summary of run ${info.name} (${info.dir}):\n${formatRunSummary(info)}`);

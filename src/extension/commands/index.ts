@@ -11,7 +11,7 @@ import { openQueryView, openTrainingView } from '../panels/openViews';
 import { TRAINING_VIEW } from '../panels/trainingView';
 import { pickRuns } from '../runs/runPicker';
 import { trainModel } from '../training/trainCommand';
-import { analyzeModel } from './analyzeModel';
+import { analyzeModel, openSampleRun } from './analyzeModel';
 import { attachProbe } from './attachProbe';
 import { exportActiveView } from './exportView';
 import { goToLayer } from './goToLayer';
@@ -30,6 +30,8 @@ export type CommandFactory = (c: CnnSlicerContext, env: CommandEnvironment) => C
 
 // From the Explorer's context menu the clicked .onnx file or folder (and the selection) come as arguments.
 const analyze: CommandFactory = (c, env) => (clicked?: unknown, selected?: unknown) => analyzeModel(c, { extensionPath: env.extensionPath, clicked, selected });
+
+const sampleRun: CommandFactory = (c) => () => openSampleRun(c);
 
 const refreshRuns: CommandFactory = (c) => () => c.runIndex.refresh(true);
 
@@ -115,6 +117,7 @@ const compareRuns: CommandFactory = (c) => async () => {
 /** Every command id with its factory. */
 export const COMMAND_FACTORIES: readonly (readonly [string, CommandFactory])[] = [
   [COMMAND.analyzeModel, analyze],
+  [COMMAND.openSampleRun, sampleRun],
   [COMMAND.refreshRuns, refreshRuns],
   [COMMAND.restartEngine, restartEngine],
   [COMMAND.showLog, showLog],

@@ -1,6 +1,6 @@
 // The run pickers: one run (or, for Analyze Model, an ONNX model to import) from the workspace's
-// runs, the sample run shipped with the extension when the workspace has none, or a folder on
-// disk; and several runs, for the views that compare runs. They read the run index only.
+// runs, the sample run shipped with the extension when the workspace has none or the user is in
+// one of its views, or a folder on disk; and several runs, for the views that compare runs. They read the run index only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -21,7 +21,7 @@ interface RunPickItem extends vscode.QuickPickItem {
  * The sample run shipped inside the extension, when it is there (a build may leave it out): its
  * name from its manifest, read as plain JSON since nothing else of it is needed to offer it.
  */
-function sampleRunItem(dir: string): RunPickItem | undefined {
+function sampleRunItem(dir: string, noRunsFound: boolean): RunPickItem | undefined {
   let name: string | undefined;
   try {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as { name?: unknown };
@@ -32,7 +32,7 @@ function sampleRunItem(dir: string): RunPickItem | undefined {
   return {
     label: `$(beaker) Sample run: ${escapeCodicons(name)}`,
     description: 'shipped with CNNSlicer',
-    detail: 'This workspace holds no run yet: explore the views on this one, or browse for a run folder.',
+    detail: noRunsFound ? 'This workspace holds no run yet: explore the views on this one, or browse for a run folder.' : 'The run of the view you were in.',
     runDir: dir,
   };
 }
@@ -111,11 +111,15 @@ export async function pickRunOrModel(
   quickPick.busy = true;
   let scanned = false;
   let filled = false;
+  const preferred = options.preferred ?? [];
   const fill = (): void => {
     const active = quickPick.activeItems[0];
     const runs = runIndex.runs.map(runPickItem);
-    // Offered only once the scan has found nothing, so it never appears and vanishes under the user's Enter.
-    const sample = scanned && runs.length === 0 ? sampleRunItem(sampleRunDir) : undefined;
+    // Offered once the scan has found nothing, so it never appears and vanishes under the user's
+    // Enter; or from the start when the user is in a view of it (opened by Open the Sample Run).
+    const noRunsFound = scanned && runs.length === 0;
+    const offered = noRunsFound || (preferred.includes(sampleRunDir) && !runs.some((item) => item.runDir === sampleRunDir));
+    const sample = offered ? sampleRunItem(sampleRunDir, noRunsFound) : undefined;
     if (sample !== undefined) runs.push(sample);
     // The actions stay on top and runs come below them as they are found (as the Python
     // extension's interpreter list does): a row never moves under the user's pointer.
@@ -124,8 +128,8 @@ export async function pickRunOrModel(
     // user's Enter. When the runs are known at once, the newest-first list starts on a run.
     const same =
       active === undefined ? undefined : quickPick.items.find((item) => item === active || (active.runDir !== undefined && item.runDir === active.runDir));
-    const preferred = (options.preferred ?? []).map((dir) => quickPick.items.find((item) => item.runDir === dir)).find((item) => item !== undefined);
-    const first = filled ? undefined : (preferred ?? quickPick.items.find((item) => item.runDir !== undefined));
+    const preferredItem = preferred.map((dir) => quickPick.items.find((item) => item.runDir === dir)).find((item) => item !== undefined);
+    const first = filled ? undefined : (preferredItem ?? quickPick.items.find((item) => item.runDir !== undefined));
     const keep = same ?? first;
     if (keep !== undefined) quickPick.activeItems = [keep];
     filled = true;
