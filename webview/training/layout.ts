@@ -45,11 +45,14 @@ export const lossCanvas = h('canvas', { attrs: { id: 'chart-loss', role: 'img', 
 export const lossValues = h('ul', { className: 'values', attrs: { id: 'loss-values' } });
 export const logLossCheckbox = h('vscode-checkbox', { attrs: { id: 'log-loss', label: 'Log scale' } });
 
+/** The toolbar's buttons: Add Runs…, Run Summary and Export… (exportView.ts adds it). */
+export const toolbarActions = h('div', { className: 'toolbar-actions' }, addRunsButton, summaryButton);
+
 export const estimatorParams = h('footer', { className: 'params', attrs: { id: 'estimator-params' } });
 
 replaceChildren(
   root,
-  h('header', { className: 'toolbar' }, runChips, h('div', { className: 'toolbar-actions' }, addRunsButton, summaryButton)),
+  h('header', { className: 'toolbar' }, runChips, toolbarActions),
   status,
   h(
     'div',

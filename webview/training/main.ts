@@ -2,6 +2,7 @@
 // (B) H(x.label | y = i) and (C) H(y | x.label = i) over the epochs, one line per class, (D) the
 // inter-sample entropy of each run's input set, (E) each run's training loss. Several runs can be
 // compared (Fig. 5): (D) and (E) show them all, one colour per run; (A)–(C) show the run chosen.
+// Export… in the toolbar saves (B) and (C) as a figure or their values as a table (exportFigure.ts).
 //
 // The host sends the runs (and again whenever one gains an epoch); the view asks for what it draws
 // and keeps what it got per run, so a new epoch costs one request that the engine's cache answers
@@ -15,6 +16,7 @@ import { type LabelEntropiesResult, type MeasureSeries } from '../../src/shared/
 import { axisStyle, baseOptions, renderChart, textGlyph, tooltipStyle } from '../shared/charts';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { installExport } from '../shared/exportView';
 import { RequestError } from '../shared/hostClient';
 import { markMilestone } from '../shared/milestones';
 import type { ProgressState } from '../shared/progressLine';
@@ -40,7 +42,9 @@ import {
   runSelect,
   status,
   summaryButton,
+  toolbarActions,
 } from './layout';
+import { trainingExport } from './exportFigure';
 import { renderInputEntropy, renderLoss } from './lossCharts';
 import { client, cursorPlugin, hiddenClasses, inputEntropy, labelData, session, view, type RunFetched } from './state';
 
@@ -452,6 +456,8 @@ onThemeChange(() => {
   legendSignature = '';
   render();
 });
+
+installExport(client, trainingExport, toolbarActions);
 
 scheduleRender();
 session.start({
