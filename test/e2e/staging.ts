@@ -7,8 +7,11 @@ import { missingPrerequisites, stageExtension, type CodeServerSession } from './
 
 const root = path.resolve(__dirname, '..', '..');
 
-/** What the packaged extension holds (see .vscodeignore): the Python trainer loads its models from examples/. */
-const PACKAGED = { copy: ['package.json', 'dist', 'media', 'python', 'examples'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
+/**
+ * What the packaged extension holds (see .vscodeignore): the Python trainer loads its models from
+ * examples/; the walkthrough's pages show images from docs/images/.
+ */
+const PACKAGED = { copy: ['package.json', 'dist', 'media', 'python', 'examples', 'docs/images'], nodeModules: ['onnxruntime-node', 'onnxruntime-common'] };
 
 export function truthy(v: string | undefined): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';

@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { disposeSessions, materializeOutputs } from '../../src/engine/run/checkpoint';
 import { RunReader } from '../../src/engine/run/runReader';
 import { formatRunSummary } from '../../src/extension/runs/runSummary';
+import { jupyterEnv, NOTEBOOK_DRIVER, NOTEBOOK_MODULES } from '../support/jupyter';
 import { runPython } from '../support/python';
 import { parseOutput, requirePython } from './pyhelpers';
 
-const DRIVER = path.join(__dirname, 'scripts', 'notebook_driver.py');
 const LAYERS = [
   { name: 'conv1', shape: [4, 6, 6] },
   { name: 'relu1', shape: [4, 6, 6] },
@@ -28,24 +28,6 @@ interface DriverReport {
   readonly loopCell?: string;
   /** Restart only: the kernel's process id before and after the restart. */
   readonly kernelPids?: [number, number];
-}
-
-/** Where ipykernel and Jupyter look and write: a folder of the test, never the user's home. */
-function jupyterEnv(root: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, folder] of [
-    ['JUPYTER_PATH', 'share'],
-    ['JUPYTER_DATA_DIR', 'data'],
-    ['JUPYTER_RUNTIME_DIR', 'runtime'],
-    ['JUPYTER_CONFIG_DIR', 'config'],
-    ['IPYTHONDIR', 'ipython'],
-  ] as const) {
-    env[key] = path.join(root, folder);
-    mkdirSync(env[key], { recursive: true });
-  }
-  // debugpy, which ipykernel loads, otherwise warns on every start about frozen modules.
-  env.PYDEVD_DISABLE_FILE_VALIDATION = '1';
-  return env;
 }
 
 /** Whether every value of `actual` is `expected` rounded to float16, with float32 noise from a second library. */
@@ -93,7 +75,7 @@ describe('the probe in a Jupyter notebook (nbclient, ipykernel)', function () {
   async function execute(scenario: 'complete' | 'restart'): Promise<{ report: DriverReport; folder: string }> {
     const folder = path.join(tmp, scenario);
     mkdirSync(folder);
-    const result = await runPython(python, [DRIVER, scenario, folder], { env: jupyterEnv(path.join(tmp, `jupyter-${scenario}`)), timeoutMs: 200_000 });
+    const result = await runPython(python, [NOTEBOOK_DRIVER, scenario, folder], { env: jupyterEnv(path.join(tmp, `jupyter-${scenario}`)), timeoutMs: 200_000 });
     assert.equal(result.status, 0, `notebook_driver.py ${scenario} failed:\n${result.stderr}`);
     return { report: parseOutput<DriverReport>(result), folder };
   }
@@ -105,7 +87,7 @@ describe('the probe in a Jupyter notebook (nbclient, ipykernel)', function () {
   }
 
   before(function () {
-    python = requirePython(this, ['torch', 'numpy', 'nbclient', 'nbformat', 'ipykernel']);
+    python = requirePython(this, [...NOTEBOOK_MODULES]);
     tmp = mkdtempSync(path.join(tmpdir(), 'cnnslicer-notebook-'));
   });
 

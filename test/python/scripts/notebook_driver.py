@@ -10,13 +10,17 @@ as JupyterLab or VS Code would run it. Two scenarios:
                                     frontends' Restart does when the kernel is busy) while the
                                     loop cell runs, after epoch 2 was recorded and before epoch 3
                                     is; then runs a cell in the new kernel
+  notebook_driver.py restart DIR --hold
+                                    the same, but once epoch 2 is recorded it prints "holding"
+                                    and restarts only when a line arrives on stdin, so that a
+                                    test can look at the run while its kernel is still training
 
 DIR is the notebook's folder, the kernel's working directory; the run goes to DIR/runs/notebook,
 relative as a notebook would write it. The kernelspec is written under $JUPYTER_PATH, which the
 test points at its temporary folder (as are $JUPYTER_DATA_DIR, $JUPYTER_RUNTIME_DIR,
 $JUPYTER_CONFIG_DIR and $IPYTHONDIR), so nothing is read from or written to the user's home.
 
-Prints one JSON object: the outputs of every executed cell, the kernel's process ids before and
+Prints one JSON object (on its last line): the outputs of every executed cell, the kernel's process ids before and
 after a restart, and how the interrupted cell ended.
 """
 
@@ -179,7 +183,7 @@ def run_complete(folder: str) -> dict:
     return {"outputs": [outputs_of(c) for c in nb.cells]}
 
 
-async def run_restart(folder: str) -> dict:
+async def run_restart(folder: str, hold: bool) -> dict:
     nb = build([CELLS["imports"], CELLS["model"], CELLS["debugger"], CELLS["data"], CELLS["probe"], loop_cell(RECORDED_BEFORE_RESTART)])
     client = client_for(nb, folder, RestartingClient)
     assert isinstance(client, RestartingClient)
@@ -194,6 +198,9 @@ async def run_restart(folder: str) -> dict:
         if loop.done():
             loop.result()  # raises what ended the cell early
             raise RuntimeError("the loop cell finished without stalling")
+        if hold:
+            print("holding", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         # now=True kills the busy kernel at once: a kernel executing a cell does not answer a
         # shutdown request, so a frontend's Restart ends in the same kill after its wait.
         await client.km.restart_kernel(now=True)
@@ -224,7 +231,7 @@ def main() -> None:
     if scenario == "complete":
         result = run_complete(folder)
     elif scenario == "restart":
-        result = asyncio.run(run_restart(folder))
+        result = asyncio.run(run_restart(folder, hold="--hold" in sys.argv[3:]))
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")
     print(json.dumps(result))
