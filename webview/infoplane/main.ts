@@ -9,6 +9,7 @@
 import { INPUT_REPRESENTATION } from '../../src/shared/information';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { installExport } from '../shared/exportView';
 import { markMilestone } from '../shared/milestones';
 import type { ProgressState } from '../shared/progressLine';
 import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch, type Fetched } from '../shared/requests';
@@ -16,6 +17,7 @@ import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { isDarkTheme, onThemeChange, themeColors } from '../shared/theme';
 import { chosenEpoch, chosenRun, chosenSamples, choosePoint, planeKey, publishEpoch, select, seriesOf } from './choices';
 import { dataProgress, epochLabel, epochSlider, estimatorParams, header, layerTable, planeCanvas, planeCaption, planeTitle, status, tooltip } from './layout';
+import { infoPlaneExport } from './exportFigure';
 import { estimatorText } from './paramsText';
 import { HIT_RADIUS_PX, PlaneChart } from './planeChart';
 import { client, planes, session, view, type PlaneSeries } from './state';
@@ -288,6 +290,8 @@ window.cnnslicerInfoPlaneView = (): InfoPlaneViewModel => {
     points,
   };
 };
+
+installExport(client, infoPlaneExport, header.actions);
 
 scheduleRender();
 session.start({

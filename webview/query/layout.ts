@@ -16,6 +16,8 @@ export const infoPlaneButton = h(
   'Information plane',
 );
 export const status = h('div', { className: 'status', attrs: { id: 'status', role: 'status', 'aria-live': 'polite' } });
+/** The toolbar's buttons: the run picker, the information plane, and Export (installed by main.ts). */
+export const toolbarActions = h('div', { className: 'toolbar-actions' }, runSelect, infoPlaneButton);
 
 export const blocks = h('ol', { className: 'blocks', attrs: { id: 'blocks', 'aria-label': 'Layers of the model, input to output' } });
 
@@ -76,7 +78,7 @@ export const queryProgress = new ProgressLine('query-status');
 
 replaceChildren(
   root,
-  h('header', { className: 'toolbar' }, runTitle, h('div', { className: 'toolbar-actions' }, runSelect, infoPlaneButton)),
+  h('header', { className: 'toolbar' }, runTitle, toolbarActions),
   status,
   card(
     'card-architecture',

@@ -12,6 +12,7 @@ import type { LinkedSelection } from '../../src/shared/linkedSelection';
 import type { RunInfo } from '../../src/shared/runFormat';
 import { MAX_VIEW_RUNS, type QuerySamples } from '../../src/shared/webviewProtocol';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
+import { installExport } from '../shared/exportView';
 import { RequestError } from '../shared/hostClient';
 import { errorText } from '../shared/requests';
 import { loadedRuns, runName, runStatusLines, selectedOrFirstRun, type LoadedRun } from '../shared/runs';
@@ -33,6 +34,7 @@ import { renderBlocks } from './blocksView';
 import { chosenRun, describeSlice, followZoom, samplesOf, shown, shownRange } from './choices';
 import { listenToCube } from './cubeGestures';
 import { renderCube } from './cubeView';
+import { queryExport } from './exportFigure';
 import {
   channelInput,
   channelRange,
@@ -59,6 +61,7 @@ import {
   sourceButton,
   status,
   targetText,
+  toolbarActions,
   zoomOutButton,
 } from './layout';
 import { client, session, view, type QueryViewSelection } from './state';
@@ -430,6 +433,8 @@ async function runQuery(): Promise<void> {
     scheduleRender();
   }
 }
+
+installExport(client, queryExport, toolbarActions);
 
 scheduleRender();
 session.start({

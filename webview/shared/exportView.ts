@@ -116,7 +116,7 @@ const INLINED_PROPERTIES = [
  * classes and the theme's variables resolved) written as attributes, which a file without the
  * view's stylesheets keeps.
  */
-function withInlinedStyles(shown: SVGSVGElement): SVGSVGElement {
+export function withInlinedStyles(shown: SVGSVGElement): SVGSVGElement {
   const copy = shown.cloneNode(true) as SVGSVGElement;
   const from = [shown, ...Array.from(shown.querySelectorAll('*'))];
   const to = [copy, ...Array.from(copy.querySelectorAll('*'))];
