@@ -9,7 +9,8 @@
 // One engine request (channelEntropies, every epoch) feeds (A) and (B); a new epoch of a live run
 // asks again and the engine's cache answers the old epochs. (C) asks for the projections of one
 // channel at the chosen epoch, which needs that epoch's checkpoint; without one the engine says so
-// and the view shows its words, never a picture it does not have.
+// and the view shows its words, never a picture it does not have. Export… in the toolbar saves (B)
+// as a vector figure or its circles' values as a table (exportFigure.ts).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -18,6 +19,7 @@ import type { ChannelEntropiesResult, EstimatorParams, MeasureSeries } from '../
 import type { ChannelSelection } from '../../src/shared/webviewProtocol';
 import { frameScheduler, h, replaceChildren, setText } from '../shared/dom';
 import { epochToKeep, showEpochOnSlider } from '../shared/epochSlider';
+import { installExport } from '../shared/exportView';
 import { markMilestone } from '../shared/milestones';
 import type { ProgressState } from '../shared/progressLine';
 import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch, type Fetched } from '../shared/requests';
@@ -26,6 +28,7 @@ import { classColors, cssVar, onThemeChange, parseColor, themeColors, toCss, typ
 import { formatBits, layoutPacking, packingGroups, packTopFor, type Circle, type GroupKey, type PackLayout, type PackTop } from './entropyModel';
 import { chosenEpoch, chosenLayer, chosenRun, entropyKey, groupName, projectedGroup, publish, select, seriesOf } from './choices';
 import { deconvParams, inputParams, renderDeconv } from './deconv';
+import { channelExport } from './exportFigure';
 import {
   backButton,
   classLegend,
@@ -299,6 +302,7 @@ function renderPacking(
       hovered: hoveredCircle,
       zoom,
       channels: item.channels,
+      source: { run: run.dir, layer, item },
     },
     colors,
     size,
@@ -473,6 +477,7 @@ packTopSelect.addEventListener('change', () => {
 });
 
 startMultiples({ chooseChannel: (channel) => chooseChannel(channel) });
+installExport(client, channelExport, header.actions);
 
 scheduleRender();
 session.start({

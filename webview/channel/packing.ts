@@ -6,6 +6,7 @@
 // outlined in every class. Clicking a class circle zooms into it (Fig. 13E), animated unless the
 // user asked for reduced motion; at rest a zoom draws that class alone, so no circle is cut at the
 // canvas's edge. The pointer is mapped to a circle by its distance to the centres.
+import type { ChannelEntropiesResult } from '../../src/shared/measures';
 import { contrastRatio, mix, over, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { type Circle, type GroupKey, type PackLayout } from './entropyModel';
 
@@ -22,6 +23,8 @@ export interface PackingInput {
   readonly zoom: GroupKey | undefined;
   /** The layer's channel count: a selected channel below it that a class shows no circle of is in its rest circle. */
   readonly channels: number;
+  /** The run, layer and epoch's entropies the layout was made from: the export names them and counts the samples. */
+  readonly source: { readonly run: string; readonly layer: string; readonly item: ChannelEntropiesResult };
 }
 
 interface View {
@@ -70,6 +73,11 @@ export class CirclePacking {
 
   get size(): number {
     return this.sizePx;
+  }
+
+  /** What was drawn last (the export draws it again as SVG). */
+  get drawn(): PackingInput | undefined {
+    return this.input;
   }
 
   /** Draws the packing `sizePx` square. A changed zoom moves the view there, animated when `animate`. */
@@ -280,7 +288,7 @@ export function valueRamp(colors: ThemeColors, max: number): (value: number) => 
 }
 
 /** Black or white, whichever reads better on `fill`. */
-function textOn(fill: Rgba): string {
+export function textOn(fill: Rgba): string {
   return contrastRatio(fill, { r: 0, g: 0, b: 0, a: 1 }) >= contrastRatio(fill, { r: 255, g: 255, b: 255, a: 1 }) ? '#000000' : '#ffffff';
 }
 
