@@ -19,6 +19,8 @@ import {
   layerEntropyStats,
   lossesOf,
   matrixStats,
+  meanChange,
+  MIN_STABLE_TAIL,
   memo,
   neverPredicted,
   spearman,
@@ -80,6 +82,16 @@ async function main(): Promise<void> {
         const h = await memo(path.join(runs, `train-entropy-${spec.perClass}.json`), key, () => trainingSetEntropy(ids));
         const losses = lossesOf(info(spec.perClass));
         const stepsPerEpoch = Math.ceil(ids.length / 64);
+        // The trainer's own per-epoch wall times (its JSON lines), whether trained now or earlier.
+        const log = path.join(runs, `paper-${spec.perClass}.jsonl`);
+        const trainSeconds = fs.existsSync(log)
+          ? fs
+              .readFileSync(log, 'utf8')
+              .split('\n')
+              .filter((l) => l.startsWith('{'))
+              .map((l) => JSON.parse(l) as { event?: string; seconds?: number })
+              .reduce((sum, e) => sum + (e.event === 'epoch' ? (e.seconds ?? 0) : 0), 0)
+          : undefined;
         return {
           perClass: spec.perClass,
           n: h.n,
@@ -87,6 +99,7 @@ async function main(): Promise<void> {
           entropy: h.entropy,
           epochs: spec.epochs,
           stepsPerEpoch,
+          trainSeconds,
           losses,
           finalLoss: losses[losses.length - 1],
           minLoss: Math.min(...losses),
@@ -115,6 +128,8 @@ async function main(): Promise<void> {
       epochs: spec.epochs,
       stable: TOLERANCES.map((tol) => stabilisationEpoch(items, tol, spec.epochs)),
       stableWithin: TOLERANCES.map((tol) => stabilisationEpoch(items, tol, horizon)),
+      // Over the epochs after the first 10, when every run's accuracy is past 95%, to the shared horizon.
+      meanChange: meanChange(items, 10, horizon),
       swingAfter25: largestSwing(items, 25, spec.epochs),
       swingAfter50: largestSwing(items, 50, spec.epochs),
       last: items.at(-1)?.labelGivenPrediction.map((v) => (typeof v === 'number' ? v : null)) ?? [],
@@ -179,6 +194,11 @@ async function main(): Promise<void> {
       depth.map((d) => d.depth),
       depth.map((d) => d.last.mean),
     ),
+    depthSpearmanMeanFirst: spearman(
+      depth.map((d) => d.depth),
+      depth.map((d) => d.first.mean),
+    ),
+    minStableTail: MIN_STABLE_TAIL,
     depthSpearmanMax: spearman(
       depth.map((d) => d.depth),
       depth.map((d) => d.last.max),
@@ -220,7 +240,7 @@ async function main(): Promise<void> {
         const gap = fig7.find((f) => f.perClass === 100)?.never[0]?.epoch ?? 0;
         await figures.labels('case-fig7-never-predicted', [info(100)], [''], [gap], ['card-confusion', 'card-label-entropies']);
         await figures.capacity('case-fig12-depth', deep, 'conv1', CONV_LAYERS.slice(1), [lastEpoch], 'max');
-        await figures.capacity('case-fig11-training', deep, 'conv1', ['pool'], poolEpochs, 'max');
+        await figures.capacity('case-fig11-training', deep, 'conv1', ['pool'], poolEpochs, 'max', 'run');
         await figures.capacity('case-fig10-maxpool', deep, 'relu2', ['pool'], [0, lastEpoch], 'none');
         await figures.channels('case-fig14-channels', deep, ['conv1', 'pool'], lastEpoch, 900);
       } finally {

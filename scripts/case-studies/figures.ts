@@ -54,7 +54,7 @@ export class FigureMaker {
   }
 
   /** Screenshots of `selector` in each page, side by side, into docs/images/<name>.png. */
-  private async save(name: string, shots: readonly Buffer[], captions: readonly string[]): Promise<string> {
+  private async save(name: string, shots: readonly Buffer[], captions: readonly string[], scale = 1): Promise<string> {
     const file = path.join(this.outDir, `${name}.png`);
     if (shots.length === 1) {
       fs.writeFileSync(file, shots[0]);
@@ -62,11 +62,13 @@ export class FigureMaker {
       const context = await this.browser.newContext({ viewport: { width: 400, height: 300 } });
       const page = await context.newPage();
       const cells = shots
-        .map((s, i) => `<figure><img src="data:image/png;base64,${s.toString('base64')}"><figcaption>${captions[i]}</figcaption></figure>`)
+        .map((s, i) => `<figure><img src="data:image/png;base64,${s.toString('base64')}"><figcaption>${captions[i] ?? ''}</figcaption></figure>`)
         .join('');
       await page.setContent(
         `<body style="margin:0;background:#fff;font:13px sans-serif"><div id="row" style="display:inline-flex;gap:8px;align-items:flex-start">${cells}</div></body>`,
       );
+      // Shrinks wide compositions so each figure stays under the 300 kB the documentation allows.
+      await page.$$eval('img', (imgs, k) => imgs.forEach((img) => (img.style.width = `${img.naturalWidth * k}px`)), scale);
       await page.locator('#row').screenshot({ path: file });
       await context.close();
     }
@@ -81,7 +83,8 @@ export class FigureMaker {
 
   /** Fig. 5(A): the training view's loss chart (E) comparing the runs. */
   async loss(name: string, runs: readonly RunInfo[]): Promise<void> {
-    const view = await this.open<TrainingSelection>('training', runs, { run: runs[0].dir, logLoss: true });
+    // Narrow enough that the cards stack and the loss chart gets the whole width.
+    const view = await this.open<TrainingSelection>('training', runs, { run: runs[0].dir, logLoss: true }, 760);
     await view.page.waitForFunction(() => (document.querySelector('#loss-values')?.children.length ?? 0) > 0, undefined, { timeout: 600_000 });
     await FigureMaker.settle(view.page);
     await this.save(name, [await view.page.locator('#card-loss').screenshot()], ['']);
@@ -104,10 +107,18 @@ export class FigureMaker {
   }
 
   /** Fig. 10–12: the layer view's heatmaps of li against the other layers, at each epoch given. */
-  async capacity(name: string, run: RunInfo, layer: string, others: readonly string[], epochs: readonly number[], sort: 'max' | 'none'): Promise<void> {
+  async capacity(
+    name: string,
+    run: RunInfo,
+    layer: string,
+    others: readonly string[],
+    epochs: readonly number[],
+    sort: 'max' | 'none',
+    scale: 'epoch' | 'run' = 'epoch',
+  ): Promise<void> {
     const shots: Buffer[] = [];
     for (const epoch of epochs) {
-      const selection: LayerSelection = { run: run.dir, layer, otherLayers: others, epoch, sortColumns: sort, sortRows: sort, scale: 'epoch' };
+      const selection: LayerSelection = { run: run.dir, layer, otherLayers: others, epoch, sortColumns: sort, sortRows: sort, scale };
       const view = await this.open<LayerSelection>('layer', [run], selection, others.length > 2 ? 1500 : 900);
       await view.page.waitForFunction(
         ({ e, n }) => {
@@ -130,6 +141,7 @@ export class FigureMaker {
       name,
       shots,
       epochs.map((e) => `epoch ${e}`),
+      epochs.length > 2 ? 0.6 : 1,
     );
   }
 
@@ -153,6 +165,6 @@ export class FigureMaker {
       shots.push(await view.page.screenshot({ clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, height) } }));
       await view.close();
     }
-    await this.save(name, shots, layers);
+    await this.save(name, shots, layers, 0.85);
   }
 }

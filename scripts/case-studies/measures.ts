@@ -70,10 +70,13 @@ export function lossesOf(info: RunInfo): number[] {
 
 // ---------------------------------------------------------------- Fig. 6, 7
 
+/** Epochs that must follow a stabilisation epoch: a window of one or two values is stable by definition. */
+export const MIN_STABLE_TAIL = 5;
+
 /**
  * The stabilisation epoch of H(label | y = i): the first epoch t from which, for every class i,
  * the values at t, t+1, … up to `until` span at most `tolerance` bits (max − min), and none is
- * undefined (∞). Undefined when even the last epochs do not satisfy it.
+ * undefined (∞). Undefined when no t at least MIN_STABLE_TAIL epochs before `until` satisfies it.
  */
 export function stabilisationEpoch(items: readonly LabelEntropiesResult[], tolerance: number, until: number): number | undefined {
   const window = items.filter((i) => i.epoch <= until);
@@ -97,7 +100,28 @@ export function stabilisationEpoch(items: readonly LabelEntropiesResult[], toler
     if (!ok) break;
     stable = window[t].epoch;
   }
-  return stable;
+  return stable !== undefined && stable <= until - MIN_STABLE_TAIL ? stable : undefined;
+}
+
+/**
+ * How much H(label | y = i) moves from one epoch to the next, in bits: the mean over the classes
+ * and over the epochs in (from, to] of |H(t) − H(t − 1)|, where both are defined.
+ */
+export function meanChange(items: readonly LabelEntropiesResult[], from: number, to: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let t = 1; t < items.length; t++) {
+    if (items[t].epoch <= from || items[t].epoch > to) continue;
+    for (let c = 0; c < items[t].classes; c++) {
+      const a = items[t - 1].labelGivenPrediction[c];
+      const b = items[t].labelGivenPrediction[c];
+      if (typeof a === 'number' && typeof b === 'number') {
+        sum += Math.abs(b - a);
+        count++;
+      }
+    }
+  }
+  return count === 0 ? NaN : sum / count;
 }
 
 /** Largest epoch-to-epoch change of H(label | y = i) over the classes, between epochs a and b (both defined). */
@@ -225,6 +249,8 @@ export interface LayerEntropyStats {
   readonly relativeSpread: number;
   /** Mean over channels of (largest − smallest) per-class mean (bits). */
   readonly classRange: number;
+  /** Per class, the mean over channels of the class's mean entropy (bits). */
+  readonly classMeans: readonly number[];
 }
 
 export function layerEntropyStats(r: ChannelEntropiesResult): LayerEntropyStats {
@@ -248,6 +274,7 @@ export function layerEntropyStats(r: ChannelEntropiesResult): LayerEntropyStats 
     classSpread: spread / r.channels,
     relativeSpread: relative / r.channels,
     classRange: range / r.channels,
+    classMeans: Array.from({ length: r.classes }, (_, k) => mean(r.perClass.subarray(k * r.channels, (k + 1) * r.channels))),
   };
 }
 

@@ -20,7 +20,7 @@ export const RUN_SPECS: readonly RunSpec[] = [
   { perClass: 100, epochs: 80 },
   { perClass: 500, epochs: 15 },
   { perClass: 1000, epochs: 30 },
-  { perClass: 2000, epochs: 6 },
+  { perClass: 2000, epochs: 15 },
 ];
 
 /**
