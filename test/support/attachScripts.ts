@@ -67,8 +67,8 @@ function lineStarts(text: string): number[] {
 }
 
 /**
- * The text after the plan, as the command applies it (import first, then the snippet over the
- * loop's lines), with each placeholder's default or the value given for its number.
+ * The text after the plan, as the command applies it (one snippet over the lines from the import
+ * to the loop's end), with each placeholder's default or the value given for its number.
  */
 export function applyPlan(text: string, plan: AttachPlan, values: ReadonlyMap<number, string> = new Map()): string {
   const starts = lineStarts(text);
@@ -77,11 +77,7 @@ export function applyPlan(text: string, plan: AttachPlan, values: ReadonlyMap<nu
   const filled = defaultText(
     plan.parts.map((p): SnippetPart => ('placeholder' in p && values.has(p.placeholder) ? { ...p, value: values.get(p.placeholder) ?? '' } : p)),
   );
-  const replaced = text.slice(0, startAt) + filled + text.slice(endAt);
-  if (plan.importEdit === undefined) return replaced;
-  const importAt = starts[plan.importEdit.line] ?? text.length;
-  assert.ok(importAt <= startAt, 'the import goes above the loop');
-  return replaced.slice(0, importAt) + plan.importEdit.text + replaced.slice(importAt);
+  return text.slice(0, startAt) + filled + text.slice(endAt);
 }
 
 /**

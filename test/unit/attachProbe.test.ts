@@ -85,7 +85,8 @@ describe('Attach Probe: finding the epoch loop and writing the probe lines', () 
 
     it('puts back the example’s probe structure: import, Probe before the loop, epoch_end ending its body, close after it; nothing else changes', () => {
       const p = plan(stripped);
-      assert.deepEqual(p.importEdit, { line: lineOf(stripped, /^import torch\.nn\.functional as F/) + 1, text: 'import cnnslicer\n' });
+      assert.equal(p.importLine, lineOf(stripped, /^import torch\.nn\.functional as F/) + 1);
+      assert.deepEqual(p.start, { line: p.importLine, character: 0 }, 'one snippet from the import to the loop’s end: one undo step');
       const result = applyPlan(stripped, p);
       const inserted = [
         'import cnnslicer',
@@ -229,7 +230,7 @@ describe('Attach Probe: finding the epoch loop and writing the probe lines', () 
     it('uses the script’s own import of cnnslicer or Probe, and another variable when `probe` is taken', () => {
       const aliased = 'import torch\nimport cnnslicer as cs\nprobe = 0.5\nfor epoch in range(2):\n    print(probe)\n';
       const p = plan(aliased);
-      assert.equal(p.importEdit, undefined);
+      assert.equal(p.importLine, undefined);
       assert.equal(
         applyPlan(aliased, p),
         'import torch\nimport cnnslicer as cs\nprobe = 0.5\ncnnslicer_probe = cs.Probe(model, probe_inputs, probe_labels, "cnnslicer-runs/train")\nfor epoch in range(2):\n    print(probe)\n    cnnslicer_probe.epoch_end(epoch)\ncnnslicer_probe.close()\n',
@@ -244,7 +245,7 @@ describe('Attach Probe: finding the epoch loop and writing the probe lines', () 
     it('puts the import after the module docstring when no import comes before the loop', () => {
       const text = '#!/usr/bin/env python3\n"""Doc."""\nfor epoch in range(2):\n    import torch\n    print(epoch)\n';
       const p = plan(text);
-      assert.deepEqual(p.importEdit, { line: 2, text: 'import cnnslicer\n' });
+      assert.equal(p.importLine, 2);
       assertCompiles(applyPlan(text, p));
     });
 

@@ -1,7 +1,8 @@
 // The text Attach Probe inserts, as snippet parts: plain text and numbered placeholders with
 // defaults (the model, the probe inputs and labels, the run folder, the metrics). One snippet
-// covers the loop from the Probe line before it to `close()` after it, the loop's own lines
-// carried through escaped, so the three insertions are one edit, undone at once, whose
+// covers the loop from the Probe line before it (from `import cnnslicer` when that is needed) to
+// `close()` after it, the lines in between carried through escaped, so the insertions are one
+// edit, undone at once, whose
 // placeholders the user tabs through. Free of `vscode`: the command turns the parts into a
 // SnippetString, the tests into the text the defaults give.
 import type { EpochLoop, ProbeAccess, TrainingScript } from './trainingScript';
@@ -15,9 +16,13 @@ export interface LinePosition {
 }
 
 export interface AttachPlan {
-  /** `import cnnslicer` when the script has no module-level way to name Probe; inserted first, above the loop. */
-  readonly importEdit: { readonly line: number; readonly text: string } | undefined;
-  /** What the snippet replaces, in the text as it is before `importEdit`: the loop's whole lines. */
+  /**
+   * The line `import cnnslicer` goes before, when the script has no module-level way to name
+   * Probe. It is part of the one snippet (which then starts there), not an edit of its own: two
+   * edits are two undo steps whenever VS Code puts a stop between them, as it did under load.
+   */
+  readonly importLine: number | undefined;
+  /** What the snippet replaces: the loop's whole lines, from the import's line when there is one. */
   readonly start: LinePosition;
   readonly end: LinePosition;
   readonly parts: readonly SnippetPart[];
@@ -93,7 +98,23 @@ export function planAttach(text: string, script: TrainingScript, loop: EpochLoop
   const lines = physicalLines(text);
   const { eol } = options;
   const v = script.probeVariable;
+  const importLine = script.probeAccess.kind === 'none' ? importInsertLine(script, loop.line) : undefined;
+  // The lines between the import and the loop are carried through, escaped like the loop's own.
+  const aboveLoop: SnippetPart[] =
+    importLine === undefined
+      ? []
+      : [
+          {
+            text:
+              `import cnnslicer${eol}` +
+              lines
+                .slice(importLine, loop.line)
+                .map((l) => l + eol)
+                .join(''),
+          },
+        ];
   const parts: SnippetPart[] = [
+    ...aboveLoop,
     ...probeConstruction(loop.indent, script, options.runFolder),
     { text: eol + lines.slice(loop.line, loop.bodyEnd + 1).join(eol) + eol + `${loop.bodyIndent}${v}.epoch_end(${loop.epochVariable}` },
     { placeholder: METRICS, value: '' },
@@ -101,10 +122,9 @@ export function planAttach(text: string, script: TrainingScript, loop: EpochLoop
   ];
   if (loop.loopEnd > loop.bodyEnd) parts.push({ text: eol + lines.slice(loop.bodyEnd + 1, loop.loopEnd + 1).join(eol) });
   parts.push({ text: `${eol}${loop.indent}${v}.close()` });
-  const importEdit = script.probeAccess.kind === 'none' ? { line: importInsertLine(script, loop.line), text: `import cnnslicer${eol}` } : undefined;
   return {
-    importEdit,
-    start: { line: loop.line, character: 0 },
+    importLine,
+    start: { line: importLine ?? loop.line, character: 0 },
     end: { line: loop.loopEnd, character: lines[loop.loopEnd].length },
     parts,
   };

@@ -44,23 +44,11 @@ function eolOf(document: vscode.TextDocument): string {
   return document.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
 }
 
-/** The import (when needed) and the snippet, the two in one undo step: no undo stop between them. */
-async function applyPlan(editor: vscode.TextEditor, plan: AttachPlan): Promise<boolean> {
-  let shift = 0;
-  const importEdit = plan.importEdit;
-  if (importEdit !== undefined) {
-    const ok = await editor.edit((b) => b.insert(new vscode.Position(importEdit.line, 0), importEdit.text), { undoStopBefore: true, undoStopAfter: false });
-    if (!ok) return false;
-    // The import sits above the loop, so it moves the loop down by its lines.
-    shift = importEdit.text.split(/\r\n|\r|\n/).length - 1;
-  }
-  const range = new vscode.Range(plan.start.line + shift, plan.start.character, plan.end.line + shift, plan.end.character);
+/** The plan's one snippet (import, Probe, epoch_end and close), one undo step. */
+function applyPlan(editor: vscode.TextEditor, plan: AttachPlan): Thenable<boolean> {
+  const range = new vscode.Range(plan.start.line, plan.start.character, plan.end.line, plan.end.character);
   // keepWhitespace: the parts carry the file's own indentation; VS Code would re-indent them.
-  return editor.insertSnippet(new vscode.SnippetString(snippetText(plan.parts)), range, {
-    undoStopBefore: importEdit === undefined,
-    undoStopAfter: true,
-    keepWhitespace: true,
-  });
+  return editor.insertSnippet(new vscode.SnippetString(snippetText(plan.parts)), range, { undoStopBefore: true, undoStopAfter: true, keepWhitespace: true });
 }
 
 function indentUnitOf(editor: vscode.TextEditor): string {
