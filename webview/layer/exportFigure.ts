@@ -252,7 +252,9 @@ function table(): ExportTable {
     samples: describeSamples(e.run, chosenSamples()),
     measure: 'channel capacity C = H(A) - H(A|B) (Shen & Shen, section 5.3.1)',
     unit: 'bits',
-    ...(p !== undefined ? { capacity_bins: p.capacityBins, capacity_range: p.capacityRange, capacity_pairs: p.capacityPairs } : {}),
+    ...(p !== undefined
+      ? { capacity_bins: p.capacityBins, capacity_range: p.capacityRange, capacity_pairs: p.capacityPairs === 0 ? 'all (exact)' : p.capacityPairs }
+      : {}),
     sample_pairs_per_histogram: e.heatmaps[0].result.pairs,
     colour_scale: scaleText(),
     colour_scale_low_bits: shortestFloat32(e.range.lo),
