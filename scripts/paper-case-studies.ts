@@ -242,7 +242,7 @@ async function main(): Promise<void> {
         await figures.capacity('case-fig12-depth', deep, 'conv1', CONV_LAYERS.slice(1), [lastEpoch], 'max');
         await figures.capacity('case-fig11-training', deep, 'conv1', ['pool'], poolEpochs, 'max', 'run');
         await figures.capacity('case-fig10-maxpool', deep, 'relu2', ['pool'], [0, lastEpoch], 'none');
-        await figures.channels('case-fig14-channels', deep, ['conv1', 'pool'], lastEpoch, 900);
+        await figures.channels('case-fig14-channels', deep, ['conv1', 'pool'], lastEpoch, 600);
       } finally {
         await figures.stop();
       }

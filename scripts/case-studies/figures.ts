@@ -165,6 +165,6 @@ export class FigureMaker {
       shots.push(await view.page.screenshot({ clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, height) } }));
       await view.close();
     }
-    await this.save(name, shots, layers, 0.85);
+    await this.save(name, shots, layers);
   }
 }

@@ -100,7 +100,9 @@ export function stabilisationEpoch(items: readonly LabelEntropiesResult[], toler
     if (!ok) break;
     stable = window[t].epoch;
   }
-  return stable !== undefined && stable <= until - MIN_STABLE_TAIL ? stable : undefined;
+  // The window ends at `until` or at the run's last epoch, whichever comes first.
+  const end = window.at(-1)?.epoch ?? until;
+  return stable !== undefined && stable <= end - MIN_STABLE_TAIL ? stable : undefined;
 }
 
 /**
