@@ -82,6 +82,20 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  * Serves `/view/<name>` (the host's document for that view) and the files under dist/webview/ and
  * media/, on 127.0.0.1 only.
  */
+let dumpedExports = 0;
+
+/**
+ * With CNNSLICER_EXPORT_DUMP=<folder>, every file a view exports in a test is also written there
+ * (numbered, as the view named it), so a person can look at the figures the tests check.
+ */
+function dumpExport(answer: ExportContent): void {
+  const dir = process.env.CNNSLICER_EXPORT_DUMP;
+  if (dir === undefined || dir === '' || !answer.ok) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const name = `${String(++dumpedExports).padStart(3, '0')}-${answer.fileName}`;
+  fs.writeFileSync(path.join(dir, name), answer.encoding === 'base64' ? Buffer.from(answer.content, 'base64') : answer.content);
+}
+
 export class ViewServer {
   private constructor(
     private readonly server: http.Server,
@@ -258,7 +272,10 @@ export class ViewPage<S> {
     const deadline = Date.now() + timeout;
     for (;;) {
       const answer = this.posted.find((m): m is ExportContent => m.type === 'exportContent' && m.id === id);
-      if (answer !== undefined) return answer;
+      if (answer !== undefined) {
+        dumpExport(answer);
+        return answer;
+      }
       assert.ok(Date.now() < deadline, `the view did not answer the ${format} export request`);
       await new Promise((r) => setTimeout(r, 20));
     }
