@@ -54,6 +54,9 @@ export interface Results {
   readonly lossThresholds: readonly number[];
   readonly tolerances: readonly number[];
   readonly phases: Readonly<Record<string, number>>;
+  /** How many runs this regeneration trained (0: all were reused), and whether the measure caches started empty. */
+  readonly runsTrained: number;
+  readonly cachesStartedEmpty: boolean;
   minutes: number;
 }
 
@@ -507,6 +510,11 @@ export function writeDocument(r: Results, file: string): void {
     ),
   ].join('\n');
   const minutes = (perClass: number): number => (r.fig5.find((x) => x.perClass === perClass)?.trainSeconds ?? 0) / 60;
+  const duration = (minutes: number): string => (minutes < 1 ? `${Math.round(minutes * 60)} s` : `${minutes.toFixed(1)} min`);
+  const phaseText = Object.entries(r.phases)
+    .filter(([, v]) => v >= 1)
+    .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
+    .join(', ');
   const queueText = QUEUES.map((q) => `${q.join(' → ')} per class: ${q.reduce((sum, pc) => sum + minutes(pc), 0).toFixed(0)} min`).join('; ');
   const doc = `# The paper's case studies, redone with CNNSlicer's own runs
 
@@ -532,13 +540,14 @@ bundles in headless Chromium (the page the extension builds for a view, with a s
 answers the view's requests with those handlers), and writes this page. \`--no-figures\` skips the
 figures, \`--no-train\` measures whatever runs are there.
 
-**Time, on this project's 2-core machine shared with other work:** training as in the table below,
-two trainers at a time (the queues ${queueText}); the measures from empty caches took about 25
-minutes when this page was first made (computed while the runs trained); regenerating this page from
-the finished runs and warm caches took ${r.minutes.toFixed(1)} min (${Object.entries(r.phases)
-    .filter(([, v]) => v >= 1)
-    .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
-    .join(', ')}). It is not part of the test suite.
+**Time, on this project's 2-core machine:** training as in the table below, two trainers at a time
+(the queues ${queueText}). This page was last regenerated in ${duration(r.minutes)}, ${
+    r.runsTrained === r.specs.length
+      ? 'training every run afresh'
+      : r.runsTrained === 0
+        ? 'reusing every run'
+        : `training ${r.runsTrained} of the ${r.specs.length} runs`
+  }, with the measure caches ${r.cachesStartedEmpty ? 'empty at the start' : 'already filled'}${phaseText === '' ? '' : ` (${phaseText})`}. It is not part of the test suite.
 
 ## Verdicts
 

@@ -138,9 +138,10 @@ function trainOne(runs: string, spec: RunSpec, python: string): Promise<void> {
   });
 }
 
-/** Trains every run that cannot be reused (all of them with `fresh`), QUEUES at a time. */
-export async function ensureRuns(runs: string, python: string, fresh: boolean): Promise<void> {
+/** Trains every run that cannot be reused (all of them with `fresh`), QUEUES at a time; returns how many it trained. */
+export async function ensureRuns(runs: string, python: string, fresh: boolean): Promise<number> {
   ensureMnistSubset(runs);
+  let trained = 0;
   await Promise.all(
     QUEUES.map(async (queue) => {
       for (const perClass of queue) {
@@ -152,9 +153,11 @@ export async function ensureRuns(runs: string, python: string, fresh: boolean): 
         }
         process.stderr.write(`training ${perClass} per class for ${spec.epochs} epochs (${python} ${trainerArgs(runs, spec).join(' ')})\n`);
         await trainOne(runs, spec, python);
+        trained += 1;
       }
     }),
   );
+  return trained;
 }
 
 /** The indices of the training images of each run, as the trainer draws them (its own function and seed). */
