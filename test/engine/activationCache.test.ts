@@ -269,6 +269,22 @@ describe('activation cache', () => {
     }
   });
 
+  it('a query cancelled before it arrives leaves the next query of the same epoch its own computation', async () => {
+    // The order the previous test leaves to the scheduler, made certain: the cancelled query comes first.
+    const cache = new ActivationCache({ dir: path.join(root, 'c7b'), batchBytes: 1024 });
+    const reader = await RunReader.open(runDir, { activationCache: cache });
+    try {
+      const gone = new AbortController();
+      gone.abort();
+      const first = reader.slice({ samples: { kind: 'all' }, layer: 'pool1', channel: 'all', epoch: 0 }, { signal: gone.signal });
+      const second = reader.slice({ samples: { kind: 'all' }, layer: 'conv1', channel: 'all', epoch: 0 });
+      await assert.rejects(first, /cancelled/);
+      assert.strictEqual((await second).shape[0], n, 'the live query gets its slice');
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('reads the cap from GiB, refusing nonsense', () => {
     assert.strictEqual(capFromGiB(undefined, 'x'), DEFAULT_ACTIVATION_CACHE_BYTES);
     assert.strictEqual(capFromGiB('0.5', 'x'), 512 * 1024 ** 2);

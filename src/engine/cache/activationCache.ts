@@ -191,8 +191,13 @@ export class ActivationCache {
   }
 
   private materialize(id: string, source: EpochSource, ctx: MaterializeContext): Promise<string> {
+    // A query cancelled before it arrives starts nothing: it would start a job and abandon it at
+    // once, and a query arriving just after would join that abandoned job and inherit its cancellation.
+    if (ctx.signal?.aborted) return Promise.reject(new CnnSlicerError('cancelled', "computing the epoch's activations was cancelled"));
     let job = this.jobs.get(id);
-    if (job === undefined) {
+    // A job every waiter has left is being abandoned (it leaves the map once its write has unwound):
+    // a newcomer starts afresh.
+    if (job === undefined || job.controller.signal.aborted) {
       const controller = new AbortController();
       const listeners = new Set<(done: number, total: number) => void>();
       const promise = this.write(id, source, { signal: controller.signal, onProgress: (d, t) => listeners.forEach((l) => l(d, t)) });
