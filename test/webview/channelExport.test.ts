@@ -141,25 +141,6 @@ describe('channel view export (headless Chromium)', function () {
     }, text);
   }
 
-  /** The colour of a PNG's pixel, decoded by the browser. */
-  async function pngPixel(view: ViewPage<ChannelSelection>, base64: string, x: number, y: number): Promise<[number, number, number]> {
-    return view.page.evaluate(
-      async ({ data, px, py }) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const ctx = canvas.getContext('2d')!;
-        ctx.drawImage(image, 0, 0);
-        const d = ctx.getImageData(px, py, 1, 1).data;
-        return [d[0], d[1], d[2]] as [number, number, number];
-      },
-      { data: base64, px: x, py: y },
-    );
-  }
-
   /** The class legend's swatch colours on screen, as the SVG writes colours (#rrggbb → rgb()). */
   async function swatchColors(view: ViewPage<ChannelSelection>): Promise<string[]> {
     return view.page.$$eval('#class-legend .swatch', (els) => els.map((el) => getComputedStyle(el).backgroundColor));
@@ -273,7 +254,7 @@ describe('channel view export (headless Chromium)', function () {
     assert.equal(png.fileName, 'wide-a-channels-epoch2.png');
     const dpr = await view.page.evaluate(() => window.devicePixelRatio);
     assert.deepEqual(pngSize(Buffer.from(png.content, 'base64')), { width: Math.round(svg.width * 2 * dpr), height: Math.round(svg.height * 2 * dpr) });
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [31, 31, 31], 'the dark theme’s editor background');
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [31, 31, 31], 'the dark theme’s editor background');
   });
 
   it('exports every circle shown as CSV and JSON, in the packing’s order, under a header of run, layer, epoch, samples and estimator parameters', async () => {
@@ -393,7 +374,7 @@ describe('channel view export (headless Chromium)', function () {
     );
     assert.ok(!themed.channelCircles.some((c) => c.fill === blue), 'the dark theme’s blue differs');
     const png = await exported(view, 'png', true);
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [255, 255, 255]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [255, 255, 255]);
     const after = await view.page.evaluate(() => ({
       bodyClass: document.body.className,
       background: getComputedStyle(document.documentElement).getPropertyValue('--vscode-editor-background').trim(),

@@ -283,6 +283,25 @@ export class ViewPage<S> {
 
   private nextExportId = 1;
 
+  /** The colour of a pixel of a PNG (as an export's base64 content), decoded by the browser. */
+  async pngPixel(base64: string, x: number, y: number): Promise<[number, number, number]> {
+    return this.page.evaluate(
+      async ({ data, px, py }) => {
+        const image = new Image();
+        image.src = `data:image/png;base64,${data}`;
+        await image.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        const ctx = canvas.getContext('2d')!;
+        ctx.drawImage(image, 0, 0);
+        const d = ctx.getImageData(px, py, 1, 1).data;
+        return [d[0], d[1], d[2]] as [number, number, number];
+      },
+      { data: base64, px: x, py: y },
+    );
+  }
+
   /** Replaces how requests are answered from now on. */
   answerWith(onRequest: RequestHandler): void {
     this.onRequest = onRequest;

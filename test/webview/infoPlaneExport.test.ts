@@ -101,25 +101,6 @@ describe('information-plane view export (headless Chromium)', function () {
     }, text);
   }
 
-  /** The colour of a PNG's pixel, decoded by the browser. */
-  async function pngPixel(view: ViewPage<InfoPlaneSelection>, base64: string, x: number, y: number): Promise<[number, number, number]> {
-    return view.page.evaluate(
-      async ({ data, px, py }) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const ctx = canvas.getContext('2d')!;
-        ctx.drawImage(image, 0, 0);
-        const d = ctx.getImageData(px, py, 1, 1).data;
-        return [d[0], d[1], d[2]] as [number, number, number];
-      },
-      { data: base64, px: x, py: y },
-    );
-  }
-
   it('has an Export button in its toolbar that asks the host to export', async () => {
     const { view } = await openWide('light');
     const button = view.page.locator('header.toolbar .toolbar-actions #export-view');
@@ -181,7 +162,7 @@ describe('information-plane view export (headless Chromium)', function () {
     const dpr = await view.page.evaluate(() => window.devicePixelRatio);
     const size = pngSize(Buffer.from(png.content, 'base64'));
     assert.deepEqual(size, { width: Math.round(svg.width * 2 * dpr), height: Math.round(svg.height * 2 * dpr) });
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [31, 31, 31], 'the dark editor background');
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [31, 31, 31], 'the dark editor background');
   });
 
   it('exports every plotted value as CSV and JSON, one row per representation and epoch, under a header of run, epochs, samples and estimator parameters', async () => {
@@ -287,7 +268,7 @@ describe('information-plane view export (headless Chromium)', function () {
       'for print: the light theme’s depth colours',
     );
     const png = await exported(view, 'png', true);
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [255, 255, 255]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [255, 255, 255]);
     // The view itself is still dark, and redrew in its own colours.
     const after = await view.page.evaluate(() => ({
       bodyClass: document.body.className,

@@ -98,25 +98,6 @@ describe('layer view export (headless Chromium)', function () {
     }, text);
   }
 
-  /** The colour of a PNG's pixel, decoded by the browser. */
-  async function pngPixel(view: ViewPage<LayerSelection>, base64: string, x: number, y: number): Promise<[number, number, number]> {
-    return view.page.evaluate(
-      async ({ data, px, py }) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const ctx = canvas.getContext('2d')!;
-        ctx.drawImage(image, 0, 0);
-        const d = ctx.getImageData(px, py, 1, 1).data;
-        return [d[0], d[1], d[2]] as [number, number, number];
-      },
-      { data: base64, px: x, py: y },
-    );
-  }
-
   it('exports the heatmap as an SVG that parses and holds the title, axis titles, channel numbers and legend in bits', async () => {
     const { view, model } = await openWide('light');
     const svg = await exported(view, 'svg');
@@ -160,7 +141,7 @@ describe('layer view export (headless Chromium)', function () {
     const size = pngSize(Buffer.from(png.content, 'base64'));
     assert.deepEqual(size, { width: Math.round(svg.width * 2 * dpr), height: Math.round(svg.height * 2 * dpr) });
     // A corner is the dark theme's editor background (#1f1f1f).
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [31, 31, 31]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [31, 31, 31]);
   });
 
   it('exports the values shown as CSV and JSON, in the order shown, under a header of run, layers, epoch, samples and estimator parameters', async () => {
@@ -233,7 +214,7 @@ describe('layer view export (headless Chromium)', function () {
     assert.equal(print.titleFill, 'rgb(31, 31, 31)', `for print: the palette's ink ${PRINT_PALETTE.foreground}`);
     assert.notEqual(themed.images[0], print.images[0], 'the cells are drawn on the light ramp');
     const png = await exported(view, 'png', true);
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [255, 255, 255]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [255, 255, 255]);
     // The view itself is still dark: its theme class and variables are back, and it redrew in them.
     const after = await view.page.evaluate(() => ({
       bodyClass: document.body.className,

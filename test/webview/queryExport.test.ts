@@ -175,25 +175,6 @@ describe('query view export (headless Chromium)', function () {
     }, text);
   }
 
-  /** The colour of a PNG's pixel, decoded by the browser. */
-  async function pngPixel(view: ViewPage<QuerySelection>, base64: string, x: number, y: number): Promise<[number, number, number]> {
-    return view.page.evaluate(
-      async ({ data, px, py }) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const ctx = canvas.getContext('2d')!;
-        ctx.drawImage(image, 0, 0);
-        const d = ctx.getImageData(px, py, 1, 1).data;
-        return [d[0], d[1], d[2]] as [number, number, number];
-      },
-      { data: base64, px: x, py: y },
-    );
-  }
-
   /** The computed fill of an element of the hypercube on screen. */
   async function shownFill(view: ViewPage<QuerySelection>, selector: string): Promise<string> {
     return view.page.$eval(selector, (el) => getComputedStyle(el).fill);
@@ -271,7 +252,7 @@ describe('query view export (headless Chromium)', function () {
     const dpr = await view.page.evaluate(() => window.devicePixelRatio);
     const size = pngSize(Buffer.from(png.content, 'base64'));
     assert.deepEqual(size, { width: Math.round(svg.width * 2 * dpr), height: Math.round(svg.height * 2 * dpr) });
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [31, 31, 31], 'the dark editor background');
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [31, 31, 31], 'the dark editor background');
   });
 
   it('exports the layers as the row of blocks shows them and the selection as CSV and JSON, under a header of run, slice, epoch and samples', async () => {
@@ -386,7 +367,7 @@ describe('query view export (headless Chromium)', function () {
     assert.equal(fill(print, 'legend-intersection'), 'rgb(229, 20, 0)', `for print: the palette's chart red ${PRINT_PALETTE['charts-red']}`);
     assert.equal(print.intersection?.fill, 'rgb(229, 20, 0)', 'the drawing too, not only its legend');
     const png = await exported(view, 'png', true);
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [255, 255, 255]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [255, 255, 255]);
     // The view itself is still dark.
     const after = await view.page.evaluate(() => ({
       bodyClass: document.body.className,

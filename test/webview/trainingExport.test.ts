@@ -169,25 +169,6 @@ describe('training view export (headless Chromium)', function () {
     );
   }
 
-  /** The colour of a PNG's pixel, decoded by the browser. */
-  async function pngPixel(view: ViewPage<TrainingSelection>, base64: string, x: number, y: number): Promise<[number, number, number]> {
-    return view.page.evaluate(
-      async ({ data, px, py }) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = image.naturalWidth;
-        canvas.height = image.naturalHeight;
-        const ctx = canvas.getContext('2d')!;
-        ctx.drawImage(image, 0, 0);
-        const d = ctx.getImageData(px, py, 1, 1).data;
-        return [d[0], d[1], d[2]] as [number, number, number];
-      },
-      { data: base64, px: x, py: y },
-    );
-  }
-
   it('has an Export button in the toolbar that asks the host to export', async () => {
     const view = await openTraining([small]);
     const button = view.page.locator('header.toolbar .toolbar-actions #export-view');
@@ -266,7 +247,7 @@ describe('training view export (headless Chromium)', function () {
     assert.match(png.fileName, /-label-entropies-epochs0-3\.png$/);
     const dpr = await view.page.evaluate(() => window.devicePixelRatio);
     assert.deepEqual(pngSize(Buffer.from(png.content, 'base64')), { width: Math.round(svg.width * 2 * dpr), height: Math.round(svg.height * 2 * dpr) });
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [31, 31, 31], 'the dark theme’s editor background');
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [31, 31, 31], 'the dark theme’s editor background');
   });
 
   it('exports the values the charts show as CSV and JSON, a hidden class left out, under a header of run, epochs, samples and estimator', async () => {
@@ -360,7 +341,7 @@ describe('training view export (headless Chromium)', function () {
       lightColors,
     );
     const png = await exported(view, 'png', true);
-    assert.deepEqual(await pngPixel(view, png.content, 2, 2), [255, 255, 255]);
+    assert.deepEqual(await view.pngPixel(png.content, 2, 2), [255, 255, 255]);
     // The view itself is still dark, and its charts are drawn in the dark colours again.
     const after = await view.page.evaluate(() => ({
       bodyClass: document.body.className,
