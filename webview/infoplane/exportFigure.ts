@@ -17,7 +17,7 @@ import type { ExportMetaValue, ExportTable } from '../../src/shared/exportTable'
 import type { SampleSelection } from '../../src/shared/sampleSelection';
 import { NothingToExport, type ExportContext, type ExportProvider } from '../shared/exportView';
 import type { LoadedRun } from '../shared/runs';
-import { figureFont, figureRoot, round, svg, svgText, textWidth, wrapText } from '../shared/svgFigure';
+import { figureFont, figureRoot, round, roundStep, svg, svgText, textWidth, wrapText } from '../shared/svgFigure';
 import { isDarkTheme, toCss, type ThemeColors } from '../shared/theme';
 import { chosenEpoch, chosenRun, chosenSamples, seriesOf } from './choices';
 import { estimatorText } from './paramsText';
@@ -94,9 +94,7 @@ function subtitle(e: Exported): string[] {
 /** Round ticks (1, 2, 2.5 or 5 times a power of ten) spanning [lo, hi], about `target` of them. */
 function niceAxis(lo: number, hi: number, target = 5): { min: number; max: number; ticks: number[] } {
   const top = hi > lo ? hi : lo + 1;
-  const raw = (top - lo) / target;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
+  const step = roundStep((top - lo) / target, [1, 2, 2.5, 5]);
   const min = Math.floor(lo / step) * step;
   const max = Math.ceil(top / step) * step;
   const ticks: number[] = [];

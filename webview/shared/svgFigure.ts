@@ -36,6 +36,15 @@ export function round(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+/**
+ * The step of a figure's axis ticks: the smallest m × 10ⁿ (m one of `multipliers`, in rising order
+ * below 10) that is at least `atLeast` (> 0), so ticks fall on round numbers.
+ */
+export function roundStep(atLeast: number, multipliers: readonly number[] = [1, 2, 5]): number {
+  const power = 10 ** Math.floor(Math.log10(atLeast));
+  return multipliers.map((m) => m * power).find((s) => s >= atLeast) ?? 10 * power;
+}
+
 let measure: CanvasRenderingContext2D | null | undefined;
 
 /** The width of `text` in CSS pixels in the CSS `font` (e.g. `12px system-ui`), for laying out labels. */

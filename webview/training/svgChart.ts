@@ -3,7 +3,7 @@
 // series again as vector paths: axes with ticks and titles, one line per series broken at its
 // gaps, the ∞ marks where a value is undefined, and the dashed line at the marked epoch. Only
 // drawing; what is drawn (and its colours) is exportFigure.ts's choice.
-import { figureFont, round, svg, svgText, textWidth } from '../shared/svgFigure';
+import { figureFont, round, roundStep, svg, svgText, textWidth } from '../shared/svgFigure';
 import { toCss, type ThemeColors } from '../shared/theme';
 import { formatNumber, type XY } from './series';
 
@@ -48,9 +48,7 @@ export interface SvgChartSpec {
 /** Tick values from `min` to `max`: steps of 1, 2 or 5 × 10ⁿ, about `count` of them; whole numbers when `integer`. */
 export function niceTicks(min: number, max: number, count: number, integer: boolean): number[] {
   if (!(max > min)) return [min];
-  const raw = (max - min) / Math.max(1, count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = Math.max(integer ? 1 : 0, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power);
+  const step = Math.max(integer ? 1 : 0, roundStep((max - min) / Math.max(1, count)));
   const ticks: number[] = [];
   // Whole multiples of the step, so 0.1 + 0.2 never writes 0.30000000000000004.
   for (let i = Math.ceil(min / step - 1e-9); i * step <= max + step * 1e-9; i++) ticks.push(Number((i * step).toPrecision(12)));
