@@ -14,9 +14,8 @@
 // the marked epoch, the samples and the estimator's parameters as the engine reported using them.
 // The export machinery is webview/shared/exportView.ts.
 import type { ExportMetaValue, ExportTable } from '../../src/shared/exportTable';
-import type { SampleSelection } from '../../src/shared/sampleSelection';
 import { NothingToExport, type ExportContext, type ExportProvider } from '../shared/exportView';
-import type { LoadedRun } from '../shared/runs';
+import { describeSamples, type LoadedRun } from '../shared/runs';
 import { figureFont, figureRoot, round, roundStep, svg, svgText, textWidth, wrapText } from '../shared/svgFigure';
 import { isDarkTheme, toCss, type ThemeColors } from '../shared/theme';
 import { chosenEpoch, chosenRun, chosenSamples, seriesOf } from './choices';
@@ -68,14 +67,6 @@ function estimatorShort(e: Exported): string {
 
 function title(e: Exported): string {
   return `Information plane of ${e.run.info.name} (${estimatorShort(e)})`;
-}
-
-/** Which probe samples the kernels are over, as the other views name them. */
-function describeSamples(run: LoadedRun, samples: SampleSelection): string {
-  const n = run.info.manifest.probe.count;
-  if (samples.kind === 'all') return `all ${n} probe samples`;
-  if (samples.kind === 'class') return `the probe samples of class ${run.info.manifest.classes[samples.classIndex] ?? samples.classIndex}`;
-  return `${samples.indices.length} chosen probe samples`;
 }
 
 function epochsOf(e: Exported): number[] {

@@ -70,13 +70,6 @@ export function samplesKey(samples: SampleSelection): string {
   return samples.kind === 'all' ? 'all' : samples.kind === 'class' ? `class:${samples.classIndex}` : `indices:${samples.indices.join(',')}`;
 }
 
-export function describeSamples(run: LoadedRun, samples: SampleSelection): string {
-  const n = run.info.manifest.probe.count;
-  if (samples.kind === 'all') return `all ${n} probe samples`;
-  if (samples.kind === 'class') return `the probe samples of class ${run.info.manifest.classes[samples.classIndex] ?? samples.classIndex}`;
-  return `${samples.indices.length} chosen probe samples`;
-}
-
 export function pairKey(run: LoadedRun, layer: string, other: string, samples: SampleSelection): string {
   return JSON.stringify([run.dir, layer, other, samplesKey(samples)]);
 }

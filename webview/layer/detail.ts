@@ -6,9 +6,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { SampleSelection, SliceResult } from '../../src/shared/engineProtocol';
 import { h, replaceChildren, setText } from '../shared/dom';
 import { errorText } from '../shared/requests';
-import { runEpochs, type LoadedRun } from '../shared/runs';
+import { describeSamples, runEpochs, type LoadedRun } from '../shared/runs';
 import { isImageShape, tensorImage } from '../shared/mapImages';
-import { chosenEpoch, chosenLayer, chosenOthers, chosenSamples, describeSamples } from './choices';
+import { chosenEpoch, chosenLayer, chosenOthers, chosenSamples } from './choices';
 import { detailCaption, detailGrid, detailMessage, detailTitle } from './layout';
 import { PROBE_IMAGES, session, slices } from './state';
 

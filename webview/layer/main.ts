@@ -20,7 +20,7 @@ import { installExport } from '../shared/exportView';
 import { RequestError } from '../shared/hostClient';
 import type { ProgressState } from '../shared/progressLine';
 import { cancelFetch, cancelUnwanted, errorText, fetchInto, progressText, retryFetch } from '../shared/requests';
-import { runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
+import { describeSamples, runEpochs, runStatusLines, type LoadedRun } from '../shared/runs';
 import { cssVar, onThemeChange, parseColor, themeColors, toCss, type Rgba, type ThemeColors } from '../shared/theme';
 import { capacityRamp, displayOrder, needsSeriation } from './capacityModel';
 import { buildSlots, clearSlots, slotState } from './heatmapSlots';
@@ -34,7 +34,6 @@ import {
   chosenRun,
   chosenSamples,
   defaultOther,
-  describeSamples,
   epochsKey,
   layerNames,
   layerShapeText,

@@ -1,10 +1,19 @@
 // The runs a view shows, as the host sends them (webviewProtocol's PanelRun), and the defaults every
 // view takes for what its selection leaves open: which run, which epoch.
+import type { SampleSelection } from '../../src/shared/sampleSelection';
 import type { PanelRun } from '../../src/shared/webviewProtocol';
 import { h } from './dom';
 import { errorText } from './requests';
 
 export type LoadedRun = Extract<PanelRun, { state: 'loaded' }>;
+
+/** The samples a measure covers, as a view's text says it: "all 1000 probe samples", a class's, or a chosen set. */
+export function describeSamples(run: LoadedRun, samples: SampleSelection): string {
+  const n = run.info.manifest.probe.count;
+  if (samples.kind === 'all') return `all ${n} probe samples`;
+  if (samples.kind === 'class') return `the probe samples of class ${run.info.manifest.classes[samples.classIndex] ?? samples.classIndex}`;
+  return `${samples.indices.length} chosen probe samples`;
+}
 
 export function loadedRuns(runs: readonly PanelRun[]): LoadedRun[] {
   return runs.filter((r): r is LoadedRun => r.state === 'loaded');
