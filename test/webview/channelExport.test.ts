@@ -304,7 +304,11 @@ describe('channel view export (headless Chromium)', function () {
     const { view } = await openPacking(runs.wide, 'a', 2, 'light');
     // A command's selection that names the layer resets the zoom: the zoom comes after it, as a linked view's would.
     await view.push({ kind: 'selection', selection: { zoom: 1 } });
-    await view.page.waitForFunction(() => window.cnnslicerChannelView?.().zoom === 1);
+    // At rest on the zoomed class: until then the model still marks the previous packing's circles shown.
+    await view.page.waitForFunction(() => {
+      const m = window.cnnslicerChannelView?.();
+      return m?.zoom === 1 && !m.animating && m.circles.every((c) => !c.shown || String(c.group) === '1');
+    });
     const model = await drawn(view, 'a', 2);
     assert.equal(model.zoom, 1);
     const csv = parseExportCsv((await exported(view, 'csv')).content);
